@@ -1,0 +1,220 @@
+//! The [`Engine`] trait every storage engine implements, its
+//! [`Capabilities`], [`EngineStats`] and the shared [`EngineConfig`].
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::fs::{RealFs, Vfs};
+use crate::policy::SyncPolicy;
+use crate::Result;
+
+/// Which operations an engine supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Capabilities {
+    /// `get` of one key.
+    pub point_reads: bool,
+    /// `scan` of a key range in key order.
+    pub range_scans: bool,
+    /// `delete` (writes a tombstone).
+    pub deletes: bool,
+    /// `replay` of the log of operations in write order.
+    pub replay: bool,
+}
+
+impl Capabilities {
+    /// Human-readable list, e.g. `put,get,delete,scan`.
+    pub fn describe(&self) -> String {
+        let mut ops = vec!["put"];
+        if self.point_reads {
+            ops.push("get");
+        }
+        if self.deletes {
+            ops.push("delete");
+        }
+        if self.range_scans {
+            ops.push("scan");
+        }
+        if self.replay {
+            ops.push("replay");
+        }
+        ops.join(",")
+    }
+}
+
+/// One operation recovered from a log by [`Engine::replay`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedOp {
+    /// Sequence number assigned when it was appended.
+    pub seq: u64,
+    /// Key.
+    pub key: Vec<u8>,
+    /// Value; `None` for a delete.
+    pub value: Option<Vec<u8>>,
+}
+
+/// What an engine reports about itself. Fields an engine does not track are
+/// zero; `bytes_written_by_kind` splits write amplification by cause.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EngineStats {
+    /// Keys with a live value (where the engine knows it cheaply).
+    pub live_keys: Option<u64>,
+    /// Files in the engine's directory.
+    pub files: u64,
+    /// Bytes of those files.
+    pub disk_bytes: u64,
+    /// Key + value bytes the user asked to write (puts and deletes).
+    pub user_bytes: u64,
+    /// Bytes the engine wrote, by file kind (`wal`, `data`, `hint`, `sst`,
+    /// `pages`, `manifest`, ...), including merges and compactions.
+    pub bytes_written_by_kind: BTreeMap<String, u64>,
+    /// Writes appended to the engine's log (sync tickets).
+    pub log_writes: u64,
+    /// Syncs the policy issued for acknowledged writes.
+    pub log_syncs: u64,
+    /// Merges, compactions, flushes, checkpoints run.
+    pub maintenance_runs: BTreeMap<String, u64>,
+    /// Bytes of torn log tails dropped during the last recovery.
+    pub recovered_torn_bytes: u64,
+    /// Free-form engine facts (e.g. `compaction = background`).
+    pub notes: BTreeMap<String, String>,
+}
+
+impl EngineStats {
+    /// Total bytes written over all file kinds.
+    pub fn bytes_written(&self) -> u64 {
+        self.bytes_written_by_kind.values().sum()
+    }
+}
+
+/// A storage engine. Object safe; `Send + Sync`, so one engine can be driven
+/// from several threads.
+///
+/// A write (`put`, `delete`) that returns `Ok` is acknowledged with exactly
+/// the durability the engine's [`SyncPolicy`] promises.
+pub trait Engine: Send + Sync + Debug {
+    /// Registry name.
+    fn name(&self) -> &'static str;
+    /// Supported operations.
+    fn capabilities(&self) -> Capabilities;
+    /// Stores `value` under `key` (an empty value is a value, not a delete).
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<()>;
+    /// The value of `key`, if any.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+    /// Deletes `key` (a tombstone; deleting a missing key is not an error).
+    fn delete(&self, key: &[u8]) -> Result<()>;
+    /// Up to `limit` live pairs with `start <= key < end` (`end = None`: no
+    /// upper bound), in key order.
+    fn scan(
+        &self,
+        start: &[u8],
+        end: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
+    /// The logged operations with sequence number `>= from`, in order.
+    fn replay(&self, from: u64) -> Result<Vec<LoggedOp>> {
+        let _ = from;
+        Err(crate::Error::Unsupported {
+            engine: self.name(),
+            operation: "replay",
+        })
+    }
+    /// Makes every acknowledged write durable now, whatever the policy.
+    fn sync(&self) -> Result<()>;
+    /// Runs the engine's merge/compaction/checkpoint now, if it has one.
+    fn maintain(&self) -> Result<()> {
+        Ok(())
+    }
+    /// Finishes background work, syncs per policy (not under `none`) and
+    /// releases files. Later calls fail with [`crate::Error::Closed`].
+    fn close(&self) -> Result<()>;
+    /// Current statistics.
+    fn stats(&self) -> EngineStats;
+}
+
+/// Everything needed to open any engine. Engines ignore the sizes that do
+/// not apply to them.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The engine's own directory (created if missing).
+    pub dir: PathBuf,
+    /// The filesystem it writes through.
+    pub vfs: Arc<dyn Vfs>,
+    /// The durability policy.
+    pub policy: SyncPolicy,
+    /// Log segment / data file size at which the active file is rotated, in
+    /// bytes (wal, bitcask, loghash). Default 4 MiB, so rotation happens
+    /// during a benchmark run.
+    pub segment_bytes: u64,
+    /// Memtable size that triggers a flush, in bytes (lsm). Default 4 MiB.
+    pub memtable_bytes: u64,
+    /// Page size in bytes (btree). Default 4096.
+    pub page_bytes: usize,
+    /// Pages held in the page cache (btree). Default 4096.
+    pub cache_pages: usize,
+    /// Immutable files that trigger a merge/compaction (bitcask, loghash,
+    /// lsm). Default 4.
+    pub merge_trigger_files: usize,
+    /// Run merges and compactions on a background thread (true) or inline
+    /// when triggered (false). Default true.
+    pub background_maintenance: bool,
+    /// WAL bytes after which the btree checkpoints. Default 16 MiB.
+    pub checkpoint_bytes: u64,
+}
+
+impl EngineConfig {
+    /// Defaults on the real filesystem.
+    pub fn new(dir: impl AsRef<Path>, policy: SyncPolicy) -> Self {
+        EngineConfig::with_vfs(dir, RealFs::shared(), policy)
+    }
+
+    /// Defaults on the given filesystem.
+    pub fn with_vfs(dir: impl AsRef<Path>, vfs: Arc<dyn Vfs>, policy: SyncPolicy) -> Self {
+        EngineConfig {
+            dir: dir.as_ref().to_path_buf(),
+            vfs,
+            policy,
+            segment_bytes: 4 << 20,
+            memtable_bytes: 4 << 20,
+            page_bytes: 4096,
+            cache_pages: 4096,
+            merge_trigger_files: 4,
+            background_maintenance: true,
+            checkpoint_bytes: 16 << 20,
+        }
+    }
+
+    /// Rejects sizes no engine can work with.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(crate::Error::InvalidConfig(m));
+        if self.segment_bytes < 64 {
+            return bad(format!(
+                "segment_bytes = {} is below the minimum of 64",
+                self.segment_bytes
+            ));
+        }
+        if self.memtable_bytes < 64 {
+            return bad(format!(
+                "memtable_bytes = {} is below the minimum of 64",
+                self.memtable_bytes
+            ));
+        }
+        if !(512..=65536).contains(&self.page_bytes) || !self.page_bytes.is_power_of_two() {
+            return bad(format!(
+                "page_bytes = {} must be a power of two from 512 to 65536",
+                self.page_bytes
+            ));
+        }
+        if self.cache_pages < 8 {
+            return bad(format!("cache_pages = {} is below 8", self.cache_pages));
+        }
+        if self.merge_trigger_files < 2 {
+            return bad(format!(
+                "merge_trigger_files = {} is below 2",
+                self.merge_trigger_files
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,121 @@
+//! The one error type of the `engines` crate.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything an engine, the storage layer or the policy parser can fail with.
+///
+/// Each variant carries enough context to act on: the path and operation of a
+/// failed system call, the file and byte offset of corruption, the valid
+/// choices for a bad name.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A system call on `path` failed.
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// What was being done (`open`, `write`, `fdatasync`, ...).
+        op: &'static str,
+        /// The file or directory it was done to.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// Stored data failed validation somewhere other than a log's torn tail.
+    #[error("corrupt data in {file} at byte offset {offset}: {reason}")]
+    Corrupt {
+        /// The file holding the bad bytes.
+        file: PathBuf,
+        /// Byte offset of the first bad record, block or page.
+        offset: u64,
+        /// What check failed.
+        reason: String,
+    },
+
+    /// A sync failed earlier, so nothing written since the last good sync may
+    /// be assumed durable: the engine refuses further writes instead of
+    /// retrying and acknowledging (Linux drops the dirty pages of a failed
+    /// fsync and a retry can report success).
+    #[error("engine is poisoned after a failed sync and refuses writes: {cause}")]
+    Poisoned {
+        /// The error of the sync that failed.
+        cause: String,
+    },
+
+    /// The engine does not support this operation (see its capabilities).
+    #[error("engine `{engine}` does not support {operation}")]
+    Unsupported {
+        /// Engine name.
+        engine: &'static str,
+        /// Operation name.
+        operation: &'static str,
+    },
+
+    /// A key, value or record exceeds what the engine can store.
+    #[error("{what} of {size} bytes is too large (limit {limit} bytes)")]
+    TooLarge {
+        /// What was too large (`key`, `value`, `entry`).
+        what: &'static str,
+        /// Its size in bytes.
+        size: u64,
+        /// The engine's limit in bytes.
+        limit: u64,
+    },
+
+    /// An engine name that the registry does not know.
+    #[error("unknown engine `{name}`; valid engines: {valid}")]
+    UnknownEngine {
+        /// The name given.
+        name: String,
+        /// Comma-separated list of registered names.
+        valid: String,
+    },
+
+    /// A sync policy text that does not parse.
+    #[error("invalid sync policy `{text}`: {reason}; valid forms: none, always, batch:N, group, each optionally followed by +dir and/or @fsync (e.g. always+dir@fsync, batch:32+dir)")]
+    InvalidPolicy {
+        /// The text given.
+        text: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// An engine configuration value is out of range.
+    #[error("invalid engine configuration: {0}")]
+    InvalidConfig(String),
+
+    /// The engine was closed; no further operations are accepted.
+    #[error("engine is closed")]
+    Closed,
+}
+
+impl Error {
+    /// Wraps an `io::Error` with the operation and path it came from.
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Builds a `Corrupt` error.
+    pub fn corrupt(file: impl Into<PathBuf>, offset: u64, reason: impl Into<String>) -> Self {
+        Error::Corrupt {
+            file: file.into(),
+            offset,
+            reason: reason.into(),
+        }
+    }
+
+    /// True when the underlying cause is "no space left on device".
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if source.raw_os_error() == Some(28)
+            || source.kind() == io::ErrorKind::StorageFull)
+    }
+}

@@ -1,0 +1,175 @@
+//! [`EngineDir`]: an engine's directory, where every create, rename and
+//! remove is followed by the directory sync the policy asks for, and
+//! [`ReplaceFile`]: the temp-write, sync, rename, directory-sync sequence for
+//! files that must appear whole or not at all.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{parent_dir, FileHandle, Vfs};
+use crate::policy::SyncPolicy;
+use crate::Result;
+
+/// Suffix of files being written before their rename into place.
+pub const TMP_SUFFIX: &str = ".tmp";
+
+/// One engine's directory on a [`Vfs`] under one [`SyncPolicy`].
+#[derive(Debug, Clone)]
+pub struct EngineDir {
+    vfs: Arc<dyn Vfs>,
+    dir: PathBuf,
+    policy: SyncPolicy,
+}
+
+impl EngineDir {
+    /// Opens `dir`, creating it (and syncing its parent under `+dir`) when
+    /// missing. Fails with the path in the error when it cannot be created or
+    /// is not a directory.
+    pub fn open(vfs: Arc<dyn Vfs>, dir: &Path, policy: SyncPolicy) -> Result<Self> {
+        let existed = vfs.exists(dir)?;
+        vfs.create_dir_all(dir)?;
+        // Listing proves it is a readable directory before anything else runs.
+        vfs.list_dir(dir)?;
+        let d = EngineDir {
+            vfs,
+            dir: dir.to_path_buf(),
+            policy,
+        };
+        if !existed && policy.dir_sync {
+            d.vfs.sync_dir(parent_dir(dir))?;
+        }
+        Ok(d)
+    }
+
+    /// The directory's path.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> SyncPolicy {
+        self.policy
+    }
+
+    /// The filesystem.
+    pub fn vfs(&self) -> &Arc<dyn Vfs> {
+        &self.vfs
+    }
+
+    /// Path of `name` inside the directory.
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Entry names, sorted.
+    pub fn list(&self) -> Result<Vec<String>> {
+        self.vfs.list_dir(&self.dir)
+    }
+
+    /// Whether `name` exists.
+    pub fn exists(&self, name: &str) -> Result<bool> {
+        self.vfs.exists(&self.join(name))
+    }
+
+    /// Syncs the directory if the policy has `+dir`.
+    pub fn sync(&self) -> Result<()> {
+        if self.policy.dir_sync {
+            self.vfs.sync_dir(&self.dir)?;
+        }
+        Ok(())
+    }
+
+    /// Creates a new file and, under `+dir`, syncs the directory so the name
+    /// survives a power loss before any write to it is acknowledged.
+    pub fn create(&self, name: &str) -> Result<FileHandle> {
+        let f = self.vfs.create(&self.join(name))?;
+        self.sync()?;
+        Ok(f)
+    }
+
+    /// Opens an existing file.
+    pub fn open_file(&self, name: &str) -> Result<FileHandle> {
+        self.vfs.open(&self.join(name))
+    }
+
+    /// Removes files, then syncs the directory once under `+dir`.
+    pub fn remove_all<S: AsRef<str>>(&self, names: &[S]) -> Result<()> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        for n in names {
+            self.vfs.remove(&self.join(n.as_ref()))?;
+        }
+        self.sync()
+    }
+
+    /// Starts writing `name` through a temporary file (see [`ReplaceFile`]).
+    /// A leftover temporary of the same name (from a crash) is removed.
+    pub fn replace(&self, name: &str) -> Result<ReplaceFile> {
+        let tmp = format!("{name}{TMP_SUFFIX}");
+        if self.exists(&tmp)? {
+            self.vfs.remove(&self.join(&tmp))?;
+        }
+        let file = self.vfs.create(&self.join(&tmp))?;
+        Ok(ReplaceFile {
+            dir: self.clone(),
+            tmp,
+            name: name.to_string(),
+            file,
+        })
+    }
+
+    /// Writes `bytes` as file `name` through [`ReplaceFile`] in one append.
+    pub fn write_whole(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        let f = self.replace(name)?;
+        f.file().append(bytes)?;
+        f.commit()
+    }
+
+    /// Removes leftover temporary files (from a crash during a replace).
+    pub fn remove_temporaries(&self) -> Result<usize> {
+        let tmps: Vec<String> = self
+            .list()?
+            .into_iter()
+            .filter(|n| n.ends_with(TMP_SUFFIX))
+            .collect();
+        self.remove_all(&tmps)?;
+        Ok(tmps.len())
+    }
+}
+
+/// A file written under a temporary name and renamed into place by
+/// [`ReplaceFile::commit`]: write, sync (unless `none`), rename, directory
+/// sync (under `+dir`). A crash before the rename leaves only a temporary,
+/// which recovery removes; after the directory sync the new name is durable.
+#[derive(Debug)]
+pub struct ReplaceFile {
+    dir: EngineDir,
+    tmp: String,
+    name: String,
+    file: FileHandle,
+}
+
+impl ReplaceFile {
+    /// The temporary file to write into.
+    pub fn file(&self) -> &FileHandle {
+        &self.file
+    }
+
+    /// Syncs, renames into place and syncs the directory, per policy.
+    pub fn commit(self) -> Result<()> {
+        let policy = self.dir.policy;
+        if policy.syncs_data() {
+            policy.sync_file(&*self.file)?;
+        }
+        self.dir
+            .vfs
+            .rename(&self.dir.join(&self.tmp), &self.dir.join(&self.name))?;
+        self.dir.sync()
+    }
+
+    /// Gives up: removes the temporary file.
+    pub fn abort(self) -> Result<()> {
+        self.dir.vfs.remove(&self.dir.join(&self.tmp))
+    }
+}

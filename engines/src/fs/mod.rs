@@ -1,0 +1,107 @@
+//! The storage seam: every byte an engine reads or writes goes through
+//! [`Vfs`] and [`VFile`], so it can be counted ([`CountingFs`]), replaced by
+//! the crash simulator, or run on a real disk ([`RealFs`]).
+//!
+//! # Contract
+//!
+//! - Paths are ordinary paths; a `Vfs` does not resolve them against anything.
+//! - [`VFile::read_at`] fills the whole buffer or fails: a short read (reading
+//!   past the end of the file) is an error, never a partial result.
+//! - [`VFile::set_len`] growth reads back as zeros.
+//! - [`VFile::append`] is one `write(2)` of the whole buffer at the current end
+//!   of the file. An engine that buffers in user space flushes that buffer with
+//!   `append` before it acknowledges a write, so an acknowledged write under
+//!   any policy has at least reached the kernel.
+//! - Nothing is durable until synced: file data by [`VFile::sync_data`]
+//!   (fdatasync) or [`VFile::sync_all`] (fsync); a new, renamed or removed
+//!   directory entry by [`Vfs::sync_dir`] on its parent directory.
+//! - **A failed sync.** After `sync_data`/`sync_all` returns an error, nothing
+//!   written to that file since its last successful sync may be assumed
+//!   durable, and a later sync of the same file may report success without
+//!   having written anything (Linux marks the pages clean after reporting
+//!   EIO). An engine must therefore fail the writes pending on that sync and
+//!   refuse further writes ([`crate::Error::Poisoned`]); it must never retry the
+//!   sync and acknowledge.
+
+mod counting;
+mod dir;
+mod real;
+
+pub use counting::{CountingFs, IoCounters, IoSnapshot};
+pub use dir::{EngineDir, ReplaceFile};
+pub use real::RealFs;
+
+use std::fmt::Debug;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::Result;
+
+/// A shared handle to an open file.
+pub type FileHandle = Arc<dyn VFile>;
+
+/// A filesystem: names, directories and opening files.
+pub trait Vfs: Send + Sync + Debug {
+    /// Creates a new, empty file opened for reading and writing. Fails if the
+    /// name exists. The name is not durable until [`Vfs::sync_dir`] of its
+    /// parent.
+    fn create(&self, path: &Path) -> Result<FileHandle>;
+    /// Opens an existing file for reading and writing.
+    fn open(&self, path: &Path) -> Result<FileHandle>;
+    /// Atomically renames `from` to `to`, replacing `to` if it exists.
+    fn rename(&self, from: &Path, to: &Path) -> Result<()>;
+    /// Removes a file.
+    fn remove(&self, path: &Path) -> Result<()>;
+    /// Names (not paths) of the entries of a directory, sorted.
+    fn list_dir(&self, path: &Path) -> Result<Vec<String>>;
+    /// Creates a directory and its missing parents.
+    fn create_dir_all(&self, path: &Path) -> Result<()>;
+    /// Makes the creates, renames and removes in directory `path` durable
+    /// (opens the directory and fsyncs it).
+    fn sync_dir(&self, path: &Path) -> Result<()>;
+    /// Whether a file or directory exists at `path`.
+    fn exists(&self, path: &Path) -> Result<bool>;
+}
+
+/// An open file. All methods take `&self`; implementations synchronise
+/// internally, so one handle can be shared by readers and a writer.
+pub trait VFile: Send + Sync + Debug {
+    /// Reads exactly `buf.len()` bytes at `offset`; a short read is an error.
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<()>;
+    /// Writes all of `buf` at `offset`, extending the file if needed.
+    fn write_at(&self, buf: &[u8], offset: u64) -> Result<()>;
+    /// Writes all of `buf` at the end of the file in one call and returns the
+    /// offset it was written at.
+    fn append(&self, buf: &[u8]) -> Result<u64>;
+    /// Current length in bytes.
+    fn len(&self) -> Result<u64>;
+    /// Truncates or extends (with zeros) to `len` bytes.
+    fn set_len(&self, len: u64) -> Result<()>;
+    /// Makes the file's data durable (fdatasync).
+    fn sync_data(&self) -> Result<()>;
+    /// Makes the file's data and metadata durable (fsync).
+    fn sync_all(&self) -> Result<()>;
+    /// The path the file was opened under (for error messages).
+    fn path(&self) -> &Path;
+
+    /// Whether the file is empty.
+    fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Reads the whole file.
+    fn read_all(&self) -> Result<Vec<u8>> {
+        let len = self.len()?;
+        let mut buf = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX)];
+        self.read_at(&mut buf, 0)?;
+        Ok(buf)
+    }
+}
+
+/// Parent directory of `path` (`.` for a bare name).
+pub fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}

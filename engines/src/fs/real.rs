@@ -1,0 +1,179 @@
+//! [`RealFs`]: the operating system's filesystem, with positional I/O.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
+use std::fs::{self, File, OpenOptions};
+use std::io::ErrorKind;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use super::{FileHandle, VFile, Vfs};
+use crate::{Error, Result};
+
+/// The real filesystem through `std::fs`: `pread`/`pwrite`, `fdatasync`,
+/// `fsync`, and a directory fsync that opens the directory and fsyncs it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RealFs;
+
+impl RealFs {
+    /// A shared handle, ready to be put into an `EngineConfig`.
+    pub fn shared() -> Arc<dyn Vfs> {
+        Arc::new(RealFs)
+    }
+}
+
+#[derive(Debug)]
+struct RealFile {
+    file: File,
+    path: PathBuf,
+    /// The append position: the file's length as this handle last left it.
+    /// Appends are serialised on it so each is one `pwrite` at the end.
+    end: Mutex<u64>,
+}
+
+impl RealFile {
+    fn new(file: File, path: &Path) -> Result<Self> {
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io("stat", path, e))?
+            .len();
+        Ok(RealFile {
+            file,
+            path: path.to_path_buf(),
+            end: Mutex::new(len),
+        })
+    }
+
+    fn end(&self) -> std::sync::MutexGuard<'_, u64> {
+        self.end.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Vfs for RealFs {
+    fn create(&self, path: &Path) -> Result<FileHandle> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| Error::io("create", path, e))?;
+        Ok(Arc::new(RealFile::new(file, path)?))
+    }
+
+    fn open(&self, path: &Path) -> Result<FileHandle> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io("open", path, e))?;
+        Ok(Arc::new(RealFile::new(file, path)?))
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> Result<()> {
+        fs::rename(from, to).map_err(|e| Error::io("rename", from, e))
+    }
+
+    fn remove(&self, path: &Path) -> Result<()> {
+        fs::remove_file(path).map_err(|e| Error::io("remove", path, e))
+    }
+
+    fn list_dir(&self, path: &Path) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(path).map_err(|e| Error::io("list", path, e))? {
+            let entry = entry.map_err(|e| Error::io("list", path, e))?;
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn create_dir_all(&self, path: &Path) -> Result<()> {
+        fs::create_dir_all(path).map_err(|e| Error::io("create directory", path, e))
+    }
+
+    fn sync_dir(&self, path: &Path) -> Result<()> {
+        let dir = File::open(path).map_err(|e| Error::io("open directory", path, e))?;
+        dir.sync_all()
+            .map_err(|e| Error::io("fsync directory", path, e))
+    }
+
+    fn exists(&self, path: &Path) -> Result<bool> {
+        match fs::metadata(path) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io("stat", path, e)),
+        }
+    }
+}
+
+impl VFile for RealFile {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
+        self.file.read_exact_at(buf, offset).map_err(|e| {
+            if e.kind() == ErrorKind::UnexpectedEof {
+                Error::io(
+                    "read",
+                    &self.path,
+                    std::io::Error::new(
+                        ErrorKind::UnexpectedEof,
+                        format!("short read of {} bytes at offset {offset}", buf.len()),
+                    ),
+                )
+            } else {
+                Error::io("read", &self.path, e)
+            }
+        })
+    }
+
+    fn write_at(&self, buf: &[u8], offset: u64) -> Result<()> {
+        let mut end = self.end();
+        self.file
+            .write_all_at(buf, offset)
+            .map_err(|e| Error::io("write", &self.path, e))?;
+        *end = (*end).max(offset + buf.len() as u64);
+        Ok(())
+    }
+
+    fn append(&self, buf: &[u8]) -> Result<u64> {
+        let mut end = self.end();
+        let at = *end;
+        if let Err(e) = self.file.write_all_at(buf, at) {
+            // A partial write may have extended the file: take the real length
+            // so the next append does not leave a hole.
+            if let Ok(meta) = self.file.metadata() {
+                *end = meta.len();
+            }
+            return Err(Error::io("write", &self.path, e));
+        }
+        *end = at + buf.len() as u64;
+        Ok(at)
+    }
+
+    fn len(&self) -> Result<u64> {
+        Ok(*self.end())
+    }
+
+    fn set_len(&self, len: u64) -> Result<()> {
+        let mut end = self.end();
+        self.file
+            .set_len(len)
+            .map_err(|e| Error::io("truncate", &self.path, e))?;
+        *end = len;
+        Ok(())
+    }
+
+    fn sync_data(&self) -> Result<()> {
+        self.file
+            .sync_data()
+            .map_err(|e| Error::io("fdatasync", &self.path, e))
+    }
+
+    fn sync_all(&self) -> Result<()> {
+        self.file
+            .sync_all()
+            .map_err(|e| Error::io("fsync", &self.path, e))
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+}

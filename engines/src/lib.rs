@@ -1,0 +1,20 @@
+//! Storage engines for measuring what durability costs.
+//!
+//! Five engines (`wal`, `bitcask`, `loghash`, `lsm`, `btree`) write through
+//! one storage seam ([`fs::Vfs`]) and sync through one policy
+//! ([`SyncPolicy`], applied by [`syncer::Syncer`]), so the benchmark can count
+//! every write and sync and the crash simulator can replace the disk.
+
+pub mod engine;
+mod error;
+pub mod fs;
+pub mod policy;
+pub mod record;
+pub mod registry;
+pub mod syncer;
+pub mod wal;
+
+pub use engine::{Capabilities, Engine, EngineConfig, EngineStats, LoggedOp};
+pub use error::{Error, Result};
+pub use policy::{SyncMode, SyncPolicy, SyncPrimitive};
+pub use registry::{open, EngineInfo};

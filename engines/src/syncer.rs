@@ -1,0 +1,259 @@
+//! [`Syncer`]: the one place that decides when a write is synced.
+//!
+//! Every engine follows the same protocol for an acknowledged write:
+//!
+//! 1. `syncer.check()?` before appending (refuses writes once poisoned);
+//! 2. append the record to its log with one [`crate::fs::VFile::append`], then
+//!    `let ticket = syncer.appended()` while still holding the engine's write
+//!    lock (tickets are in append order);
+//! 3. release the write lock and call `syncer.commit(ticket, &target)`, where
+//!    `target` returns the log file a sync must cover (the current active
+//!    file). Only when `commit` returns `Ok` is the write acknowledged.
+//!
+//! Before an engine stops appending to a file (rotation), it calls
+//! [`Syncer::seal`] with that file under its write lock, so writes in a file
+//! that is no longer the sync target are never left uncovered.
+//!
+//! `commit` implements each mode: nothing for `none`; a sync per ticket for
+//! `always`; a sync on every N-th ticket for `batch:N`; leader/follower group
+//! commit for `group` (the first waiter becomes the leader, syncs everything
+//! appended so far, and wakes every follower whose ticket that sync covered).
+//! A failed sync poisons the syncer: every ticket it did not cover fails, and
+//! every later `check` fails with [`Error::Poisoned`].
+
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+use crate::fs::FileHandle;
+use crate::policy::{SyncMode, SyncPolicy};
+use crate::{Error, Result};
+
+/// Proof that a write was appended, in append order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[must_use = "a write is not acknowledged until its ticket is committed"]
+pub struct Ticket(u64);
+
+/// Counts kept by a [`Syncer`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncerStats {
+    /// Writes appended (tickets issued).
+    pub writes: u64,
+    /// Successful syncs issued for acknowledged writes (commit, seal, explicit).
+    pub syncs: u64,
+}
+
+impl SyncerStats {
+    /// Writes per sync (group-commit effectiveness); 0 when nothing synced.
+    pub fn writes_per_sync(&self) -> f64 {
+        if self.syncs == 0 {
+            0.0
+        } else {
+            self.writes as f64 / self.syncs as f64
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Ticket of the last appended write.
+    appended: u64,
+    /// Every ticket up to this one is covered by a successful sync.
+    durable: u64,
+    /// Writes since the last sync (batch mode).
+    since_sync: u32,
+    /// A group-commit leader is syncing.
+    leader_active: bool,
+    /// The error of the first failed sync.
+    poisoned: Option<String>,
+    syncs: u64,
+}
+
+/// Decides and performs the syncs of one log under one [`SyncPolicy`].
+#[derive(Debug)]
+pub struct Syncer {
+    policy: SyncPolicy,
+    state: Mutex<State>,
+    wake: Condvar,
+}
+
+impl Syncer {
+    /// A syncer for `policy`.
+    pub fn new(policy: SyncPolicy) -> Self {
+        Syncer {
+            policy,
+            state: Mutex::new(State::default()),
+            wake: Condvar::new(),
+        }
+    }
+
+    /// The policy this syncer applies.
+    pub fn policy(&self) -> SyncPolicy {
+        self.policy
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Fails with [`Error::Poisoned`] once a sync has failed.
+    pub fn check(&self) -> Result<()> {
+        match &self.lock().poisoned {
+            Some(cause) => Err(Error::Poisoned {
+                cause: cause.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Marks the syncer poisoned (also used by engines when a write fails
+    /// halfway, so nothing after it is acknowledged).
+    pub fn poison(&self, cause: &Error) {
+        let mut st = self.lock();
+        if st.poisoned.is_none() {
+            st.poisoned = Some(cause.to_string());
+        }
+        drop(st);
+        self.wake.notify_all();
+    }
+
+    /// Records one appended write; call under the engine's write lock right
+    /// after the append succeeded.
+    pub fn appended(&self) -> Ticket {
+        let mut st = self.lock();
+        st.appended += 1;
+        Ticket(st.appended)
+    }
+
+    /// Makes the write of `ticket` as durable as the policy promises before
+    /// it is acknowledged. `target` returns the file that holds the most
+    /// recent appends (it is called only when a sync is due).
+    pub fn commit(&self, ticket: Ticket, target: &dyn Fn() -> FileHandle) -> Result<()> {
+        match self.policy.mode {
+            SyncMode::None => Ok(()),
+            SyncMode::Always => {
+                self.check()?;
+                self.run_sync(ticket.0, target)
+            }
+            SyncMode::Batch(n) => {
+                let mut st = self.lock();
+                st.since_sync += 1;
+                if st.since_sync < n {
+                    return Ok(());
+                }
+                st.since_sync = 0;
+                let upto = st.appended;
+                drop(st);
+                self.run_sync(upto, target)
+            }
+            SyncMode::Group => self.group_commit(ticket, target),
+        }
+    }
+
+    fn group_commit(&self, ticket: Ticket, target: &dyn Fn() -> FileHandle) -> Result<()> {
+        let mut st = self.lock();
+        loop {
+            if st.durable >= ticket.0 {
+                return Ok(());
+            }
+            if let Some(cause) = &st.poisoned {
+                return Err(Error::Poisoned {
+                    cause: cause.clone(),
+                });
+            }
+            if !st.leader_active {
+                st.leader_active = true;
+                let upto = st.appended;
+                drop(st);
+                let file = target();
+                let result = self.policy.sync_file(&*file);
+                st = self.lock();
+                st.leader_active = false;
+                match result {
+                    Ok(()) => {
+                        st.durable = st.durable.max(upto);
+                        st.syncs += 1;
+                    }
+                    Err(e) => {
+                        if st.poisoned.is_none() {
+                            st.poisoned = Some(e.to_string());
+                        }
+                        drop(st);
+                        self.wake.notify_all();
+                        return Err(e);
+                    }
+                }
+                self.wake.notify_all();
+                continue;
+            }
+            st = self.wake.wait(st).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Syncs `target()` now and marks everything appended before the call as
+    /// durable; a failure poisons.
+    fn run_sync(&self, upto: u64, target: &dyn Fn() -> FileHandle) -> Result<()> {
+        let file = target();
+        match self.policy.sync_file(&*file) {
+            Ok(()) => {
+                let mut st = self.lock();
+                st.durable = st.durable.max(upto);
+                st.syncs += 1;
+                Ok(())
+            }
+            Err(e) => {
+                self.poison(&e);
+                Err(e)
+            }
+        }
+    }
+
+    /// Call under the engine's write lock before it stops appending to
+    /// `file` (rotation): unless the mode is `none`, syncs it so that no
+    /// acknowledged write is left in a file the syncer will no longer target.
+    pub fn seal(&self, file: &FileHandle) -> Result<()> {
+        if self.policy.mode == SyncMode::None {
+            return Ok(());
+        }
+        self.check()?;
+        let upto = {
+            let mut st = self.lock();
+            if st.durable >= st.appended {
+                return Ok(());
+            }
+            st.since_sync = 0;
+            st.appended
+        };
+        self.run_sync(upto, &|| file.clone())
+    }
+
+    /// Syncs everything appended so far, whatever the mode (an explicit
+    /// `Engine::sync`). Skips the sync when nothing is pending.
+    pub fn sync_now(&self, target: &dyn Fn() -> FileHandle) -> Result<()> {
+        self.check()?;
+        let upto = {
+            let mut st = self.lock();
+            if st.durable >= st.appended {
+                return Ok(());
+            }
+            st.since_sync = 0;
+            st.appended
+        };
+        self.run_sync(upto, target)
+    }
+
+    /// On close: syncs what is pending unless the mode is `none`.
+    pub fn close(&self, target: &dyn Fn() -> FileHandle) -> Result<()> {
+        if self.policy.mode == SyncMode::None {
+            return Ok(());
+        }
+        self.sync_now(target)
+    }
+
+    /// Writes and syncs so far.
+    pub fn stats(&self) -> SyncerStats {
+        let st = self.lock();
+        SyncerStats {
+            writes: st.appended,
+            syncs: st.syncs,
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Charts and the Markdown/HTML report, drawn from saved results only.

@@ -1,0 +1,1 @@
+//! Result rows, environment capture, CSV/JSON/hgrm I/O and comparison.

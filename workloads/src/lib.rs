@@ -1,0 +1,1 @@
+//! Workload specs, presets and deterministic key/value generators.
