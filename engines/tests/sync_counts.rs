@@ -270,7 +270,7 @@ fn dir_sync_follows_every_name_change_only_with_dir() {
             e.maintain().unwrap();
             fs.ack();
             let ev = fs.take();
-            let changes = count(&ev, |e| is_name_change(e));
+            let changes = count(&ev, is_name_change);
             if info.creates_files_while_writing {
                 assert!(changes > 0, "{} {p}: no file was created", info.name);
             }
