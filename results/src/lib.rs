@@ -1,1 +1,78 @@
-//! Result rows, environment capture, CSV/JSON/hgrm I/O and comparison.
+//! Result rows, environment capture, and the files a run leaves behind.
+//!
+//! A results folder holds (see the README for every column):
+//!
+//! | file | content |
+//! |---|---|
+//! | `environment.json` | [`Environment`]: machine, OS, disk, tool version |
+//! | `config.json` | everything needed to rerun the same thing |
+//! | `probe.csv` | [`ProbeRow`]: the disk's own ceilings |
+//! | `runs.csv` | [`RunRow`]: one row per cell (medians over repetitions) |
+//! | `repetitions.csv` | [`RunRow`]: one row per cell and repetition |
+//! | `latency.csv` | [`LatencyRow`]: long format, cell x operation x percentile |
+//! | `hgrm/*.hgrm` | HdrHistogram percentile distributions per cell and operation |
+//! | `crash.csv` | [`CrashRow`]: the durability verification table |
+//!
+//! Every file is written durably: temporary file, fsync, rename, fsync of
+//! the directory. The tool about durability keeps its own results durable.
+
+mod env;
+mod files;
+mod hgrm;
+mod rows;
+
+pub use env::{detect_disk, DeviceCounters, DiskInfo, Environment};
+pub use files::{read_csv, read_json, write_csv, write_durably, write_json, ResultsDir};
+pub use hgrm::{parse_hgrm, write_hgrm, PERCENTILES};
+pub use rows::{CrashRow, LatencyRow, ProbeRow, RunRow};
+
+use std::path::PathBuf;
+
+/// Errors reading or writing results.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file system call failed.
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A CSV file could not be written or parsed.
+    #[error("CSV {path}: {source}")]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// The parser's error (with line).
+        #[source]
+        source: csv::Error,
+    },
+    /// A JSON file could not be written or parsed.
+    #[error("JSON {path}: {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The parser's error (with line and column).
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A file's content is not what this tool writes.
+    #[error("{path}: {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// This tool's version, recorded in every results folder.
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,202 @@
+//! The rows of the CSV files. Column names carry their units.
+
+use serde::{Deserialize, Serialize};
+
+/// One cell of the matrix (engine x policy x workload x threads x value
+/// size): `runs.csv` holds the median over repetitions, `repetitions.csv`
+/// one row per repetition.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunRow {
+    /// Identifier of the whole run (host and start time).
+    pub run_id: String,
+    /// Host name.
+    pub host: String,
+    /// The `--label` given for this machine/disk (defaults to the host).
+    pub label: String,
+    /// Engine name.
+    pub engine: String,
+    /// Sync policy text form (`always+dir`, ...).
+    pub policy: String,
+    /// Workload name (preset or TOML file stem).
+    pub workload: String,
+    /// Client threads.
+    pub threads: u32,
+    /// Key size.
+    pub key_size_bytes: u64,
+    /// Value size (the mean for a value-size range).
+    pub value_size_bytes: u64,
+    /// Workload RNG seed.
+    pub seed: u64,
+    /// Repetition index (0-based) in `repetitions.csv`; repetitions done in `runs.csv`.
+    pub repetition: u32,
+    /// `ok`, `failed` or `skipped`.
+    pub status: String,
+    /// Why the cell failed or was skipped; empty when ok.
+    pub error: String,
+    /// Operations completed in the measured phase.
+    pub ops: u64,
+    /// Wall-clock length of the measured phase.
+    pub duration_s: f64,
+    /// Operations per second.
+    pub ops_per_sec: f64,
+    /// Lowest ops/s over repetitions (`runs.csv`).
+    pub ops_per_sec_min: f64,
+    /// Highest ops/s over repetitions (`runs.csv`).
+    pub ops_per_sec_max: f64,
+    /// User payload (key + value bytes written and read) per second, in MB/s (10^6).
+    pub mb_per_sec: f64,
+    /// Key + value bytes the workload wrote.
+    pub user_bytes_written: u64,
+    /// Latency over all operations: median.
+    pub p50_us: f64,
+    /// 90th percentile latency.
+    pub p90_us: f64,
+    /// 99th percentile latency.
+    pub p99_us: f64,
+    /// Lowest p99 over repetitions.
+    pub p99_us_min: f64,
+    /// Highest p99 over repetitions.
+    pub p99_us_max: f64,
+    /// 99.9th percentile latency.
+    pub p999_us: f64,
+    /// 99.99th percentile latency.
+    pub p9999_us: f64,
+    /// Largest latency.
+    pub max_us: f64,
+    /// Mean latency.
+    pub mean_us: f64,
+    /// Whether latency is measured from the intended start (open loop).
+    pub open_loop: bool,
+    /// Writes the engine appended to its log (puts, deletes, batches).
+    pub log_writes: u64,
+    /// File syncs (fdatasync + fsync) seen by the counting Vfs.
+    pub file_syncs: u64,
+    /// Directory fsyncs seen by the counting Vfs.
+    pub dir_syncs: u64,
+    /// Log writes per file sync (group-commit effectiveness); 0 without syncs.
+    pub writes_per_sync: f64,
+    /// Median file/dir sync latency.
+    pub sync_p50_us: f64,
+    /// 99th percentile sync latency.
+    pub sync_p99_us: f64,
+    /// Largest sync latency.
+    pub sync_max_us: f64,
+    /// Bytes the engine wrote through the Vfs (all file kinds).
+    pub engine_bytes_written: u64,
+    /// engine_bytes_written / user_bytes_written.
+    pub engine_write_amp: f64,
+    /// Engine bytes written per file kind, `kind=bytes` joined by `;`.
+    pub engine_bytes_by_kind: String,
+    /// Where engine_bytes_written came from: `vfs` (counting wrapper) or `proc_io`.
+    pub engine_bytes_source: String,
+    /// Bytes the block device behind `--disk` wrote during the cell (sectors x 512); empty where there is no block device (tmpfs).
+    pub device_bytes_written: Option<u64>,
+    /// device_bytes_written / user_bytes_written; empty without a device.
+    pub device_write_amp: Option<f64>,
+    /// The process's `write_bytes` from /proc/self/io during the cell.
+    pub process_write_bytes: Option<u64>,
+    /// Bytes of the engine's files at the end of the cell.
+    pub disk_bytes_end: u64,
+    /// disk_bytes_end / live user bytes at the end (key + value of the live keys).
+    pub space_amp: Option<f64>,
+    /// User CPU time of the process during the cell.
+    pub cpu_user_s: f64,
+    /// System CPU time of the process during the cell.
+    pub cpu_sys_s: f64,
+    /// The probe's ops/s for the same sync primitive/cadence and record size.
+    pub ceiling_ops_per_sec: Option<f64>,
+    /// Which probe pattern the ceiling comes from.
+    pub ceiling_pattern: String,
+    /// ops_per_sec / ceiling_ops_per_sec.
+    pub efficiency: Option<f64>,
+}
+
+/// One latency percentile of one operation type in one cell (`latency.csv`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencyRow {
+    /// Run identifier.
+    pub run_id: String,
+    /// Machine/disk label.
+    pub label: String,
+    /// Engine.
+    pub engine: String,
+    /// Policy.
+    pub policy: String,
+    /// Workload.
+    pub workload: String,
+    /// Threads.
+    pub threads: u32,
+    /// Value size.
+    pub value_size_bytes: u64,
+    /// `all`, an operation (`read`, `update`, `insert`, `delete`, `scan`,
+    /// `rmw`, `append`) or `sync` (file and directory syncs).
+    pub operation: String,
+    /// Percentile, 0-100 (100 = max).
+    pub percentile: f64,
+    /// Latency at that percentile.
+    pub latency_us: f64,
+    /// Operations recorded for this operation type.
+    pub count: u64,
+}
+
+/// One access pattern measured by `bench-runner probe` (`probe.csv`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProbeRow {
+    /// Run identifier.
+    pub run_id: String,
+    /// Machine/disk label.
+    pub label: String,
+    /// `append`, `append+fdatasync`, `append+fsync`, `append+fdatasync/N`,
+    /// `create+dirsync`.
+    pub pattern: String,
+    /// Bytes per write.
+    pub record_bytes: u64,
+    /// Writes per sync (1 for per-write sync, N for every-N, 0 for none).
+    pub writes_per_sync: u64,
+    /// Operations timed.
+    pub ops: u64,
+    /// Operations per second.
+    pub ops_per_sec: f64,
+    /// Median latency per operation.
+    pub p50_us: f64,
+    /// 99th percentile.
+    pub p99_us: f64,
+    /// 99.9th percentile.
+    pub p999_us: f64,
+    /// Largest.
+    pub max_us: f64,
+    /// Mean.
+    pub mean_us: f64,
+}
+
+/// One engine x policy x profile line of the crash-verification table
+/// (`crash.csv`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CrashRow {
+    /// Engine.
+    pub engine: String,
+    /// Policy.
+    pub policy: String,
+    /// `posix`, `linux` or `kill` (real disk, SIGKILL).
+    pub profile: String,
+    /// Crash trials run.
+    pub trials: u64,
+    /// Writes acknowledged before the crashes, summed over trials.
+    pub acked_writes: u64,
+    /// Trials in which an acknowledged write was lost.
+    pub trials_with_loss: u64,
+    /// Acknowledged writes lost, summed over trials.
+    pub lost_writes: u64,
+    /// Files lost (a name that was created but is gone after the crash).
+    pub files_lost: u64,
+    /// Reads that returned a value never written.
+    pub corrupt_reads: u64,
+    /// Deleted keys that came back.
+    pub resurrected_deletes: u64,
+    /// Recoveries that failed (error or panic).
+    pub recovery_failures: u64,
+    /// Seed of the first trial that broke the policy's promise; empty if none.
+    pub first_failing_seed: Option<u64>,
+    /// Whether the policy's promise held in every trial.
+    pub promise_kept: bool,
+}
