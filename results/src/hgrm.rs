@@ -34,7 +34,7 @@ pub fn write_hgrm(path: &Path, hist: &Histogram<u64>) -> Result<()> {
     } else {
         let mut cumulative = 0u64;
         for v in hist.iter_quantiles(5) {
-            cumulative = v.count_since_last_iteration() + cumulative;
+            cumulative += v.count_since_last_iteration();
             let q = v.quantile_iterated_to();
             let value_us = v.value_iterated_to() as f64 / 1000.0;
             if q < 1.0 {
