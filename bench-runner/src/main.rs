@@ -1,5 +1,4 @@
-//! `bench-runner`: measures what durability costs on a disk.
-fn main() {
-    eprintln!("bench-runner: not yet implemented");
-    std::process::exit(2);
+//! `bench-runner`: see the README and `bench-runner --help`.
+fn main() -> std::process::ExitCode {
+    bench_runner::main_with_args(std::env::args().collect())
 }

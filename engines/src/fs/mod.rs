@@ -27,7 +27,7 @@ mod counting;
 mod dir;
 mod real;
 
-pub use counting::{CountingFs, IoCounters, IoSnapshot};
+pub use counting::{file_kind, new_latency_histogram, CountingFs, IoCounters, IoSnapshot};
 pub use dir::{EngineDir, ReplaceFile};
 pub use real::RealFs;
 

@@ -1,0 +1,2 @@
+//! Placeholder replaced once the workloads crate lands.
+fn main() {}

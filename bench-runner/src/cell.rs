@@ -1,0 +1,408 @@
+//! One cell of the matrix: a fresh directory, an optional load phase, a
+//! warm-up, and the measured phase with per-thread, per-operation latency
+//! histograms, sync counts, write amplification and CPU time.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use engines::fs::{CountingFs, IoSnapshot, RealFs, Vfs};
+use engines::registry::EngineInfo;
+use engines::{Engine, EngineConfig, EngineStats, SyncPolicy};
+use hdrhistogram::Histogram;
+use results::DeviceCounters;
+use workloads::{Op, OpKind, OpStream, WorkloadSpec};
+
+use crate::sys;
+
+/// Operation names, in histogram index order (index 0 is every operation).
+pub const OP_NAMES: [&str; 8] = [
+    "all", "read", "update", "insert", "delete", "scan", "rmw", "append",
+];
+
+fn op_index(kind: OpKind) -> usize {
+    match kind {
+        OpKind::Read => 1,
+        OpKind::Update => 2,
+        OpKind::Insert => 3,
+        OpKind::Delete => 4,
+        OpKind::Scan => 5,
+        OpKind::ReadModifyWrite => 6,
+        OpKind::Append => 7,
+    }
+}
+
+/// How one cell is run.
+#[derive(Debug, Clone)]
+pub struct CellPlan {
+    /// The engine.
+    pub engine: &'static EngineInfo,
+    /// Its sync policy.
+    pub policy: SyncPolicy,
+    /// The workload, with threads, sizes and counts already applied.
+    pub workload: WorkloadSpec,
+    /// Warm-up before measuring (not recorded).
+    pub warmup: Duration,
+    /// Fault injection for tests: fail writes with ENOSPC after this many bytes.
+    pub enospc_after_bytes: Option<u64>,
+}
+
+/// Everything measured in one cell.
+#[derive(Debug)]
+pub struct CellMeasurement {
+    /// Operations completed in the measured phase.
+    pub ops: u64,
+    /// Measured wall-clock time.
+    pub elapsed: Duration,
+    /// Latency histograms (ns), indexed like [`OP_NAMES`].
+    pub latency: Vec<Histogram<u64>>,
+    /// Key + value bytes written by the workload.
+    pub user_bytes_written: u64,
+    /// Key + value bytes read back.
+    pub user_bytes_read: u64,
+    /// The counting Vfs over the measured phase.
+    pub io: IoSnapshot,
+    /// Engine statistics at the end (before close).
+    pub stats: EngineStats,
+    /// Engine log writes and syncs during the measured phase.
+    pub log_writes: u64,
+    /// Syncs the engine's policy issued during the measured phase.
+    pub log_syncs: u64,
+    /// Device bytes written during the cell (None without a block device).
+    pub device_bytes: Option<u64>,
+    /// /proc/self/io write_bytes during the cell.
+    pub process_write_bytes: Option<u64>,
+    /// Bytes of the engine's files at the end.
+    pub disk_bytes_end: u64,
+    /// CPU user/sys seconds during the measured phase.
+    pub cpu_user_s: f64,
+    /// CPU system seconds.
+    pub cpu_sys_s: f64,
+    /// Whether latency was measured from intended start times.
+    pub open_loop: bool,
+}
+
+/// Why a cell did not produce a measurement.
+#[derive(Debug)]
+pub enum CellError {
+    /// Ctrl-C: the cell was abandoned.
+    Interrupted,
+    /// The engine or the disk failed; the message says where.
+    Failed(String),
+}
+
+impl From<engines::Error> for CellError {
+    fn from(e: engines::Error) -> Self {
+        CellError::Failed(e.to_string())
+    }
+}
+
+/// Runs one cell in `dir` (which must not exist; removed afterwards).
+pub fn run_cell(
+    dir: &Path,
+    plan: &CellPlan,
+    stop: &AtomicBool,
+    device: Option<&DeviceCounters>,
+) -> Result<CellMeasurement, CellError> {
+    let result = run_in(dir, plan, stop, device);
+    remove_tree(dir);
+    result
+}
+
+fn remove_tree(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn base_vfs(plan: &CellPlan) -> Arc<dyn Vfs> {
+    match plan.enospc_after_bytes {
+        Some(limit) => Arc::new(crate::faults::FullDiskFs::new(RealFs::shared(), limit)),
+        None => RealFs::shared(),
+    }
+}
+
+fn run_in(
+    dir: &Path,
+    plan: &CellPlan,
+    stop: &AtomicBool,
+    device: Option<&DeviceCounters>,
+) -> Result<CellMeasurement, CellError> {
+    let spec = &plan.workload;
+    let threads = spec.threads.max(1);
+    let base = base_vfs(plan);
+
+    if spec.load && spec.record_count > 0 {
+        // The load phase is not measured: write under `none`, then sync once.
+        let cfg = EngineConfig::with_vfs(dir, base.clone(), SyncPolicy::NONE);
+        let engine: Arc<dyn Engine> = Arc::from(plan.engine.open(cfg)?);
+        let mut streams: Vec<OpStream> =
+            (0..threads).map(|t| spec.load_stream(t, threads)).collect();
+        let origin = Instant::now();
+        drive_all(&*engine, &mut streams, None, stop, false, origin)?;
+        engine.sync()?;
+        engine.close()?;
+    }
+    if stop.load(Relaxed) {
+        return Err(CellError::Interrupted);
+    }
+
+    let counting = CountingFs::new(base);
+    let counters = counting.counters();
+    let mut cfg = EngineConfig::with_vfs(dir, Arc::new(counting), plan.policy);
+    cfg.background_maintenance = true;
+    let engine: Arc<dyn Engine> = Arc::from(plan.engine.open(cfg)?);
+    let mut streams: Vec<OpStream> = (0..threads).map(|t| spec.run_stream(t, threads)).collect();
+    let duration = spec.duration_secs.map(Duration::from_secs_f64);
+    let origin = Instant::now();
+    if !plan.warmup.is_zero() && spec.target_rate.is_none() {
+        drive_all(
+            &*engine,
+            &mut streams,
+            Some(origin + plan.warmup),
+            stop,
+            false,
+            origin,
+        )?;
+    }
+    if stop.load(Relaxed) {
+        return Err(CellError::Interrupted);
+    }
+
+    let before_stats = engine.stats();
+    counters.reset();
+    let dev0 = device.and_then(DeviceCounters::bytes_written);
+    let proc0 = sys::process_write_bytes();
+    let (u0, s0) = sys::cpu_times();
+    let start = Instant::now();
+    let deadline = duration.map(|d| start + d);
+    let outcome = drive_all(&*engine, &mut streams, deadline, stop, true, origin)?;
+    let elapsed = start.elapsed();
+    let (u1, s1) = sys::cpu_times();
+    if stop.load(Relaxed) {
+        return Err(CellError::Interrupted);
+    }
+    let io = counters.snapshot();
+    let stats = engine.stats();
+    engine.close()?;
+    drop(engine);
+    // Force the page cache out so the device counters see what `none` left
+    // behind (not timed).
+    flush_tree(dir);
+    let dev1 = device.and_then(DeviceCounters::bytes_written);
+    let proc1 = sys::process_write_bytes();
+
+    Ok(CellMeasurement {
+        ops: outcome.ops,
+        elapsed,
+        latency: outcome.latency,
+        user_bytes_written: outcome.bytes_written,
+        user_bytes_read: outcome.bytes_read,
+        log_writes: stats.log_writes.saturating_sub(before_stats.log_writes),
+        log_syncs: stats.log_syncs.saturating_sub(before_stats.log_syncs),
+        io,
+        stats,
+        device_bytes: dev0.zip(dev1).map(|(a, b)| b.saturating_sub(a)),
+        process_write_bytes: proc0.zip(proc1).map(|(a, b)| b.saturating_sub(a)),
+        disk_bytes_end: tree_bytes(dir),
+        cpu_user_s: u1 - u0,
+        cpu_sys_s: s1 - s0,
+        open_loop: spec.target_rate.is_some(),
+    })
+}
+
+/// What the threads of one phase did.
+struct PhaseOutcome {
+    ops: u64,
+    latency: Vec<Histogram<u64>>,
+    bytes_written: u64,
+    bytes_read: u64,
+}
+
+fn new_hists() -> Vec<Histogram<u64>> {
+    (0..OP_NAMES.len())
+        .map(|_| engines::fs::new_latency_histogram())
+        .collect()
+}
+
+/// Runs every stream on its own thread until the streams end, the deadline
+/// passes or `stop` is set.
+fn drive_all(
+    engine: &dyn Engine,
+    streams: &mut [OpStream],
+    deadline: Option<Instant>,
+    stop: &AtomicBool,
+    record: bool,
+    origin: Instant,
+) -> Result<PhaseOutcome, CellError> {
+    let failed = AtomicBool::new(false);
+    let results: Vec<Result<PhaseOutcome, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = streams
+            .iter_mut()
+            .map(|stream| {
+                let failed = &failed;
+                s.spawn(move || {
+                    let r = drive(engine, stream, deadline, stop, failed, record, origin);
+                    if r.is_err() {
+                        failed.store(true, Relaxed);
+                    }
+                    r
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a client thread panicked".into()))
+            })
+            .collect()
+    });
+    let mut total = PhaseOutcome {
+        ops: 0,
+        latency: new_hists(),
+        bytes_written: 0,
+        bytes_read: 0,
+    };
+    for r in results {
+        let r = r.map_err(CellError::Failed)?;
+        total.ops += r.ops;
+        total.bytes_written += r.bytes_written;
+        total.bytes_read += r.bytes_read;
+        for (t, h) in total.latency.iter_mut().zip(&r.latency) {
+            // Both histograms have the same bounds, so adding cannot fail.
+            let _ = t.add(h);
+        }
+    }
+    Ok(total)
+}
+
+fn drive(
+    engine: &dyn Engine,
+    stream: &mut OpStream,
+    deadline: Option<Instant>,
+    stop: &AtomicBool,
+    failed: &AtomicBool,
+    record: bool,
+    origin: Instant,
+) -> Result<PhaseOutcome, String> {
+    let mut out = PhaseOutcome {
+        ops: 0,
+        latency: if record { new_hists() } else { Vec::new() },
+        bytes_written: 0,
+        bytes_read: 0,
+    };
+    let clock = quanta::Clock::new();
+    let mut checks = 0u32;
+    loop {
+        // Checking two atomics costs little, but only every 64 ops is enough.
+        checks = checks.wrapping_add(1);
+        if checks % 64 == 0 && (stop.load(Relaxed) || failed.load(Relaxed)) {
+            break;
+        }
+        let Some(op) = stream.next_op() else { break };
+        // Latency comes from the TSC-based clock (two raw reads, ~7 ns each),
+        // so the harness adds little to even the fastest operation. Open-loop
+        // operations are timed from their intended start instead.
+        let (written, read, ns) = match op.intended_start {
+            Some(at) => {
+                let t = origin + at;
+                let now = Instant::now();
+                if t > now {
+                    std::thread::sleep(t - now);
+                }
+                let (w, r) = execute(engine, &op).map_err(|e| e.to_string())?;
+                (
+                    w,
+                    r,
+                    Instant::now().saturating_duration_since(t).as_nanos() as u64,
+                )
+            }
+            None => {
+                let t0 = clock.raw();
+                let (w, r) = execute(engine, &op).map_err(|e| e.to_string())?;
+                let t1 = clock.raw();
+                (w, r, clock.delta_as_nanos(t0, t1))
+            }
+        };
+        out.ops += 1;
+        out.bytes_written += written;
+        out.bytes_read += read;
+        if record {
+            let ns = ns.max(1);
+            out.latency[0].saturating_record(ns);
+            out.latency[op_index(op.kind)].saturating_record(ns);
+        }
+        // The deadline is checked every 16 operations: a clock read per
+        // operation would cost more than the check saves.
+        if checks % 16 == 0 && deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Runs one operation; returns (user bytes written, user bytes read).
+pub fn execute(engine: &dyn Engine, op: &Op<'_>) -> engines::Result<(u64, u64)> {
+    let kv = (op.key.len() + op.value.len()) as u64;
+    match op.kind {
+        OpKind::Read => Ok((
+            0,
+            engine
+                .get(op.key)?
+                .map_or(0, |v| (op.key.len() + v.len()) as u64),
+        )),
+        OpKind::Update | OpKind::Insert | OpKind::Append => {
+            engine.put(op.key, op.value).map(|()| (kv, 0))
+        }
+        OpKind::Delete => engine.delete(op.key).map(|()| (op.key.len() as u64, 0)),
+        OpKind::Scan => {
+            let rows = engine.scan(op.key, None, op.scan_len)?;
+            Ok((
+                0,
+                rows.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum(),
+            ))
+        }
+        OpKind::ReadModifyWrite => {
+            let old = engine.get(op.key)?;
+            engine.put(op.key, op.value)?;
+            Ok((kv, old.map_or(0, |v| v.len() as u64)))
+        }
+    }
+}
+
+/// Total size of the files under `dir`.
+pub fn tree_bytes(dir: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            match e.metadata() {
+                Ok(m) if m.is_dir() => stack.push(e.path()),
+                Ok(m) => total += m.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}
+
+/// fsyncs every file under `dir` (writeback for the device counters).
+fn flush_tree(dir: &Path) {
+    let mut stack: Vec<PathBuf> = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(f) = std::fs::File::open(&p) {
+                let _ = f.sync_all();
+            }
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! End-to-end CLI tests: a quick run on a temp dir, the files it leaves,
+//! plausible values, and every bad-input case with its exit code.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::str::contains;
+use results::{read_csv, RunRow};
+
+fn bench() -> Command {
+    let mut c = Command::cargo_bin("bench-runner").unwrap();
+    c.env("NO_COLOR", "1");
+    c
+}
+
+/// A tiny but complete matrix: every engine, three policies, two threads.
+fn tiny_run(disk: &Path, out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    let mut c = bench();
+    c.args(["run", "--disk"])
+        .arg(disk)
+        .arg("--out")
+        .arg(out)
+        .args([
+            "--quick",
+            "--ops",
+            "300",
+            "--record-count",
+            "500",
+            "--policies",
+            "none,always,batch:8+dir",
+            "--threads",
+            "1,2",
+            "--no-plots",
+        ])
+        .args(extra);
+    c.assert()
+}
+
+#[test]
+fn quick_run_writes_every_file_with_plausible_values() {
+    let t = tempfile::tempdir().unwrap();
+    let disk = t.path().join("disk");
+    std::fs::create_dir(&disk).unwrap();
+    let out = t.path().join("out");
+    let a = tiny_run(&disk, &out, &[]).success();
+    let stdout = String::from_utf8_lossy(&a.get_output().stdout).to_string();
+    assert!(
+        stdout.trim_end().ends_with(&out.display().to_string()),
+        "{stdout}"
+    );
+    for f in [
+        "environment.json",
+        "config.json",
+        "probe.csv",
+        "runs.csv",
+        "repetitions.csv",
+        "latency.csv",
+        "skipped.csv",
+    ] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let rows: Vec<RunRow> = read_csv(&out.join("runs.csv")).unwrap();
+    let engines = engines::registry::all().len();
+    // fillrandom + (ycsb-a or append) per engine, 3 policies, 2 thread counts.
+    assert_eq!(rows.len(), engines * 2 * 3 * 2, "one row per cell");
+    for r in &rows {
+        assert_eq!(
+            r.status, "ok",
+            "{} {} {}: {}",
+            r.engine, r.policy, r.workload, r.error
+        );
+        assert!(r.ops > 0 && r.ops_per_sec > 0.0, "{r:?}");
+        assert!(r.p50_us <= r.p99_us && r.p99_us <= r.max_us, "{r:?}");
+        assert!(r.efficiency.is_some_and(|e| e > 0.0), "{r:?}");
+        match r.policy.as_str() {
+            "none" => assert_eq!(r.file_syncs, 0, "{r:?}"),
+            "always" if r.threads == 1 && r.workload != "ycsb-a" => {
+                // One sync per acknowledged write (the log's own; flushes add theirs).
+                assert!(
+                    r.file_syncs >= r.log_writes && r.log_writes >= r.ops,
+                    "{r:?}"
+                )
+            }
+            _ => {}
+        }
+    }
+    let hgrm = std::fs::read_dir(out.join("hgrm")).unwrap().count();
+    assert!(hgrm >= rows.len(), "{hgrm} hgrm files");
+    // The disk folder is left as it was found.
+    assert_eq!(
+        std::fs::read_dir(&disk).unwrap().count(),
+        0,
+        "runner left files on --disk"
+    );
+}
+
+#[test]
+fn bad_names_list_the_valid_ones() {
+    let t = tempfile::tempdir().unwrap();
+    for (flag, value, expect) in [
+        ("--engines", "leveldb", "valid engines"),
+        ("--policies", "sometimes", "valid forms"),
+        ("--workloads", "ycsb-z", "ycsb-a"),
+    ] {
+        bench()
+            .args(["run", "--disk"])
+            .arg(t.path())
+            .arg("--out")
+            .arg(t.path().join("o"))
+            .args([flag, value])
+            .assert()
+            .code(2)
+            .stderr(contains(value))
+            .stderr(contains(expect));
+    }
+}
+
+#[test]
+fn bad_disk_paths_fail_before_measuring() {
+    let t = tempfile::tempdir().unwrap();
+    let file = t.path().join("file");
+    std::fs::write(&file, b"x").unwrap();
+    for disk in [t.path().join("missing"), file.clone()] {
+        bench()
+            .args(["run", "--quick", "--disk"])
+            .arg(&disk)
+            .arg("--out")
+            .arg(t.path().join("o"))
+            .assert()
+            .code(2)
+            .stderr(contains(disk.display().to_string()));
+    }
+    // --out below a regular file cannot be created.
+    bench()
+        .args(["run", "--quick", "--disk"])
+        .arg(t.path())
+        .arg("--out")
+        .arg(file.join("out"))
+        .assert()
+        .code(2)
+        .stderr(contains("--out"));
+}
+
+#[test]
+fn workload_toml_errors_name_file_and_line() {
+    let t = tempfile::tempdir().unwrap();
+    let w = t.path().join("bad.toml");
+    std::fs::write(&w, "name = \"x\"\nrecord_count = 10\nno_such_field = 3\n").unwrap();
+    bench()
+        .args(["run", "--quick", "--disk"])
+        .arg(t.path())
+        .arg("--out")
+        .arg(t.path().join("o"))
+        .arg("--workloads")
+        .arg(&w)
+        .assert()
+        .code(2)
+        .stderr(contains("bad.toml"))
+        .stderr(contains("no_such_field"));
+}
+
+/// A full disk is simulated by a Vfs that fails writes with ENOSPC after a
+/// byte budget (hidden flag), so the test needs neither root nor a mount.
+#[test]
+fn full_disk_marks_the_cell_failed_and_keeps_finished_cells() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("out");
+    bench()
+        .args(["run", "--disk"])
+        .arg(t.path())
+        .arg("--out")
+        .arg(&out)
+        .args([
+            "--quick",
+            "--no-probe",
+            "--no-plots",
+            "--engines",
+            "wal",
+            "--policies",
+            "none",
+            "--threads",
+            "1",
+            "--workloads",
+            "fillrandom",
+            "--duration",
+            "0.2",
+            "--inject-enospc-after-bytes",
+            "20000",
+        ])
+        .assert()
+        .code(2)
+        .stderr(contains("disk is full"));
+    let rows: Vec<RunRow> = read_csv(&out.join("runs.csv")).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].status, "failed");
+    assert!(
+        rows[0].error.contains("No space left") || rows[0].error.contains("os error 28"),
+        "{}",
+        rows[0].error
+    );
+}
+
+#[test]
+fn drop_caches_needs_root() {
+    if bench_runner::sys::is_root() {
+        return; // As root the flag is valid; nothing to check here.
+    }
+    let t = tempfile::tempdir().unwrap();
+    bench()
+        .args(["run", "--quick", "--drop-caches", "--disk"])
+        .arg(t.path())
+        .assert()
+        .code(2)
+        .stderr(contains("root"));
+}
+
+#[test]
+fn list_names_engines_policies_and_presets() {
+    bench()
+        .arg("list")
+        .assert()
+        .success()
+        .stdout(contains("wal"))
+        .stdout(contains("batch:N"))
+        .stdout(contains("ycsb-a"));
+}
+
+#[test]
+fn probe_writes_probe_csv() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("p");
+    bench()
+        .args([
+            "probe",
+            "--duration",
+            "0.05",
+            "--record-sizes",
+            "137",
+            "--disk",
+        ])
+        .arg(t.path())
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(contains("append+fdatasync"));
+    let rows: Vec<results::ProbeRow> = read_csv(&out.join("probe.csv")).unwrap();
+    assert!(rows
+        .iter()
+        .any(|r| r.pattern == "create+dirsync" && r.ops > 0));
+}
