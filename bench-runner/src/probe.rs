@@ -90,6 +90,7 @@ fn measure(work: &Path, pattern: Pattern, size: u64, budget: Duration) -> Result
     let path = work.join(format!("probe-{}", pattern.name().replace(['+', '/'], "_")));
     let mut ops = 0u64;
     let started = Instant::now();
+    let mut measured_from = started;
     match pattern {
         Pattern::Append | Pattern::AppendSync(..) => {
             let mut f = OpenOptions::new()
@@ -101,6 +102,20 @@ fn measure(work: &Path, pattern: Pattern, size: u64, budget: Duration) -> Result
                 Pattern::AppendSync(_, n) => n,
                 _ => 0,
             };
+            // Warm up unrecorded (block allocation and the first journal
+            // commits of a new file are slower than the steady state an
+            // engine sees), then measure.
+            let warm_until = started + budget / 10;
+            let mut warm = 0u64;
+            while Instant::now() < warm_until || warm < 16 || (every > 0 && warm % every != 0) {
+                f.write_all(&buf)
+                    .with_context(|| format!("write {}", path.display()))?;
+                warm += 1;
+                if every > 0 && warm % every == 0 {
+                    sync(&f, pattern).with_context(|| format!("sync {}", path.display()))?;
+                }
+            }
+            let started = Instant::now();
             // Keep the file bounded: start a new one past 256 MiB.
             let mut written = 0u64;
             loop {
@@ -115,6 +130,7 @@ fn measure(work: &Path, pattern: Pattern, size: u64, budget: Duration) -> Result
                 let t1 = Instant::now();
                 hist.saturating_record(((t1 - t0).as_nanos() as u64).max(1));
                 if t1 - started >= budget && (every == 0 || ops % every == 0) {
+                    measured_from = started;
                     break;
                 }
                 if written > 256 << 20 {
@@ -152,7 +168,7 @@ fn measure(work: &Path, pattern: Pattern, size: u64, budget: Duration) -> Result
             }
         }
     }
-    let elapsed = started.elapsed().as_secs_f64();
+    let elapsed = measured_from.elapsed().as_secs_f64();
     Ok(ProbeRow {
         pattern: pattern.name(),
         record_bytes: size,
