@@ -1,5 +1,8 @@
-//! Record framing and WAL append cost.
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+//! Record framing, and every registered engine: put under `none`, put under
+//! `always`, point get of an existing key, and a 100-key scan where the
+//! engine supports them (16-byte keys, 100-byte values, temp dir on the
+//! local disk).
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use engines::record::{self, Record};
 use engines::{EngineConfig, SyncPolicy};
 
@@ -28,28 +31,68 @@ fn framing(c: &mut Criterion) {
     g.finish();
 }
 
-fn wal_append(c: &mut Criterion) {
-    let mut g = c.benchmark_group("wal");
-    g.throughput(Throughput::Elements(1));
-    for policy in ["none", "always"] {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let policy: SyncPolicy = policy.parse().expect("policy");
-        let wal = engines::open("wal", EngineConfig::new(dir.path(), policy)).expect("open wal");
-        let value = [42u8; 100];
-        let mut i = 0u64;
-        g.bench_function(format!("put_{policy}_16B_key_100B_value"), |b| {
-            b.iter_batched(
-                || {
-                    i += 1;
-                    format!("{i:016}")
-                },
-                |key| wal.put(key.as_bytes(), &value).expect("put"),
-                BatchSize::SmallInput,
-            )
-        });
-    }
-    g.finish();
+fn key(i: u64) -> [u8; 16] {
+    let mut k = [b'0'; 16];
+    let s = format!(
+        "{:016}",
+        i.wrapping_mul(0x9E37_79B9_7F4A_7C13) % 10_000_000_000_000_000
+    );
+    k.copy_from_slice(s.as_bytes());
+    k
 }
 
-criterion_group!(benches, framing, wal_append);
+fn engines_bench(c: &mut Criterion) {
+    let value = [42u8; 100];
+    for info in engines::registry::all() {
+        let mut g = c.benchmark_group(info.name);
+        g.throughput(Throughput::Elements(1));
+        for policy in ["none", "always"] {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let policy: SyncPolicy = policy.parse().expect("policy");
+            let e = info
+                .open(EngineConfig::new(dir.path(), policy))
+                .expect("open engine");
+            let mut i = 0u64;
+            g.bench_function(format!("put_{policy}"), |b| {
+                b.iter(|| {
+                    i += 1;
+                    e.put(&key(i), &value).expect("put")
+                })
+            });
+            let _ = e.close();
+        }
+        if info.capabilities.point_reads || info.capabilities.range_scans {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let e = info
+                .open(EngineConfig::new(dir.path(), SyncPolicy::NONE))
+                .expect("open engine");
+            let n = 100_000u64;
+            for i in 0..n {
+                e.put(&key(i), &value).expect("load");
+            }
+            if info.capabilities.point_reads {
+                let mut i = 0u64;
+                g.bench_function("get_existing", |b| {
+                    b.iter(|| {
+                        i = (i + 7919) % n;
+                        e.get(&key(i)).expect("get").expect("present")
+                    })
+                });
+            }
+            if info.capabilities.range_scans {
+                let mut i = 0u64;
+                g.bench_function("scan_100", |b| {
+                    b.iter(|| {
+                        i = (i + 7919) % n;
+                        e.scan(&key(i), None, 100).expect("scan").len()
+                    })
+                });
+            }
+            let _ = e.close();
+        }
+        g.finish();
+    }
+}
+
+criterion_group!(benches, framing, engines_bench);
 criterion_main!(benches);

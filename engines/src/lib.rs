@@ -5,9 +5,12 @@
 //! ([`SyncPolicy`], applied by [`syncer::Syncer`]), so the benchmark can count
 //! every write and sync and the crash simulator can replace the disk.
 
+pub mod bitcask;
 pub mod engine;
 mod error;
 pub mod fs;
+pub mod hashlog;
+pub mod loghash;
 pub mod policy;
 pub mod record;
 pub mod registry;

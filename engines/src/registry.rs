@@ -31,6 +31,14 @@ fn open_wal(c: EngineConfig) -> Result<Box<dyn Engine>> {
     Ok(Box::new(crate::wal::Wal::open(c)?))
 }
 
+fn open_bitcask(c: EngineConfig) -> Result<Box<dyn Engine>> {
+    Ok(Box::new(crate::bitcask::Bitcask::open(c)?))
+}
+
+fn open_loghash(c: EngineConfig) -> Result<Box<dyn Engine>> {
+    Ok(Box::new(crate::loghash::LogHash::open(c)?))
+}
+
 static ENGINES: &[EngineInfo] = &[
     EngineInfo {
         name: "wal",
@@ -39,7 +47,20 @@ static ENGINES: &[EngineInfo] = &[
         creates_files_while_writing: true,
         open: open_wal,
     },
-    // bitcask, loghash: issue 3; lsm, btree: issue 4.
+    EngineInfo {
+        name: "bitcask",
+        summary: "Bitcask: active data file, keydir, merge with hint files",
+        capabilities: crate::bitcask::CAPABILITIES,
+        creates_files_while_writing: true,
+        open: open_bitcask,
+    },
+    EngineInfo {
+        name: "loghash",
+        summary: "log-structured hash table: segments, hash index, compaction",
+        capabilities: crate::loghash::CAPABILITIES,
+        creates_files_while_writing: true,
+        open: open_loghash,
+    },
 ];
 
 /// Every registered engine, in display order.
