@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use common::{key, value};
-use engines::fs::{CountingFs, RealFs, VFile, Vfs};
+use engines::fs::{CountingFs, RealFs, Vfs};
 use engines::record::HEADER_LEN;
 use engines::{Engine, EngineConfig, SyncPolicy};
 
