@@ -16,6 +16,7 @@ pub mod record;
 pub mod registry;
 pub mod syncer;
 pub mod wal;
+pub mod worker;
 
 pub use engine::{Capabilities, Engine, EngineConfig, EngineStats, LoggedOp};
 pub use error::{Error, Result};

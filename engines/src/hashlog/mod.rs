@@ -36,13 +36,13 @@ pub mod keydir;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use crate::engine::{Capabilities, EngineConfig, EngineStats};
 use crate::fs::{EngineDir, FileHandle};
 use crate::record::{self, Record};
 use crate::syncer::Syncer;
+use crate::worker::{self, Signal, Worker};
 use crate::{Error, Result};
 
 use hint::Hint;
@@ -126,18 +126,15 @@ struct Inner {
     closed: AtomicBool,
     counters: Counters,
     torn_bytes: u64,
-    /// Background worker: (merge requested, shutting down).
-    signal: Mutex<(bool, bool)>,
-    wake: Condvar,
-    /// The first error of a background merge, reported by the next write.
-    bg_error: Mutex<Option<String>>,
+    /// Wakes the background merge thread.
+    signal: Arc<Signal>,
 }
 
 /// A hash-index engine (bitcask or loghash, by its [`Flavor`]).
 #[derive(Debug)]
 pub struct HashLog {
     inner: Arc<Inner>,
-    worker: Mutex<Option<JoinHandle<()>>>,
+    worker: Worker,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -226,6 +223,7 @@ impl HashLog {
         files.insert(active_id, active.clone());
 
         let background = config.background_maintenance;
+        let signal = Arc::new(Signal::default());
         let inner = Arc::new(Inner {
             flavor,
             dir,
@@ -246,24 +244,21 @@ impl HashLog {
             closed: AtomicBool::new(false),
             counters: Counters::default(),
             torn_bytes,
-            signal: Mutex::new((false, false)),
-            wake: Condvar::new(),
-            bg_error: Mutex::new(None),
+            signal: signal.clone(),
         });
-        let worker = if background {
+        let handle = if background {
             let w = inner.clone();
+            let path = inner.dir.path().to_path_buf();
             Some(
-                std::thread::Builder::new()
-                    .name(format!("{}-merge", flavor.name))
-                    .spawn(move || w.worker())
-                    .map_err(|e| Error::io("spawn merge thread", w_path(&inner), e))?,
+                worker::spawn(format!("{} merge", flavor.name), signal.clone(), move || w.merge())
+                    .map_err(|e| Error::io("spawn merge thread", path, e))?,
             )
         } else {
             None
         };
         Ok(HashLog {
             inner,
-            worker: Mutex::new(worker),
+            worker: Worker::new(signal, handle),
         })
     }
 
@@ -273,17 +268,6 @@ impl HashLog {
         self.inner.check_open()?;
         self.inner.rotate_now()?;
         self.inner.merge()
-    }
-
-    fn stop_worker(&self) {
-        {
-            let mut s = lock(&self.inner.signal);
-            s.1 = true;
-        }
-        self.inner.wake.notify_all();
-        if let Some(h) = lock(&self.worker).take() {
-            let _ = h.join();
-        }
     }
 
     /// `Engine::put`.
@@ -312,23 +296,13 @@ impl HashLog {
         if self.inner.closed.swap(true, Relaxed) {
             return Ok(());
         }
-        self.stop_worker();
+        self.worker.stop();
         self.inner.syncer.close(&|| self.inner.active_file())
     }
 
     /// `Engine::stats`.
     pub fn stats(&self) -> EngineStats {
         self.inner.stats()
-    }
-}
-
-fn w_path(inner: &Arc<Inner>) -> std::path::PathBuf {
-    inner.dir.path().to_path_buf()
-}
-
-impl Drop for HashLog {
-    fn drop(&mut self) {
-        self.stop_worker();
     }
 }
 
@@ -394,9 +368,7 @@ impl Inner {
     fn write(&self, key: &[u8], value: Option<&[u8]>) -> Result<()> {
         self.check_open()?;
         record::check_sizes(key, value)?;
-        if let Some(e) = lock(&self.bg_error).take() {
-            return Err(Error::Poisoned { cause: e });
-        }
+        self.signal.check()?;
         self.syncer.check()?;
         let ticket = {
             let mut w = lock(&self.writer);
@@ -486,31 +458,10 @@ impl Inner {
             return Ok(());
         }
         if self.background {
-            lock(&self.signal).0 = true;
-            self.wake.notify_all();
+            self.signal.request();
             Ok(())
         } else {
             self.merge()
-        }
-    }
-
-    fn worker(self: Arc<Self>) {
-        loop {
-            {
-                let mut s = lock(&self.signal);
-                while !s.0 && !s.1 {
-                    s = self.wake.wait(s).unwrap_or_else(|p| p.into_inner());
-                }
-                if s.1 {
-                    return;
-                }
-                s.0 = false;
-            }
-            if let Err(e) = self.merge() {
-                *lock(&self.bg_error) =
-                    Some(format!("background {} failed: {e}", self.flavor.merge_word));
-                return;
-            }
         }
     }
 

@@ -1,0 +1,284 @@
+//! Immutable sorted tables.
+//!
+//! ## Format
+//!
+//! ```text
+//! data block*   entries, then crc32 (u32 LE) of the entries
+//!   entry:      flags u8 (bit 0: tombstone), key len u32, value len u32, key, value
+//! index         one entry per block: last key len u32, last key, offset u64, length u32;
+//!               then crc32 of the index
+//! bloom         see `bloom`; then crc32
+//! footer (48)   index offset u64, index len u32, bloom offset u64, bloom len u32,
+//!               entries u64, magic u64 "LSMTBL01", crc32 of the preceding 40 bytes, 4 zero bytes
+//! ```
+//!
+//! Blocks hold ~4 KiB of entries in key order. The index and bloom filter
+//! are loaded when the table is opened; data blocks are read on demand and
+//! their CRC checked on every read.
+
+use std::sync::Arc;
+
+use super::bloom;
+use crate::fs::{FileHandle, VFile};
+use crate::{Error, Result};
+
+const MAGIC: u64 = u64::from_le_bytes(*b"LSMTBL01");
+const FOOTER_LEN: usize = 48;
+const BLOCK_TARGET: usize = 4096;
+
+/// A key's entry: `None` value is a tombstone.
+pub type Entry = (Vec<u8>, Option<Vec<u8>>);
+
+fn u32_le(b: &[u8]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+fn u64_le(b: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[..8]);
+    u64::from_le_bytes(a)
+}
+
+/// Encodes sorted entries into a complete table image, written with one
+/// append per ~1 MiB by the caller.
+pub fn encode<'a>(entries: impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut index = Vec::new();
+    let mut keys: Vec<&[u8]> = Vec::new();
+    let mut block_start = 0usize;
+    let mut last_key: &[u8] = &[];
+    let mut count = 0u64;
+    let mut finish_block = |out: &mut Vec<u8>, index: &mut Vec<u8>, start: &mut usize, last: &[u8]| {
+        let crc = crc32fast::hash(&out[*start..]);
+        out.extend_from_slice(&crc.to_le_bytes());
+        index.extend_from_slice(&(last.len() as u32).to_le_bytes());
+        index.extend_from_slice(last);
+        index.extend_from_slice(&(*start as u64).to_le_bytes());
+        index.extend_from_slice(&((out.len() - *start) as u32).to_le_bytes());
+        *start = out.len();
+    };
+    for (k, v) in entries {
+        out.push(u8::from(v.is_none()));
+        out.extend_from_slice(&(k.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(v.map_or(0, <[u8]>::len) as u32).to_le_bytes());
+        out.extend_from_slice(k);
+        out.extend_from_slice(v.unwrap_or(&[]));
+        keys.push(k);
+        last_key = k;
+        count += 1;
+        if out.len() - block_start >= BLOCK_TARGET {
+            finish_block(&mut out, &mut index, &mut block_start, last_key);
+        }
+    }
+    if out.len() > block_start {
+        finish_block(&mut out, &mut index, &mut block_start, last_key);
+    }
+    let index_off = out.len() as u64;
+    let icrc = crc32fast::hash(&index);
+    out.extend_from_slice(&index);
+    out.extend_from_slice(&icrc.to_le_bytes());
+    let bloom = bloom::build(keys.into_iter());
+    let bloom_off = out.len() as u64;
+    let bcrc = crc32fast::hash(&bloom);
+    out.extend_from_slice(&bloom);
+    out.extend_from_slice(&bcrc.to_le_bytes());
+    let mut footer = Vec::with_capacity(FOOTER_LEN);
+    footer.extend_from_slice(&index_off.to_le_bytes());
+    footer.extend_from_slice(&((index.len() + 4) as u32).to_le_bytes());
+    footer.extend_from_slice(&bloom_off.to_le_bytes());
+    footer.extend_from_slice(&((bloom.len() + 4) as u32).to_le_bytes());
+    footer.extend_from_slice(&count.to_le_bytes());
+    footer.extend_from_slice(&MAGIC.to_le_bytes());
+    let fcrc = crc32fast::hash(&footer);
+    footer.extend_from_slice(&fcrc.to_le_bytes());
+    footer.extend_from_slice(&[0u8; 4]);
+    out.extend_from_slice(&footer);
+    out
+}
+
+#[derive(Debug)]
+struct BlockRef {
+    last_key: Vec<u8>,
+    offset: u64,
+    len: u32,
+}
+
+/// An open table: index and bloom filter in memory.
+#[derive(Debug)]
+pub struct Table {
+    /// Table id (file `NNNNNN.sst`).
+    pub id: u64,
+    file: FileHandle,
+    blocks: Vec<BlockRef>,
+    bloom: Vec<u8>,
+    /// Entries (values and tombstones).
+    pub entries: u64,
+    /// File size.
+    pub size: u64,
+}
+
+fn checked<'a>(file: &dyn VFile, section: &'a [u8], offset: u64, what: &str) -> Result<&'a [u8]> {
+    if section.len() < 4 {
+        return Err(Error::corrupt(file.path(), offset, format!("{what} too short")));
+    }
+    let (body, crc) = section.split_at(section.len() - 4);
+    if crc32fast::hash(body) != u32_le(crc) {
+        return Err(Error::corrupt(file.path(), offset, format!("{what} checksum mismatch")));
+    }
+    Ok(body)
+}
+
+impl Table {
+    /// Opens and validates the footer, index and bloom filter.
+    pub fn open(id: u64, file: FileHandle) -> Result<Arc<Self>> {
+        let size = file.len()?;
+        let bad = |off: u64, why: &str| Error::corrupt(file.path(), off, why.to_string());
+        if size < FOOTER_LEN as u64 {
+            return Err(bad(0, "table shorter than its footer"));
+        }
+        let mut footer = [0u8; FOOTER_LEN];
+        file.read_at(&mut footer, size - FOOTER_LEN as u64)?;
+        let foot_off = size - FOOTER_LEN as u64;
+        if u64_le(&footer[32..40]) != MAGIC {
+            return Err(bad(foot_off, "bad table magic number"));
+        }
+        if crc32fast::hash(&footer[..40]) != u32_le(&footer[40..44]) {
+            return Err(bad(foot_off, "table footer checksum mismatch"));
+        }
+        let index_off = u64_le(&footer[0..8]);
+        let index_len = u32_le(&footer[8..12]) as u64;
+        let bloom_off = u64_le(&footer[12..20]);
+        let bloom_len = u32_le(&footer[20..24]) as u64;
+        let entries = u64_le(&footer[24..32]);
+        if index_off + index_len > foot_off || bloom_off + bloom_len > foot_off {
+            return Err(bad(foot_off, "footer points outside the table"));
+        }
+        let mut raw = vec![0u8; index_len as usize];
+        file.read_at(&mut raw, index_off)?;
+        let index = checked(&*file, &raw, index_off, "table index")?;
+        let mut blocks = Vec::new();
+        let mut p = 0usize;
+        while p < index.len() {
+            if p + 4 > index.len() {
+                return Err(bad(index_off, "truncated index entry"));
+            }
+            let klen = u32_le(&index[p..]) as usize;
+            if p + 4 + klen + 12 > index.len() {
+                return Err(bad(index_off, "truncated index entry"));
+            }
+            let last_key = index[p + 4..p + 4 + klen].to_vec();
+            let offset = u64_le(&index[p + 4 + klen..]);
+            let len = u32_le(&index[p + 12 + klen..]);
+            if offset + u64::from(len) > index_off {
+                return Err(bad(index_off, "index points outside the data blocks"));
+            }
+            blocks.push(BlockRef { last_key, offset, len });
+            p += 4 + klen + 12;
+        }
+        let mut braw = vec![0u8; bloom_len as usize];
+        file.read_at(&mut braw, bloom_off)?;
+        let bloom = checked(&*file, &braw, bloom_off, "bloom filter")?.to_vec();
+        Ok(Arc::new(Table {
+            id,
+            file,
+            blocks,
+            bloom,
+            entries,
+            size,
+        }))
+    }
+
+    fn read_block(&self, b: &BlockRef) -> Result<Vec<Entry>> {
+        let mut raw = vec![0u8; b.len as usize];
+        self.file.read_at(&mut raw, b.offset)?;
+        let body = checked(&*self.file, &raw, b.offset, "data block")?;
+        let mut out = Vec::new();
+        let mut p = 0usize;
+        while p < body.len() {
+            if p + 9 > body.len() {
+                return Err(Error::corrupt(self.file.path(), b.offset, "truncated entry"));
+            }
+            let tomb = body[p] & 1 == 1;
+            let klen = u32_le(&body[p + 1..]) as usize;
+            let vlen = u32_le(&body[p + 5..]) as usize;
+            let end = p + 9 + klen + vlen;
+            if end > body.len() {
+                return Err(Error::corrupt(self.file.path(), b.offset, "entry past block end"));
+            }
+            let key = body[p + 9..p + 9 + klen].to_vec();
+            let value = (!tomb).then(|| body[p + 9 + klen..end].to_vec());
+            out.push((key, value));
+            p = end;
+        }
+        Ok(out)
+    }
+
+    /// Index of the first block that can hold `key` (its last key >= key).
+    fn block_for(&self, key: &[u8]) -> usize {
+        self.blocks.partition_point(|b| b.last_key.as_slice() < key)
+    }
+
+    /// `Some(Some(v))` value, `Some(None)` tombstone, `None` not in this table.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Option<Vec<u8>>>> {
+        if !bloom::may_contain(&self.bloom, key) {
+            return Ok(None);
+        }
+        let i = self.block_for(key);
+        let Some(b) = self.blocks.get(i) else {
+            return Ok(None);
+        };
+        Ok(self
+            .read_block(b)?
+            .into_iter()
+            .find(|(k, _)| k.as_slice() == key)
+            .map(|(_, v)| v))
+    }
+
+    /// Entries with key >= `start`, in order, read block by block.
+    pub fn iter_from(self: &Arc<Self>, start: &[u8]) -> TableIter {
+        TableIter {
+            table: self.clone(),
+            next_block: self.block_for(start),
+            buf: std::collections::VecDeque::new(),
+            start: start.to_vec(),
+        }
+    }
+
+    /// Every entry, in order.
+    pub fn all(self: &Arc<Self>) -> TableIter {
+        self.iter_from(&[])
+    }
+}
+
+/// Iterator over a table's entries from a start key.
+#[derive(Debug)]
+pub struct TableIter {
+    table: Arc<Table>,
+    next_block: usize,
+    buf: std::collections::VecDeque<Entry>,
+    start: Vec<u8>,
+}
+
+impl Iterator for TableIter {
+    type Item = Result<Entry>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(e) = self.buf.pop_front() {
+                if e.0 < self.start {
+                    continue;
+                }
+                return Some(Ok(e));
+            }
+            let b = self.table.blocks.get(self.next_block)?;
+            self.next_block += 1;
+            match self.table.read_block(b) {
+                Ok(entries) => self.buf.extend(entries),
+                Err(e) => {
+                    self.next_block = usize::MAX;
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+}
