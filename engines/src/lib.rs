@@ -11,6 +11,7 @@ mod error;
 pub mod fs;
 pub mod hashlog;
 pub mod loghash;
+pub mod lsm;
 pub mod policy;
 pub mod record;
 pub mod registry;

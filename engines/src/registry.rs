@@ -39,6 +39,10 @@ fn open_loghash(c: EngineConfig) -> Result<Box<dyn Engine>> {
     Ok(Box::new(crate::loghash::LogHash::open(c)?))
 }
 
+fn open_lsm(c: EngineConfig) -> Result<Box<dyn Engine>> {
+    Ok(Box::new(crate::lsm::Lsm::open(c)?))
+}
+
 static ENGINES: &[EngineInfo] = &[
     EngineInfo {
         name: "wal",
@@ -60,6 +64,13 @@ static ENGINES: &[EngineInfo] = &[
         capabilities: crate::loghash::CAPABILITIES,
         creates_files_while_writing: true,
         open: open_loghash,
+    },
+    EngineInfo {
+        name: "lsm",
+        summary: "LSM tree: memtable + WAL, SSTables with bloom filters, manifest, compaction",
+        capabilities: crate::lsm::CAPABILITIES,
+        creates_files_while_writing: true,
+        open: open_lsm,
     },
 ];
 

@@ -64,14 +64,16 @@ pub fn spawn(
     signal: Arc<Signal>,
     mut job: impl FnMut() -> Result<()> + Send + 'static,
 ) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new().name(name.clone()).spawn(move || {
-        while signal.wait() {
-            if let Err(e) = job() {
-                *lock(&signal.error) = Some(format!("{name} failed: {e}"));
-                return;
+    std::thread::Builder::new()
+        .name(name.clone())
+        .spawn(move || {
+            while signal.wait() {
+                if let Err(e) = job() {
+                    *lock(&signal.error) = Some(format!("{name} failed: {e}"));
+                    return;
+                }
             }
-        }
-    })
+        })
 }
 
 /// A running worker and its signal; stops and joins on drop.

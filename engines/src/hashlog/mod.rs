@@ -250,8 +250,12 @@ impl HashLog {
             let w = inner.clone();
             let path = inner.dir.path().to_path_buf();
             Some(
-                worker::spawn(format!("{} merge", flavor.name), signal.clone(), move || w.merge())
-                    .map_err(|e| Error::io("spawn merge thread", path, e))?,
+                worker::spawn(
+                    format!("{} merge", flavor.name),
+                    signal.clone(),
+                    move || w.merge(),
+                )
+                .map_err(|e| Error::io("spawn merge thread", path, e))?,
             )
         } else {
             None

@@ -54,7 +54,9 @@ mod tests {
 
     #[test]
     fn no_false_negatives_and_few_false_positives() {
-        let keys: Vec<Vec<u8>> = (0..10_000u32).map(|i| format!("key{i}").into_bytes()).collect();
+        let keys: Vec<Vec<u8>> = (0..10_000u32)
+            .map(|i| format!("key{i}").into_bytes())
+            .collect();
         let f = build(keys.iter().map(Vec::as_slice));
         assert!(keys.iter().all(|k| may_contain(&f, k)));
         let fp = (0..10_000u32)

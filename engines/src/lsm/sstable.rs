@@ -48,7 +48,7 @@ pub fn encode<'a>(entries: impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)>) -
     let mut block_start = 0usize;
     let mut last_key: &[u8] = &[];
     let mut count = 0u64;
-    let mut finish_block = |out: &mut Vec<u8>, index: &mut Vec<u8>, start: &mut usize, last: &[u8]| {
+    let finish_block = |out: &mut Vec<u8>, index: &mut Vec<u8>, start: &mut usize, last: &[u8]| {
         let crc = crc32fast::hash(&out[*start..]);
         out.extend_from_slice(&crc.to_le_bytes());
         index.extend_from_slice(&(last.len() as u32).to_le_bytes());
@@ -119,11 +119,19 @@ pub struct Table {
 
 fn checked<'a>(file: &dyn VFile, section: &'a [u8], offset: u64, what: &str) -> Result<&'a [u8]> {
     if section.len() < 4 {
-        return Err(Error::corrupt(file.path(), offset, format!("{what} too short")));
+        return Err(Error::corrupt(
+            file.path(),
+            offset,
+            format!("{what} too short"),
+        ));
     }
     let (body, crc) = section.split_at(section.len() - 4);
     if crc32fast::hash(body) != u32_le(crc) {
-        return Err(Error::corrupt(file.path(), offset, format!("{what} checksum mismatch")));
+        return Err(Error::corrupt(
+            file.path(),
+            offset,
+            format!("{what} checksum mismatch"),
+        ));
     }
     Ok(body)
 }
@@ -172,7 +180,11 @@ impl Table {
             if offset + u64::from(len) > index_off {
                 return Err(bad(index_off, "index points outside the data blocks"));
             }
-            blocks.push(BlockRef { last_key, offset, len });
+            blocks.push(BlockRef {
+                last_key,
+                offset,
+                len,
+            });
             p += 4 + klen + 12;
         }
         let mut braw = vec![0u8; bloom_len as usize];
@@ -196,14 +208,22 @@ impl Table {
         let mut p = 0usize;
         while p < body.len() {
             if p + 9 > body.len() {
-                return Err(Error::corrupt(self.file.path(), b.offset, "truncated entry"));
+                return Err(Error::corrupt(
+                    self.file.path(),
+                    b.offset,
+                    "truncated entry",
+                ));
             }
             let tomb = body[p] & 1 == 1;
             let klen = u32_le(&body[p + 1..]) as usize;
             let vlen = u32_le(&body[p + 5..]) as usize;
             let end = p + 9 + klen + vlen;
             if end > body.len() {
-                return Err(Error::corrupt(self.file.path(), b.offset, "entry past block end"));
+                return Err(Error::corrupt(
+                    self.file.path(),
+                    b.offset,
+                    "entry past block end",
+                ));
             }
             let key = body[p + 9..p + 9 + klen].to_vec();
             let value = (!tomb).then(|| body[p + 9 + klen..end].to_vec());

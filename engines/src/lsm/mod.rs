@@ -1,0 +1,656 @@
+//! `lsm`: a log-structured merge tree (the seed's
+//! `log-structured-merge-tree/lsm.py`).
+//!
+//! Writes go to a WAL generation and a memtable (an ordered map). When the
+//! memtable passes `memtable_bytes` it becomes immutable, a new WAL
+//! generation starts, and the immutable memtable is flushed to an SSTable
+//! while writes continue (on a background thread, or inline when
+//! `background_maintenance` is off). Reads check the memtable, the immutable
+//! memtable, then the tables newest first (bloom filter, block index).
+//!
+//! Compaction is **full size-tiered**: when `merge_trigger_files` tables
+//! exist, all of them are merged into one table (newest value of each key
+//! wins; tombstones are dropped because the output holds the oldest data of
+//! every key it covers). It runs after flushes, on the same thread.
+//!
+//! ## Format
+//!
+//! - `NNNNNNNNNNNN.wal`: the WAL of one memtable generation, records in the
+//!   shared framing ([`crate::record`]).
+//! - `NNNNNNNNNNNN.sst`: tables, see [`sstable`].
+//! - `MANIFEST`: live tables newest first and the last flushed WAL
+//!   generation, see [`manifest`].
+//!
+//! ## Durability
+//!
+//! A put or delete is one `append` to the current WAL generation, then the
+//! shared syncer (no sync under `none`; one per write under `always`; one
+//! per N under `batch:N`; one per group under `group`). A new WAL generation
+//! is created (directory fsync under `+dir`) after the old one is sealed
+//! (synced unless `none`). A flush writes the SSTable to a temporary name,
+//! syncs it (unless `none`), renames it and fsyncs the directory (`+dir`),
+//! then replaces the manifest the same way; only after the manifest naming
+//! the table is durable are the WAL generations it covers removed. The
+//! seed's WAL only flushed (never fsynced) and its SSTables were written in
+//! place: under `none` (and without `+dir`) this engine shows what that
+//! costs. Under `none` recovery is best effort: a manifest or table that
+//! fails validation is dropped (noted in `stats().notes`), since nothing
+//! was promised; under every other policy it is an error.
+
+mod bloom;
+pub mod manifest;
+mod merge;
+pub mod sstable;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
+use crate::fs::{EngineDir, FileHandle};
+use crate::record::{self, Record};
+use crate::syncer::Syncer;
+use crate::worker::{self, Signal, Worker};
+use crate::{Error, Result};
+
+use manifest::Manifest;
+use merge::{MergeIter, Source};
+use sstable::{Entry, Table};
+
+/// Capabilities: everything but replay.
+pub const CAPABILITIES: Capabilities = Capabilities {
+    point_reads: true,
+    range_scans: true,
+    deletes: true,
+    replay: false,
+};
+
+/// Per-entry memory overhead counted against `memtable_bytes`.
+const ENTRY_OVERHEAD: u64 = 32;
+
+fn wal_name(gen: u64) -> String {
+    format!("{gen:012}.wal")
+}
+
+fn sst_name(id: u64) -> String {
+    format!("{id:012}.sst")
+}
+
+fn parse(name: &str, ext: &str) -> Option<u64> {
+    name.strip_suffix(ext)?.parse().ok()
+}
+
+#[derive(Debug, Default)]
+struct Memtable {
+    map: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    bytes: u64,
+    /// The newest WAL generation whose writes it holds.
+    gen: u64,
+}
+
+#[derive(Debug, Default)]
+struct Tree {
+    mem: Memtable,
+    imm: Option<Arc<Memtable>>,
+    /// Newest first.
+    tables: Vec<Arc<Table>>,
+}
+
+#[derive(Debug)]
+struct Wal {
+    gen: u64,
+    file: FileHandle,
+    len: u64,
+    buf: Vec<u8>,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    user_bytes: AtomicU64,
+    wal_bytes: AtomicU64,
+    flush_bytes: AtomicU64,
+    compaction_bytes: AtomicU64,
+    manifest_bytes: AtomicU64,
+    flushes: AtomicU64,
+    compactions: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Inner {
+    dir: EngineDir,
+    memtable_bytes: u64,
+    trigger: usize,
+    background: bool,
+    tree: RwLock<Tree>,
+    wal: Mutex<Wal>,
+    /// WAL generations on disk, oldest first.
+    wal_gens: Mutex<Vec<u64>>,
+    syncer: Syncer,
+    manifest: Mutex<Manifest>,
+    /// One flush or compaction at a time.
+    maintenance: Mutex<()>,
+    /// Signalled when the immutable memtable is flushed.
+    flushed: Condvar,
+    flushed_lock: Mutex<()>,
+    next_seq: AtomicU64,
+    closed: AtomicBool,
+    counters: Counters,
+    torn_bytes: u64,
+    dropped: Vec<String>,
+    signal: Arc<Signal>,
+}
+
+/// The LSM tree engine.
+#[derive(Debug)]
+pub struct Lsm {
+    inner: Arc<Inner>,
+    worker: Worker,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Lsm {
+    /// Opens (recovering) or creates an LSM tree in `config.dir`.
+    pub fn open(config: EngineConfig) -> Result<Self> {
+        config.validate()?;
+        let policy = config.policy;
+        let dir = EngineDir::open(config.vfs.clone(), &config.dir, policy)?;
+        dir.remove_temporaries()?;
+        let best_effort = !policy.syncs_data();
+        let mut dropped = Vec::new();
+        let manifest = match Manifest::load(&dir) {
+            Ok(m) => m.unwrap_or_default(),
+            Err(e) if best_effort => {
+                dropped.push(format!("manifest: {e}"));
+                Manifest::default()
+            }
+            Err(e) => return Err(e),
+        };
+        let mut tables = Vec::new();
+        let mut live_ids = Vec::new();
+        for &id in &manifest.tables {
+            match dir
+                .open_file(&sst_name(id))
+                .and_then(|f| Table::open(id, f))
+            {
+                Ok(t) => {
+                    tables.push(t);
+                    live_ids.push(id);
+                }
+                Err(e) if best_effort => dropped.push(format!("table {id}: {e}")),
+                Err(e) => return Err(e),
+            }
+        }
+        let names = dir.list()?;
+        let mut max_table = manifest.next_table;
+        let mut orphans = Vec::new();
+        let mut gens = Vec::new();
+        for n in &names {
+            if let Some(id) = parse(n, ".sst") {
+                max_table = max_table.max(id + 1);
+                if !live_ids.contains(&id) {
+                    orphans.push(n.clone());
+                }
+            } else if let Some(g) = parse(n, ".wal") {
+                if g <= manifest.flushed_gen {
+                    orphans.push(n.clone());
+                } else {
+                    gens.push(g);
+                }
+            }
+        }
+        dir.remove_all(&orphans)?;
+        gens.sort_unstable();
+
+        // Replay the WALs the tables do not cover, oldest first.
+        let mut mem = Memtable::default();
+        let mut max_seq = 0u64;
+        let mut torn_bytes = 0;
+        for &g in &gens {
+            let f = dir.open_file(&wal_name(g))?;
+            let image = f.read_all()?;
+            let end = record::recover_log(&f, &image, policy, |_, r| {
+                max_seq = max_seq.max(r.seq);
+                mem.bytes += (r.key.len() + r.value.map_or(0, <[u8]>::len)) as u64 + ENTRY_OVERHEAD;
+                mem.map.insert(r.key.to_vec(), r.value.map(<[u8]>::to_vec));
+                Ok(())
+            })?;
+            torn_bytes += end.torn_bytes;
+        }
+        let gen = gens.last().copied().unwrap_or(0).max(manifest.flushed_gen) + 1;
+        let file = dir.create(&wal_name(gen))?;
+        gens.push(gen);
+        mem.gen = gen;
+        let manifest = Manifest {
+            next_table: max_table,
+            flushed_gen: manifest.flushed_gen,
+            tables: live_ids,
+        };
+
+        let signal = Arc::new(Signal::default());
+        let inner = Arc::new(Inner {
+            dir,
+            memtable_bytes: config.memtable_bytes,
+            trigger: config.merge_trigger_files,
+            background: config.background_maintenance,
+            tree: RwLock::new(Tree {
+                mem,
+                imm: None,
+                tables,
+            }),
+            wal: Mutex::new(Wal {
+                gen,
+                file,
+                len: 0,
+                buf: Vec::with_capacity(4096),
+            }),
+            wal_gens: Mutex::new(gens),
+            syncer: Syncer::new(policy),
+            manifest: Mutex::new(manifest),
+            maintenance: Mutex::new(()),
+            flushed: Condvar::new(),
+            flushed_lock: Mutex::new(()),
+            next_seq: AtomicU64::new(max_seq + 1),
+            closed: AtomicBool::new(false),
+            counters: Counters::default(),
+            torn_bytes,
+            dropped,
+            signal: signal.clone(),
+        });
+        let handle = if inner.background {
+            let w = inner.clone();
+            let path = inner.dir.path().to_path_buf();
+            Some(
+                worker::spawn("lsm flush".into(), signal.clone(), move || {
+                    w.maintain(false)
+                })
+                .map_err(|e| Error::io("spawn flush thread", path, e))?,
+            )
+        } else {
+            None
+        };
+        Ok(Lsm {
+            inner,
+            worker: Worker::new(signal, handle),
+        })
+    }
+}
+
+impl Inner {
+    fn check_open(&self) -> Result<()> {
+        if self.closed.load(Relaxed) {
+            return Err(Error::Closed);
+        }
+        Ok(())
+    }
+
+    fn tree(&self) -> RwLockReadGuard<'_, Tree> {
+        self.tree.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn tree_mut(&self) -> RwLockWriteGuard<'_, Tree> {
+        self.tree.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn wal_file(&self) -> FileHandle {
+        lock(&self.wal).file.clone()
+    }
+
+    fn write(&self, key: &[u8], value: Option<&[u8]>) -> Result<()> {
+        self.check_open()?;
+        record::check_sizes(key, value)?;
+        self.signal.check()?;
+        self.syncer.check()?;
+        let ticket = {
+            let mut w = lock(&self.wal);
+            if self.tree().mem.bytes >= self.memtable_bytes {
+                self.rotate_memtable(&mut w)?;
+            }
+            let seq = self.next_seq.fetch_add(1, Relaxed);
+            let mut buf = std::mem::take(&mut w.buf);
+            buf.clear();
+            record::encode_into(
+                &mut buf,
+                &Record {
+                    seq,
+                    key,
+                    value,
+                    batch_continues: false,
+                },
+            );
+            let appended = w.file.append(&buf);
+            let len = buf.len() as u64;
+            w.buf = buf;
+            if let Err(e) = appended {
+                if w.file.set_len(w.len).is_err() {
+                    self.syncer.poison(&e);
+                }
+                return Err(e);
+            }
+            w.len += len;
+            self.counters.wal_bytes.fetch_add(len, Relaxed);
+            let mut t = self.tree_mut();
+            t.mem.bytes += (key.len() + value.map_or(0, <[u8]>::len)) as u64 + ENTRY_OVERHEAD;
+            t.mem.map.insert(key.to_vec(), value.map(<[u8]>::to_vec));
+            drop(t);
+            self.syncer.appended()
+        };
+        let user = key.len() + value.map_or(0, <[u8]>::len);
+        self.counters.user_bytes.fetch_add(user as u64, Relaxed);
+        self.syncer.commit(ticket, &|| self.wal_file())?;
+        if self.tree().imm.is_some() {
+            if self.background {
+                self.signal.request();
+            } else {
+                self.maintain(false)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Under the WAL lock: freezes the memtable and starts a new WAL
+    /// generation. Waits for (or, inline, runs) the previous flush first.
+    fn rotate_memtable(&self, w: &mut Wal) -> Result<()> {
+        loop {
+            if self.tree().imm.is_none() {
+                break;
+            }
+            if self.background {
+                self.signal.check()?;
+                self.signal.request();
+                let g = lock(&self.flushed_lock);
+                if self.tree().imm.is_some() {
+                    let _ = self
+                        .flushed
+                        .wait_timeout(g, std::time::Duration::from_millis(50))
+                        .unwrap_or_else(|p| p.into_inner());
+                }
+            } else {
+                self.flush()?;
+            }
+        }
+        self.syncer.seal(&w.file)?;
+        let gen = w.gen + 1;
+        let file = self.dir.create(&wal_name(gen))?;
+        lock(&self.wal_gens).push(gen);
+        w.gen = gen;
+        w.file = file;
+        w.len = 0;
+        let mut t = self.tree_mut();
+        let mem = std::mem::take(&mut t.mem);
+        t.mem.gen = gen;
+        t.imm = Some(Arc::new(mem));
+        Ok(())
+    }
+
+    /// Flushes the immutable memtable (if any), then compacts when the
+    /// table count reaches the trigger (or always, when `force`).
+    fn maintain(&self, force: bool) -> Result<()> {
+        self.flush()?;
+        let n = self.tree().tables.len();
+        if n >= self.trigger || (force && n > 1) {
+            self.compact()?;
+        }
+        Ok(())
+    }
+
+    fn alloc_table(&self) -> u64 {
+        let mut m = lock(&self.manifest);
+        let id = m.next_table;
+        m.next_table += 1;
+        id
+    }
+
+    /// Writes sorted entries as table `id` through a temporary file.
+    fn write_table<'a>(
+        &self,
+        id: u64,
+        entries: impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)>,
+    ) -> Result<(Arc<Table>, u64)> {
+        let image = sstable::encode(entries);
+        let rf = self.dir.replace(&sst_name(id))?;
+        for chunk in image.chunks(1 << 20) {
+            rf.file().append(chunk)?;
+        }
+        rf.commit()?;
+        let table = Table::open(id, self.dir.open_file(&sst_name(id))?)?;
+        Ok((table, image.len() as u64))
+    }
+
+    fn store_manifest(&self, m: &Manifest) -> Result<()> {
+        let n = m.store(&self.dir)?;
+        self.counters.manifest_bytes.fetch_add(n as u64, Relaxed);
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<()> {
+        let _one = lock(&self.maintenance);
+        let Some(imm) = self.tree().imm.clone() else {
+            return Ok(());
+        };
+        let id = self.alloc_table();
+        let (table, bytes) = self.write_table(
+            id,
+            imm.map.iter().map(|(k, v)| (k.as_slice(), v.as_deref())),
+        )?;
+        self.counters.flush_bytes.fetch_add(bytes, Relaxed);
+        {
+            let mut m = lock(&self.manifest);
+            m.tables.insert(0, id);
+            m.flushed_gen = imm.gen;
+            self.store_manifest(&m)?;
+        }
+        {
+            let mut t = self.tree_mut();
+            t.tables.insert(0, table);
+            t.imm = None;
+        }
+        {
+            let _g = lock(&self.flushed_lock);
+            self.flushed.notify_all();
+        }
+        // The manifest naming the table is durable: drop the WALs it covers.
+        let covered: Vec<String> = {
+            let mut gens = lock(&self.wal_gens);
+            let (old, keep): (Vec<u64>, Vec<u64>) = gens.iter().partition(|&&g| g <= imm.gen);
+            *gens = keep;
+            old.into_iter().map(wal_name).collect()
+        };
+        self.dir.remove_all(&covered)?;
+        self.counters.flushes.fetch_add(1, Relaxed);
+        Ok(())
+    }
+
+    fn compact(&self) -> Result<()> {
+        let _one = lock(&self.maintenance);
+        let inputs: Vec<Arc<Table>> = self.tree().tables.clone();
+        if inputs.len() < 2 {
+            return Ok(());
+        }
+        let sources: Vec<Source<'_>> = inputs
+            .iter()
+            .map(|t| Box::new(t.all()) as Source<'_>)
+            .collect();
+        let mut live: Vec<Entry> = Vec::new();
+        for e in MergeIter::new(sources) {
+            let e = e?;
+            // Every older version of the key is in the inputs: drop tombstones.
+            if e.1.is_some() {
+                live.push(e);
+            }
+        }
+        let id = self.alloc_table();
+        let (table, bytes) =
+            self.write_table(id, live.iter().map(|(k, v)| (k.as_slice(), v.as_deref())))?;
+        self.counters.compaction_bytes.fetch_add(bytes, Relaxed);
+        let input_ids: Vec<u64> = inputs.iter().map(|t| t.id).collect();
+        {
+            let mut m = lock(&self.manifest);
+            m.tables.retain(|id| !input_ids.contains(id));
+            m.tables.push(id);
+            self.store_manifest(&m)?;
+        }
+        {
+            let mut t = self.tree_mut();
+            t.tables.retain(|t| !input_ids.contains(&t.id));
+            t.tables.push(table);
+        }
+        let names: Vec<String> = input_ids.iter().map(|&i| sst_name(i)).collect();
+        self.dir.remove_all(&names)?;
+        self.counters.compactions.fetch_add(1, Relaxed);
+        Ok(())
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.check_open()?;
+        let t = self.tree();
+        if let Some(v) = t.mem.map.get(key) {
+            return Ok(v.clone());
+        }
+        if let Some(v) = t.imm.as_ref().and_then(|m| m.map.get(key)) {
+            return Ok(v.clone());
+        }
+        for table in &t.tables {
+            if let Some(v) = table.get(key)? {
+                return Ok(v);
+            }
+        }
+        Ok(None)
+    }
+
+    fn scan(
+        &self,
+        start: &[u8],
+        end: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.check_open()?;
+        let t = self.tree();
+        let mut sources: Vec<Source<'_>> = vec![mem_source(&t.mem, start)];
+        if let Some(imm) = &t.imm {
+            sources.push(mem_source(imm, start));
+        }
+        for table in &t.tables {
+            sources.push(Box::new(table.iter_from(start)));
+        }
+        let mut out = Vec::new();
+        for e in MergeIter::new(sources) {
+            let (k, v) = e?;
+            if end.is_some_and(|end| k.as_slice() >= end) || out.len() >= limit {
+                break;
+            }
+            if let Some(v) = v {
+                out.push((k, v));
+            }
+        }
+        Ok(out)
+    }
+
+    fn stats(&self) -> EngineStats {
+        let t = self.tree();
+        let c = &self.counters;
+        let s = self.syncer.stats();
+        let wal_len = lock(&self.wal).len;
+        let gens = lock(&self.wal_gens).len() as u64;
+        let mut stats = EngineStats {
+            live_keys: None,
+            files: t.tables.len() as u64 + gens + 1,
+            disk_bytes: t.tables.iter().map(|t| t.size).sum::<u64>() + wal_len,
+            user_bytes: c.user_bytes.load(Relaxed),
+            log_writes: s.writes,
+            log_syncs: s.syncs,
+            recovered_torn_bytes: self.torn_bytes,
+            ..EngineStats::default()
+        };
+        let k = &mut stats.bytes_written_by_kind;
+        k.insert("wal".into(), c.wal_bytes.load(Relaxed));
+        k.insert("sst_flush".into(), c.flush_bytes.load(Relaxed));
+        k.insert("sst_compaction".into(), c.compaction_bytes.load(Relaxed));
+        k.insert("manifest".into(), c.manifest_bytes.load(Relaxed));
+        stats
+            .maintenance_runs
+            .insert("flushes".into(), c.flushes.load(Relaxed));
+        stats
+            .maintenance_runs
+            .insert("compactions".into(), c.compactions.load(Relaxed));
+        stats.notes.insert(
+            "compaction".into(),
+            format!(
+                "full size-tiered at {} tables, {}",
+                self.trigger,
+                if self.background {
+                    "background thread"
+                } else {
+                    "inline"
+                }
+            ),
+        );
+        if !self.dropped.is_empty() {
+            stats
+                .notes
+                .insert("dropped_on_recovery".into(), self.dropped.join("; "));
+        }
+        stats
+    }
+}
+
+/// Entries of a memtable from `start` on.
+fn mem_source<'a>(m: &'a Memtable, start: &'a [u8]) -> Source<'a> {
+    Box::new(
+        m.map
+            .range::<[u8], _>((std::ops::Bound::Included(start), std::ops::Bound::Unbounded))
+            .map(|(k, v)| Ok((k.clone(), v.clone()))),
+    )
+}
+
+impl Engine for Lsm {
+    fn name(&self) -> &'static str {
+        "lsm"
+    }
+    fn capabilities(&self) -> Capabilities {
+        CAPABILITIES
+    }
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.inner.write(key, Some(value))
+    }
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.inner.get(key)
+    }
+    fn delete(&self, key: &[u8]) -> Result<()> {
+        self.inner.write(key, None)
+    }
+    fn scan(
+        &self,
+        start: &[u8],
+        end: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.inner.scan(start, end, limit)
+    }
+    fn sync(&self) -> Result<()> {
+        self.inner.check_open()?;
+        self.inner.syncer.sync_now(&|| self.inner.wal_file())
+    }
+    fn maintain(&self) -> Result<()> {
+        self.inner.check_open()?;
+        {
+            let mut w = lock(&self.inner.wal);
+            if !self.inner.tree().mem.map.is_empty() {
+                self.inner.rotate_memtable(&mut w)?;
+            }
+        }
+        self.inner.maintain(true)
+    }
+    fn close(&self) -> Result<()> {
+        if self.inner.closed.swap(true, Relaxed) {
+            return Ok(());
+        }
+        self.worker.stop();
+        self.inner.syncer.close(&|| self.inner.wal_file())
+    }
+    fn stats(&self) -> EngineStats {
+        self.inner.stats()
+    }
+}
