@@ -6,6 +6,7 @@
 //! every write and sync and the crash simulator can replace the disk.
 
 pub mod bitcask;
+pub mod btree;
 pub mod engine;
 mod error;
 pub mod fs;

@@ -43,6 +43,10 @@ fn open_lsm(c: EngineConfig) -> Result<Box<dyn Engine>> {
     Ok(Box::new(crate::lsm::Lsm::open(c)?))
 }
 
+fn open_btree(c: EngineConfig) -> Result<Box<dyn Engine>> {
+    Ok(Box::new(crate::btree::Btree::open(c)?))
+}
+
 static ENGINES: &[EngineInfo] = &[
     EngineInfo {
         name: "wal",
@@ -71,6 +75,13 @@ static ENGINES: &[EngineInfo] = &[
         capabilities: crate::lsm::CAPABILITIES,
         creates_files_while_writing: true,
         open: open_lsm,
+    },
+    EngineInfo {
+        name: "btree",
+        summary: "B+tree: checksummed pages, page cache, redo WAL, doublewrite checkpoints",
+        capabilities: crate::btree::CAPABILITIES,
+        creates_files_while_writing: true,
+        open: open_btree,
     },
 ];
 

@@ -275,7 +275,14 @@ fn thousands_of_keys_across_many_files() {
                 model.insert(key(i), value(i, round, 100));
             }
         }
-        assert!(e.stats().files > 3, "{}: expected many files", info.name);
+        // The data outgrew one file (or, for the single-file btree, went
+        // through checkpoints of its pages).
+        let s = e.stats();
+        assert!(
+            s.files > 3 || s.maintenance_runs.values().sum::<u64>() > 3,
+            "{}: expected many files or checkpoints: {s:?}",
+            info.name
+        );
         e.maintain().unwrap();
         e.close().unwrap();
         let e = info.open(cfg).unwrap();
