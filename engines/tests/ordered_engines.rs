@@ -4,8 +4,8 @@
 mod common;
 
 use common::{key, small_config, value};
-use engines::fs::{RealFs, VFile, Vfs};
-use engines::{Engine, EngineConfig, Error, SyncPolicy};
+use engines::fs::{RealFs, Vfs};
+use engines::{EngineConfig, Error, SyncPolicy};
 
 #[test]
 fn btree_reports_a_damaged_page_with_file_and_offset() {
