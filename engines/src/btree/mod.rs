@@ -88,6 +88,8 @@ pub struct Btree {
     wal_bytes: AtomicU64,
     checkpoints: AtomicU64,
     torn_bytes: u64,
+    /// Recovery found the data file damaged under `none` and started over.
+    reset: bool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -348,8 +350,10 @@ impl Btree {
         let dir = EngineDir::open(config.vfs.clone(), &config.dir, policy)?;
         dir.remove_temporaries()?;
         let page_bytes = config.page_bytes;
-        let pager = Pager::open(&dir, page_bytes, config.cache_pages)?;
-        let checkpoint_gen = pager.meta.checkpoint_gen;
+        let mut reset = false;
+        let pager = Pager::open(&dir, page_bytes, config.cache_pages, &mut reset)?;
+        // After a reset every surviving WAL generation is replayed.
+        let checkpoint_gen = if reset { 0 } else { pager.meta.checkpoint_gen };
         let mut gens: Vec<u64> = dir
             .list()?
             .iter()
@@ -403,6 +407,7 @@ impl Btree {
             wal_bytes: AtomicU64::new(0),
             checkpoints: AtomicU64::new(0),
             torn_bytes,
+            reset,
         })
     }
 
@@ -565,6 +570,12 @@ impl Engine for Btree {
         stats
             .notes
             .insert("checkpoint".into(), "inline in the writing thread".into());
+        if self.reset {
+            stats.notes.insert(
+                "recovery".into(),
+                "data file damaged (nothing was synced): rebuilt from the WAL".into(),
+            );
+        }
         stats
     }
 }

@@ -17,7 +17,7 @@ pub struct Loc {
 
 /// Key -> newest live record; tombstone sequence numbers are kept only
 /// during recovery, so an older value found later cannot come back.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Keydir {
     live: HashMap<Vec<u8>, Loc>,
 }

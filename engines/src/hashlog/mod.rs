@@ -192,7 +192,10 @@ impl HashLog {
         let mut torn_bytes = 0;
         for &id in &ids {
             let file = dir.open_file(&(flavor.data_name)(id))?;
+            // Hint files are trusted only under a syncing policy: they were
+            // synced with their data file before either was renamed in.
             let from_hint = flavor.hints
+                && config.policy.syncs_data()
                 && names.contains(&hint_name(id))
                 && load_hint(&dir, id, file.len()?, &mut rk)?;
             if !from_hint {
@@ -501,14 +504,24 @@ impl Inner {
     /// Merges every immutable file (see the module doc).
     fn merge(&self) -> Result<()> {
         let _one_at_a_time = lock(&self.merging);
-        let inputs: Vec<(u32, FileHandle)> = {
-            let active = lock(&self.writer).id;
-            self.tables_read()
+        // Decide liveness against a snapshot taken when everything written
+        // so far is durable: a record superseded only by a write that is
+        // not yet synced must not be dropped, or losing that write on power
+        // loss would take the older, acknowledged value with it.
+        let (inputs, snapshot): (Vec<(u32, FileHandle)>, Keydir) = {
+            let w = lock(&self.writer);
+            if self.syncer.policy().syncs_data() {
+                let active = w.file.clone();
+                self.syncer.sync_now(&|| active.clone())?;
+            }
+            let t = self.tables_read();
+            let inputs = t
                 .files
                 .iter()
-                .filter(|(id, _)| **id != active)
+                .filter(|(id, _)| **id != w.id)
                 .map(|(id, f)| (*id, f.clone()))
-                .collect()
+                .collect();
+            (inputs, t.keydir.clone())
         };
         if inputs.is_empty() {
             return Ok(());
@@ -519,10 +532,8 @@ impl Inner {
             let image = file.read_all()?;
             let mut live: Vec<(u64, Record<'_>)> = Vec::new();
             {
-                let t = self.tables_read();
                 record::scan_log(&image, file.path(), |off, r| {
-                    let here = t
-                        .keydir
+                    let here = snapshot
                         .get(r.key)
                         .is_some_and(|l| l.file == *id && l.offset == off);
                     if here {

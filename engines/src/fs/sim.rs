@@ -1,0 +1,826 @@
+//! [`SimFs`]: an in-memory filesystem that models the page cache, so a
+//! crash can lose exactly what a power loss can lose.
+//!
+//! Every file has a durable image and the operations (writes, truncates)
+//! made since its last sync; every directory has durable entries and the
+//! creates, renames and removes made since its last directory sync.
+//! `sync_data`/`sync_all` make a file's pending data durable; `sync_dir`
+//! makes a directory's pending entries durable. Two profiles decide what
+//! else is durable:
+//!
+//! - [`Profile::Posix`]: only what POSIX promises. A new name survives only
+//!   a sync of its directory; unsynced appends may leave the file longer,
+//!   filled with zeros.
+//! - [`Profile::Linux`]: ext4/xfs defaults. Name operations persist in the
+//!   order they were made (a crash keeps a prefix of them), and any file or
+//!   directory sync commits every name operation made before it (the
+//!   journal commit).
+//!
+//! [`SimFs::crash`] builds the filesystem a power loss leaves, from a seed
+//! and a [`CrashMode`]. Within one file, unsynced operations persist in
+//! order (a prefix); across files and directories, [`CrashMode::Subset`]
+//! keeps any combination.
+//!
+//! Faults ([`Faults`]) inject a failing sync (Linux semantics: the pending
+//! data is dropped from the durable path and a later sync of the same file
+//! reports success), a short write, and a full disk.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::{parent_dir, FileHandle, VFile, Vfs};
+use crate::{Error, Result};
+
+/// What survives besides explicitly synced state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Profile {
+    /// Only what POSIX promises.
+    Posix,
+    /// ext4/xfs default behaviour.
+    Linux,
+}
+
+impl Profile {
+    /// `posix` or `linux`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Posix => "posix",
+            Profile::Linux => "linux",
+        }
+    }
+}
+
+/// How much of the unsynced state a crash keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CrashMode {
+    /// Only durable state.
+    DurableOnly,
+    /// Everything made before a random point in time.
+    Prefix,
+    /// As `Prefix`, and the first lost write is torn at a 512-byte sector
+    /// boundary: the rest of it holds old bytes, zeros or garbage.
+    Torn,
+    /// Each file and directory independently keeps a random prefix of its
+    /// unsynced operations.
+    Subset,
+}
+
+impl CrashMode {
+    /// Every mode.
+    pub const ALL: [CrashMode; 4] = [
+        CrashMode::DurableOnly,
+        CrashMode::Prefix,
+        CrashMode::Torn,
+        CrashMode::Subset,
+    ];
+}
+
+/// Injected faults. Counts are 1-based over the whole filesystem.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// The n-th file sync fails with EIO.
+    pub fail_sync: Option<u64>,
+    /// The n-th write writes half its bytes and fails with EIO.
+    pub short_write: Option<u64>,
+    /// Writes fail with ENOSPC once this many bytes were written.
+    pub disk_bytes: Option<u64>,
+}
+
+/// What a crash destroyed, for labelling losses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CrashReport {
+    /// Files that had synced data but whose name did not survive.
+    pub files_lost: Vec<PathBuf>,
+    /// Truncations that did not survive (the old, longer content is back).
+    pub truncates_reverted: u64,
+    /// Unsynced data operations dropped.
+    pub writes_dropped: u64,
+}
+
+#[derive(Debug, Clone)]
+enum DataOp {
+    Write { off: u64, bytes: Vec<u8> },
+    SetLen(u64),
+}
+
+#[derive(Debug, Clone, Default)]
+struct Inode {
+    data: Vec<u8>,
+    durable: Vec<u8>,
+    /// (global op number, op) since the last sync.
+    pending: Vec<(u64, DataOp)>,
+    synced: bool,
+}
+
+#[derive(Debug, Clone)]
+enum NameOp {
+    Link { name: String, ino: u64 },
+    Unlink { name: String },
+}
+
+#[derive(Debug, Clone, Default)]
+struct State {
+    inodes: HashMap<u64, Inode>,
+    next_ino: u64,
+    dirs: BTreeMap<PathBuf, BTreeMap<String, u64>>,
+    durable_dirs: BTreeMap<PathBuf, BTreeMap<String, u64>>,
+    /// (global op number, directory, op) not yet durable.
+    pending_names: Vec<(u64, PathBuf, NameOp)>,
+    op: u64,
+    syncs: u64,
+    writes: u64,
+    bytes: u64,
+    faults: Faults,
+    freeze_at_sync: Option<u64>,
+    frozen: Option<Box<State>>,
+}
+
+/// The simulated filesystem. Cloning shares the same state.
+#[derive(Debug, Clone)]
+pub struct SimFs {
+    profile: Profile,
+    state: Arc<Mutex<State>>,
+}
+
+fn enoent(path: &Path, op: &'static str) -> Error {
+    Error::io(op, path, std::io::Error::from(std::io::ErrorKind::NotFound))
+}
+
+fn apply(data: &mut Vec<u8>, op: &DataOp) {
+    match op {
+        DataOp::Write { off, bytes } => {
+            let off = *off as usize;
+            if data.len() < off + bytes.len() {
+                data.resize(off + bytes.len(), 0);
+            }
+            data[off..off + bytes.len()].copy_from_slice(bytes);
+        }
+        DataOp::SetLen(n) => data.resize(*n as usize, 0),
+    }
+}
+
+/// A tiny deterministic RNG for crash choices (SplitMix64).
+#[derive(Debug, Clone)]
+pub struct CrashRng(u64);
+
+impl CrashRng {
+    /// From a seed.
+    pub fn new(seed: u64) -> Self {
+        CrashRng(seed ^ 0x6A09_E667_F3BC_C909)
+    }
+    /// Next 64 bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in 0..=n.
+    pub fn upto(&mut self, n: u64) -> u64 {
+        self.next_u64() % (n + 1)
+    }
+}
+
+impl SimFs {
+    /// An empty filesystem with `/` as its only directory.
+    pub fn new(profile: Profile) -> Self {
+        let mut st = State::default();
+        st.dirs.insert(PathBuf::from("/"), BTreeMap::new());
+        st.durable_dirs.insert(PathBuf::from("/"), BTreeMap::new());
+        SimFs {
+            profile,
+            state: Arc::new(Mutex::new(st)),
+        }
+    }
+
+    /// The profile.
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sets the faults to inject.
+    pub fn set_faults(&self, faults: Faults) {
+        self.lock().faults = faults;
+    }
+
+    /// File and directory syncs so far.
+    pub fn syncs(&self) -> u64 {
+        self.lock().syncs
+    }
+
+    /// Freezes the crash image right after the `n`-th sync: a later
+    /// [`SimFs::crash`] starts from the state at that instant.
+    pub fn freeze_after_sync(&self, n: u64) {
+        self.lock().freeze_at_sync = Some(n);
+    }
+
+    /// Whether the crash image has been frozen.
+    pub fn frozen(&self) -> bool {
+        self.lock().frozen.is_some()
+    }
+
+    /// The filesystem a power loss leaves now (or at the frozen instant).
+    pub fn crash(&self, seed: u64, mode: CrashMode) -> (SimFs, CrashReport) {
+        let st = {
+            let g = self.lock();
+            match &g.frozen {
+                Some(f) => (**f).clone(),
+                None => g.clone(),
+            }
+        };
+        let mut rng = CrashRng::new(seed);
+        let mut report = CrashReport::default();
+        let cut = match mode {
+            CrashMode::DurableOnly => 0,
+            CrashMode::Prefix | CrashMode::Torn => rng.upto(st.op),
+            CrashMode::Subset => u64::MAX,
+        };
+
+        // Names.
+        let mut dirs = st.durable_dirs.clone();
+        let mut keep_dir: HashMap<PathBuf, u64> = HashMap::new();
+        let global_names_cut = match (mode, self.profile) {
+            (CrashMode::Subset, Profile::Linux) => {
+                let n = st.pending_names.len() as u64;
+                let k = rng.upto(n);
+                st.pending_names.get(k as usize).map_or(u64::MAX, |p| p.0)
+            }
+            _ => cut,
+        };
+        for (opn, dir, op) in &st.pending_names {
+            let keep = match (mode, self.profile) {
+                (CrashMode::Subset, Profile::Posix) => {
+                    let c = *keep_dir.entry(dir.clone()).or_insert_with(|| {
+                        let ops: Vec<u64> = st
+                            .pending_names
+                            .iter()
+                            .filter(|p| &p.1 == dir)
+                            .map(|p| p.0)
+                            .collect();
+                        let k = rng.upto(ops.len() as u64) as usize;
+                        ops.get(k).copied().unwrap_or(u64::MAX)
+                    });
+                    *opn < c
+                }
+                _ => *opn < global_names_cut,
+            };
+            if !keep {
+                if self.profile == Profile::Linux {
+                    break; // Linux keeps name operations as a prefix.
+                }
+                continue;
+            }
+            let entries = dirs.entry(dir.clone()).or_default();
+            match op {
+                NameOp::Link { name, ino } => {
+                    entries.insert(name.clone(), *ino);
+                }
+                NameOp::Unlink { name } => {
+                    entries.remove(name);
+                }
+            }
+        }
+
+        // Data.
+        let mut inodes: HashMap<u64, Inode> = HashMap::new();
+        let mut torn_done = false;
+        let mut inos: Vec<&u64> = st.inodes.keys().collect();
+        inos.sort();
+        for ino in inos {
+            let node = &st.inodes[ino];
+            let file_cut = match mode {
+                CrashMode::Subset => {
+                    let k = rng.upto(node.pending.len() as u64) as usize;
+                    node.pending.get(k).map_or(u64::MAX, |p| p.0)
+                }
+                _ => cut,
+            };
+            let mut img = node.durable.clone();
+            let mut dropped: Vec<&DataOp> = Vec::new();
+            for (opn, op) in &node.pending {
+                if *opn < file_cut && dropped.is_empty() {
+                    apply(&mut img, op);
+                } else {
+                    dropped.push(op);
+                }
+            }
+            report.writes_dropped += dropped.len() as u64;
+            report.truncates_reverted += dropped
+                .iter()
+                .filter(|op| matches!(op, DataOp::SetLen(n) if (*n as usize) < node.data.len().max(img.len())))
+                .count() as u64;
+            if let Some(DataOp::Write { off, bytes }) = dropped.first() {
+                if mode == CrashMode::Torn && !torn_done {
+                    torn_done = true;
+                    // Keep whole sectors of the write, then old/zero/garbage.
+                    let sector_end = ((off / 512) + 1 + rng.upto(bytes.len() as u64 / 512)) * 512;
+                    let keep = (sector_end.saturating_sub(*off) as usize).min(bytes.len());
+                    let mut torn = bytes[..keep].to_vec();
+                    let rest = bytes.len() - keep;
+                    match rng.upto(2) {
+                        0 => {}
+                        1 => torn.extend(std::iter::repeat_n(0u8, rest)),
+                        _ => torn.extend((0..rest).map(|_| rng.next_u64() as u8)),
+                    }
+                    apply(
+                        &mut img,
+                        &DataOp::Write {
+                            off: *off,
+                            bytes: torn,
+                        },
+                    );
+                }
+            }
+            if self.profile == Profile::Posix && rng.upto(1) == 1 {
+                // The size was extended but the data never arrived: zeros.
+                let end = dropped
+                    .iter()
+                    .filter_map(|op| match op {
+                        DataOp::Write { off, bytes } => Some(off + bytes.len() as u64),
+                        DataOp::SetLen(_) => None,
+                    })
+                    .max()
+                    .unwrap_or(0) as usize;
+                if end > img.len() {
+                    img.resize(end, 0);
+                }
+            }
+            inodes.insert(
+                *ino,
+                Inode {
+                    data: img.clone(),
+                    durable: img,
+                    pending: Vec::new(),
+                    synced: node.synced,
+                },
+            );
+        }
+
+        // Files with synced data whose name is gone.
+        for (dir, entries) in &st.dirs {
+            for (name, ino) in entries {
+                let survives = dirs.values().any(|d| d.values().any(|i| i == ino));
+                if !survives
+                    && st
+                        .inodes
+                        .get(ino)
+                        .is_some_and(|n| n.synced && !n.durable.is_empty())
+                {
+                    report.files_lost.push(dir.join(name));
+                }
+            }
+        }
+        let reachable: std::collections::HashSet<u64> =
+            dirs.values().flat_map(|d| d.values().copied()).collect();
+        inodes.retain(|ino, _| reachable.contains(ino));
+        let next = SimFs {
+            profile: self.profile,
+            state: Arc::new(Mutex::new(State {
+                inodes,
+                next_ino: st.next_ino,
+                dirs: dirs.clone(),
+                durable_dirs: dirs,
+                ..State::default()
+            })),
+        };
+        (next, report)
+    }
+
+    fn split(path: &Path) -> (PathBuf, String) {
+        let dir = parent_dir(path).to_path_buf();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        (dir, name)
+    }
+
+    fn name_op(st: &mut State, dir: &Path, op: NameOp) {
+        st.op += 1;
+        let opn = st.op;
+        let entries = st.dirs.entry(dir.to_path_buf()).or_default();
+        match &op {
+            NameOp::Link { name, ino } => {
+                entries.insert(name.clone(), *ino);
+            }
+            NameOp::Unlink { name } => {
+                entries.remove(name);
+            }
+        }
+        st.pending_names.push((opn, dir.to_path_buf(), op));
+    }
+
+    fn commit_names(st: &mut State, only: Option<&Path>) {
+        let mut keep = Vec::new();
+        for (opn, dir, op) in std::mem::take(&mut st.pending_names) {
+            if only.is_some_and(|d| d != dir) {
+                keep.push((opn, dir, op));
+                continue;
+            }
+            let entries = st.durable_dirs.entry(dir).or_default();
+            match op {
+                NameOp::Link { name, ino } => {
+                    entries.insert(name, ino);
+                }
+                NameOp::Unlink { name } => {
+                    entries.remove(&name);
+                }
+            }
+        }
+        st.pending_names = keep;
+    }
+
+    fn counted_sync(&self, st: &mut State) {
+        st.syncs += 1;
+        if st.freeze_at_sync == Some(st.syncs) && st.frozen.is_none() {
+            let mut snap = st.clone();
+            snap.frozen = None;
+            st.frozen = Some(Box::new(snap));
+        }
+    }
+}
+
+impl Vfs for SimFs {
+    fn create(&self, path: &Path) -> Result<FileHandle> {
+        let mut st = self.lock();
+        let (dir, name) = Self::split(path);
+        let Some(entries) = st.dirs.get(&dir) else {
+            return Err(enoent(path, "create"));
+        };
+        if entries.contains_key(&name) {
+            return Err(Error::io(
+                "create",
+                path,
+                std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+            ));
+        }
+        st.next_ino += 1;
+        let ino = st.next_ino;
+        st.inodes.insert(ino, Inode::default());
+        Self::name_op(&mut st, &dir, NameOp::Link { name, ino });
+        Ok(Arc::new(SimFile {
+            fs: self.clone(),
+            ino,
+            path: path.to_path_buf(),
+        }))
+    }
+
+    fn open(&self, path: &Path) -> Result<FileHandle> {
+        let st = self.lock();
+        let (dir, name) = Self::split(path);
+        let ino = *st
+            .dirs
+            .get(&dir)
+            .and_then(|d| d.get(&name))
+            .ok_or_else(|| enoent(path, "open"))?;
+        Ok(Arc::new(SimFile {
+            fs: self.clone(),
+            ino,
+            path: path.to_path_buf(),
+        }))
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> Result<()> {
+        let mut st = self.lock();
+        let (fd, fname) = Self::split(from);
+        let (td, tname) = Self::split(to);
+        let ino = *st
+            .dirs
+            .get(&fd)
+            .and_then(|d| d.get(&fname))
+            .ok_or_else(|| enoent(from, "rename"))?;
+        if !st.dirs.contains_key(&td) {
+            return Err(enoent(to, "rename"));
+        }
+        // The new name appears before the old one goes, as in a journal.
+        Self::name_op(&mut st, &td, NameOp::Link { name: tname, ino });
+        Self::name_op(&mut st, &fd, NameOp::Unlink { name: fname });
+        Ok(())
+    }
+
+    fn remove(&self, path: &Path) -> Result<()> {
+        let mut st = self.lock();
+        let (dir, name) = Self::split(path);
+        if !st.dirs.get(&dir).is_some_and(|d| d.contains_key(&name)) {
+            return Err(enoent(path, "remove"));
+        }
+        Self::name_op(&mut st, &dir, NameOp::Unlink { name });
+        Ok(())
+    }
+
+    fn list_dir(&self, path: &Path) -> Result<Vec<String>> {
+        let st = self.lock();
+        let d = st.dirs.get(path).ok_or_else(|| enoent(path, "list"))?;
+        let mut names: Vec<String> = d.keys().cloned().collect();
+        // Subdirectories.
+        for p in st.dirs.keys() {
+            if p.parent() == Some(path) {
+                if let Some(n) = p.file_name() {
+                    names.push(n.to_string_lossy().into_owned());
+                }
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn create_dir_all(&self, path: &Path) -> Result<()> {
+        // Directories are durable when created (a simplification: the
+        // engines create their directory once, before any data).
+        let mut st = self.lock();
+        let mut p = PathBuf::new();
+        for c in path.components() {
+            p.push(c);
+            let (parent, name) = Self::split(&p);
+            if !st.dirs.contains_key(&p)
+                && st.dirs.get(&parent).is_some_and(|d| d.contains_key(&name))
+            {
+                return Err(Error::io(
+                    "create directory",
+                    path,
+                    std::io::Error::from(std::io::ErrorKind::NotADirectory),
+                ));
+            }
+            st.dirs.entry(p.clone()).or_default();
+            st.durable_dirs.entry(p.clone()).or_default();
+        }
+        Ok(())
+    }
+
+    fn sync_dir(&self, path: &Path) -> Result<()> {
+        let mut st = self.lock();
+        if !st.dirs.contains_key(path) {
+            return Err(enoent(path, "fsync directory"));
+        }
+        match self.profile {
+            Profile::Posix => Self::commit_names(&mut st, Some(path)),
+            Profile::Linux => Self::commit_names(&mut st, None),
+        }
+        self.counted_sync(&mut st);
+        Ok(())
+    }
+
+    fn exists(&self, path: &Path) -> Result<bool> {
+        let st = self.lock();
+        let (dir, name) = Self::split(path);
+        Ok(st.dirs.contains_key(path) || st.dirs.get(&dir).is_some_and(|d| d.contains_key(&name)))
+    }
+}
+
+#[derive(Debug)]
+struct SimFile {
+    fs: SimFs,
+    ino: u64,
+    path: PathBuf,
+}
+
+impl SimFile {
+    fn write(&self, off: Option<u64>, buf: &[u8]) -> Result<u64> {
+        let mut st = self.fs.lock();
+        st.writes += 1;
+        let n = st.writes;
+        let faults = st.faults;
+        if let Some(limit) = faults.disk_bytes {
+            if st.bytes + buf.len() as u64 > limit {
+                return Err(Error::io(
+                    "write",
+                    &self.path,
+                    std::io::Error::from_raw_os_error(28),
+                ));
+            }
+        }
+        st.op += 1;
+        let opn = st.op;
+        let short = faults.short_write == Some(n);
+        let bytes = if short { &buf[..buf.len() / 2] } else { buf };
+        st.bytes += bytes.len() as u64;
+        let node = st.inodes.entry(self.ino).or_default();
+        let at = off.unwrap_or(node.data.len() as u64);
+        let op = DataOp::Write {
+            off: at,
+            bytes: bytes.to_vec(),
+        };
+        apply(&mut node.data, &op);
+        node.pending.push((opn, op));
+        if short {
+            return Err(Error::io(
+                "write",
+                &self.path,
+                std::io::Error::other("short write (injected)"),
+            ));
+        }
+        Ok(at)
+    }
+
+    fn sync(&self) -> Result<()> {
+        let mut st = self.fs.lock();
+        let n = st.syncs + 1;
+        let fail = st.faults.fail_sync == Some(n);
+        let node = st.inodes.entry(self.ino).or_default();
+        if fail {
+            // Linux: the dirty pages are marked clean; their data never
+            // reaches the durable image, and the next sync succeeds.
+            node.pending.clear();
+        } else {
+            let pending = std::mem::take(&mut node.pending);
+            for (_, op) in &pending {
+                apply(&mut node.durable, op);
+            }
+            node.synced = true;
+        }
+        if self.fs.profile == Profile::Linux && !fail {
+            SimFs::commit_names(&mut st, None);
+        }
+        self.fs.counted_sync(&mut st);
+        if fail {
+            return Err(Error::io(
+                "fdatasync",
+                &self.path,
+                std::io::Error::from_raw_os_error(5),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl VFile for SimFile {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
+        let st = self.fs.lock();
+        let data = st
+            .inodes
+            .get(&self.ino)
+            .map(|n| n.data.as_slice())
+            .unwrap_or(&[]);
+        let end = offset as usize + buf.len();
+        if end > data.len() {
+            return Err(Error::io(
+                "read",
+                &self.path,
+                std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    format!("short read of {} bytes at offset {offset}", buf.len()),
+                ),
+            ));
+        }
+        buf.copy_from_slice(&data[offset as usize..end]);
+        Ok(())
+    }
+
+    fn write_at(&self, buf: &[u8], offset: u64) -> Result<()> {
+        self.write(Some(offset), buf).map(|_| ())
+    }
+
+    fn append(&self, buf: &[u8]) -> Result<u64> {
+        self.write(None, buf)
+    }
+
+    fn len(&self) -> Result<u64> {
+        let st = self.fs.lock();
+        Ok(st.inodes.get(&self.ino).map_or(0, |n| n.data.len() as u64))
+    }
+
+    fn set_len(&self, len: u64) -> Result<()> {
+        let mut st = self.fs.lock();
+        st.op += 1;
+        let opn = st.op;
+        let node = st.inodes.entry(self.ino).or_default();
+        let op = DataOp::SetLen(len);
+        apply(&mut node.data, &op);
+        node.pending.push((opn, op));
+        Ok(())
+    }
+
+    fn sync_data(&self) -> Result<()> {
+        self.sync()
+    }
+
+    fn sync_all(&self) -> Result<()> {
+        self.sync()
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> PathBuf {
+        PathBuf::from(s)
+    }
+
+    #[test]
+    fn unsynced_data_and_names_are_lost_synced_survive() {
+        for profile in [Profile::Posix, Profile::Linux] {
+            let fs = SimFs::new(profile);
+            fs.create_dir_all(&p("/d")).unwrap();
+            let f = fs.create(&p("/d/a")).unwrap();
+            f.append(b"hello").unwrap();
+            let (c, _) = fs.crash(1, CrashMode::DurableOnly);
+            assert!(
+                !c.exists(&p("/d/a")).unwrap(),
+                "{profile:?}: unsynced name survived"
+            );
+            f.sync_data().unwrap();
+            let (c, r) = fs.crash(1, CrashMode::DurableOnly);
+            match profile {
+                // Linux: the fsync committed the name too.
+                Profile::Linux => {
+                    assert_eq!(c.open(&p("/d/a")).unwrap().read_all().unwrap(), b"hello")
+                }
+                // POSIX: synced data, but the name was never synced: lost file.
+                Profile::Posix => {
+                    assert!(!c.exists(&p("/d/a")).unwrap());
+                    assert_eq!(r.files_lost, vec![p("/d/a")]);
+                }
+            }
+            fs.sync_dir(&p("/d")).unwrap();
+            f.append(b" world").unwrap();
+            let (c, r) = fs.crash(1, CrashMode::DurableOnly);
+            assert_eq!(c.open(&p("/d/a")).unwrap().read_all().unwrap(), b"hello");
+            assert_eq!(r.writes_dropped, 1);
+        }
+    }
+
+    #[test]
+    fn failed_sync_drops_data_and_the_next_sync_lies() {
+        let fs = SimFs::new(Profile::Linux);
+        fs.create_dir_all(&p("/d")).unwrap();
+        let f = fs.create(&p("/d/a")).unwrap();
+        fs.sync_dir(&p("/d")).unwrap();
+        f.append(b"lost").unwrap();
+        fs.set_faults(Faults {
+            fail_sync: Some(2),
+            ..Faults::default()
+        });
+        assert!(f.sync_data().is_err());
+        assert!(f.sync_data().is_ok(), "the retry reports success");
+        let (c, _) = fs.crash(7, CrashMode::DurableOnly);
+        assert_eq!(
+            c.open(&p("/d/a")).unwrap().read_all().unwrap(),
+            b"",
+            "data of the failed sync must not be durable"
+        );
+        // Reads before the crash still see it (page cache).
+        assert_eq!(f.read_all().unwrap(), b"lost");
+    }
+
+    #[test]
+    fn torn_writes_keep_whole_sectors_only() {
+        let fs = SimFs::new(Profile::Linux);
+        fs.create_dir_all(&p("/d")).unwrap();
+        let f = fs.create(&p("/d/a")).unwrap();
+        f.sync_data().unwrap();
+        f.append(&[7u8; 2000]).unwrap();
+        for seed in 0..50 {
+            let (c, _) = fs.crash(seed, CrashMode::Torn);
+            let data = c.open(&p("/d/a")).unwrap().read_all().unwrap();
+            let sevens = data.iter().take_while(|b| **b == 7).count();
+            assert!(
+                sevens == 0 || sevens % 512 == 0 || sevens == 2000,
+                "seed {seed}: {sevens}"
+            );
+        }
+    }
+
+    #[test]
+    fn linux_keeps_name_operations_in_order() {
+        let fs = SimFs::new(Profile::Linux);
+        fs.create_dir_all(&p("/d")).unwrap();
+        for i in 0..10 {
+            fs.create(&p(&format!("/d/f{i}"))).unwrap();
+        }
+        for seed in 0..50 {
+            let (c, _) = fs.crash(seed, CrashMode::Prefix);
+            let names = c.list_dir(&p("/d")).unwrap();
+            let n = names.len();
+            let want: Vec<String> = (0..n).map(|i| format!("f{i}")).collect();
+            let mut got = names.clone();
+            got.sort_by_key(|s| s[1..].parse::<u32>().unwrap_or(0));
+            assert_eq!(got, want, "seed {seed}: not a prefix");
+        }
+    }
+
+    #[test]
+    fn freeze_captures_the_state_at_a_sync_point() {
+        let fs = SimFs::new(Profile::Linux);
+        fs.create_dir_all(&p("/d")).unwrap();
+        let f = fs.create(&p("/d/a")).unwrap();
+        fs.freeze_after_sync(1);
+        f.append(b"one").unwrap();
+        f.sync_data().unwrap();
+        f.append(b"two").unwrap();
+        f.sync_data().unwrap();
+        assert!(fs.frozen());
+        let (c, _) = fs.crash(3, CrashMode::Prefix);
+        assert_eq!(c.open(&p("/d/a")).unwrap().read_all().unwrap(), b"one");
+    }
+}
