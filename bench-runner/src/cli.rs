@@ -31,6 +31,11 @@ pub enum Command {
     Plot(PlotArgs),
     /// Compare result folders from different machines or disks side by side.
     Compare(CompareArgs),
+    /// Crash verification: which acknowledged writes each policy keeps, on a simulated filesystem (or with --kill, on a real disk).
+    Crash(crate::crash_cmd::CrashArgs),
+    /// Internal: the child process of `crash --kill`.
+    #[command(hide = true)]
+    CrashChild(crate::crash_cmd::CrashChildArgs),
 }
 
 /// Options shared by every command that writes files.

@@ -3,6 +3,7 @@
 
 pub mod cell;
 pub mod cli;
+pub mod crash_cmd;
 pub mod faults;
 pub mod list;
 pub mod output;
@@ -63,6 +64,8 @@ fn dispatch(cli: Cli, command_line: &str) -> Result<u8> {
             println!("{}", out.display());
             Ok(0)
         }
+        Some(Command::Crash(args)) => crash_cmd::run(&args, command_line),
+        Some(Command::CrashChild(args)) => crash_cmd::child(&args),
         Some(Command::Compare(args)) => {
             let out = report::compare(&args.results, &args.output)?;
             println!("{}", out.display());

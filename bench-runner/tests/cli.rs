@@ -249,3 +249,106 @@ fn probe_writes_probe_csv() {
         .iter()
         .any(|r| r.pattern == "create+dirsync" && r.ops > 0));
 }
+
+#[test]
+fn crash_table_is_written_and_kept_promises_exit_zero() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("c");
+    bench()
+        .args([
+            "crash",
+            "--trials",
+            "30",
+            "--policies",
+            "none,always+dir",
+            "--profile",
+            "linux",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(contains("kept"));
+    let rows: Vec<results::CrashRow> = read_csv(&out.join("crash.csv")).unwrap();
+    assert_eq!(rows.len(), engines::registry::all().len() * 2);
+    assert!(rows.iter().all(|r| r.promise_kept && r.trials == 30));
+}
+
+#[test]
+fn a_broken_promise_exits_one_and_replay_shows_the_trace() {
+    let t = tempfile::tempdir().unwrap();
+    let a = bench()
+        .args([
+            "crash",
+            "--engines",
+            "wal",
+            "--policies",
+            "always",
+            "--profile",
+            "posix",
+            "--trials",
+            "60",
+            "--quiet",
+            "--out",
+        ])
+        .arg(t.path().join("c"))
+        .assert()
+        .code(1)
+        .stdout(contains("BROKEN"));
+    let rows: Vec<results::CrashRow> = read_csv(&t.path().join("c").join("crash.csv")).unwrap();
+    let seed = rows[0].first_failing_seed.expect("a failing seed");
+    drop(a);
+    bench()
+        .args([
+            "crash",
+            "--engines",
+            "wal",
+            "--policies",
+            "always",
+            "--profile",
+            "posix",
+            "--replay",
+        ])
+        .arg(seed.to_string())
+        .assert()
+        .code(1)
+        .stdout(contains("crash ("))
+        .stdout(contains("acknowledged"));
+}
+
+#[test]
+fn kill_mode_checks_process_crashes_on_a_real_disk() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("k");
+    bench()
+        .args([
+            "crash",
+            "--kill",
+            "--engines",
+            "wal,btree",
+            "--policies",
+            "none,always",
+            "--trials",
+            "1",
+            "--quiet",
+            "--disk",
+        ])
+        .arg(t.path())
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let rows: Vec<results::CrashRow> = read_csv(&out.join("crash.csv")).unwrap();
+    assert_eq!(rows.len(), 4);
+    assert!(
+        rows.iter()
+            .all(|r| r.profile == "kill" && r.acked_writes > 0 && r.promise_kept),
+        "{rows:?}"
+    );
+    bench()
+        .args(["crash", "--kill"])
+        .assert()
+        .code(2)
+        .stderr(contains("--disk"));
+}

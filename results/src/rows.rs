@@ -199,4 +199,6 @@ pub struct CrashRow {
     pub first_failing_seed: Option<u64>,
     /// Whether the policy's promise held in every trial.
     pub promise_kept: bool,
+    /// Trials with loss by cause, `cause=trials` joined by `;`.
+    pub loss_causes: String,
 }

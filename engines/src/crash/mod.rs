@@ -34,7 +34,7 @@ use crate::registry::EngineInfo;
 use crate::{Error, Result, SyncMode, SyncPolicy};
 
 /// Keys a trial writes to.
-const KEYS: u64 = 24;
+pub const KEYS: u64 = 24;
 
 /// One trial's parameters.
 #[derive(Debug, Clone)]
@@ -111,18 +111,20 @@ struct Op {
     ack: Option<u64>,
 }
 
-fn key_bytes(k: u64) -> Vec<u8> {
+/// The key of key number `k` in crash workloads.
+pub fn key_bytes(k: u64) -> Vec<u8> {
     format!("key{k:04}").into_bytes()
 }
 
-fn value_bytes(k: u64, v: u64, pad: usize) -> Vec<u8> {
+/// A value naming its key and version, padded with `pad` dots.
+pub fn value_bytes(k: u64, v: u64, pad: usize) -> Vec<u8> {
     let mut b = format!("k{k}:v{v}:").into_bytes();
     b.resize(b.len() + pad, b'.');
     b
 }
 
 /// The version a value names, if it is a well-formed value of key `k`.
-fn parse_value(k: u64, value: &[u8]) -> Option<u64> {
+pub fn parse_value(k: u64, value: &[u8]) -> Option<u64> {
     let s = std::str::from_utf8(value).ok()?;
     let rest = s.strip_prefix(&format!("k{k}:v"))?;
     let (v, pad) = rest.split_once(':')?;
@@ -225,7 +227,7 @@ fn open_guarded(
 
 /// Reads every key: `get` where the engine has point reads, else the fold
 /// of its replayed log.
-fn read_all(engine: &dyn Engine) -> Result<BTreeMap<u64, Option<Vec<u8>>>> {
+pub fn read_all(engine: &dyn Engine) -> Result<BTreeMap<u64, Option<Vec<u8>>>> {
     let mut out = BTreeMap::new();
     if engine.capabilities().point_reads {
         for k in 0..KEYS {

@@ -31,7 +31,7 @@ pub mod sim;
 pub use counting::{file_kind, new_latency_histogram, CountingFs, IoCounters, IoSnapshot};
 pub use dir::{EngineDir, ReplaceFile};
 pub use real::RealFs;
-pub use sim::{CrashMode, CrashReport, Faults, Profile, SimFs};
+pub use sim::{CrashMode, CrashReport, CrashRng, Faults, Profile, SimFs};
 
 use std::fmt::Debug;
 use std::path::Path;

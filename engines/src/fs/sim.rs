@@ -362,9 +362,10 @@ impl SimFs {
             );
         }
 
-        // Files with synced data whose name is gone.
+        // Files with synced data whose name is gone (temporaries of a
+        // replace in progress do not count: nothing depends on them).
         for (dir, entries) in &st.dirs {
-            for (name, ino) in entries {
+            for (name, ino) in entries.iter().filter(|(n, _)| !n.ends_with(".tmp")) {
                 let survives = dirs.values().any(|d| d.values().any(|i| i == ino));
                 if !survives
                     && st
