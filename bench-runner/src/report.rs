@@ -2,18 +2,45 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::cli::OutputArgs;
 
 /// Draws charts and the report of `results` into `out` (default: `results`).
 pub fn plot(results: &Path, out: Option<&Path>) -> Result<PathBuf> {
-    let _ = (results, out);
-    anyhow::bail!("charts are not available in this build yet")
+    let out = out.unwrap_or(results);
+    let summary = plots::render_report(results, out, &plots::ReportOptions::default())
+        .with_context(|| format!("draw the report of {}", results.display()))?;
+    for n in &summary.notes {
+        eprintln!("note: {n}");
+    }
+    eprintln!(
+        "{} charts, {}, {}",
+        summary.charts.len() / 2,
+        summary.markdown.display(),
+        summary.html.display()
+    );
+    Ok(out.to_path_buf())
 }
 
 /// Compares result folders; returns the output folder.
 pub fn compare(dirs: &[PathBuf], output: &OutputArgs) -> Result<PathBuf> {
-    let _ = (dirs, output);
-    anyhow::bail!("compare is not available in this build yet")
+    for d in dirs {
+        if !d.join("runs.csv").exists() {
+            anyhow::bail!("{} is not a results folder (no runs.csv)", d.display());
+        }
+    }
+    let host = results::Environment::capture(None).host;
+    let out = crate::output::results_dir(output.out.as_deref(), &host, "compare")?;
+    let summary = plots::render_compare(dirs, out.root()).context("compare results")?;
+    for n in &summary.notes {
+        eprintln!("missing: {n}");
+    }
+    eprintln!(
+        "{} charts, {}, {}",
+        summary.charts.len() / 2,
+        summary.markdown.display(),
+        summary.html.display()
+    );
+    Ok(out.root().to_path_buf())
 }

@@ -16,6 +16,7 @@
 //! Every file is written durably: temporary file, fsync, rename, fsync of
 //! the directory. The tool about durability keeps its own results durable.
 
+pub mod compare;
 mod env;
 mod files;
 mod hgrm;

@@ -1,0 +1,97 @@
+//! The look of every chart: the bundled font, sizes, and series styles that
+//! stay distinguishable in greyscale print (luminance-spaced colours plus a
+//! hatch pattern for bars and a marker shape and dash for lines).
+
+use std::sync::OnceLock;
+
+use plotters::style::{FontStyle, RGBColor};
+
+/// DejaVu Sans Condensed (Bitstream Vera licence, see assets/DejaVu-LICENSE),
+/// bundled so a machine without system fonts draws the same charts.
+pub static FONT: &[u8] = include_bytes!("../assets/DejaVuSansCondensed.ttf");
+
+/// Family name the bundled font is registered under.
+pub const FAMILY: &str = "sans-serif";
+
+/// Registers the bundled font once.
+pub fn register_font() -> Result<(), String> {
+    static DONE: OnceLock<Result<(), String>> = OnceLock::new();
+    DONE.get_or_init(|| {
+        plotters::style::register_font(FAMILY, FontStyle::Normal, FONT)
+            .map_err(|_| "the bundled font did not load".to_string())?;
+        plotters::style::register_font(FAMILY, FontStyle::Bold, FONT)
+            .map_err(|_| "the bundled font did not load".to_string())
+    })
+    .clone()
+}
+
+/// Series colours, ordered so neighbours differ strongly in luminance.
+pub const PALETTE: [RGBColor; 8] = [
+    RGBColor(24, 45, 99),    // dark navy
+    RGBColor(242, 153, 45),  // orange (light)
+    RGBColor(45, 140, 130),  // teal (mid)
+    RGBColor(170, 32, 52),   // crimson (dark)
+    RGBColor(150, 195, 235), // sky (light)
+    RGBColor(90, 90, 90),    // grey (mid-dark)
+    RGBColor(240, 215, 80),  // yellow (very light)
+    RGBColor(120, 70, 150),  // purple (dark)
+];
+
+/// Colour of series `i`.
+pub fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// Hatch of series `i`'s bars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hatch {
+    /// Solid fill.
+    None,
+    /// Lines rising to the right.
+    Forward,
+    /// Lines falling to the right.
+    Backward,
+    /// Horizontal lines.
+    Horizontal,
+}
+
+/// Hatch of series `i`.
+pub fn hatch(i: usize) -> Hatch {
+    [
+        Hatch::None,
+        Hatch::Forward,
+        Hatch::Horizontal,
+        Hatch::Backward,
+    ][i % 4]
+}
+
+/// Marker of line series `i`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marker {
+    /// Filled circle.
+    Circle,
+    /// Triangle.
+    Triangle,
+    /// Cross.
+    Cross,
+    /// Square.
+    Square,
+    /// Hollow circle.
+    Ring,
+}
+
+/// Marker of series `i`.
+pub fn marker(i: usize) -> Marker {
+    [
+        Marker::Circle,
+        Marker::Triangle,
+        Marker::Square,
+        Marker::Cross,
+        Marker::Ring,
+    ][i % 5]
+}
+
+/// Whether line series `i` is dashed.
+pub fn dashed(i: usize) -> bool {
+    i % 2 == 1
+}
