@@ -154,7 +154,9 @@ fn run_in(
     let mut streams: Vec<OpStream> = (0..threads).map(|t| spec.run_stream(t, threads)).collect();
     let duration = spec.duration_secs.map(Duration::from_secs_f64);
     let origin = Instant::now();
-    if !plan.warmup.is_zero() && spec.target_rate.is_none() {
+    // Warm-up only in duration mode: with an operation count it would eat
+    // the operations the measured phase is meant to run.
+    if !plan.warmup.is_zero() && spec.target_rate.is_none() && spec.duration_secs.is_some() {
         drive_all(
             &*engine,
             &mut streams,
@@ -180,6 +182,11 @@ fn run_in(
     let (u1, s1) = sys::cpu_times();
     if stop.load(Relaxed) {
         return Err(CellError::Interrupted);
+    }
+    if outcome.ops == 0 {
+        return Err(CellError::Failed(
+            "the measured phase completed no operations".into(),
+        ));
     }
     let io = counters.snapshot();
     let stats = engine.stats();

@@ -241,7 +241,10 @@ pub fn run(args: &CrashArgs, command_line: &str) -> Result<u8> {
     let mut env = env;
     env.command = command_line.to_string();
     env.started_utc = crate::output::utc_now();
-    results::write_json(&out.environment(), &env)?;
+    // Added to an existing run's folder, the run's own environment stays.
+    if !out.environment().exists() {
+        results::write_json(&out.environment(), &env)?;
+    }
     results::write_csv(&out.crash(), &rows)?;
     print_table(&rows);
     let broken = rows.iter().filter(|r| !r.promise_kept).count();

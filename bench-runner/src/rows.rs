@@ -144,10 +144,17 @@ pub fn run_row(id: &CellId, m: &CellMeasurement, probe_rows: &[ProbeRow]) -> Run
         .map(|b| ratio(m.disk_bytes_end, b));
     row.cpu_user_s = m.cpu_user_s;
     row.cpu_sys_s = m.cpu_sys_s;
-    if let Some(c) = ceiling {
+    // The probe's ceiling bounds writes (appends and their syncs), so
+    // efficiency compares the cell's write rate with it; reads are free
+    // riders in mixed workloads.
+    let writes: u64 = [2usize, 3, 4, 6, 7]
+        .iter()
+        .map(|&i| m.latency.get(i).map_or(0, |h| h.len()))
+        .sum();
+    if let Some(c) = ceiling.filter(|_| writes > 0) {
         row.ceiling_ops_per_sec = Some(c.ops_per_sec);
         row.ceiling_pattern = format!("{} {} B", c.pattern, c.record_bytes);
-        row.efficiency = Some(ops_per_sec / c.ops_per_sec);
+        row.efficiency = Some(writes as f64 / secs / c.ops_per_sec);
     }
     row
 }

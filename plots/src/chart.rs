@@ -101,23 +101,30 @@ pub fn render_lines(base: &Path, chart: &Lines) -> Result<(PathBuf, PathBuf), Pl
 
 type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
-/// Human number: 1.2k, 35k, 1.4M, 0.05.
+/// Human number: 1.2k, 35k, 1.4M, 0.05 (no trailing ".0").
 pub fn human(v: f64) -> String {
+    let trim = |s: String| {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
     let a = v.abs();
     if a >= 1e9 {
-        format!("{:.1}G", v / 1e9)
+        format!("{}G", trim(format!("{:.1}", v / 1e9)))
     } else if a >= 1e6 {
-        format!("{:.1}M", v / 1e6)
+        format!("{}M", trim(format!("{:.1}", v / 1e6)))
     } else if a >= 1e4 {
         format!("{:.0}k", v / 1e3)
     } else if a >= 1e3 {
-        format!("{:.1}k", v / 1e3)
+        format!("{}k", trim(format!("{:.1}", v / 1e3)))
     } else if a >= 10.0 || a == 0.0 {
         format!("{v:.0}")
     } else if a >= 0.1 {
-        format!("{v:.2}")
+        trim(format!("{v:.2}"))
     } else {
-        format!("{v:.3}")
+        trim(format!("{v:.3}"))
     }
 }
 
@@ -272,7 +279,7 @@ fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Bars) -> Dra
         .fold((f64::INFINITY, 0f64), |(a, b), v| (a.min(*v), b.max(*v)));
     let log = c
         .log
-        .unwrap_or(max > 0.0 && min.is_finite() && max / min > 100.0);
+        .unwrap_or(max > 0.0 && min.is_finite() && max / min > 30.0);
     let t = |v: f64| {
         if log {
             v.max(min.min(1.0) * 0.5).log10()
@@ -545,4 +552,26 @@ fn draw_lines<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Lines) -> D
         legend_box(&legend, si, 100 + 30 * si as i32, name, true)?;
     }
     corner(root, &c.corner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_numbers() {
+        assert_eq!(human(10_000_000.0), "10M");
+        assert_eq!(human(1_500_000.0), "1.5M");
+        assert_eq!(human(2000.0), "2k");
+        assert_eq!(human(35_000.0), "35k");
+        assert_eq!(human(0.5), "0.5");
+        assert_eq!(human(5.0), "5");
+        assert_eq!(human(250.0), "250");
+    }
+
+    #[test]
+    fn nines_positions() {
+        assert!((nines(90.0) - 1.0).abs() < 1e-9);
+        assert!((nines(99.9) - 3.0).abs() < 1e-9);
+    }
 }

@@ -107,7 +107,8 @@ pub struct RunRow {
     pub ceiling_ops_per_sec: Option<f64>,
     /// Which probe pattern the ceiling comes from.
     pub ceiling_pattern: String,
-    /// ops_per_sec / ceiling_ops_per_sec.
+    /// Write operations per second / ceiling_ops_per_sec (the probe's
+    /// ceiling bounds writes; reads in mixed workloads do not count).
     pub efficiency: Option<f64>,
 }
 
