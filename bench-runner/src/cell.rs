@@ -413,3 +413,22 @@ fn flush_tree(dir: &Path) {
         }
     }
 }
+
+/// Runs `ops` operations of `spec` (one thread) against `engine` with the
+/// measured loop's timing and recording, for the harness benchmark.
+/// Returns the operations completed.
+pub fn drive_for_bench(engine: &dyn Engine, spec: &WorkloadSpec, record: bool) -> u64 {
+    let mut stream = spec.run_stream(0, 1);
+    let stop = AtomicBool::new(false);
+    let failed = AtomicBool::new(false);
+    drive(
+        engine,
+        &mut stream,
+        None,
+        &stop,
+        &failed,
+        record,
+        Instant::now(),
+    )
+    .map_or(0, |o| o.ops)
+}

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod crash_cmd;
 pub mod faults;
 pub mod list;
+pub mod null;
 pub mod output;
 pub mod probe;
 pub mod report;
