@@ -81,6 +81,8 @@ pub struct CellMeasurement {
     pub cpu_sys_s: f64,
     /// Whether latency was measured from intended start times.
     pub open_loop: bool,
+    /// Whether the engine's I/O went through the counting Vfs.
+    pub uses_vfs: bool,
 }
 
 /// Why a cell did not produce a measurement.
@@ -214,6 +216,7 @@ fn run_in(
         cpu_user_s: u1 - u0,
         cpu_sys_s: s1 - s0,
         open_loop: spec.target_rate.is_some(),
+        uses_vfs: plan.engine.uses_vfs,
     })
 }
 

@@ -70,7 +70,7 @@ pub struct RunArgs {
     /// Client thread counts, comma-separated (default: 1,4).
     #[arg(long, value_delimiter = ',')]
     pub threads: Vec<usize>,
-    /// Measured seconds per cell (default: 2.5; 0.25 with --quick).
+    /// Measured seconds per cell (default: 2.0; 0.25 with --quick).
     #[arg(long, value_name = "SECONDS")]
     pub duration: Option<f64>,
     /// Operations per cell instead of a duration (default: unset).

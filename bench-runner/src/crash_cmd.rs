@@ -223,7 +223,13 @@ pub fn run(args: &CrashArgs, command_line: &str) -> Result<u8> {
         rows = result?;
     } else {
         let trials = args.trials.unwrap_or(500);
-        for &info in &engines {
+        for info in engines.iter().filter(|e| !e.uses_vfs) {
+            eprintln!(
+                "note: {} does its own I/O, which the simulated filesystem cannot reach; check it with --kill --disk DIR",
+                info.name
+            );
+        }
+        for &info in engines.iter().filter(|e| e.uses_vfs) {
             for &policy in &policies {
                 for profile in profiles(args.profile) {
                     if !args.output.quiet {
@@ -308,7 +314,7 @@ fn kill_trials(
     let exe = std::env::current_exe().context("find bench-runner's own executable")?;
     let mut rows = Vec::new();
     for &info in engines {
-        for &policy in policies {
+        for &policy in policies.iter().filter(|p| (info.supports)(p).is_ok()) {
             let mut s = CrashSummary {
                 engine: info.name.into(),
                 policy: policy.to_string(),

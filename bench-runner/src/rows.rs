@@ -122,6 +122,13 @@ pub fn run_row(id: &CellId, m: &CellMeasurement, probe_rows: &[ProbeRow]) -> Run
         row.sync_p99_us = q(sync, 0.99);
         row.sync_max_us = us(sync.max());
     }
+    // Engines that do their own I/O are not seen by the counting Vfs: their
+    // bytes come from the process's /proc/self/io counter instead.
+    let (engine_bytes, source) = if m.uses_vfs {
+        (engine_bytes, "vfs")
+    } else {
+        (m.process_write_bytes.unwrap_or(0), "proc_io")
+    };
     row.engine_bytes_written = engine_bytes;
     row.engine_write_amp = ratio(engine_bytes, m.user_bytes_written);
     row.engine_bytes_by_kind =
@@ -131,7 +138,7 @@ pub fn run_row(id: &CellId, m: &CellMeasurement, probe_rows: &[ProbeRow]) -> Run
             .map(|(k, b)| format!("{k}={b}"))
             .collect::<Vec<_>>()
             .join(";");
-    row.engine_bytes_source = "vfs".into();
+    row.engine_bytes_source = source.into();
     row.device_bytes_written = m.device_bytes;
     row.device_write_amp = m
         .device_bytes

@@ -143,7 +143,7 @@ fn apply_overrides(spec: &mut WorkloadSpec, args: &RunArgs) {
         spec.duration_secs = None;
     } else {
         spec.operation_count = None;
-        spec.duration_secs = Some(args.duration.unwrap_or(if args.quick { 0.25 } else { 2.5 }));
+        spec.duration_secs = Some(args.duration.unwrap_or(if args.quick { 0.25 } else { 2.0 }));
     }
     if let Some(v) = args.value_size {
         spec.value_size = workloads::ValueSize::Fixed(v);
@@ -197,8 +197,17 @@ pub fn build_matrix(
                 chosen.push(log);
             }
         }
+        for &policy in policies {
+            if let Err(reason) = (engine.supports)(&policy) {
+                skipped.push(Skipped {
+                    engine: engine.name.into(),
+                    workload: format!("policy {policy}"),
+                    reason,
+                });
+            }
+        }
         for spec in chosen {
-            for &policy in policies {
+            for &policy in policies.iter().filter(|p| (engine.supports)(p).is_ok()) {
                 for &t in threads {
                     let mut w = spec.clone();
                     w.threads = t;

@@ -2,7 +2,10 @@
 //! the crash checker never match on concrete types. Adding an engine here
 //! adds it to the conformance suite, the sync-count tests and the matrix.
 
+use std::sync::LazyLock;
+
 use crate::engine::{Capabilities, Engine, EngineConfig};
+use crate::policy::SyncPolicy;
 use crate::{Error, Result};
 
 /// A registered engine.
@@ -17,7 +20,16 @@ pub struct EngineInfo {
     /// Whether it creates files while writing (rotation, flush, merge), so a
     /// lost directory entry can lose acknowledged writes without `+dir`.
     pub creates_files_while_writing: bool,
+    /// Whether all its I/O goes through the `Vfs` (so it can be counted and
+    /// crash-simulated). False for the reference engines.
+    pub uses_vfs: bool,
+    /// Which policies it can express; the reason when it cannot.
+    pub supports: fn(&SyncPolicy) -> std::result::Result<(), String>,
     open: fn(EngineConfig) -> Result<Box<dyn Engine>>,
+}
+
+fn every_policy(_: &SyncPolicy) -> std::result::Result<(), String> {
+    Ok(())
 }
 
 impl EngineInfo {
@@ -47,12 +59,14 @@ fn open_btree(c: EngineConfig) -> Result<Box<dyn Engine>> {
     Ok(Box::new(crate::btree::Btree::open(c)?))
 }
 
-static ENGINES: &[EngineInfo] = &[
+const CORE: [EngineInfo; 5] = [
     EngineInfo {
         name: "wal",
         summary: "segmented write-ahead log: append, batches, replay, checkpoint",
         capabilities: crate::wal::CAPABILITIES,
         creates_files_while_writing: true,
+        uses_vfs: true,
+        supports: every_policy,
         open: open_wal,
     },
     EngineInfo {
@@ -60,6 +74,8 @@ static ENGINES: &[EngineInfo] = &[
         summary: "Bitcask: active data file, keydir, merge with hint files",
         capabilities: crate::bitcask::CAPABILITIES,
         creates_files_while_writing: true,
+        uses_vfs: true,
+        supports: every_policy,
         open: open_bitcask,
     },
     EngineInfo {
@@ -67,6 +83,8 @@ static ENGINES: &[EngineInfo] = &[
         summary: "log-structured hash table: segments, hash index, compaction",
         capabilities: crate::loghash::CAPABILITIES,
         creates_files_while_writing: true,
+        uses_vfs: true,
+        supports: every_policy,
         open: open_loghash,
     },
     EngineInfo {
@@ -74,6 +92,8 @@ static ENGINES: &[EngineInfo] = &[
         summary: "LSM tree: memtable + WAL, SSTables with bloom filters, manifest, compaction",
         capabilities: crate::lsm::CAPABILITIES,
         creates_files_while_writing: true,
+        uses_vfs: true,
+        supports: every_policy,
         open: open_lsm,
     },
     EngineInfo {
@@ -81,13 +101,73 @@ static ENGINES: &[EngineInfo] = &[
         summary: "B+tree: checksummed pages, page cache, redo WAL, doublewrite checkpoints",
         capabilities: crate::btree::CAPABILITIES,
         creates_files_while_writing: true,
+        uses_vfs: true,
+        supports: every_policy,
         open: open_btree,
     },
 ];
 
+#[cfg(feature = "reference-engines")]
+fn open_sqlite(c: EngineConfig) -> Result<Box<dyn Engine>> {
+    Ok(Box::new(crate::reference::SqliteEngine::open(c)?))
+}
+
+#[cfg(feature = "reference-engines")]
+fn open_redb(c: EngineConfig) -> Result<Box<dyn Engine>> {
+    Ok(Box::new(crate::reference::RedbEngine::open(c)?))
+}
+
+#[cfg(feature = "reference-engines")]
+fn open_fjall(c: EngineConfig) -> Result<Box<dyn Engine>> {
+    Ok(Box::new(crate::reference::FjallEngine::open(c)?))
+}
+
+#[cfg(feature = "reference-engines")]
+const REFERENCE: [EngineInfo; 3] = [
+    EngineInfo {
+        name: "sqlite",
+        summary: "reference: SQLite (bundled), WAL journal mode, one kv table",
+        capabilities: crate::reference::CAPABILITIES,
+        creates_files_while_writing: true,
+        uses_vfs: false,
+        supports: crate::reference::sqlite_supports,
+        open: open_sqlite,
+    },
+    EngineInfo {
+        name: "redb",
+        summary: "reference: redb, one table, a transaction per write",
+        capabilities: crate::reference::CAPABILITIES,
+        creates_files_while_writing: false,
+        uses_vfs: false,
+        supports: crate::reference::redb_supports,
+        open: open_redb,
+    },
+    EngineInfo {
+        name: "fjall",
+        summary: "reference: fjall LSM keyspace, journal persisted per policy",
+        capabilities: crate::reference::CAPABILITIES,
+        creates_files_while_writing: true,
+        uses_vfs: false,
+        supports: crate::reference::fjall_supports,
+        open: open_fjall,
+    },
+];
+
+static ENGINES: LazyLock<Vec<EngineInfo>> = LazyLock::new(|| {
+    let mut v = CORE.to_vec();
+    #[cfg(feature = "reference-engines")]
+    v.extend(REFERENCE);
+    v
+});
+
 /// Every registered engine, in display order.
 pub fn all() -> &'static [EngineInfo] {
-    ENGINES
+    &ENGINES
+}
+
+/// The engines whose I/O goes through the `Vfs` (the five of the seed).
+pub fn vfs_engines() -> impl Iterator<Item = &'static EngineInfo> {
+    all().iter().filter(|e| e.uses_vfs)
 }
 
 /// Registered names, comma-separated (for error messages).
@@ -112,5 +192,12 @@ pub fn info(name: &str) -> Result<&'static EngineInfo> {
 
 /// Opens the engine called `name` with `config`.
 pub fn open(name: &str, config: EngineConfig) -> Result<Box<dyn Engine>> {
-    info(name)?.open(config)
+    let info = info(name)?;
+    if let Err(reason) = (info.supports)(&config.policy) {
+        return Err(Error::InvalidConfig(format!(
+            "{name} cannot run policy {}: {reason}",
+            config.policy
+        )));
+    }
+    info.open(config)
 }

@@ -25,7 +25,7 @@ fn line(info: &'static EngineInfo, p: &str, profile: Profile, trials: u64) -> Cr
 
 #[test]
 fn durable_policies_lose_nothing_on_either_profile() {
-    for info in registry::all() {
+    for info in registry::vfs_engines() {
         for p in ["always+dir", "group+dir"] {
             for profile in [Profile::Posix, Profile::Linux] {
                 let s = line(info, p, profile, 200);
@@ -45,7 +45,7 @@ fn durable_policies_lose_nothing_on_either_profile() {
 
 #[test]
 fn none_loses_acknowledged_writes_in_most_trials() {
-    for info in registry::all() {
+    for info in registry::vfs_engines() {
         let s = line(info, "none", Profile::Posix, 100);
         assert!(
             s.trials_with_loss * 2 > s.trials,
@@ -65,7 +65,7 @@ fn none_loses_acknowledged_writes_in_most_trials() {
 
 #[test]
 fn batch_loses_at_most_the_last_n_minus_one() {
-    for info in registry::all() {
+    for info in registry::vfs_engines() {
         let s = line(info, "batch:8+dir", Profile::Linux, 100);
         assert!(s.promise_kept(), "{s:?}");
         assert_eq!(s.recovery_failures, 0, "{s:?}");
@@ -74,10 +74,7 @@ fn batch_loses_at_most_the_last_n_minus_one() {
 
 #[test]
 fn without_dir_sync_posix_loses_files_and_acknowledged_writes() {
-    for info in registry::all()
-        .iter()
-        .filter(|i| i.creates_files_while_writing)
-    {
+    for info in registry::vfs_engines().filter(|i| i.creates_files_while_writing) {
         let s = line(info, "always", Profile::Posix, 100);
         assert!(
             s.files_lost > 0,
@@ -101,7 +98,7 @@ fn without_dir_sync_posix_loses_files_and_acknowledged_writes() {
 /// (syncs that report success without syncing) is caught.
 #[test]
 fn a_broken_policy_is_caught() {
-    for info in registry::all() {
+    for info in registry::vfs_engines() {
         let mut caught = 0;
         for i in 0..40 {
             let spec = TrialSpec {
@@ -130,7 +127,7 @@ fn a_broken_policy_is_caught() {
 /// whose sync failed, or any write after it.
 #[test]
 fn no_write_is_acknowledged_after_a_failed_sync() {
-    for info in registry::all() {
+    for info in registry::vfs_engines() {
         for profile in [Profile::Posix, Profile::Linux] {
             for n in 1..=12u64 {
                 let spec = TrialSpec {
@@ -165,7 +162,7 @@ fn no_write_is_acknowledged_after_a_failed_sync() {
 
 #[test]
 fn short_writes_and_full_disks_are_errors_not_acknowledgements() {
-    for info in registry::all() {
+    for info in registry::vfs_engines() {
         for faults in [
             Faults {
                 short_write: Some(7),

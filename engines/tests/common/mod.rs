@@ -200,11 +200,31 @@ pub fn small_config(dir: &Path, vfs: Arc<dyn Vfs>, policy: SyncPolicy) -> Engine
     c
 }
 
-/// Every registered engine, with a line on stderr naming the one under test.
+/// Every registered engine whose I/O goes through the Vfs (the tests that
+/// count, tear or corrupt its writes need that), with a line on stderr
+/// naming the one under test.
 pub fn engines() -> impl Iterator<Item = &'static EngineInfo> {
+    engines::registry::vfs_engines().inspect(|e| {
+        eprintln!("--- engine {}", e.name);
+    })
+}
+
+/// Every registered engine, the reference engines included.
+pub fn all_engines() -> impl Iterator<Item = &'static EngineInfo> {
     engines::registry::all().iter().inspect(|e| {
         eprintln!("--- engine {}", e.name);
     })
+}
+
+/// A durable policy the engine can express: `preferred` if it can, else
+/// `always` (the reference engines have no group commit or `+dir`).
+pub fn durable_policy(info: &EngineInfo, preferred: &str) -> SyncPolicy {
+    let p: SyncPolicy = preferred.parse().unwrap();
+    if (info.supports)(&p).is_ok() {
+        p
+    } else {
+        SyncPolicy::ALWAYS
+    }
 }
 
 /// The value of `key` as the engine reports it: `get` where the engine has

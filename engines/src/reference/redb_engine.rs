@@ -1,0 +1,167 @@
+//! `redb`: one table, one write transaction per put or delete.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+
+use redb::{Database, Durability, TableDefinition};
+
+use super::{lib_err, Cadence, CAPABILITIES};
+use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
+use crate::fs::EngineDir;
+use crate::{Error, Result};
+
+const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kv");
+
+/// redb behind the `Engine` trait.
+#[derive(Debug)]
+pub struct RedbEngine {
+    /// `None` after close: dropping the database releases its file lock.
+    db: std::sync::RwLock<Option<Database>>,
+    path: PathBuf,
+    cadence: Cadence,
+    closed: AtomicBool,
+    user_bytes: AtomicU64,
+}
+
+impl RedbEngine {
+    /// Opens (or creates) `config.dir/kv.redb`.
+    pub fn open(config: EngineConfig) -> Result<Self> {
+        super::redb_supports(&config.policy).map_err(|_| Error::Unsupported {
+            engine: "redb",
+            operation: "this sync policy",
+        })?;
+        let dir = EngineDir::open(config.vfs.clone(), &config.dir, config.policy)?;
+        let path = dir.join("kv.redb");
+        let db = Database::create(&path).map_err(|e| lib_err("redb", &path, e))?;
+        let engine = RedbEngine {
+            db: std::sync::RwLock::new(Some(db)),
+            path,
+            cadence: Cadence::new(config.policy),
+            closed: AtomicBool::new(false),
+            user_bytes: AtomicU64::new(0),
+        };
+        // Create the table durably so reads never meet a missing table.
+        {
+            let g = engine.db()?;
+            let db = g.as_ref().ok_or(Error::Closed)?;
+            let tx = db.begin_write().map_err(|e| engine.err(e))?;
+            tx.open_table(TABLE).map_err(|e| engine.err(e))?;
+            tx.commit().map_err(|e| engine.err(e))?;
+        }
+        Ok(engine)
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> Error {
+        lib_err("redb", &self.path, e)
+    }
+
+    fn db(&self) -> Result<std::sync::RwLockReadGuard<'_, Option<Database>>> {
+        if self.closed.load(Relaxed) {
+            return Err(Error::Closed);
+        }
+        Ok(self.db.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn write(&self, key: &[u8], value: Option<&[u8]>) -> Result<()> {
+        let g = self.db()?;
+        let db = g.as_ref().ok_or(Error::Closed)?;
+        let mut tx = db.begin_write().map_err(|e| self.err(e))?;
+        tx.set_durability(if self.cadence.durable_now() {
+            Durability::Immediate
+        } else {
+            Durability::Eventual
+        });
+        {
+            let mut t = tx.open_table(TABLE).map_err(|e| self.err(e))?;
+            match value {
+                Some(v) => {
+                    t.insert(key, v).map_err(|e| self.err(e))?;
+                }
+                None => {
+                    t.remove(key).map_err(|e| self.err(e))?;
+                }
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        self.user_bytes
+            .fetch_add((key.len() + value.map_or(0, <[u8]>::len)) as u64, Relaxed);
+        Ok(())
+    }
+}
+
+impl Engine for RedbEngine {
+    fn name(&self) -> &'static str {
+        "redb"
+    }
+    fn capabilities(&self) -> Capabilities {
+        CAPABILITIES
+    }
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.write(key, Some(value))
+    }
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let g = self.db()?;
+        let tx = g
+            .as_ref()
+            .ok_or(Error::Closed)?
+            .begin_read()
+            .map_err(|e| self.err(e))?;
+        let t = tx.open_table(TABLE).map_err(|e| self.err(e))?;
+        Ok(t.get(key)
+            .map_err(|e| self.err(e))?
+            .map(|g| g.value().to_vec()))
+    }
+    fn delete(&self, key: &[u8]) -> Result<()> {
+        self.write(key, None)
+    }
+    fn scan(
+        &self,
+        start: &[u8],
+        end: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let g = self.db()?;
+        let tx = g
+            .as_ref()
+            .ok_or(Error::Closed)?
+            .begin_read()
+            .map_err(|e| self.err(e))?;
+        let t = tx.open_table(TABLE).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for item in t.range::<&[u8]>(start..).map_err(|e| self.err(e))? {
+            let (k, v) = item.map_err(|e| self.err(e))?;
+            if end.is_some_and(|e| k.value() >= e) || out.len() >= limit {
+                break;
+            }
+            out.push((k.value().to_vec(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+    fn sync(&self) -> Result<()> {
+        let g = self.db()?;
+        let mut tx = g
+            .as_ref()
+            .ok_or(Error::Closed)?
+            .begin_write()
+            .map_err(|e| self.err(e))?;
+        tx.set_durability(Durability::Immediate);
+        tx.commit().map_err(|e| self.err(e))
+    }
+    fn close(&self) -> Result<()> {
+        self.closed.store(true, Relaxed);
+        // Every commit already had the policy's durability; dropping the
+        // database releases the file lock so it can be reopened.
+        self.db.write().unwrap_or_else(|p| p.into_inner()).take();
+        Ok(())
+    }
+    fn stats(&self) -> EngineStats {
+        let mut s = EngineStats {
+            user_bytes: self.user_bytes.load(Relaxed),
+            log_writes: self.cadence.writes(),
+            ..EngineStats::default()
+        };
+        s.notes
+            .insert("io".into(), "redb's own I/O (not through the Vfs)".into());
+        s
+    }
+}
