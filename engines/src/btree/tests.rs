@@ -422,3 +422,71 @@ fn crash_at_every_write_recovers_every_acknowledged_write() {
     }
     assert!(crashes > 300, "only {crashes} crash points");
 }
+
+/// The issue's figures (run in release on the disk to measure):
+/// `BTREE_FIGURES_DIR=/work/tmp cargo test --release -p engines --lib
+/// btree::tests::figures -- --ignored --nocapture`
+#[test]
+#[ignore = "measurement, not a test: run by hand in release"]
+fn figures() {
+    use std::time::Instant;
+    let base = std::env::var("BTREE_FIGURES_DIR").unwrap_or_else(|_| "/tmp".into());
+    let fig_key = |i: u64| -> Vec<u8> {
+        let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % 100_000;
+        format!("{h:016}").into_bytes()
+    };
+    let value = [42u8; 100];
+    let cache: usize = std::env::var("BTREE_CACHE_PAGES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(4096);
+    for (policy, n) in [("none", 1_000_000u64), ("always", 5_000)] {
+        let t = tempfile::tempdir_in(&base).unwrap();
+        let mut cfg = EngineConfig::new(t.path(), policy.parse().unwrap());
+        cfg.cache_pages = cache;
+        let e = Btree::open(cfg).unwrap();
+        let mut rng = Lcg(42);
+        let start = Instant::now();
+        for _ in 0..n {
+            e.put(&fig_key(rng.next()), &value).unwrap();
+        }
+        let secs = start.elapsed().as_secs_f64();
+        let s = e.stats();
+        println!(
+            "{policy}: {n} random puts over 100,000 keys, cache {cache} pages: {:.0} puts/s, \
+             {} checkpoints, log syncs {}",
+            n as f64 / secs,
+            s.maintenance_runs["checkpoints"],
+            s.log_syncs
+        );
+        let user = s.user_bytes as f64;
+        for (kind, b) in &s.bytes_written_by_kind {
+            println!(
+                "  {kind:>6}: {b:>12} bytes = {:.2} x user bytes",
+                *b as f64 / user
+            );
+        }
+        println!(
+            "  total : {:>12} bytes = {:.2} x user bytes ({} user bytes), {} pages",
+            s.bytes_written(),
+            s.bytes_written() as f64 / user,
+            s.user_bytes,
+            s.notes["pages"]
+        );
+        e.close().unwrap();
+    }
+    // The raw ceiling on the same disk: append 137 bytes (one record) + fdatasync.
+    let t = tempfile::tempdir_in(&base).unwrap();
+    let f = RealFs.create(&t.path().join("raw.wal")).unwrap();
+    let rec = [7u8; 137];
+    let n = 5_000;
+    let start = Instant::now();
+    for _ in 0..n {
+        f.append(&rec).unwrap();
+        f.sync_data().unwrap();
+    }
+    println!(
+        "raw append(137 B) + fdatasync: {:.0} ops/s",
+        n as f64 / start.elapsed().as_secs_f64()
+    );
+}
