@@ -27,6 +27,12 @@ use crate::{Error, Result};
 /// Path from the root to a leaf: (internal page, index of the child taken).
 type Path = Vec<(PageId, usize)>;
 
+/// A leaf's entries, in key order.
+type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// A page to check: id, lower and upper key bound, depth.
+type Pending = (PageId, Option<Vec<u8>>, Option<Vec<u8>>, usize);
+
 /// A B+tree on a pager.
 #[derive(Debug)]
 pub struct Tree {
@@ -96,7 +102,7 @@ impl Tree {
         }
     }
 
-    fn leaf_mut(&mut self, id: PageId) -> Result<(&mut Vec<(Vec<u8>, Vec<u8>)>, &mut PageId)> {
+    fn leaf_mut(&mut self, id: PageId) -> Result<(&mut Entries, &mut PageId)> {
         let page_bytes = self.page_bytes();
         let Tree { pager, path } = self;
         match pager.node_mut(id)? {
@@ -394,8 +400,7 @@ impl Tree {
     pub fn validate(&mut self) -> Result<std::result::Result<(), String>> {
         let mut leaves = Vec::new();
         let mut keys_seen = 0u64;
-        let mut stack: Vec<(PageId, Option<Vec<u8>>, Option<Vec<u8>>, usize)> =
-            vec![(self.pager.meta.root, None, None, 0)];
+        let mut stack: Vec<Pending> = vec![(self.pager.meta.root, None, None, 0)];
         let mut leaf_depth = None;
         let mut live = std::collections::HashSet::new();
         let page_bytes = self.page_bytes();
