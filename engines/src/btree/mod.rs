@@ -37,7 +37,7 @@
 //!
 //! A **checkpoint** runs inline in the writing thread (also when
 //! `background_maintenance` is set), before the write that finds the WAL at
-//! or past `checkpoint_bytes` or the dirty pages at 7/8 of `cache_pages`; on
+//! or past `checkpoint_bytes` or the dirty pages at 15/16 of `cache_pages`; on
 //! [`Engine::maintain`]; and on [`Engine::close`] under every policy (under
 //! `none` its writes are not synced, so a clean close leaves the WAL empty
 //! and reopening replays nothing). In order:

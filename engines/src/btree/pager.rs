@@ -6,11 +6,11 @@
 //!
 //! Decoded pages are cached up to `cache_pages`. A clean page equals its
 //! image in the data file, so it can be dropped at any time (least recently
-//! used first). A dirty page is never written back on its own: the data file
-//! must stay exactly at the last checkpoint so that the WAL's logical redo
-//! applies to it (no-steal). The engine checkpoints when dirty pages reach
-//! [`Pager::dirty_limit`], so the cache exceeds `cache_pages` at most by the
-//! pages one write dirties.
+//! used first, in batches of 1/32 of the cache). A dirty page is never
+//! written back on its own: the data file must stay exactly at the last
+//! checkpoint so that the WAL's logical redo applies to it (no-steal). The
+//! engine checkpoints when dirty pages reach [`Pager::dirty_limit`], so the
+//! cache exceeds `cache_pages` at most by the pages one write dirties.
 //!
 //! ## Free list
 //!
@@ -247,14 +247,12 @@ impl Pager {
         Ok(slot)
     }
 
-    /// Drops the least recently used clean pages until the cache is at 7/8
-    /// of its capacity (or only dirty pages are left).
+    /// Drops the least recently used clean pages: a batch of 1/32 of the
+    /// capacity (amortizing the selection), at least enough to get back
+    /// under the capacity, never a dirty page.
     fn evict(&mut self) {
-        let target = self.cap - self.cap / 8;
-        let excess = (self.cache.len() + 1).saturating_sub(target);
-        if excess == 0 {
-            return;
-        }
+        let over = (self.cache.len() + 1).saturating_sub(self.cap);
+        let excess = over.max(self.cap / 32).max(1);
         let mut clean: Vec<(u64, PageId)> = self
             .cache
             .iter()
@@ -350,9 +348,10 @@ impl Pager {
         self.dirty
     }
 
-    /// Dirty pages at which the engine checkpoints: 7/8 of the cache.
+    /// Dirty pages at which the engine checkpoints: 15/16 of the cache (the
+    /// rest keeps the hot clean pages, such as the upper levels).
     pub fn dirty_limit(&self) -> usize {
-        self.cap - self.cap / 8
+        self.cap - (self.cap / 16).max(1)
     }
 
     /// Pages in the cache.
