@@ -1,42 +1,79 @@
-//! `btree`: a B+tree of fixed-size checksummed pages with a redo WAL (the
-//! seed's `b-tree-storage-engine/btree.py`).
+//! `btree`: a B+tree of fixed-size checksummed pages with a page cache and a
+//! redo WAL (the seed's `b-tree-storage-engine/btree.py`, without its one
+//! fsync per page per put).
 //!
-//! Leaves hold sorted entries and a link to their right sibling (range
-//! scans walk the links); internal pages hold separator keys. An insert that
-//! overflows a page splits it (and, up the tree, its parents; the root
-//! grows a level). A delete removes the entry; a leaf left empty is removed
-//! from its parent, unlinked from its left sibling and freed, and an
-//! internal page left without children goes the same way; a root with a
-//! single child is replaced by that child. No other rebalancing is done
-//! (pages may be under-full; they are never over-full). Freed pages go to a
-//! free list and are reused before the file grows.
-//!
-//! Entries larger than a third of a page's body are refused with
-//! `Error::TooLarge`, so every split has room.
+//! - [`page`]: byte layout of tree pages and the meta page.
+//! - [`node`]: search, insert with splits, delete with merges, range scans
+//!   over leaf sibling links (the rebalancing done is spelled out there).
+//! - [`pager`]: the page cache with dirty tracking, the free list, and
+//!   checkpoints through the doublewrite file.
+//! - [`wal`]: the redo log, one file per checkpoint generation.
 //!
 //! ## Format
 //!
-//! - `data.pages`: pages of `page_bytes` (4 KiB by default), page 0 the meta
-//!   page; see [`page`] for the byte layout of each page.
-//! - `NNNNNNNNNNNN.wal`: the redo log of one checkpoint generation: put and
-//!   delete records in the shared framing ([`crate::record`]).
-//! - `pages.dwb`: present only during a checkpoint, see [`pager`].
+//! ```text
+//! data.pages   page 0: meta page (root, page count, free list head and
+//!              length, checkpoint generation, live keys, next sequence
+//!              number); pages 1..: leaf, internal and free pages of
+//!              page_bytes each, CRC32 and page type in every page header
+//! data.dwb     doublewrite copy of the pages of the running checkpoint
+//!              (empty between checkpoints)
+//! NNNNNN.wal   redo records (shared record framing) of one generation
+//! ```
+//!
+//! Entries (`6 + key + value` bytes) larger than a third of a page's body
+//! (1,358 bytes with 4 KiB pages) are refused at `put` with
+//! [`Error::TooLarge`]; there are no overflow pages.
 //!
 //! ## Durability
 //!
-//! A put or delete changes pages in the page cache and appends one redo
-//! record to the current WAL generation, then goes through the shared
-//! syncer: `always` costs one WAL sync per put (not one sync per page, as in
-//! the seed), `batch:N` one per N, `group` one per group, `none` none.
-//! When the WAL passes `checkpoint_bytes` (and on `maintain`), a checkpoint
-//! seals the WAL, starts a new generation (directory fsync under `+dir`),
-//! writes the dirty pages through the doublewrite file, syncs the data file
-//! (unless `none`), and only then removes the WAL generations it covers.
-//! Recovery re-applies a complete doublewrite file, then replays the WAL
-//! generations newer than the meta page's checkpoint generation.
+//! A put or delete appends one redo record to the active WAL generation
+//! with one `write(2)`, applies it to the cached pages (which stay in
+//! memory, dirty), and then goes through the shared [`Syncer`]: `none` never
+//! syncs; `always` costs exactly one WAL `fdatasync` (`fsync` with `@fsync`)
+//! per put, never a page write or sync; `batch:N` one WAL sync per N writes;
+//! `group` one per commit group. An acknowledged write is therefore exactly
+//! as durable as its WAL record.
+//!
+//! A **checkpoint** runs inline in the writing thread (also when
+//! `background_maintenance` is set), before the write that finds the WAL at
+//! or past `checkpoint_bytes` or the dirty pages at 15/16 of `cache_pages`; on
+//! [`Engine::maintain`]; and on [`Engine::close`] under every policy (under
+//! `none` its writes are not synced, so a clean close leaves the WAL empty
+//! and reopening replays nothing). In order:
+//!
+//! 1. seal the active WAL (synced per policy if it has unsynced writes);
+//! 2. write all dirty pages and the new meta page (checkpoint generation =
+//!    the sealed WAL's) to `data.dwb`, sync it (unless `none`);
+//! 3. write them in place in `data.pages`, sync it (unless `none`);
+//! 4. truncate `data.dwb`; create the next WAL generation (directory fsync
+//!    under `+dir`), remove the covered one (directory fsync under `+dir`).
+//!
+//! A crash before step 2's sync leaves the data file at the previous
+//! checkpoint, and recovery replays the WAL (still present) over it. A crash
+//! during step 3 may leave torn or mixed pages; recovery writes back every
+//! page of the complete doublewrite copy that differs, which finishes the
+//! checkpoint, and then the sealed WAL is covered. The WAL is removed only
+//! after the data file holding its changes is synced. A page that fails its
+//! checksum outside this window (damage the doublewrite copy does not cover)
+//! is reported as [`Error::Corrupt`] with `data.pages` and the page's
+//! offset when it is read. Any failed checkpoint poisons the engine (writes
+//! fail with [`Error::Poisoned`]; recovery on reopen repairs).
+//!
+//! Under `none` a checkpoint syncs nothing, so [`Engine::sync`] syncs the
+//! data file as well as the WAL when a checkpoint ran since the last sync.
+//! Because a power loss under `none` can leave any mix of pages (the
+//! doublewrite copy was not synced either), recovery under `none` validates
+//! the whole tree (checksums, key order and bounds, leaf depth, sibling
+//! chain, free list, page and key counts) and, if it fails, starts the data
+//! file over and replays every WAL generation that survived (noted in
+//! `stats().notes["recovery"]`): `none` promises nothing, but recovery
+//! never fails and never returns a value that was not written.
 
+pub mod node;
 pub mod page;
 pub mod pager;
+pub mod wal;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, MutexGuard};
@@ -47,8 +84,9 @@ use crate::record::{self, Record};
 use crate::syncer::Syncer;
 use crate::{Error, Result};
 
-use page::Node;
+use node::Tree;
 use pager::Pager;
+use wal::RedoLog;
 
 /// Capabilities: everything but replay.
 pub const CAPABILITIES: Capabilities = Capabilities {
@@ -58,355 +96,103 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     replay: false,
 };
 
-fn wal_name(gen: u64) -> String {
-    format!("{gen:012}.wal")
-}
+const REBALANCING: &str = "merge a leaf under 1/4 page with a sibling under the same parent when \
+     both fit; free empty leaves and childless internal pages; collapse a single-child root";
 
 #[derive(Debug)]
-struct Tree {
-    pager: Pager,
-    wal_gen: u64,
-    wal: FileHandle,
-    wal_len: u64,
-    /// WAL generations on disk, oldest first.
-    wal_gens: Vec<u64>,
+struct State {
+    tree: Tree,
+    wal: RedoLog,
     buf: Vec<u8>,
+    /// A checkpoint ran under `none` and its pages are not synced.
+    pages_unsynced: bool,
 }
 
 /// The B-tree engine.
 #[derive(Debug)]
 pub struct Btree {
-    dir: EngineDir,
-    tree: Mutex<Tree>,
+    state: Mutex<State>,
     syncer: Syncer,
     page_bytes: usize,
     max_entry: usize,
     checkpoint_bytes: u64,
-    next_seq: AtomicU64,
     closed: AtomicBool,
     user_bytes: AtomicU64,
-    wal_bytes: AtomicU64,
     checkpoints: AtomicU64,
-    torn_bytes: u64,
-    /// Recovery found the data file damaged under `none` and started over.
-    reset: bool,
+    replayed: u64,
+    /// Why recovery started the data file over (under `none` only).
+    reset: Option<String>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-impl Tree {
-    /// Descends to the leaf for `key`: the path of (internal page, child
-    /// index) and the leaf id.
-    fn descend(&mut self, key: &[u8]) -> Result<(Vec<(u32, usize)>, u32)> {
-        let mut path = Vec::new();
-        let mut id = self.pager.meta.root;
-        loop {
-            match self.pager.node(id)? {
-                Node::Internal { keys, children } => {
-                    let i = keys.partition_point(|k| k.as_slice() <= key);
-                    path.push((id, i));
-                    id = children[i.min(children.len() - 1)];
-                }
-                Node::Leaf { .. } => return Ok((path, id)),
-                Node::Free { .. } => {
-                    return Err(Error::InvalidConfig(format!(
-                        "btree: page {id} is free but linked in the tree"
-                    )))
-                }
-            }
-        }
-    }
-
-    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let (_, leaf) = self.descend(key)?;
-        match self.pager.node(leaf)? {
-            Node::Leaf { entries, .. } => Ok(entries
-                .binary_search_by(|(k, _)| k.as_slice().cmp(key))
-                .ok()
-                .map(|i| entries[i].1.clone())),
-            _ => Ok(None),
-        }
-    }
-
-    fn put(&mut self, key: &[u8], value: &[u8], page_bytes: usize) -> Result<()> {
-        let (mut path, leaf) = self.descend(key)?;
-        let overflow = {
-            let Node::Leaf { entries, .. } = self.pager.node_mut(leaf)? else {
-                return Ok(());
-            };
-            match entries.binary_search_by(|(k, _)| k.as_slice().cmp(key)) {
-                Ok(i) => entries[i].1 = value.to_vec(),
-                Err(i) => entries.insert(i, (key.to_vec(), value.to_vec())),
-            }
-            self.pager.node(leaf)?.size() > page_bytes
-        };
-        if !overflow {
-            return Ok(());
-        }
-        // Split the leaf by bytes; the right half gets a new page.
-        let (sep, right) = {
-            let Node::Leaf { entries, next } = self.pager.node_mut(leaf)? else {
-                return Ok(());
-            };
-            let total: usize = entries.iter().map(|(k, v)| 6 + k.len() + v.len()).sum();
-            let mut acc = 0;
-            let mut cut = entries.len() / 2;
-            for (i, (k, v)) in entries.iter().enumerate() {
-                acc += 6 + k.len() + v.len();
-                if acc * 2 >= total {
-                    cut = (i + 1).clamp(1, entries.len() - 1);
-                    break;
-                }
-            }
-            let right_entries = entries.split_off(cut);
-            let old_next = *next;
-            let sep = right_entries[0].0.clone();
-            (sep, (right_entries, old_next))
-        };
-        let right_id = self.pager.alloc(Node::Leaf {
-            entries: right.0,
-            next: right.1,
-        });
-        if let Node::Leaf { next, .. } = self.pager.node_mut(leaf)? {
-            *next = right_id;
-        }
-        self.insert_up(&mut path, leaf, sep, right_id, page_bytes)
-    }
-
-    /// Inserts separator `sep` with right child `right` next to `left` in
-    /// the parent at the end of `path`, splitting upwards as needed.
-    fn insert_up(
-        &mut self,
-        path: &mut Vec<(u32, usize)>,
-        mut left: u32,
-        mut sep: Vec<u8>,
-        mut right: u32,
-        page_bytes: usize,
-    ) -> Result<()> {
-        loop {
-            let Some((parent, idx)) = path.pop() else {
-                let root = self.pager.alloc(Node::Internal {
-                    keys: vec![sep],
-                    children: vec![left, right],
-                });
-                self.pager.meta.root = root;
-                return Ok(());
-            };
-            let overflow = {
-                let Node::Internal { keys, children } = self.pager.node_mut(parent)? else {
-                    return Ok(());
-                };
-                keys.insert(idx, sep);
-                children.insert(idx + 1, right);
-                self.pager.node(parent)?.size() > page_bytes
-            };
-            if !overflow {
-                return Ok(());
-            }
-            let (up, rk, rc) = {
-                let Node::Internal { keys, children } = self.pager.node_mut(parent)? else {
-                    return Ok(());
-                };
-                let m = keys.len() / 2;
-                let rk = keys.split_off(m + 1);
-                let up = keys.pop().unwrap_or_default();
-                let rc = children.split_off(m + 1);
-                (up, rk, rc)
-            };
-            let new_right = self.pager.alloc(Node::Internal {
-                keys: rk,
-                children: rc,
-            });
-            left = parent;
-            sep = up;
-            right = new_right;
-        }
-    }
-
-    fn delete(&mut self, key: &[u8]) -> Result<()> {
-        let (path, leaf) = self.descend(key)?;
-        let (now_empty, next) = {
-            let Node::Leaf { entries, next } = self.pager.node(leaf)? else {
-                return Ok(());
-            };
-            let Ok(i) = entries.binary_search_by(|(k, _)| k.as_slice().cmp(key)) else {
-                return Ok(());
-            };
-            let next = *next;
-            let Node::Leaf { entries, .. } = self.pager.node_mut(leaf)? else {
-                return Ok(());
-            };
-            entries.remove(i);
-            (entries.is_empty(), next)
-        };
-        if !now_empty || path.is_empty() {
-            return Ok(());
-        }
-        // Unlink the empty leaf from its left sibling, then remove it.
-        if let Some(left) = self.left_sibling(&path)? {
-            if let Node::Leaf { next: n, .. } = self.pager.node_mut(left)? {
-                *n = next;
-            }
-        }
-        self.remove_child(path, leaf)
-    }
-
-    /// The leaf to the left of the one at the end of `path`, if any.
-    fn left_sibling(&mut self, path: &[(u32, usize)]) -> Result<Option<u32>> {
-        let Some(level) = path.iter().rposition(|&(_, i)| i > 0) else {
-            return Ok(None);
-        };
-        let (node, idx) = path[level];
-        let mut id = match self.pager.node(node)? {
-            Node::Internal { children, .. } => children[idx - 1],
-            _ => return Ok(None),
-        };
-        loop {
-            match self.pager.node(id)? {
-                Node::Internal { children, .. } => id = children[children.len() - 1],
-                Node::Leaf { .. } => return Ok(Some(id)),
-                Node::Free { .. } => return Ok(None),
-            }
-        }
-    }
-
-    /// Removes child `child` (at the end of `path`) from its parent and
-    /// frees it, removing parents left without children, and collapses a
-    /// root with a single child.
-    fn remove_child(&mut self, mut path: Vec<(u32, usize)>, mut child: u32) -> Result<()> {
-        while let Some((parent, idx)) = path.pop() {
-            self.pager.free_page(child);
-            let empty = {
-                let Node::Internal { keys, children } = self.pager.node_mut(parent)? else {
-                    return Ok(());
-                };
-                children.remove(idx);
-                if !keys.is_empty() {
-                    keys.remove(idx.saturating_sub(1).min(keys.len() - 1));
-                }
-                children.is_empty()
-            };
-            if !empty || path.is_empty() {
-                break;
-            }
-            child = parent;
-        }
-        // A root with one child and no keys is replaced by the child.
-        loop {
-            let root = self.pager.meta.root;
-            match self.pager.node(root)? {
-                Node::Internal { keys, children } if keys.is_empty() && children.len() == 1 => {
-                    let only = children[0];
-                    self.pager.meta.root = only;
-                    self.pager.free_page(root);
-                }
-                Node::Internal { children, .. } if children.is_empty() => {
-                    let leaf = self.pager.alloc(Node::Leaf {
-                        entries: Vec::new(),
-                        next: 0,
-                    });
-                    self.pager.meta.root = leaf;
-                    self.pager.free_page(root);
-                }
-                _ => return Ok(()),
-            }
-        }
-    }
-
-    fn scan(
-        &mut self,
-        start: &[u8],
-        end: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let (_, mut leaf) = self.descend(start)?;
-        let mut out = Vec::new();
-        while leaf != 0 && out.len() < limit {
-            let Node::Leaf { entries, next } = self.pager.node(leaf)? else {
-                break;
-            };
-            for (k, v) in entries {
-                if k.as_slice() < start {
-                    continue;
-                }
-                if end.is_some_and(|e| k.as_slice() >= e) || out.len() >= limit {
-                    return Ok(out);
-                }
-                out.push((k.clone(), v.clone()));
-            }
-            leaf = *next;
-        }
-        Ok(out)
-    }
-}
-
 impl Btree {
-    /// Opens (recovering) or creates a B-tree in `config.dir`.
+    /// Opens (recovering) or creates a B-tree in `config.dir`: repairs the
+    /// data file from a complete doublewrite copy, then replays the WAL
+    /// generations newer than its checkpoint.
     pub fn open(config: EngineConfig) -> Result<Self> {
         config.validate()?;
         let policy = config.policy;
         let dir = EngineDir::open(config.vfs.clone(), &config.dir, policy)?;
         dir.remove_temporaries()?;
         let page_bytes = config.page_bytes;
-        let mut reset = false;
-        let pager = Pager::open(&dir, page_bytes, config.cache_pages, &mut reset)?;
-        // After a reset every surviving WAL generation is replayed.
-        let checkpoint_gen = if reset { 0 } else { pager.meta.checkpoint_gen };
-        let mut gens: Vec<u64> = dir
-            .list()?
-            .iter()
-            .filter_map(|n| n.strip_suffix(".wal")?.parse().ok())
-            .collect();
-        gens.sort_unstable();
-        let (old, gens): (Vec<u64>, Vec<u64>) =
-            gens.into_iter().partition(|&g| g <= checkpoint_gen);
-        dir.remove_all(&old.into_iter().map(wal_name).collect::<Vec<_>>())?;
-        let gen = gens.last().copied().unwrap_or(0).max(checkpoint_gen) + 1;
-        let wal = dir.create(&wal_name(gen))?;
-        let mut tree = Tree {
-            pager,
-            wal_gen: gen,
-            wal,
-            wal_len: 0,
-            wal_gens: gens.clone(),
-            buf: Vec::with_capacity(4096),
-        };
-        tree.wal_gens.push(gen);
-        let mut max_seq = 0;
-        let mut torn_bytes = 0;
-        for g in gens {
-            let f = dir.open_file(&wal_name(g))?;
-            let image = f.read_all()?;
-            let mut ops: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
-            let end = record::recover_log(&f, &image, policy, |_, r| {
-                max_seq = max_seq.max(r.seq);
-                ops.push((r.key.to_vec(), r.value.map(<[u8]>::to_vec)));
-                Ok(())
-            })?;
-            torn_bytes += end.torn_bytes;
-            for (k, v) in ops {
-                match v {
-                    Some(v) => tree.put(&k, &v, page_bytes)?,
-                    None => tree.delete(&k)?,
+        let max_entry = Tree::max_entry(page_bytes);
+        let opened = Pager::open(&dir, page_bytes, config.cache_pages, false).and_then(|pager| {
+            let mut tree = Tree::new(pager);
+            if !policy.syncs_data() {
+                if let Err(why) = tree.validate()? {
+                    return Err(Error::corrupt(tree.pager.file().path(), 0, why));
                 }
             }
-        }
-        let body = page_bytes - page::HEADER;
+            Ok(tree)
+        });
+        // Under `none` nothing was ever synced, so after a power loss the
+        // data file may hold any mix of pages (even the doublewrite copy
+        // may be gone): one that fails validation is started again and
+        // every surviving WAL generation replayed onto it. Under every
+        // other policy damage is an error.
+        let (mut tree, reset) = match opened {
+            Ok(tree) => (tree, None),
+            Err(e @ Error::Corrupt { .. }) if !policy.syncs_data() => {
+                let pager = Pager::open(&dir, page_bytes, config.cache_pages, true)?;
+                (Tree::new(pager), Some(e.to_string()))
+            }
+            Err(e) => return Err(e),
+        };
+        let mut replayed = 0;
+        let wal = RedoLog::recover(&dir, tree.pager.meta.checkpoint_gen, |rec| {
+            let meta = &mut tree.pager.meta;
+            meta.next_seq = meta.next_seq.max(rec.seq + 1);
+            replayed += 1;
+            match rec.value {
+                Some(v) if page::leaf_entry_size(rec.key, v) <= max_entry => {
+                    tree.put(rec.key, v).map(|_| ())
+                }
+                Some(v) => Err(Error::TooLarge {
+                    what: "logged entry (written with a larger page size?)",
+                    size: page::leaf_entry_size(rec.key, v) as u64,
+                    limit: max_entry as u64,
+                }),
+                None => tree.delete(rec.key).map(|_| ()),
+            }
+        })?;
         Ok(Btree {
-            dir,
-            tree: Mutex::new(tree),
+            state: Mutex::new(State {
+                tree,
+                wal,
+                buf: Vec::with_capacity(256),
+                pages_unsynced: false,
+            }),
             syncer: Syncer::new(policy),
             page_bytes,
-            max_entry: body / 3,
+            max_entry,
             checkpoint_bytes: config.checkpoint_bytes,
-            next_seq: AtomicU64::new(max_seq + 1),
             closed: AtomicBool::new(false),
             user_bytes: AtomicU64::new(0),
-            wal_bytes: AtomicU64::new(0),
             checkpoints: AtomicU64::new(0),
-            torn_bytes,
+            replayed,
             reset,
         })
     }
@@ -419,24 +205,30 @@ impl Btree {
     }
 
     fn wal_file(&self) -> FileHandle {
-        lock(&self.tree).wal.clone()
+        lock(&self.state).wal.file().clone()
     }
 
     fn write(&self, key: &[u8], value: Option<&[u8]>) -> Result<()> {
         self.check_open()?;
-        let size = 6 + key.len() + value.map_or(0, <[u8]>::len);
+        let size = page::leaf_entry_size(key, value.unwrap_or(&[]));
         if size > self.max_entry {
             return Err(Error::TooLarge {
-                what: "entry (key + value + 6 bytes)",
+                what: "entry (key + value + 6 bytes of page overhead)",
                 size: size as u64,
                 limit: self.max_entry as u64,
             });
         }
         self.syncer.check()?;
-        let (ticket, wal_len) = {
-            let mut t = lock(&self.tree);
-            let seq = self.next_seq.fetch_add(1, Relaxed);
-            let mut buf = std::mem::take(&mut t.buf);
+        let ticket = {
+            let mut s = lock(&self.state);
+            let pager = &s.tree.pager;
+            if s.wal.len() >= self.checkpoint_bytes || pager.dirty_pages() >= pager.dirty_limit() {
+                self.checkpoint_locked(&mut s)?;
+            }
+            let meta = &mut s.tree.pager.meta;
+            let seq = meta.next_seq;
+            meta.next_seq += 1;
+            let mut buf = std::mem::take(&mut s.buf);
             buf.clear();
             record::encode_into(
                 &mut buf,
@@ -447,60 +239,61 @@ impl Btree {
                     batch_continues: false,
                 },
             );
-            let appended = t.wal.append(&buf);
-            let len = buf.len() as u64;
-            t.buf = buf;
-            if let Err(e) = appended {
-                let wal_len = t.wal_len;
-                if t.wal.set_len(wal_len).is_err() {
-                    self.syncer.poison(&e);
-                }
-                return Err(e);
-            }
-            t.wal_len += len;
-            self.wal_bytes.fetch_add(len, Relaxed);
+            let appended = s.wal.append(&buf, &self.syncer);
+            s.buf = buf;
+            appended?;
             let applied = match value {
-                Some(v) => t.put(key, v, self.page_bytes),
-                None => t.delete(key),
+                Some(v) => s.tree.put(key, v).map(|_| ()),
+                None => s.tree.delete(key).map(|_| ()),
             };
             if let Err(e) = applied {
-                // The pages no longer match the log: refuse further writes.
+                // The pages no longer follow the log: refuse further writes.
                 self.syncer.poison(&e);
                 return Err(e);
             }
-            (self.syncer.appended(), t.wal_len)
+            self.syncer.appended()
         };
         self.user_bytes
             .fetch_add((key.len() + value.map_or(0, <[u8]>::len)) as u64, Relaxed);
-        self.syncer.commit(ticket, &|| self.wal_file())?;
-        if wal_len >= self.checkpoint_bytes {
-            self.checkpoint()?;
-        }
-        Ok(())
+        self.syncer.commit(ticket, &|| self.wal_file())
     }
 
-    /// Writes dirty pages (see the module doc) and drops the WAL
-    /// generations they cover.
+    /// Runs a checkpoint now (see the module doc).
     pub fn checkpoint(&self) -> Result<()> {
-        let mut t = lock(&self.tree);
-        if t.wal_len == 0 && t.pager.dirty_pages() == 0 {
+        self.check_open()?;
+        self.syncer.check()?;
+        let mut s = lock(&self.state);
+        self.checkpoint_locked(&mut s)
+    }
+
+    fn checkpoint_locked(&self, s: &mut State) -> Result<()> {
+        if s.wal.is_empty() && s.tree.pager.dirty_pages() == 0 {
             return Ok(());
         }
-        self.syncer.seal(&t.wal)?;
-        let sealed = t.wal_gen;
-        let gen = sealed + 1;
-        let wal = self.dir.create(&wal_name(gen))?;
-        t.wal = wal;
-        t.wal_gen = gen;
-        t.wal_len = 0;
-        t.wal_gens.push(gen);
-        t.pager.checkpoint(sealed, self.syncer.policy())?;
-        let (old, keep): (Vec<u64>, Vec<u64>) = t.wal_gens.iter().partition(|&&g| g <= sealed);
-        t.wal_gens = keep;
-        self.dir
-            .remove_all(&old.into_iter().map(wal_name).collect::<Vec<_>>())?;
-        self.checkpoints.fetch_add(1, Relaxed);
-        Ok(())
+        let policy = self.syncer.policy();
+        let result = (|| {
+            self.syncer.seal(s.wal.file())?;
+            let gen = s.wal.gen();
+            s.tree.pager.checkpoint(gen, policy)?;
+            s.wal.start_next()
+        })();
+        match result {
+            Ok(()) => {
+                s.pages_unsynced |= !policy.syncs_data();
+                self.checkpoints.fetch_add(1, Relaxed);
+                Ok(())
+            }
+            Err(e) => {
+                self.syncer.poison(&e);
+                Err(e)
+            }
+        }
+    }
+
+    /// Checks the tree's structure (tests and debugging): `Err(description)`
+    /// for the first violation found.
+    pub fn validate(&self) -> Result<std::result::Result<(), String>> {
+        lock(&self.state).tree.validate()
     }
 }
 
@@ -508,19 +301,24 @@ impl Engine for Btree {
     fn name(&self) -> &'static str {
         "btree"
     }
+
     fn capabilities(&self) -> Capabilities {
         CAPABILITIES
     }
+
     fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
         self.write(key, Some(value))
     }
+
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.check_open()?;
-        lock(&self.tree).get(key)
+        lock(&self.state).tree.get(key)
     }
+
     fn delete(&self, key: &[u8]) -> Result<()> {
         self.write(key, None)
     }
+
     fn scan(
         &self,
         start: &[u8],
@@ -528,54 +326,80 @@ impl Engine for Btree {
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         self.check_open()?;
-        lock(&self.tree).scan(start, end, limit)
+        lock(&self.state).tree.scan(start, end, limit)
     }
+
     fn sync(&self) -> Result<()> {
         self.check_open()?;
+        {
+            let mut s = lock(&self.state);
+            if s.pages_unsynced {
+                let policy = self.syncer.policy();
+                if let Err(e) = policy.sync_file(&**s.tree.pager.file()) {
+                    self.syncer.poison(&e);
+                    return Err(e);
+                }
+                s.pages_unsynced = false;
+            }
+        }
         self.syncer.sync_now(&|| self.wal_file())
     }
+
     fn maintain(&self) -> Result<()> {
-        self.check_open()?;
         self.checkpoint()
     }
+
     fn close(&self) -> Result<()> {
         if self.closed.swap(true, Relaxed) {
             return Ok(());
         }
-        self.syncer.close(&|| self.wal_file())
+        self.syncer.close(&|| self.wal_file())?;
+        let mut s = lock(&self.state);
+        self.checkpoint_locked(&mut s)
     }
+
     fn stats(&self) -> EngineStats {
-        let t = lock(&self.tree);
-        let s = self.syncer.stats();
+        let s = lock(&self.state);
+        let sync = self.syncer.stats();
+        let pager = &s.tree.pager;
+        let counts = pager.counts;
         let mut stats = EngineStats {
-            live_keys: None,
-            files: 1 + t.wal_gens.len() as u64,
-            disk_bytes: t.pager.file_len() + t.wal_len,
+            live_keys: Some(pager.meta.live_keys),
+            files: 2 + s.wal.files() as u64,
+            disk_bytes: pager.file_len() + s.wal.len(),
             user_bytes: self.user_bytes.load(Relaxed),
-            log_writes: s.writes,
-            log_syncs: s.syncs,
-            recovered_torn_bytes: self.torn_bytes,
+            log_writes: sync.writes,
+            log_syncs: sync.syncs,
+            recovered_torn_bytes: s.wal.torn_bytes,
             ..EngineStats::default()
         };
-        let k = &mut stats.bytes_written_by_kind;
-        k.insert("wal".into(), self.wal_bytes.load(Relaxed));
-        k.insert("pages".into(), t.pager.page_bytes_written);
-        k.insert("dwb".into(), t.pager.dwb_bytes_written);
+        let kinds = &mut stats.bytes_written_by_kind;
+        kinds.insert("wal".into(), s.wal.bytes_written);
+        kinds.insert("pages".into(), counts.pages);
+        kinds.insert("dwb".into(), counts.dwb);
         stats
             .maintenance_runs
             .insert("checkpoints".into(), self.checkpoints.load(Relaxed));
-        stats
-            .notes
-            .insert("free_pages".into(), t.pager.free_count().to_string());
-        stats
-            .notes
-            .insert("checkpoint".into(), "inline in the writing thread".into());
-        if self.reset {
-            stats.notes.insert(
+        let notes = &mut stats.notes;
+        notes.insert("checkpoint".into(), "inline".into());
+        notes.insert("rebalancing".into(), REBALANCING.into());
+        notes.insert("page_bytes".into(), self.page_bytes.to_string());
+        notes.insert("pages".into(), pager.meta.page_count.to_string());
+        notes.insert("free_pages".into(), pager.meta.free_count.to_string());
+        notes.insert("cached_pages".into(), pager.cached_pages().to_string());
+        notes.insert("dirty_pages".into(), pager.dirty_pages().to_string());
+        notes.insert("page_reads".into(), counts.reads.to_string());
+        notes.insert("replayed_records".into(), self.replayed.to_string());
+        notes.insert("repaired_pages".into(), counts.repaired.to_string());
+        if let Some(why) = &self.reset {
+            notes.insert(
                 "recovery".into(),
-                "data file damaged (nothing was synced): rebuilt from the WAL".into(),
+                format!("data file damaged under none, rebuilt from the surviving WAL: {why}"),
             );
         }
         stats
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,27 +1,55 @@
-//! The page cache, page allocation, and checkpoints through a doublewrite
-//! file.
+//! [`Pager`]: the page cache over `data.pages`, dirty tracking, page
+//! allocation with a free list, and checkpoints through the doublewrite file
+//! `data.dwb`.
+//!
+//! ## Cache
+//!
+//! Decoded pages are cached up to `cache_pages`. A clean page equals its
+//! image in the data file, so it can be dropped at any time (least recently
+//! used first, in batches of 1/32 of the cache). A dirty page is never
+//! written back on its own: the data file must stay exactly at the last
+//! checkpoint so that the WAL's logical redo applies to it (no-steal). The
+//! engine checkpoints when dirty pages reach [`Pager::dirty_limit`], so the
+//! cache exceeds `cache_pages` at most by the pages one write dirties.
+//!
+//! ## Free list
+//!
+//! Freed pages form a chain through their `next` field starting at
+//! `meta.free_head`, newest first; [`Pager::alloc`] takes the head before
+//! growing the file. Only the pages whose link changes are dirtied.
 //!
 //! ## Checkpoint and torn pages
 //!
-//! Pages are updated in place, so a crash while they are written can leave
-//! a torn page that a logical redo log cannot repair. A checkpoint therefore
-//! first writes every dirty page image (and the new meta page) to
-//! `pages.dwb` (temp name, sync unless `none`, rename, directory sync under
-//! `+dir`), then writes the pages in place and syncs the data file, then
-//! removes `pages.dwb`. Recovery that finds a valid `pages.dwb` writes its
-//! images again (the in-place writes may have been torn) before anything
-//! else; an invalid one was never followed by in-place writes and is
-//! dropped. A page that still fails its checksum is reported as
-//! `Error::Corrupt` with the file and offset.
+//! Pages are overwritten in place, so a crash during a checkpoint can leave
+//! the data file with some pages new, some old and some torn, which logical
+//! redo cannot repair. [`Pager::checkpoint`] therefore:
 //!
-//! ## Format of `pages.dwb`
+//! 1. writes every dirty page image and the new meta page to `data.dwb` in
+//!    one write and syncs it (unless `none`);
+//! 2. writes the same images in place (runs of adjacent pages coalesced into
+//!    one write) and syncs `data.pages` (unless `none`);
+//! 3. truncates `data.dwb` to zero (not synced: a stale copy that comes back
+//!    holds exactly what the data file already has).
 //!
-//! `count x (page id u32, page image)`, then a footer: count u32, page size
-//! u32, magic u64 `BTREEDW1`, crc32 of everything before the crc.
+//! [`Pager::open`] first checks a complete `data.dwb` (valid CRC) whose
+//! generation is not older than the data file's meta page: every image in
+//! it that differs from the data file is written back and the data file
+//! synced. After a crash in step 2 this finishes the checkpoint; after a
+//! crash in step 1 the copy is incomplete, nothing was written in place, and
+//! the data file still holds the previous checkpoint whole. A page that fails
+//! its checksum anyway (damage outside a checkpoint) is reported as
+//! `Error::Corrupt` with the file and the page's offset when it is read.
+//!
+//! ## Format of `data.dwb`
+//!
+//! ```text
+//! magic u64 "BTREEDW2", checkpoint generation u64, page size u32, count u32,
+//! count x (page id u32, page image), crc32 u32 of everything before it
+//! ```
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use super::page::{self, Meta, Node};
+use super::page::{self, Meta, Node, PageId};
 use crate::fs::{EngineDir, FileHandle};
 use crate::policy::SyncPolicy;
 use crate::{Error, Result};
@@ -29,367 +57,466 @@ use crate::{Error, Result};
 /// Name of the data file.
 pub const DATA: &str = "data.pages";
 /// Name of the doublewrite file.
-pub const DWB: &str = "pages.dwb";
-const DWB_MAGIC: u64 = u64::from_le_bytes(*b"BTREEDW1");
+pub const DWB: &str = "data.dwb";
+const DWB_MAGIC: u64 = u64::from_le_bytes(*b"BTREEDW2");
+const DWB_HEADER: usize = 24;
 
-/// Pages in memory, dirty tracking, allocation.
+#[derive(Debug)]
+struct Slot {
+    node: Node,
+    dirty: bool,
+    last_use: u64,
+}
+
+/// Bytes written by the pager, by file.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PagerCounts {
+    /// Bytes written to `data.pages`.
+    pub pages: u64,
+    /// Bytes written to `data.dwb`.
+    pub dwb: u64,
+    /// Pages read from the data file (cache misses).
+    pub reads: u64,
+    /// Pages repaired from the doublewrite file at the last open.
+    pub repaired: u64,
+}
+
+/// The page cache and allocator of one data file.
 #[derive(Debug)]
 pub struct Pager {
-    dir: EngineDir,
     file: FileHandle,
+    dwb: FileHandle,
     page_bytes: usize,
-    cache: HashMap<u32, Node>,
-    dirty: HashSet<u32>,
-    /// The meta page as it will be written at the next checkpoint.
-    pub meta: Meta,
-    free: Vec<u32>,
     cap: usize,
-    /// Bytes written to the data file.
-    pub page_bytes_written: u64,
-    /// Bytes written to doublewrite files.
-    pub dwb_bytes_written: u64,
+    cache: HashMap<PageId, Slot>,
+    tick: u64,
+    dirty: usize,
+    /// The meta page as the next checkpoint will write it.
+    pub meta: Meta,
+    /// Bytes written and pages read.
+    pub counts: PagerCounts,
+    scratch: Vec<u8>,
+}
+
+fn new_meta() -> Meta {
+    Meta {
+        root: 1,
+        page_count: 2,
+        free_head: 0,
+        free_count: 0,
+        checkpoint_gen: 0,
+        live_keys: 0,
+        next_seq: 1,
+    }
 }
 
 impl Pager {
-    /// Opens the data file (creating it with an empty root leaf), first
-    /// re-applying a valid doublewrite file.
-    pub fn open(dir: &EngineDir, page_bytes: usize, cap: usize, reset: &mut bool) -> Result<Pager> {
+    /// Opens `data.pages` (creating it with an empty root leaf), after
+    /// repairing it from a complete doublewrite file. With `start_over`,
+    /// an existing data file is emptied and started again.
+    pub fn open(
+        dir: &EngineDir,
+        page_bytes: usize,
+        cache_pages: usize,
+        start_over: bool,
+    ) -> Result<Pager> {
         let policy = dir.policy();
-        let existing = if dir.exists(DATA)? {
+        let mut counts = PagerCounts::default();
+        let dwb = if dir.exists(DWB)? {
+            dir.open_file(DWB)?
+        } else {
+            dir.create(DWB)?
+        };
+        let existing = if dir.exists(DATA)? && !start_over {
             let file = dir.open_file(DATA)?;
-            // A data file without even its first two pages never finished
-            // being created (possible only when nothing is synced): start
-            // it again; the WAL holds whatever survived.
+            // Shorter than two pages: its creation never finished (the WAL
+            // is created only after it), so it is started again.
             (file.len()? >= 2 * page_bytes as u64).then_some(file)
         } else {
             None
         };
-        // Under a policy that never syncs, nothing was promised and torn
-        // pages are expected after a power loss: a data file that fails
-        // validation is started again (reported through `reset`) and the
-        // WAL that survived is replayed onto it. Under every other policy
-        // damage is an error.
-        let existing = match existing {
-            Some(file) if !policy.syncs_data() => {
-                if dir.exists(DWB)? {
-                    apply_doublewrite(dir, &file, page_bytes, policy)?;
+        let (file, meta) = match existing {
+            Some(file) => {
+                counts.repaired = repair_from_doublewrite(&file, &dwb, page_bytes, policy)?;
+                counts.pages += counts.repaired * page_bytes as u64;
+                let mut b = vec![0u8; page_bytes];
+                file.read_at(&mut b, 0)?;
+                let meta = page::decode_meta(&b, file.path())
+                    .map_err(|e| other_page_size(&file, page_bytes).unwrap_or(e))?;
+                (file, meta)
+            }
+            None => {
+                let file = if dir.exists(DATA)? {
+                    dir.open_file(DATA)?
+                } else {
+                    dir.create(DATA)?
+                };
+                let meta = new_meta();
+                let mut image = page::encode_meta(&meta, page_bytes);
+                image.extend_from_slice(&page::encode(&Node::empty_leaf(), page_bytes));
+                file.set_len(0)?;
+                file.write_at(&image, 0)?;
+                counts.pages += image.len() as u64;
+                if policy.syncs_data() {
+                    policy.sync_file(&*file)?;
                 }
-                match validate_all(&file, page_bytes) {
-                    Ok(()) => Some(file),
-                    Err(_) => {
-                        file.set_len(0)?;
-                        *reset = true;
-                        None
-                    }
-                }
+                (file, meta)
             }
-            other => other,
         };
-        let (file, meta) = if let Some(file) = existing {
-            if dir.exists(DWB)? {
-                apply_doublewrite(dir, &file, page_bytes, policy)?;
-            }
-            let mut b = vec![0u8; page_bytes];
-            file.read_at(&mut b, 0)?;
-            (file.clone(), page::decode_meta(&b, file.path())?)
-        } else {
-            if dir.exists(DWB)? {
-                dir.remove_all(&[DWB])?;
-            }
-            let file = if dir.exists(DATA)? {
-                dir.open_file(DATA)?
-            } else {
-                dir.create(DATA)?
-            };
-            let meta = Meta {
-                root: 1,
-                page_count: 2,
-                free_head: 0,
-                checkpoint_gen: 0,
-            };
-            let root = Node::Leaf {
-                entries: Vec::new(),
-                next: 0,
-            };
-            file.write_at(&page::encode_meta(&meta, page_bytes), 0)?;
-            file.write_at(&page::encode(&root, page_bytes), page_bytes as u64)?;
-            if policy.syncs_data() {
-                policy.sync_file(&*file)?;
-            }
-            (file, meta)
-        };
-        let mut p = Pager {
-            dir: dir.clone(),
-            file,
-            page_bytes,
-            cache: HashMap::new(),
-            dirty: HashSet::new(),
-            meta,
-            free: Vec::new(),
-            cap,
-            page_bytes_written: 0,
-            dwb_bytes_written: 0,
-        };
-        // Load the free list.
-        let mut next = meta.free_head;
-        let mut seen = HashSet::new();
-        while next != 0 {
-            if next >= meta.page_count || !seen.insert(next) {
-                return Err(Error::corrupt(p.file.path(), 0, "free list is broken"));
-            }
-            p.free.push(next);
-            next = match p.node(next)? {
-                Node::Free { next } => *next,
-                _ => {
-                    return Err(Error::corrupt(
-                        p.file.path(),
-                        u64::from(next) * page_bytes as u64,
-                        "free list names a live page",
-                    ))
-                }
-            };
+        if dwb.len()? > 0 {
+            dwb.set_len(0)?;
         }
-        p.free.reverse();
-        Ok(p)
-    }
-
-    fn load(&mut self, id: u32) -> Result<()> {
-        if self.cache.contains_key(&id) {
-            return Ok(());
-        }
-        if id == 0 || id >= self.meta.page_count {
+        let flen = file.len()?;
+        if u64::from(meta.page_count) * (page_bytes as u64) > flen {
             return Err(Error::corrupt(
-                self.file.path(),
-                u64::from(id) * self.page_bytes as u64,
-                format!("page {id} out of range"),
+                file.path(),
+                flen,
+                format!(
+                    "meta page counts {} pages but the file holds {} bytes",
+                    meta.page_count, flen
+                ),
             ));
         }
-        let off = u64::from(id) * self.page_bytes as u64;
-        let mut b = vec![0u8; self.page_bytes];
-        self.file.read_at(&mut b, off)?;
-        let node = page::decode(&b, self.file.path(), off)?;
-        if self.cache.len() >= self.cap {
-            self.evict();
-        }
-        self.cache.insert(id, node);
-        Ok(())
+        Ok(Pager {
+            file,
+            dwb,
+            page_bytes,
+            cap: cache_pages,
+            cache: HashMap::with_capacity(cache_pages + 64),
+            tick: 0,
+            dirty: 0,
+            meta,
+            counts,
+            scratch: Vec::with_capacity(page_bytes),
+        })
     }
 
-    /// Drops clean pages until the cache is at 3/4 of its capacity.
-    fn evict(&mut self) {
-        let target = self.cap * 3 / 4;
-        let clean: Vec<u32> = self
+    /// Page size in bytes.
+    pub fn page_bytes(&self) -> usize {
+        self.page_bytes
+    }
+
+    /// The data file.
+    pub fn file(&self) -> &FileHandle {
+        &self.file
+    }
+
+    fn offset(&self, id: PageId) -> u64 {
+        u64::from(id) * self.page_bytes as u64
+    }
+
+    fn load(&mut self, id: PageId) -> Result<&mut Slot> {
+        self.tick += 1;
+        let tick = self.tick;
+        if !self.cache.contains_key(&id) {
+            if id == 0 || id >= self.meta.page_count {
+                return Err(Error::corrupt(
+                    self.file.path(),
+                    self.offset(id),
+                    format!(
+                        "link to page {id}, outside the tree's {} pages",
+                        self.meta.page_count
+                    ),
+                ));
+            }
+            let off = self.offset(id);
+            let mut b = std::mem::take(&mut self.scratch);
+            b.resize(self.page_bytes, 0);
+            let read = self.file.read_at(&mut b, off);
+            let node = read.and_then(|()| page::decode(&b, self.file.path(), off));
+            self.scratch = b;
+            let node = node?;
+            self.counts.reads += 1;
+            if self.cache.len() >= self.cap {
+                self.evict();
+            }
+            self.cache.insert(
+                id,
+                Slot {
+                    node,
+                    dirty: false,
+                    last_use: tick,
+                },
+            );
+        }
+        let slot = self
             .cache
-            .keys()
-            .filter(|id| !self.dirty.contains(id) && **id != self.meta.root)
-            .copied()
-            .take(self.cache.len().saturating_sub(target))
+            .get_mut(&id)
+            .ok_or_else(|| Error::corrupt("data.pages", 0, "page missing from the cache"))?;
+        slot.last_use = tick;
+        Ok(slot)
+    }
+
+    /// Drops the least recently used clean pages: a batch of 1/32 of the
+    /// capacity (amortizing the selection), at least enough to get back
+    /// under the capacity, never a dirty page.
+    fn evict(&mut self) {
+        let over = (self.cache.len() + 1).saturating_sub(self.cap);
+        let excess = over.max(self.cap / 32).max(1);
+        let mut clean: Vec<(u64, PageId)> = self
+            .cache
+            .iter()
+            .filter(|(_, s)| !s.dirty)
+            .map(|(id, s)| (s.last_use, *id))
             .collect();
-        for id in clean {
+        if clean.len() > excess {
+            clean.select_nth_unstable(excess - 1);
+            clean.truncate(excess);
+        }
+        for (_, id) in clean {
             self.cache.remove(&id);
         }
     }
 
-    /// A page, read.
-    pub fn node(&mut self, id: u32) -> Result<&Node> {
-        self.load(id)?;
-        self.cache
-            .get(&id)
-            .ok_or_else(|| Error::corrupt(self.file.path(), 0, "page vanished from the cache"))
+    /// A page, to read.
+    pub fn node(&mut self, id: PageId) -> Result<&Node> {
+        Ok(&self.load(id)?.node)
     }
 
     /// A page, to modify (marked dirty).
-    pub fn node_mut(&mut self, id: u32) -> Result<&mut Node> {
-        self.load(id)?;
-        self.dirty.insert(id);
-        self.cache
-            .get_mut(&id)
-            .ok_or_else(|| Error::corrupt(self.file.path(), 0, "page vanished from the cache"))
+    pub fn node_mut(&mut self, id: PageId) -> Result<&mut Node> {
+        let slot = self.load(id)?;
+        let newly_dirty = !slot.dirty;
+        slot.dirty = true;
+        if newly_dirty {
+            self.dirty += 1;
+        }
+        match self.cache.get_mut(&id) {
+            Some(slot) => Ok(&mut slot.node),
+            None => Err(Error::corrupt(
+                "data.pages",
+                0,
+                "page missing from the cache",
+            )),
+        }
     }
 
-    /// Allocates a page (reusing a free one first) holding `node`.
-    pub fn alloc(&mut self, node: Node) -> u32 {
-        let id = match self.free.pop() {
-            Some(id) => id,
-            None => {
-                self.meta.page_count += 1;
-                self.meta.page_count - 1
-            }
+    /// Allocates a page for `node`: the head of the free list, else a new
+    /// page at the end of the file.
+    pub fn alloc(&mut self, node: Node) -> Result<PageId> {
+        let id = if self.meta.free_head != 0 {
+            let id = self.meta.free_head;
+            let next = match self.node(id)? {
+                Node::Free { next } => *next,
+                _ => {
+                    return Err(Error::corrupt(
+                        self.file.path(),
+                        self.offset(id),
+                        "the free list names a live page",
+                    ))
+                }
+            };
+            self.meta.free_head = next;
+            self.meta.free_count = self.meta.free_count.saturating_sub(1);
+            id
+        } else {
+            let id = self.meta.page_count;
+            self.meta.page_count = id.checked_add(1).ok_or_else(|| Error::TooLarge {
+                what: "data file (pages)",
+                size: u64::from(id) + 1,
+                limit: u64::from(u32::MAX),
+            })?;
+            id
         };
-        self.cache.insert(id, node);
-        self.dirty.insert(id);
-        id
+        self.put_dirty(id, node);
+        Ok(id)
     }
 
-    /// Returns a page to the free list.
-    pub fn free_page(&mut self, id: u32) {
-        self.cache.insert(id, Node::Free { next: 0 });
-        self.dirty.insert(id);
-        self.free.push(id);
+    /// Puts `id` on the free list.
+    pub fn free(&mut self, id: PageId) {
+        let next = self.meta.free_head;
+        self.put_dirty(id, Node::Free { next });
+        self.meta.free_head = id;
+        self.meta.free_count += 1;
     }
 
-    /// Free pages.
-    pub fn free_count(&self) -> usize {
-        self.free.len()
+    fn put_dirty(&mut self, id: PageId, node: Node) {
+        self.tick += 1;
+        let slot = Slot {
+            node,
+            dirty: true,
+            last_use: self.tick,
+        };
+        match self.cache.insert(id, slot) {
+            Some(old) if old.dirty => {}
+            _ => self.dirty += 1,
+        }
+    }
+
+    /// Dirty pages waiting for the next checkpoint.
+    pub fn dirty_pages(&self) -> usize {
+        self.dirty
+    }
+
+    /// Dirty pages at which the engine checkpoints: 15/16 of the cache (the
+    /// rest keeps the hot clean pages, such as the upper levels).
+    pub fn dirty_limit(&self) -> usize {
+        self.cap - (self.cap / 16).max(1)
+    }
+
+    /// Pages in the cache.
+    pub fn cached_pages(&self) -> usize {
+        self.cache.len()
     }
 
     /// Writes every dirty page and the meta page (recording that WAL
-    /// generations up to `gen` are reflected), through the doublewrite file.
+    /// generations up to `gen` are reflected) through the doublewrite file;
+    /// see the module doc. On error the data file may hold a partial
+    /// checkpoint that only recovery repairs: the engine must stop writing.
     pub fn checkpoint(&mut self, gen: u64, policy: SyncPolicy) -> Result<()> {
-        // Rewrite the free chain so it matches the in-memory list.
-        let chain: Vec<u32> = self.free.iter().rev().copied().collect();
-        for (i, id) in chain.iter().enumerate() {
-            let next = chain.get(i + 1).copied().unwrap_or(0);
-            self.cache.insert(*id, Node::Free { next });
-            self.dirty.insert(*id);
-        }
-        self.meta.free_head = chain.first().copied().unwrap_or(0);
         self.meta.checkpoint_gen = gen;
-        let mut ids: Vec<u32> = self.dirty.iter().copied().collect();
+        let mut ids: Vec<PageId> = self
+            .cache
+            .iter()
+            .filter(|(_, s)| s.dirty)
+            .map(|(id, _)| *id)
+            .collect();
         ids.sort_unstable();
-        let mut images: Vec<(u32, Vec<u8>)> = Vec::with_capacity(ids.len() + 1);
-        for id in ids {
-            if let Some(n) = self.cache.get(&id) {
-                images.push((id, page::encode(n, self.page_bytes)));
+        let pb = self.page_bytes;
+        let count = ids.len() + 1;
+        let mut dwb = Vec::with_capacity(DWB_HEADER + count * (pb + 4) + 4);
+        dwb.extend_from_slice(&DWB_MAGIC.to_le_bytes());
+        dwb.extend_from_slice(&gen.to_le_bytes());
+        dwb.extend_from_slice(&(pb as u32).to_le_bytes());
+        dwb.extend_from_slice(&(count as u32).to_le_bytes());
+        dwb.extend_from_slice(&0u32.to_le_bytes());
+        dwb.extend_from_slice(&page::encode_meta(&self.meta, pb));
+        let mut image = std::mem::take(&mut self.scratch);
+        for id in &ids {
+            if let Some(slot) = self.cache.get(id) {
+                page::encode_into(&slot.node, pb, &mut image);
+                dwb.extend_from_slice(&id.to_le_bytes());
+                dwb.extend_from_slice(&image);
             }
         }
-        images.push((0, page::encode_meta(&self.meta, self.page_bytes)));
-
-        let mut dwb = Vec::with_capacity(images.len() * (self.page_bytes + 4) + 20);
-        for (id, img) in &images {
-            dwb.extend_from_slice(&id.to_le_bytes());
-            dwb.extend_from_slice(img);
-        }
-        dwb.extend_from_slice(&(images.len() as u32).to_le_bytes());
-        dwb.extend_from_slice(&(self.page_bytes as u32).to_le_bytes());
-        dwb.extend_from_slice(&DWB_MAGIC.to_le_bytes());
+        self.scratch = image;
         let crc = crc32fast::hash(&dwb);
         dwb.extend_from_slice(&crc.to_le_bytes());
-        self.dir.write_whole(DWB, &dwb)?;
-        self.dwb_bytes_written += dwb.len() as u64;
 
-        for (id, img) in &images {
-            self.file
-                .write_at(img, u64::from(*id) * self.page_bytes as u64)?;
-            self.page_bytes_written += img.len() as u64;
+        // 1. The doublewrite copy, durable before any page is overwritten.
+        self.dwb.write_at(&dwb, 0)?;
+        self.counts.dwb += dwb.len() as u64;
+        if policy.syncs_data() {
+            policy.sync_file(&*self.dwb)?;
+        }
+        // 2. In place, adjacent pages in one write each.
+        let body = &dwb[DWB_HEADER..dwb.len() - 4];
+        let entry = pb + 4;
+        let mut i = 0;
+        while i < count {
+            let first = page::u32_at(body, i * entry);
+            let mut run = 1;
+            while i + run < count && page::u32_at(body, (i + run) * entry) == first + run as u32 {
+                run += 1;
+            }
+            let mut buf = Vec::with_capacity(run * pb);
+            for j in i..i + run {
+                buf.extend_from_slice(&body[j * entry + 4..(j + 1) * entry]);
+            }
+            self.file.write_at(&buf, self.offset(first))?;
+            self.counts.pages += buf.len() as u64;
+            i += run;
         }
         if policy.syncs_data() {
             policy.sync_file(&*self.file)?;
         }
-        self.dir.remove_all(&[DWB])?;
-        self.dirty.clear();
+        // 3. The copy is no longer needed.
+        self.dwb.set_len(0)?;
+        for slot in self.cache.values_mut() {
+            slot.dirty = false;
+        }
+        self.dirty = 0;
         if self.cache.len() > self.cap {
             self.evict();
         }
         Ok(())
     }
 
-    /// Dirty pages waiting for the next checkpoint.
-    pub fn dirty_pages(&self) -> usize {
-        self.dirty.len()
-    }
-
-    /// Data file size.
+    /// Size of the data file in bytes.
     pub fn file_len(&self) -> u64 {
         self.file.len().unwrap_or(0)
     }
 }
 
-/// Checks the meta page and every page's checksum.
-fn validate_all(file: &FileHandle, page_bytes: usize) -> Result<()> {
-    let image = file.read_all()?;
-    let meta = page::decode_meta(image.get(..page_bytes).unwrap_or(&[]), file.path())?;
-    if (image.len() as u64) < u64::from(meta.page_count) * page_bytes as u64 {
-        return Err(Error::corrupt(
-            file.path(),
-            0,
-            "data file shorter than its page count",
-        ));
-    }
-    let node = |id: u32| -> Result<Node> {
-        if id == 0 || id >= meta.page_count {
-            return Err(Error::corrupt(
-                file.path(),
-                0,
-                format!("page {id} out of range"),
-            ));
-        }
-        let off = id as usize * page_bytes;
-        page::decode(&image[off..off + page_bytes], file.path(), off as u64)
-    };
-    // Every page checks out, and the tree reachable from the root is whole.
-    for id in 1..meta.page_count {
-        node(id)?;
-    }
-    let mut stack = vec![meta.root];
-    let mut seen = HashSet::new();
-    while let Some(id) = stack.pop() {
-        if !seen.insert(id) {
-            return Err(Error::corrupt(
-                file.path(),
-                0,
-                format!("page {id} linked twice"),
-            ));
-        }
-        match node(id)? {
-            Node::Internal { children, .. } => stack.extend(children),
-            Node::Leaf { next, .. } => {
-                if next != 0 {
-                    node(next)?;
-                }
-            }
-            Node::Free { .. } => {
-                return Err(Error::corrupt(
-                    file.path(),
-                    0,
-                    format!("free page {id} in the tree"),
-                ))
+/// If the data file's meta page decodes with another page size, the error
+/// that says so (the page size is fixed when the file is created).
+fn other_page_size(file: &FileHandle, page_bytes: usize) -> Option<Error> {
+    let len = file.len().ok()?;
+    let mut size = 512;
+    while size <= 65536 {
+        if size != page_bytes && size as u64 <= len {
+            let mut b = vec![0u8; size];
+            if file.read_at(&mut b, 0).is_ok() && page::decode_meta(&b, file.path()).is_ok() {
+                return Some(Error::InvalidConfig(format!(
+                    "{} has {size}-byte pages but page_bytes = {page_bytes}",
+                    file.path().display()
+                )));
             }
         }
+        size *= 2;
     }
-    Ok(())
+    None
 }
 
-/// Re-applies a complete doublewrite file; drops an incomplete one.
-fn apply_doublewrite(
-    dir: &EngineDir,
+/// Writes back every page image of a complete doublewrite file that differs
+/// from the data file (skipping a copy older than the data file's meta
+/// page) and syncs the data file if anything changed. Returns the pages
+/// written back.
+fn repair_from_doublewrite(
     file: &FileHandle,
+    dwb: &FileHandle,
     page_bytes: usize,
     policy: SyncPolicy,
-) -> Result<()> {
-    let f = dir.open_file(DWB)?;
-    let b = f.read_all()?;
-    let valid = b.len() >= 20 && {
-        let body = &b[..b.len() - 4];
-        let crc = u32::from_le_bytes([
-            b[b.len() - 4],
-            b[b.len() - 3],
-            b[b.len() - 2],
-            b[b.len() - 1],
-        ]);
-        let f0 = b.len() - 20;
-        let count = u32::from_le_bytes([b[f0], b[f0 + 1], b[f0 + 2], b[f0 + 3]]) as usize;
-        let ps = u32::from_le_bytes([b[f0 + 4], b[f0 + 5], b[f0 + 6], b[f0 + 7]]) as usize;
-        let mut m = [0u8; 8];
-        m.copy_from_slice(&b[f0 + 8..f0 + 16]);
-        crc32fast::hash(body) == crc
-            && u64::from_le_bytes(m) == DWB_MAGIC
-            && ps == page_bytes
-            && count * (page_bytes + 4) == f0
-    };
-    if valid {
-        let n = (b.len() - 20) / (page_bytes + 4);
-        for i in 0..n {
-            let at = i * (page_bytes + 4);
-            let id = u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
-            file.write_at(
-                &b[at + 4..at + 4 + page_bytes],
-                u64::from(id) * page_bytes as u64,
-            )?;
-        }
-        if policy.syncs_data() {
-            policy.sync_file(&**file)?;
+) -> Result<u64> {
+    let b = dwb.read_all()?;
+    let entry = page_bytes + 4;
+    if b.len() < DWB_HEADER + 4 {
+        return Ok(0);
+    }
+    // Bytes after the announced length (left by an unsynced truncation of
+    // a longer, older copy) are not part of it.
+    let count = page::u32_at(&b, 20) as usize;
+    let len = count
+        .checked_mul(entry)
+        .and_then(|n| n.checked_add(DWB_HEADER + 4))
+        .unwrap_or(usize::MAX);
+    let complete = page::u64_at(&b, 0) == DWB_MAGIC
+        && page::u32_at(&b, 16) as usize == page_bytes
+        && len <= b.len()
+        && crc32fast::hash(&b[..len - 4]) == page::u32_at(&b, len - 4);
+    let body = &b[..len.min(b.len())];
+    if !complete {
+        // Torn while being written: nothing was written in place after it.
+        return Ok(0);
+    }
+    let gen = page::u64_at(body, 8);
+    let mut current = vec![0u8; page_bytes];
+    let flen = file.len()?;
+    if flen >= page_bytes as u64 {
+        file.read_at(&mut current, 0)?;
+        if let Ok(meta) = page::decode_meta(&current, file.path()) {
+            if meta.checkpoint_gen > gen {
+                return Ok(0);
+            }
         }
     }
-    dir.remove_all(&[DWB])
+    let mut repaired = 0;
+    for i in 0..count {
+        let at = DWB_HEADER + i * entry;
+        let id = page::u32_at(body, at);
+        let image = &body[at + 4..at + entry];
+        let off = u64::from(id) * page_bytes as u64;
+        let same = off + page_bytes as u64 <= flen && {
+            file.read_at(&mut current, off)?;
+            current == image
+        };
+        if !same {
+            file.write_at(image, off)?;
+            repaired += 1;
+        }
+    }
+    if repaired > 0 && policy.syncs_data() {
+        policy.sync_file(&**file)?;
+    }
+    Ok(repaired)
 }

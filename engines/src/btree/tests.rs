@@ -1,0 +1,547 @@
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering::SeqCst};
+use std::sync::Arc;
+
+use super::*;
+use crate::fs::{RealFs, VFile, Vfs};
+use crate::policy::SyncPolicy;
+
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
+
+fn config(dir: &Path, vfs: Arc<dyn Vfs>, policy: SyncPolicy) -> EngineConfig {
+    let mut c = EngineConfig::with_vfs(dir, vfs, policy);
+    c.page_bytes = 512;
+    c.cache_pages = 16;
+    c.checkpoint_bytes = 4096;
+    c.background_maintenance = false;
+    c
+}
+
+fn key(i: u64) -> Vec<u8> {
+    format!("k{i:05}").into_bytes()
+}
+
+fn val(step: u64, len: usize) -> Vec<u8> {
+    let mut v = format!("{step}:").into_bytes();
+    v.resize(len, b'a' + (step % 26) as u8);
+    v
+}
+
+fn assert_valid(e: &Btree, at: &str) {
+    if let Err(why) = e.validate().unwrap() {
+        panic!("{at}: invalid tree: {why}");
+    }
+}
+
+/// Random puts (values up to the entry limit, so splits are uneven),
+/// deletes (runs of them, so leaves empty and merge), gets, scans,
+/// checkpoints, clean reopens and process-crash reopens, on 512-byte pages
+/// with a 16-page cache, checked step by step against a `BTreeMap`.
+#[test]
+fn model_with_small_pages_splits_merges_and_reopens() {
+    let t = tempfile::tempdir().unwrap();
+    let cfg = config(t.path(), RealFs::shared(), SyncPolicy::NONE);
+    let max_value = Tree::max_entry(512) - 6 - 6;
+    let mut e = Btree::open(cfg.clone()).unwrap();
+    let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    let mut rng = Lcg(0xB7EE);
+    let mut reopens = 0;
+    let mut checkpoints = 0;
+    for step in 0..12_000u64 {
+        let k = key(rng.next() % 400);
+        match rng.next() % 100 {
+            0..=44 => {
+                let len = match rng.next() % 10 {
+                    0 => max_value,
+                    1..=3 => 0,
+                    _ => (rng.next() % 60) as usize,
+                };
+                let v = val(step, len);
+                e.put(&k, &v).unwrap();
+                model.insert(k, v);
+            }
+            45..=59 => {
+                e.delete(&k).unwrap();
+                model.remove(&k);
+            }
+            60..=64 => {
+                // A run of deletes empties whole leaves.
+                let from = rng.next() % 400;
+                for i in from..from + 40 {
+                    e.delete(&key(i)).unwrap();
+                    model.remove(&key(i));
+                }
+            }
+            65..=84 => assert_eq!(e.get(&k).unwrap(), model.get(&k).cloned(), "step {step}"),
+            85..=92 => {
+                let end = key(rng.next() % 420);
+                let limit = (rng.next() % 50) as usize;
+                let got = e.scan(&k, Some(&end), limit).unwrap();
+                let want: Vec<_> = model
+                    .range(k.clone()..)
+                    .take_while(|(mk, _)| **mk < end)
+                    .take(limit)
+                    .map(|(a, b)| (a.clone(), b.clone()))
+                    .collect();
+                assert_eq!(got, want, "step {step}: scan");
+            }
+            93..=94 => e.maintain().unwrap(),
+            95..=96 => {
+                e.close().unwrap();
+                checkpoints += e.stats().maintenance_runs["checkpoints"];
+                e = Btree::open(cfg.clone()).unwrap();
+                assert_valid(&e, &format!("step {step} after reopen"));
+                reopens += 1;
+            }
+            97 => {
+                // Process crash: everything written reached the kernel.
+                checkpoints += e.stats().maintenance_runs["checkpoints"];
+                std::mem::forget(e);
+                e = Btree::open(cfg.clone()).unwrap();
+                assert_valid(&e, &format!("step {step} after crash"));
+                reopens += 1;
+            }
+            _ => assert_valid(&e, &format!("step {step}")),
+        }
+    }
+    assert!(reopens > 100);
+    let all = e.scan(b"", None, usize::MAX).unwrap();
+    let want: Vec<_> = model.into_iter().collect();
+    assert_eq!(all, want);
+    let s = e.stats();
+    assert_eq!(s.live_keys, Some(want.len() as u64));
+    assert!(checkpoints > 300, "{checkpoints} checkpoints");
+    assert!(s.notes["pages"].parse::<u64>().unwrap() > 10, "{s:?}");
+    e.close().unwrap();
+}
+
+#[test]
+fn entries_over_a_third_of_a_page_are_refused_whole() {
+    let t = tempfile::tempdir().unwrap();
+    let e = Btree::open(EngineConfig::new(t.path(), SyncPolicy::NONE)).unwrap();
+    let limit = Tree::max_entry(4096);
+    assert_eq!(limit, 1358);
+    let fits = vec![7u8; limit - 6 - 3];
+    e.put(b"abc", &fits).unwrap();
+    let over = vec![7u8; limit - 6 - 3 + 1];
+    match e.put(b"abd", &over) {
+        Err(Error::TooLarge { size, limit: l, .. }) => assert_eq!((size, l), (1359, 1358)),
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    assert_eq!(e.get(b"abc").unwrap(), Some(fits));
+    assert_eq!(e.get(b"abd").unwrap(), None);
+    // Nothing of the refused entry reached the WAL.
+    assert_eq!(e.stats().log_writes, 1);
+}
+
+#[test]
+fn always_costs_one_wal_sync_per_put_even_across_splits() {
+    let t = tempfile::tempdir().unwrap();
+    let counting = crate::fs::CountingFs::new(RealFs::shared());
+    let mut cfg = config(t.path(), Arc::new(counting.clone()), SyncPolicy::ALWAYS);
+    cfg.checkpoint_bytes = 1 << 30;
+    cfg.cache_pages = 4096;
+    let e = Btree::open(cfg).unwrap();
+    counting.counters().reset();
+    for i in 0..500 {
+        e.put(&key(i * 7919 % 500), &val(i, 100)).unwrap();
+    }
+    let s = counting.counters().snapshot();
+    assert_eq!((s.sync_data, s.write_calls), (500, 500));
+    let other: u64 = s
+        .bytes_by_kind
+        .iter()
+        .filter(|(k, _)| *k != "wal")
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(other, 0, "{:?}", s.bytes_by_kind);
+    assert!(e.stats().notes["pages"].parse::<u64>().unwrap() > 100);
+    // A checkpoint adds its own: doublewrite copy and data file, no more.
+    e.maintain().unwrap();
+    let s = counting.counters().snapshot();
+    assert_eq!(s.sync_data, 502);
+    e.close().unwrap();
+}
+
+#[test]
+fn stale_or_torn_doublewrite_copies_are_ignored_and_complete_ones_repair() {
+    let t = tempfile::tempdir().unwrap();
+    let cfg = config(t.path(), RealFs::shared(), SyncPolicy::ALWAYS);
+    let e = Btree::open(cfg.clone()).unwrap();
+    for i in 0..300 {
+        e.put(&key(i), &val(i, 40)).unwrap();
+    }
+    e.close().unwrap();
+    drop(e);
+    let data = t.path().join(pager::DATA);
+    let f = RealFs.open(&data).unwrap();
+    let good = f.read_all().unwrap();
+    // Tear page 3 and the meta page as a crash mid-checkpoint would.
+    f.write_at(&[0u8; 200], 3 * 512 + 100).unwrap();
+    f.write_at(&[0xffu8; 64], 0).unwrap();
+    drop(f);
+    // With no doublewrite copy, the damage is reported with the offset.
+    match Btree::open(cfg.clone()) {
+        Err(Error::Corrupt { file, offset, .. }) => assert_eq!((file, offset), (data.clone(), 0)),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    // A doublewrite copy holding those pages repairs them.
+    let mut dwb = Vec::new();
+    dwb.extend_from_slice(b"BTREEDW2");
+    dwb.extend_from_slice(&u64::MAX.to_le_bytes());
+    dwb.extend_from_slice(&512u32.to_le_bytes());
+    dwb.extend_from_slice(&2u32.to_le_bytes());
+    for id in [0u32, 3] {
+        dwb.extend_from_slice(&id.to_le_bytes());
+        dwb.extend_from_slice(&good[id as usize * 512..(id as usize + 1) * 512]);
+    }
+    let crc = crc32fast::hash(&dwb);
+    dwb.extend_from_slice(&crc.to_le_bytes());
+    let torn = &dwb[..dwb.len() - 10];
+    let dwb_path = t.path().join(pager::DWB);
+    let w = RealFs.open(&dwb_path).unwrap();
+    w.write_at(torn, 0).unwrap();
+    drop(w);
+    assert!(matches!(
+        Btree::open(cfg.clone()),
+        Err(Error::Corrupt { .. })
+    ));
+    let w = RealFs.open(&dwb_path).unwrap();
+    w.write_at(&dwb, 0).unwrap();
+    // Bytes after the copy (an older, longer one) do not matter.
+    w.write_at(&[9u8; 700], dwb.len() as u64).unwrap();
+    drop(w);
+    let e = Btree::open(cfg).unwrap();
+    assert_eq!(e.stats().notes["repaired_pages"], "2");
+    assert_valid(&e, "after repair");
+    for i in 0..300 {
+        assert_eq!(e.get(&key(i)).unwrap(), Some(val(i, 40)));
+    }
+    assert_eq!(RealFs.open(&dwb_path).unwrap().len().unwrap(), 0);
+}
+
+/// A `Vfs` whose process "dies" at the `n`-th mutating call: that call is
+/// done halfway (a write writes the first half of its bytes), and every
+/// later mutating call fails without effect.
+#[derive(Debug)]
+struct DyingFs {
+    inner: Arc<dyn Vfs>,
+    left: Arc<AtomicI64>,
+}
+
+fn died() -> Error {
+    Error::io(
+        "write",
+        "dying-fs",
+        std::io::Error::other("process crashed here"),
+    )
+}
+
+impl DyingFs {
+    /// `Ok(true)`: do it; `Ok(false)`: do half; `Err`: dead.
+    fn step(left: &AtomicI64) -> Result<bool> {
+        match left.fetch_sub(1, SeqCst) {
+            n if n > 1 => Ok(true),
+            1 => Ok(false),
+            _ => Err(died()),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct DyingFile {
+    inner: crate::fs::FileHandle,
+    left: Arc<AtomicI64>,
+}
+
+impl Vfs for DyingFs {
+    fn create(&self, path: &Path) -> Result<crate::fs::FileHandle> {
+        if !DyingFs::step(&self.left)? {
+            return Err(died());
+        }
+        let inner = self.inner.create(path)?;
+        Ok(Arc::new(DyingFile {
+            inner,
+            left: self.left.clone(),
+        }))
+    }
+    fn open(&self, path: &Path) -> Result<crate::fs::FileHandle> {
+        let inner = self.inner.open(path)?;
+        Ok(Arc::new(DyingFile {
+            inner,
+            left: self.left.clone(),
+        }))
+    }
+    fn rename(&self, from: &Path, to: &Path) -> Result<()> {
+        if !DyingFs::step(&self.left)? {
+            return Err(died());
+        }
+        self.inner.rename(from, to)
+    }
+    fn remove(&self, path: &Path) -> Result<()> {
+        if !DyingFs::step(&self.left)? {
+            return Err(died());
+        }
+        self.inner.remove(path)
+    }
+    fn list_dir(&self, path: &Path) -> Result<Vec<String>> {
+        self.inner.list_dir(path)
+    }
+    fn create_dir_all(&self, path: &Path) -> Result<()> {
+        self.inner.create_dir_all(path)
+    }
+    fn sync_dir(&self, _path: &Path) -> Result<()> {
+        Ok(())
+    }
+    fn exists(&self, path: &Path) -> Result<bool> {
+        self.inner.exists(path)
+    }
+}
+
+impl VFile for DyingFile {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
+        self.inner.read_at(buf, offset)
+    }
+    fn write_at(&self, buf: &[u8], offset: u64) -> Result<()> {
+        if DyingFs::step(&self.left)? {
+            return self.inner.write_at(buf, offset);
+        }
+        self.inner.write_at(&buf[..buf.len() / 2], offset)?;
+        Err(died())
+    }
+    fn append(&self, buf: &[u8]) -> Result<u64> {
+        if DyingFs::step(&self.left)? {
+            return self.inner.append(buf);
+        }
+        self.inner.append(&buf[..buf.len() / 2])?;
+        Err(died())
+    }
+    fn len(&self) -> Result<u64> {
+        self.inner.len()
+    }
+    fn set_len(&self, len: u64) -> Result<()> {
+        if !DyingFs::step(&self.left)? {
+            return Err(died());
+        }
+        self.inner.set_len(len)
+    }
+    fn sync_data(&self) -> Result<()> {
+        Ok(())
+    }
+    fn sync_all(&self) -> Result<()> {
+        Ok(())
+    }
+    fn path(&self) -> &Path {
+        self.inner.path()
+    }
+}
+
+/// A process crash at every mutating file operation of a workload with
+/// splits, merges and checkpoints (torn WAL appends, torn doublewrite
+/// copies, torn in-place page writes): recovery always succeeds, the tree is
+/// valid, and every acknowledged write is there.
+#[test]
+fn crash_at_every_write_recovers_every_acknowledged_write() {
+    let mut crash_at = 1i64;
+    let mut crashes = 0;
+    loop {
+        let t = tempfile::tempdir().unwrap();
+        let left = Arc::new(AtomicI64::new(i64::MAX));
+        let fs = Arc::new(DyingFs {
+            inner: RealFs::shared(),
+            left: left.clone(),
+        });
+        let cfg = config(t.path(), fs, SyncPolicy::NONE);
+        let e = Btree::open(cfg).unwrap();
+        left.store(crash_at, SeqCst);
+        let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        let mut in_flight = None;
+        let mut rng = Lcg(7);
+        for step in 0..260u64 {
+            let k = key(rng.next() % 80);
+            let r = match rng.next() % 10 {
+                0..=5 => {
+                    let v = val(step, (rng.next() % 90) as usize);
+                    let r = e.put(&k, &v);
+                    if r.is_ok() {
+                        model.insert(k.clone(), v.clone());
+                    }
+                    in_flight = Some((k, Some(v)));
+                    r
+                }
+                6..=8 => {
+                    let r = e.delete(&k);
+                    if r.is_ok() {
+                        model.remove(&k);
+                    }
+                    in_flight = Some((k, None));
+                    r
+                }
+                _ => e.maintain(),
+            };
+            if r.is_err() {
+                break;
+            }
+            in_flight = None;
+        }
+        let crashed = left.load(SeqCst) <= 0;
+        std::mem::forget(e);
+        let e = Btree::open(config(t.path(), RealFs::shared(), SyncPolicy::NONE))
+            .unwrap_or_else(|err| panic!("crash at write {crash_at}: recovery failed: {err}"));
+        assert_valid(&e, &format!("crash at write {crash_at}"));
+        let got: BTreeMap<Vec<u8>, Vec<u8>> =
+            e.scan(b"", None, usize::MAX).unwrap().into_iter().collect();
+        let mut alt = model.clone();
+        if let Some((k, v)) = in_flight {
+            match v {
+                Some(v) => alt.insert(k, v),
+                None => alt.remove(&k),
+            };
+        }
+        assert!(
+            got == model || got == alt,
+            "crash at write {crash_at}: recovered state differs"
+        );
+        e.close().unwrap();
+        if !crashed {
+            break;
+        }
+        crashes += 1;
+        crash_at += 1;
+    }
+    assert!(crashes > 300, "only {crashes} crash points");
+}
+
+/// Writers, readers and scanners at once under group commit, with splits,
+/// merges and checkpoints triggered inline by whichever writer crosses the
+/// threshold: no deadlock, scans always ordered, and every write survives a
+/// reopen.
+#[test]
+fn concurrent_writers_readers_and_checkpoints() {
+    let t = tempfile::tempdir().unwrap();
+    let cfg = config(t.path(), RealFs::shared(), "group".parse().unwrap());
+    let e = Btree::open(cfg.clone()).unwrap();
+    std::thread::scope(|s| {
+        for th in 0..4u64 {
+            let e = &e;
+            s.spawn(move || {
+                for i in 0..300u64 {
+                    let k = key(th * 1000 + i % 150);
+                    if i % 5 == 4 {
+                        e.delete(&k).unwrap();
+                    } else {
+                        e.put(&k, &val(th * 1000 + i, (i % 40) as usize)).unwrap();
+                    }
+                }
+            });
+        }
+        for _ in 0..2 {
+            let e = &e;
+            s.spawn(move || {
+                for i in 0..300u64 {
+                    let _ = e.get(&key(i * 13 % 4000)).unwrap();
+                    let got = e.scan(&key(i * 7 % 4000), None, 30).unwrap();
+                    assert!(got.windows(2).all(|w| w[0].0 < w[1].0));
+                }
+            });
+        }
+    });
+    // The final state of each writer's keys is deterministic.
+    let mut model = BTreeMap::new();
+    for th in 0..4u64 {
+        for i in 0..300u64 {
+            let k = key(th * 1000 + i % 150);
+            if i % 5 == 4 {
+                model.remove(&k);
+            } else {
+                model.insert(k, val(th * 1000 + i, (i % 40) as usize));
+            }
+        }
+    }
+    assert!(e.stats().maintenance_runs["checkpoints"] > 5);
+    assert_valid(&e, "after the threads");
+    e.close().unwrap();
+    let e = Btree::open(cfg).unwrap();
+    let got: BTreeMap<_, _> = e.scan(b"", None, usize::MAX).unwrap().into_iter().collect();
+    assert!(got == model, "state after reopen differs");
+    e.close().unwrap();
+}
+
+/// The issue's figures (run in release on the disk to measure):
+/// `BTREE_FIGURES_DIR=/work/tmp cargo test --release -p engines --lib
+/// btree::tests::figures -- --ignored --nocapture`
+#[test]
+#[ignore = "measurement, not a test: run by hand in release"]
+fn figures() {
+    use std::time::Instant;
+    let base = std::env::var("BTREE_FIGURES_DIR").unwrap_or_else(|_| "/tmp".into());
+    let fig_key = |i: u64| -> Vec<u8> {
+        let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % 100_000;
+        format!("{h:016}").into_bytes()
+    };
+    let value = [42u8; 100];
+    let cache: usize = std::env::var("BTREE_CACHE_PAGES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(4096);
+    for (policy, n) in [("none", 1_000_000u64), ("always", 5_000)] {
+        let t = tempfile::tempdir_in(&base).unwrap();
+        let mut cfg = EngineConfig::new(t.path(), policy.parse().unwrap());
+        cfg.cache_pages = cache;
+        let e = Btree::open(cfg).unwrap();
+        let mut rng = Lcg(42);
+        let start = Instant::now();
+        for _ in 0..n {
+            e.put(&fig_key(rng.next()), &value).unwrap();
+        }
+        let secs = start.elapsed().as_secs_f64();
+        let s = e.stats();
+        println!(
+            "{policy}: {n} random puts over 100,000 keys, cache {cache} pages: {:.0} puts/s, \
+             {} checkpoints, log syncs {}",
+            n as f64 / secs,
+            s.maintenance_runs["checkpoints"],
+            s.log_syncs
+        );
+        let user = s.user_bytes as f64;
+        for (kind, b) in &s.bytes_written_by_kind {
+            println!(
+                "  {kind:>6}: {b:>12} bytes = {:.2} x user bytes",
+                *b as f64 / user
+            );
+        }
+        println!(
+            "  total : {:>12} bytes = {:.2} x user bytes ({} user bytes), {} pages",
+            s.bytes_written(),
+            s.bytes_written() as f64 / user,
+            s.user_bytes,
+            s.notes["pages"]
+        );
+        e.close().unwrap();
+    }
+    // The raw ceiling on the same disk: append 137 bytes (one record) + fdatasync.
+    let t = tempfile::tempdir_in(&base).unwrap();
+    let f = RealFs.create(&t.path().join("raw.wal")).unwrap();
+    let rec = [7u8; 137];
+    let n = 5_000;
+    let start = Instant::now();
+    for _ in 0..n {
+        f.append(&rec).unwrap();
+        f.sync_data().unwrap();
+    }
+    println!(
+        "raw append(137 B) + fdatasync: {:.0} ops/s",
+        n as f64 / start.elapsed().as_secs_f64()
+    );
+}

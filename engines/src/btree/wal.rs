@@ -1,0 +1,159 @@
+//! [`RedoLog`]: the B-tree's redo WAL, one file per checkpoint generation.
+//!
+//! ## Format
+//!
+//! `NNNNNN.wal` (the generation, zero-padded to at least six digits) holds
+//! the put and delete records written since the checkpoint before it, in
+//! the shared framing of [`crate::record`] (crc32, flags with the tombstone
+//! bit, sequence number, key and value lengths, key, value). Redo is
+//! logical: replaying a record is `put(key, value)` or `delete(key)` on the
+//! tree, which is why the data file must hold a whole checkpoint when it is
+//! replayed (see [`super::pager`]).
+//!
+//! Generation `g` is live while the data file's meta page says
+//! `checkpoint_gen < g`; recovery removes generations `<= checkpoint_gen`
+//! and replays the others in order.
+
+use crate::fs::{EngineDir, FileHandle};
+use crate::record::{self, Record};
+use crate::syncer::Syncer;
+use crate::Result;
+
+const EXT: &str = ".wal";
+
+/// File name of generation `gen`.
+pub fn file_name(gen: u64) -> String {
+    format!("{gen:06}{EXT}")
+}
+
+fn parse(name: &str) -> Option<u64> {
+    let digits = name.strip_suffix(EXT)?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The live WAL generations; appends go to the newest.
+#[derive(Debug)]
+pub struct RedoLog {
+    dir: EngineDir,
+    /// Live generations, oldest first; the last is the active one.
+    gens: Vec<u64>,
+    file: FileHandle,
+    len: u64,
+    /// Bytes appended since open.
+    pub bytes_written: u64,
+    /// Torn bytes dropped by recovery.
+    pub torn_bytes: u64,
+}
+
+impl RedoLog {
+    /// Removes generations `<= checkpoint_gen`, passes every record of the
+    /// others to `apply` in order (torn tails truncated), and continues the
+    /// newest one (creating generation `checkpoint_gen + 1` if none is
+    /// left).
+    pub fn recover(
+        dir: &EngineDir,
+        checkpoint_gen: u64,
+        mut apply: impl FnMut(&Record<'_>) -> Result<()>,
+    ) -> Result<RedoLog> {
+        let mut gens: Vec<u64> = dir.list()?.iter().filter_map(|n| parse(n)).collect();
+        gens.sort_unstable();
+        let (covered, gens): (Vec<u64>, Vec<u64>) =
+            gens.into_iter().partition(|&g| g <= checkpoint_gen);
+        dir.remove_all(&covered.iter().map(|&g| file_name(g)).collect::<Vec<_>>())?;
+        let mut torn_bytes = 0;
+        let mut last = None;
+        for &g in &gens {
+            let file = dir.open_file(&file_name(g))?;
+            let image = file.read_all()?;
+            let end = record::recover_log(&file, &image, dir.policy(), |_, rec| apply(&rec))?;
+            torn_bytes += end.torn_bytes;
+            last = Some((file, end.valid_len));
+        }
+        let mut log = RedoLog {
+            dir: dir.clone(),
+            gens,
+            file: match &last {
+                Some((f, _)) => f.clone(),
+                None => dir.create(&file_name(checkpoint_gen + 1))?,
+            },
+            len: last.as_ref().map_or(0, |l| l.1),
+            bytes_written: 0,
+            torn_bytes,
+        };
+        if log.gens.is_empty() {
+            log.gens.push(checkpoint_gen + 1);
+        }
+        Ok(log)
+    }
+
+    /// The active generation.
+    pub fn gen(&self) -> u64 {
+        self.gens.last().copied().unwrap_or(0)
+    }
+
+    /// The active file (the sync target).
+    pub fn file(&self) -> &FileHandle {
+        &self.file
+    }
+
+    /// Bytes in the active generation.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the active generation is empty and nothing older is live.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0 && self.gens.len() <= 1
+    }
+
+    /// Live generation files.
+    pub fn files(&self) -> usize {
+        self.gens.len()
+    }
+
+    /// Appends encoded records with one write. A failed append is cut back
+    /// off the file; if even that fails, `syncer` is poisoned.
+    pub fn append(&mut self, bytes: &[u8], syncer: &Syncer) -> Result<()> {
+        if let Err(e) = self.file.append(bytes) {
+            if self.file.set_len(self.len).is_err() {
+                syncer.poison(&e);
+            }
+            return Err(e);
+        }
+        self.len += bytes.len() as u64;
+        self.bytes_written += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// After a checkpoint that covers every live generation: starts
+    /// generation `gen() + 1` (directory sync under `+dir` before anything
+    /// is appended to it) and removes the covered ones (directory sync under
+    /// `+dir`). The caller has sealed the active file.
+    pub fn start_next(&mut self) -> Result<()> {
+        let next = self.gen() + 1;
+        let file = self.dir.create(&file_name(next))?;
+        let covered: Vec<String> = self.gens.iter().map(|&g| file_name(g)).collect();
+        self.file = file;
+        self.len = 0;
+        self.gens = vec![next];
+        self.dir.remove_all(&covered)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_sort_and_parse() {
+        assert_eq!(file_name(7), "000007.wal");
+        assert_eq!(parse("000007.wal"), Some(7));
+        assert_eq!(parse("1234567.wal"), Some(1_234_567));
+        assert_eq!(parse("x.wal"), None);
+        assert_eq!(parse("+1.wal"), None);
+        assert_eq!(parse("000007.wal.tmp"), None);
+    }
+}
