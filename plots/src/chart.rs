@@ -305,7 +305,17 @@ fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Bars) -> Dra
         .caption(&c.title, (FAMILY, 26).into_font())
         .margin(12)
         .margin_bottom(30)
-        .x_label_area_size(if c.categories.len() > 7 { 170 } else { 70 })
+        .x_label_area_size(if c.categories.len() > 9 {
+            (20 + 8 * c
+                .categories
+                .iter()
+                .map(|n| n.chars().count())
+                .max()
+                .unwrap_or(0))
+            .clamp(70, 200) as u32
+        } else {
+            70
+        })
         .y_label_area_size(90)
         .build_cartesian_2d(0f64..n as f64, y0..y1)?;
     let ticks = log_ticks(y0, y1);
@@ -393,7 +403,7 @@ fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Bars) -> Dra
         ))?;
     }
     // Many categories: labels turned vertical so they do not overlap.
-    let rotate = c.categories.len() > 7;
+    let rotate = c.categories.len() > 9;
     for (ci, name) in c.categories.iter().enumerate() {
         let (px, py) = chart.backend_coord(&(ci as f64 + 0.5, y0));
         if rotate {
