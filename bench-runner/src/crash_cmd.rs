@@ -202,6 +202,7 @@ pub fn run(args: &CrashArgs, command_line: &str) -> Result<u8> {
             0
         });
     }
+    let quiet = args.output.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr());
     let env = results::Environment::capture(args.disk.as_deref());
     let out = crate::output::results_dir(args.output.out.as_deref(), &env.host, "crash")?;
     let mut rows = Vec::new();
@@ -217,7 +218,7 @@ pub fn run(args: &CrashArgs, command_line: &str) -> Result<u8> {
             &policies,
             args.trials.unwrap_or(10),
             args.seed,
-            args.output.quiet,
+            quiet,
         );
         let _ = std::fs::remove_dir_all(&work);
         rows = result?;
@@ -232,7 +233,7 @@ pub fn run(args: &CrashArgs, command_line: &str) -> Result<u8> {
         for &info in engines.iter().filter(|e| e.uses_vfs) {
             for &policy in &policies {
                 for profile in profiles(args.profile) {
-                    if !args.output.quiet {
+                    if !quiet {
                         eprint!("\r\x1b[2K{} {} {} ...", info.name, policy, profile.name());
                     }
                     let s = crash::run_line(info, policy, profile, trials, args.seed, args.ops);
@@ -240,7 +241,7 @@ pub fn run(args: &CrashArgs, command_line: &str) -> Result<u8> {
                 }
             }
         }
-        if !args.output.quiet {
+        if !quiet {
             eprint!("\r\x1b[2K");
         }
     }
