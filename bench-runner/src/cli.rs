@@ -70,7 +70,7 @@ pub struct RunArgs {
     /// Client thread counts, comma-separated (default: 1,4).
     #[arg(long, value_delimiter = ',')]
     pub threads: Vec<usize>,
-    /// Measured seconds per cell (default: 2.0; 0.25 with --quick).
+    /// Measured seconds per cell (default: 2.0; 0.2 with --quick).
     #[arg(long, value_name = "SECONDS")]
     pub duration: Option<f64>,
     /// Operations per cell instead of a duration (default: unset).
@@ -85,7 +85,7 @@ pub struct RunArgs {
     /// Value size in bytes, overriding the workloads' (default: the workload's, 100 for presets).
     #[arg(long, value_name = "BYTES")]
     pub value_size: Option<usize>,
-    /// Keys loaded before read/update workloads (default: the workload's; 20000 with --quick).
+    /// Keys loaded before read/update workloads (default: the workload's; 10000 with --quick).
     #[arg(long, value_name = "N")]
     pub record_count: Option<u64>,
     /// A smoke run of the whole matrix in about a minute (short cells, small load).

@@ -143,7 +143,7 @@ fn apply_overrides(spec: &mut WorkloadSpec, args: &RunArgs) {
         spec.duration_secs = None;
     } else {
         spec.operation_count = None;
-        spec.duration_secs = Some(args.duration.unwrap_or(if args.quick { 0.25 } else { 2.0 }));
+        spec.duration_secs = Some(args.duration.unwrap_or(if args.quick { 0.2 } else { 2.0 }));
     }
     if let Some(v) = args.value_size {
         spec.value_size = workloads::ValueSize::Fixed(v);
@@ -151,7 +151,7 @@ fn apply_overrides(spec: &mut WorkloadSpec, args: &RunArgs) {
     if let Some(n) = args.record_count {
         spec.record_count = n;
     } else if args.quick {
-        spec.record_count = spec.record_count.min(20_000);
+        spec.record_count = spec.record_count.min(10_000);
     }
 }
 

@@ -53,15 +53,15 @@ pub const CAPABILITIES: Capabilities = Capabilities {
 };
 
 fn common(policy: &SyncPolicy, engine: &str) -> Result<(), String> {
+    if policy.mode == SyncMode::Group {
+        return Err(format!(
+            "{engine} has no leader/follower group commit this suite can drive"
+        ));
+    }
     if policy.dir_sync {
         return Err(format!(
             "{engine} syncs its own directory entries, so `+dir` cannot be told apart from the plain policy; use `{}`",
             SyncPolicy { dir_sync: false, ..*policy }
-        ));
-    }
-    if policy.mode == SyncMode::Group {
-        return Err(format!(
-            "{engine} has no leader/follower group commit this suite can drive"
         ));
     }
     Ok(())
