@@ -28,7 +28,7 @@
 //! rename, directory sync. The seed's version never fsynced at all; here
 //! that is exactly the `none` policy, measurable next to the others.
 
-use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
+use crate::engine::{Capabilities, EngineConfig};
 use crate::hashlog::{Flavor, HashLog};
 use crate::Result;
 
@@ -54,49 +54,8 @@ static FLAVOR: Flavor = Flavor {
     merge_word: "compactions",
 };
 
-/// The log-structured hash table engine.
-#[derive(Debug)]
-pub struct LogHash(HashLog);
-
-impl LogHash {
-    /// Opens (recovering) or creates a store in `config.dir`.
-    pub fn open(config: EngineConfig) -> Result<Self> {
-        HashLog::open(&FLAVOR, config).map(LogHash)
-    }
-}
-
-impl Engine for LogHash {
-    fn name(&self) -> &'static str {
-        "loghash"
-    }
-    fn capabilities(&self) -> Capabilities {
-        CAPABILITIES
-    }
-    fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
-        self.0.put(key, value)
-    }
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.0.get(key)
-    }
-    fn delete(&self, key: &[u8]) -> Result<()> {
-        self.0.delete(key)
-    }
-    fn scan(&self, _: &[u8], _: Option<&[u8]>, _: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        Err(crate::Error::Unsupported {
-            engine: "loghash",
-            operation: "scan",
-        })
-    }
-    fn sync(&self) -> Result<()> {
-        self.0.sync()
-    }
-    fn maintain(&self) -> Result<()> {
-        self.0.merge()
-    }
-    fn close(&self) -> Result<()> {
-        self.0.close()
-    }
-    fn stats(&self) -> EngineStats {
-        self.0.stats()
-    }
+/// Opens (recovering) or creates a loghash store in `config.dir`; the
+/// returned engine's `maintain` runs a merge now.
+pub fn open(config: EngineConfig) -> Result<HashLog> {
+    HashLog::open(&FLAVOR, config)
 }

@@ -44,11 +44,11 @@ fn open_wal(c: EngineConfig) -> Result<Box<dyn Engine>> {
 }
 
 fn open_bitcask(c: EngineConfig) -> Result<Box<dyn Engine>> {
-    Ok(Box::new(crate::bitcask::Bitcask::open(c)?))
+    Ok(Box::new(crate::bitcask::open(c)?))
 }
 
 fn open_loghash(c: EngineConfig) -> Result<Box<dyn Engine>> {
-    Ok(Box::new(crate::loghash::LogHash::open(c)?))
+    Ok(Box::new(crate::loghash::open(c)?))
 }
 
 fn open_lsm(c: EngineConfig) -> Result<Box<dyn Engine>> {

@@ -57,8 +57,25 @@ fn err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> PlotError + '_ {
     }
 }
 
-/// Writes `base.png` and `base.svg`; returns both paths.
-pub fn render_bars(base: &Path, chart: &Bars) -> Result<(PathBuf, PathBuf), PlotError> {
+/// The same chart through both backends.
+trait Drawable {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB>;
+}
+
+impl Drawable for Bars {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        draw_bars(root, self)
+    }
+}
+
+impl Drawable for Lines {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        draw_lines(root, self)
+    }
+}
+
+/// Writes `base.png` (slides) and `base.svg` (documents); returns both paths.
+fn render(base: &Path, chart: &impl Drawable) -> Result<(PathBuf, PathBuf), PlotError> {
     style::register_font().map_err(|reason| PlotError::Draw {
         path: base.to_path_buf(),
         reason,
@@ -67,36 +84,25 @@ pub fn render_bars(base: &Path, chart: &Bars) -> Result<(PathBuf, PathBuf), Plot
     let svg = base.with_extension("svg");
     {
         let root = BitMapBackend::new(&png, SIZE).into_drawing_area();
-        draw_bars(&root, chart).map_err(err(&png))?;
+        chart.draw(&root).map_err(err(&png))?;
         root.present().map_err(err(&png))?;
     }
     {
         let root = SVGBackend::new(&svg, SIZE).into_drawing_area();
-        draw_bars(&root, chart).map_err(err(&svg))?;
+        chart.draw(&root).map_err(err(&svg))?;
         root.present().map_err(err(&svg))?;
     }
     Ok((png, svg))
 }
 
-/// Writes `base.png` and `base.svg` for a line chart.
+/// Writes a bar chart as `base.png` and `base.svg`.
+pub fn render_bars(base: &Path, chart: &Bars) -> Result<(PathBuf, PathBuf), PlotError> {
+    render(base, chart)
+}
+
+/// Writes a line chart as `base.png` and `base.svg`.
 pub fn render_lines(base: &Path, chart: &Lines) -> Result<(PathBuf, PathBuf), PlotError> {
-    style::register_font().map_err(|reason| PlotError::Draw {
-        path: base.to_path_buf(),
-        reason,
-    })?;
-    let png = base.with_extension("png");
-    let svg = base.with_extension("svg");
-    {
-        let root = BitMapBackend::new(&png, SIZE).into_drawing_area();
-        draw_lines(&root, chart).map_err(err(&png))?;
-        root.present().map_err(err(&png))?;
-    }
-    {
-        let root = SVGBackend::new(&svg, SIZE).into_drawing_area();
-        draw_lines(&root, chart).map_err(err(&svg))?;
-        root.present().map_err(err(&svg))?;
-    }
-    Ok((png, svg))
+    render(base, chart)
 }
 
 type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;

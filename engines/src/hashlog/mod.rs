@@ -38,7 +38,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use crate::engine::{Capabilities, EngineConfig, EngineStats};
+use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
 use crate::fs::{EngineDir, FileHandle};
 use crate::record::{self, Record};
 use crate::syncer::Syncer;
@@ -139,6 +139,47 @@ pub struct HashLog {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Engine for HashLog {
+    fn name(&self) -> &'static str {
+        self.inner.flavor.name
+    }
+    fn capabilities(&self) -> Capabilities {
+        CAPABILITIES
+    }
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.inner.write(key, Some(value))
+    }
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.inner.get(key)
+    }
+    fn delete(&self, key: &[u8]) -> Result<()> {
+        self.inner.write(key, None)
+    }
+    fn scan(&self, _: &[u8], _: Option<&[u8]>, _: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        Err(Error::Unsupported {
+            engine: self.inner.flavor.name,
+            operation: "scan",
+        })
+    }
+    fn sync(&self) -> Result<()> {
+        self.inner.check_open()?;
+        self.inner.syncer.sync_now(&|| self.inner.active_file())
+    }
+    fn maintain(&self) -> Result<()> {
+        self.merge()
+    }
+    fn close(&self) -> Result<()> {
+        if self.inner.closed.swap(true, Relaxed) {
+            return Ok(());
+        }
+        self.worker.stop();
+        self.inner.syncer.close(&|| self.inner.active_file())
+    }
+    fn stats(&self) -> EngineStats {
+        self.inner.stats()
+    }
 }
 
 impl HashLog {
@@ -275,41 +316,6 @@ impl HashLog {
         self.inner.check_open()?;
         self.inner.rotate_now()?;
         self.inner.merge()
-    }
-
-    /// `Engine::put`.
-    pub fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
-        self.inner.write(key, Some(value))
-    }
-
-    /// `Engine::delete`.
-    pub fn delete(&self, key: &[u8]) -> Result<()> {
-        self.inner.write(key, None)
-    }
-
-    /// `Engine::get`.
-    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.inner.get(key)
-    }
-
-    /// `Engine::sync`.
-    pub fn sync(&self) -> Result<()> {
-        self.inner.check_open()?;
-        self.inner.syncer.sync_now(&|| self.inner.active_file())
-    }
-
-    /// `Engine::close`.
-    pub fn close(&self) -> Result<()> {
-        if self.inner.closed.swap(true, Relaxed) {
-            return Ok(());
-        }
-        self.worker.stop();
-        self.inner.syncer.close(&|| self.inner.active_file())
-    }
-
-    /// `Engine::stats`.
-    pub fn stats(&self) -> EngineStats {
-        self.inner.stats()
     }
 }
 
