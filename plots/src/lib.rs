@@ -8,12 +8,16 @@
 //! side by side (`compare.csv`, `compare.md`, `compare.html`).
 
 pub mod chart;
+mod compare;
+mod figures;
+mod html;
 mod report;
 pub mod style;
 
 use std::path::PathBuf;
 
-pub use report::{render_compare, render_report, ReportOptions, ReportSummary};
+pub use compare::render_compare;
+pub use report::{render_report, ReportOptions, ReportSummary};
 
 /// Errors drawing charts or writing the report.
 #[derive(Debug, thiserror::Error)]

@@ -53,9 +53,11 @@ fn report_draws_every_chart_from_saved_results() {
     for expected in [
         "throughput_fillrandom_t1",
         "tax_fillrandom_t1",
-        "sync_latency_fillrandom_t1",
+        "sync_latency_wal_fillrandom_t1",
+        "sync_latency_lsm_fillrandom_t1",
+        "sync_p99_fillrandom_t1",
         "writes_per_sync_fillrandom_t1",
-        "write_amp_engine_fillrandom_t1",
+        "write_amp_fillrandom_t1",
         "efficiency_fillrandom_t1",
         "latency_wal_fillrandom_t1",
         "latency_lsm_fillrandom_t1",
@@ -87,10 +89,13 @@ fn report_draws_every_chart_from_saved_results() {
     for section in [
         "## Environment",
         "## Device ceilings (probe)",
-        "## Results",
+        "## Headline",
         "## Charts",
         "## Crash verification",
-        "Command:",
+        "## All cells",
+        "## Command",
+        "write back",
+        "--label ext4-root --no-plots",
     ] {
         assert!(md.contains(section), "report.md lacks {section}");
     }

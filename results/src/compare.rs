@@ -12,7 +12,9 @@ use crate::{read_csv, read_json, Environment, Result, ResultsDir, RunRow};
 /// A cell's identity across runs.
 pub type CellKey = (String, String, String, u32, u64);
 
-/// One cell of one run in `compare.csv` (long format).
+/// One cell of one run in `compare.csv` (long format: a row per cell and
+/// run; `*_ratio` = this run's figure / the baseline's for the same cell,
+/// empty when the baseline lacks the cell or its figure is 0).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CompareRow {
     /// Engine.
@@ -29,16 +31,40 @@ pub struct CompareRow {
     pub run: String,
     /// Whether this run is the baseline.
     pub baseline: bool,
+    /// Workload RNG seed of this run's cell.
+    pub seed: u64,
     /// Operations per second.
     pub ops_per_sec: f64,
+    /// User payload MB/s (10^6 bytes).
+    pub mb_per_sec: f64,
+    /// Median latency.
+    pub p50_us: f64,
     /// 99th percentile latency.
     pub p99_us: f64,
+    /// 99.9th percentile latency.
+    pub p999_us: f64,
+    /// 99th percentile latency of sync calls (0 without syncs).
+    pub sync_p99_us: f64,
+    /// Log writes per file sync.
+    pub writes_per_sync: f64,
+    /// Engine write amplification.
+    pub engine_write_amp: f64,
+    /// Device write amplification; empty without a block device.
+    pub device_write_amp: Option<f64>,
     /// Efficiency against the run's own probe.
     pub efficiency: Option<f64>,
-    /// ops_per_sec / the baseline's.
+    /// ops_per_sec / the baseline's (above 1: faster than the baseline).
     pub ops_ratio: Option<f64>,
+    /// p50_us / the baseline's (above 1: slower than the baseline).
+    pub p50_ratio: Option<f64>,
     /// p99_us / the baseline's.
     pub p99_ratio: Option<f64>,
+    /// p999_us / the baseline's.
+    pub p999_ratio: Option<f64>,
+    /// sync_p99_us / the baseline's.
+    pub sync_p99_ratio: Option<f64>,
+    /// efficiency / the baseline's.
+    pub efficiency_ratio: Option<f64>,
 }
 
 /// One loaded run.
@@ -80,7 +106,7 @@ fn key(r: &RunRow) -> CellKey {
 }
 
 fn ratio(a: f64, b: f64) -> Option<f64> {
-    (b > 0.0).then(|| a / b)
+    (b > 0.0 && a.is_finite() && b.is_finite()).then(|| a / b)
 }
 
 /// Loads a results folder for comparison.
@@ -115,6 +141,64 @@ pub fn load_run(dir: &Path) -> Result<ComparedRun> {
     })
 }
 
+/// Flags what makes figures incomparable: different tool versions or
+/// commits, different workload seeds for the same cell, a missing
+/// environment.json.
+fn warnings(runs: &[ComparedRun], all: &[CellKey]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for r in runs.iter().filter(|r| r.env.is_none()) {
+        warnings.push(format!(
+            "{}: environment.json is missing or unreadable, so its machine, disk and tool version are unknown",
+            r.label
+        ));
+    }
+    let versions: Vec<String> = runs
+        .iter()
+        .map(|r| {
+            r.env.as_ref().map_or_else(
+                || "unknown".to_string(),
+                |e| match &e.git_commit {
+                    Some(c) => format!("{} ({c})", e.tool_version),
+                    None => e.tool_version.clone(),
+                },
+            )
+        })
+        .collect();
+    if versions.iter().any(|v| Some(v) != versions.first()) {
+        let each: Vec<String> = runs
+            .iter()
+            .zip(&versions)
+            .map(|(r, v)| format!("{} {v}", r.label))
+            .collect();
+        warnings.push(format!(
+            "runs come from different tool versions: {}",
+            each.join(", ")
+        ));
+    }
+    // One line per workload whose seeds differ, not one per cell.
+    let mut seeds: BTreeMap<&str, Vec<(String, u64)>> = BTreeMap::new();
+    for k in all {
+        for r in runs {
+            if let Some(c) = r.cells.get(k) {
+                let e = seeds.entry(k.2.as_str()).or_default();
+                if !e.contains(&(r.label.clone(), c.seed)) {
+                    e.push((r.label.clone(), c.seed));
+                }
+            }
+        }
+    }
+    for (workload, s) in seeds {
+        if s.iter().any(|(_, x)| *x != s[0].1) {
+            let each: Vec<String> = s.iter().map(|(l, x)| format!("{l} {x}")).collect();
+            warnings.push(format!(
+                "{workload}: workload seeds differ between runs ({}), so the runs did not execute the same operations",
+                each.join(", ")
+            ));
+        }
+    }
+    warnings
+}
+
 /// Compares `dirs` (the first is the baseline). Labels are made unique.
 pub fn compare(dirs: &[PathBuf]) -> Result<Comparison> {
     let mut runs: Vec<ComparedRun> = dirs.iter().map(|d| load_run(d)).collect::<Result<_>>()?;
@@ -142,6 +226,7 @@ pub fn compare(dirs: &[PathBuf]) -> Result<Comparison> {
         let base = runs[0].cells.get(k);
         for (i, r) in runs.iter().enumerate() {
             let Some(c) = r.cells.get(k) else { continue };
+            let r_of = |f: fn(&RunRow) -> f64| base.and_then(|b| ratio(f(c), f(b)));
             rows.push(CompareRow {
                 engine: k.0.clone(),
                 policy: k.1.clone(),
@@ -150,42 +235,27 @@ pub fn compare(dirs: &[PathBuf]) -> Result<Comparison> {
                 value_size_bytes: k.4,
                 run: r.label.clone(),
                 baseline: i == 0,
+                seed: c.seed,
                 ops_per_sec: c.ops_per_sec,
+                mb_per_sec: c.mb_per_sec,
+                p50_us: c.p50_us,
                 p99_us: c.p99_us,
+                p999_us: c.p999_us,
+                sync_p99_us: c.sync_p99_us,
+                writes_per_sync: c.writes_per_sync,
+                engine_write_amp: c.engine_write_amp,
+                device_write_amp: c.device_write_amp,
                 efficiency: c.efficiency,
-                ops_ratio: base.and_then(|b| ratio(c.ops_per_sec, b.ops_per_sec)),
-                p99_ratio: base.and_then(|b| ratio(c.p99_us, b.p99_us)),
+                ops_ratio: r_of(|x| x.ops_per_sec),
+                p50_ratio: r_of(|x| x.p50_us),
+                p99_ratio: r_of(|x| x.p99_us),
+                p999_ratio: r_of(|x| x.p999_us),
+                sync_p99_ratio: r_of(|x| x.sync_p99_us),
+                efficiency_ratio: base.and_then(|b| ratio(c.efficiency?, b.efficiency?)),
             });
         }
     }
-    let mut warnings = Vec::new();
-    let versions: Vec<String> = runs
-        .iter()
-        .map(|r| {
-            r.env
-                .as_ref()
-                .map(|e| e.tool_version.clone())
-                .unwrap_or_default()
-        })
-        .collect();
-    if versions.iter().any(|v| v != &versions[0]) {
-        warnings.push(format!(
-            "runs come from different tool versions: {}",
-            versions.join(", ")
-        ));
-    }
-    for k in &all {
-        let seeds: Vec<u64> = runs
-            .iter()
-            .filter_map(|r| r.cells.get(k).map(|c| c.seed))
-            .collect();
-        if seeds.iter().any(|s| *s != seeds[0]) {
-            warnings.push(format!(
-                "{} {} {} t{}: workload seeds differ between runs ({seeds:?})",
-                k.0, k.1, k.2, k.3
-            ));
-        }
-    }
+    let warnings = warnings(&runs, &all);
     let field = |f: &dyn Fn(&Environment) -> String| -> Vec<String> {
         runs.iter()
             .map(|r| r.env.as_ref().map(f).unwrap_or_else(|| "?".into()))
@@ -244,7 +314,7 @@ pub fn compare(dirs: &[PathBuf]) -> Result<Comparison> {
     ];
     let env_diff = candidates
         .into_iter()
-        .filter(|(_, v)| v.iter().any(|x| x != &v[0]))
+        .filter(|(_, v)| v.iter().any(|x| Some(x) != v.first()))
         .map(|(k, v)| (k.to_string(), v))
         .collect();
     Ok(Comparison {
