@@ -55,6 +55,9 @@ pub struct Bars {
     pub log: Option<bool>,
     /// A horizontal reference line (e.g. 1.0 for efficiency).
     pub reference: Option<(f64, String)>,
+    /// Bars grow from the reference line up or down (ratios), not from the
+    /// bottom of the axis.
+    pub diverging: bool,
     /// Machine label and date for the corner.
     pub corner: String,
     /// Heading of the legend (`policy`, `run`).
@@ -62,6 +65,18 @@ pub struct Bars {
 }
 
 impl Bars {
+    /// Bars grow from the reference line (ratios: above 1 up, below 1 down).
+    pub fn diverging(mut self) -> Self {
+        self.diverging = true;
+        self
+    }
+
+    /// Forces a log (or linear) y axis.
+    pub fn with_log(mut self, log: bool) -> Self {
+        self.log = Some(log);
+        self
+    }
+
     /// Whether no panel has any value to draw.
     pub fn is_empty(&self) -> bool {
         self.panels.iter().all(|p| {
@@ -287,7 +302,7 @@ fn legend_text<DB: DrawingBackend>(
         .char_indices()
         .filter(|(i, c)| *c == ' ' && *i <= max)
         .map(|(i, _)| i)
-        .last()
+        .next_back()
         .unwrap_or_else(|| text.char_indices().nth(max).map_or(text.len(), |(i, _)| i));
     let (a, b) = text.split_at(cut);
     area.draw(&Text::new(a.to_string(), (x, y - 9), font.clone()))?;
@@ -598,6 +613,10 @@ fn draw_bar_panel<DB: DrawingBackend>(
             ))?;
         }
     }
+    let from = match (&c.reference, c.diverging) {
+        (Some((r, _)), true) => axis.at(*r),
+        _ => y0,
+    };
     let k = panel.series.len().max(1);
     let group = 0.8;
     let bw = group / k as f64;
@@ -608,7 +627,7 @@ fn draw_bar_panel<DB: DrawingBackend>(
             let x0 = ci as f64 + (1.0 - group) / 2.0 + si as f64 * bw;
             let x1 = x0 + bw * 0.92;
             let top = axis.at(*v);
-            if top <= y0 {
+            if top <= y0 && !c.diverging {
                 // A zero (or below-axis) value is data, not a missing bar: say so.
                 let (px, py) = local(area, chart.backend_coord(&((x0 + x1) / 2.0, y0)));
                 area.draw(&Text::new(
@@ -622,16 +641,16 @@ fn draw_bar_panel<DB: DrawingBackend>(
                 continue;
             }
             chart.draw_series(std::iter::once(Rectangle::new(
-                [(x0, y0), (x1, top)],
+                [(x0, from), (x1, top)],
                 color.filled(),
             )))?;
-            let a = local(area, chart.backend_coord(&(x0, y0)));
+            let a = local(area, chart.backend_coord(&(x0, from)));
             let b = local(area, chart.backend_coord(&(x1, top)));
             if (a.1 - b.1).abs() > 3 {
                 hatch_rect(area, a, b, style::hatch(s.style))?;
             }
             chart.draw_series(std::iter::once(Rectangle::new(
-                [(x0, y0), (x1, top)],
+                [(x0, from), (x1, top)],
                 BLACK.stroke_width(1),
             )))?;
         }

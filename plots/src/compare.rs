@@ -11,6 +11,18 @@ use crate::chart::{human, BarPanel, BarSeries, Bars, Formats};
 use crate::figures::{ordered, slug, thread_word, FigureSet};
 use crate::{PlotError, ReportSummary};
 
+/// Policies from the least to the most durable, so a cell's bars read
+/// `none, always, always+dir, batch:32+dir, group+dir` in every chart.
+fn policy_rank(policy: &str) -> u8 {
+    match policy.split(['+', ':', '@']).next() {
+        Some("none") => 0,
+        Some("always") => 1,
+        Some("batch") => 2,
+        Some("group") => 3,
+        _ => 4,
+    }
+}
+
 fn ratio_text(r: Option<f64>) -> String {
     r.map_or("-".into(), |v| format!("{v:.2}"))
 }
@@ -47,10 +59,13 @@ pub fn render_compare(dirs: &[PathBuf], out: &Path) -> Result<ReportSummary, Plo
             .iter()
             .filter(|r| &r.workload == workload && r.threads == *threads)
             .collect();
-        let cells = ordered(
+        let mut cells = ordered(
             rows.iter()
                 .map(|r| (r.engine.clone(), r.policy.clone(), r.value_size_bytes)),
         );
+        cells.sort_by(|a, b| {
+            (&a.0, policy_rank(&a.1), &a.1, a.2).cmp(&(&b.0, policy_rank(&b.1), &b.1, b.2))
+        });
         let sizes = ordered(cells.iter().map(|c| c.2));
         let names: Vec<String> = cells
             .iter()
@@ -97,6 +112,7 @@ pub fn render_compare(dirs: &[PathBuf], out: &Path) -> Result<ReportSummary, Plo
             }],
             log: None,
             reference,
+            diverging: false,
             corner: corner.clone(),
             legend_title: "run".into(),
         };
@@ -128,7 +144,9 @@ pub fn render_compare(dirs: &[PathBuf], out: &Path) -> Result<ReportSummary, Plo
                 "ops/s ÷ baseline ops/s",
                 per_run(&|r| r.ops_ratio, &others),
                 Some((1.0, format!("baseline ({base})"))),
-            ),
+            )
+            .with_log(true)
+            .diverging(),
         )?;
     }
     let md = compare_markdown(&cmp, &labels, &figs);

@@ -248,6 +248,7 @@ pub fn render_report(
             panels: one_panel(series),
             log,
             reference,
+            diverging: false,
             corner: corner.clone(),
             legend_title: "policy".into(),
         };
@@ -392,6 +393,7 @@ pub fn render_report(
                 panels,
                 log: None,
                 reference: Some((1.0, "1x".into())),
+                diverging: false,
                 corner: corner.clone(),
                 legend_title: "policy".into(),
             },
@@ -460,6 +462,7 @@ pub fn render_report(
                         panels: one_panel(series),
                         log: Some(false),
                         reference: None,
+                        diverging: false,
                         corner: corner.clone(),
                         legend_title: "policy".into(),
                     },

@@ -171,3 +171,85 @@ fn a_folder_without_results_is_a_clear_error() {
     .unwrap_err();
     assert!(err.to_string().contains("missing"), "{err}");
 }
+
+/// Copies `run-a` without the files named in `drop`.
+fn fixture_without(drop: &[&str]) -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(fixture("run-a")).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.path().is_file() && !drop.contains(&name.as_str()) {
+            std::fs::copy(entry.path(), t.path().join(&name)).unwrap();
+        }
+    }
+    t
+}
+
+#[test]
+fn missing_optional_files_are_named_in_their_sections() {
+    // No crash.csv, latency.csv, hgrm/ or environment.json: the report is
+    // still written, and each section says what is missing.
+    let input = fixture_without(&["crash.csv", "latency.csv", "environment.json"]);
+    let t = tempfile::tempdir().unwrap();
+    let s = plots::render_report(
+        input.path(),
+        t.path(),
+        &plots::ReportOptions { svg_only: true },
+    )
+    .unwrap();
+    let md = std::fs::read_to_string(&s.markdown).unwrap();
+    assert!(md.contains("`crash.csv` is missing"), "{md}");
+    assert!(md.contains("no latency distributions"), "{md}");
+    assert!(md.contains("`environment.json` is missing"), "{md}");
+    assert!(md.contains("## Headline") && md.contains("## Device ceilings (probe)"));
+    assert!(s
+        .charts
+        .iter()
+        .all(|c| c.extension().is_some_and(|e| e == "svg")));
+    let names: Vec<String> = s
+        .charts
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.contains(&"throughput_fillrandom_t1.svg".to_string()));
+    assert!(!names
+        .iter()
+        .any(|n| n.starts_with("latency_") || n.starts_with("crash_")));
+    assert!(s.notes.iter().any(|n| n.contains("crash.csv")));
+}
+
+#[test]
+fn one_policy_keeps_its_look_in_every_chart() {
+    // The sync charts leave `none` out; `always+dir` must still be drawn in
+    // the colour it has in the throughput chart (it once took `none`'s).
+    let t = tempfile::tempdir().unwrap();
+    plots::render_report(
+        &fixture("run-a"),
+        t.path(),
+        &plots::ReportOptions { svg_only: true },
+    )
+    .unwrap();
+    let colour = plots::style::color(1);
+    let hex = format!("#{:02X}{:02X}{:02X}", colour.0, colour.1, colour.2);
+    for chart in ["throughput_fillrandom_t1.svg", "sync_p99_fillrandom_t1.svg"] {
+        let svg = std::fs::read_to_string(t.path().join("charts").join(chart)).unwrap();
+        assert!(
+            svg.contains(&hex),
+            "{chart} does not draw always+dir in {hex}"
+        );
+    }
+    let sync = std::fs::read_to_string(t.path().join("charts/sync_p99_fillrandom_t1.svg")).unwrap();
+    let none = plots::style::color(0);
+    let none_hex = format!("#{:02X}{:02X}{:02X}", none.0, none.1, none.2);
+    assert!(
+        !sync.contains(&none_hex),
+        "the sync chart reuses none's colour"
+    );
+}
+
+#[test]
+fn compare_needs_two_folders() {
+    let t = tempfile::tempdir().unwrap();
+    let err = plots::render_compare(&[fixture("run-a")], t.path()).unwrap_err();
+    assert!(err.to_string().contains("at least two"), "{err}");
+}

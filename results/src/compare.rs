@@ -325,3 +325,125 @@ pub fn compare(dirs: &[PathBuf]) -> Result<Comparison> {
         env_diff,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{write_csv, write_json, DiskInfo};
+
+    fn row(label: &str, engine: &str, policy: &str, ops: f64, p99: f64, seed: u64) -> RunRow {
+        RunRow {
+            label: label.into(),
+            engine: engine.into(),
+            policy: policy.into(),
+            workload: "fillrandom".into(),
+            threads: 1,
+            value_size_bytes: 100,
+            seed,
+            status: "ok".into(),
+            ops_per_sec: ops,
+            p99_us: p99,
+            ..Default::default()
+        }
+    }
+
+    fn env(label: &str, fs: &str, version: &str) -> Environment {
+        Environment {
+            label: label.into(),
+            kernel: "6.1".into(),
+            tool_version: version.into(),
+            disk: Some(DiskInfo {
+                filesystem: fs.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn folder(root: &Path, name: &str, rows: &[RunRow], env: Option<&Environment>) -> PathBuf {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        write_csv(&dir.join("runs.csv"), rows).unwrap();
+        if let Some(e) = env {
+            write_json(&dir.join("environment.json"), e).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn ratios_missing_cells_seeds_versions_and_environment() {
+        let t = tempfile::tempdir().unwrap();
+        let a = folder(
+            t.path(),
+            "a",
+            &[
+                row("ssd", "wal", "none", 1000.0, 10.0, 1),
+                row("ssd", "wal", "always", 100.0, 200.0, 1),
+                row("ssd", "lsm", "always", 50.0, 400.0, 1),
+            ],
+            Some(&env("ssd", "ext4", "0.1.0")),
+        );
+        let b = folder(
+            t.path(),
+            "b",
+            &[
+                row("hdd", "wal", "none", 500.0, 20.0, 1),
+                row("hdd", "wal", "always", 10.0, 4000.0, 1),
+                row("hdd", "btree", "always", 7.0, 1.0, 1),
+            ],
+            Some(&env("hdd", "xfs", "0.2.0")),
+        );
+        let c = compare(&[a, b]).unwrap();
+        assert_eq!(c.runs[0].label, "ssd");
+        let find = |run: &str, policy: &str| {
+            c.rows
+                .iter()
+                .find(|r| r.run == run && r.engine == "wal" && r.policy == policy)
+                .unwrap()
+        };
+        assert_eq!(find("hdd", "none").ops_ratio, Some(0.5));
+        assert_eq!(find("hdd", "always").ops_ratio, Some(0.1));
+        assert_eq!(find("hdd", "always").p99_ratio, Some(20.0));
+        assert_eq!(find("ssd", "always").ops_ratio, Some(1.0));
+        assert!(find("ssd", "always").baseline && !find("hdd", "always").baseline);
+        // lsm only in a, btree only in b: listed, not compared.
+        assert_eq!(c.rows.len(), 4);
+        let missing: Vec<(&str, &[String])> = c
+            .missing
+            .iter()
+            .map(|(k, p)| (k.0.as_str(), p.as_slice()))
+            .collect();
+        assert_eq!(
+            missing,
+            vec![
+                ("btree", &["hdd".to_string()][..]),
+                ("lsm", &["ssd".to_string()][..])
+            ]
+        );
+        assert!(c.warnings.iter().any(|w| w.contains("tool versions")));
+        assert!(!c.warnings.iter().any(|w| w.contains("seeds")));
+        let fields: Vec<&str> = c.env_diff.iter().map(|(k, _)| k.as_str()).collect();
+        assert!(fields.contains(&"filesystem"), "{fields:?}");
+        assert!(!fields.contains(&"kernel"), "{fields:?}");
+    }
+
+    #[test]
+    fn different_seeds_and_a_missing_environment_are_flagged() {
+        let t = tempfile::tempdir().unwrap();
+        let a = folder(t.path(), "a", &[row("x", "wal", "none", 1.0, 1.0, 1)], None);
+        let b = folder(t.path(), "b", &[row("x", "wal", "none", 2.0, 1.0, 2)], None);
+        let c = compare(&[a, b]).unwrap();
+        // Same label twice: made unique so the runs stay apart.
+        assert_eq!(c.runs[1].label, "x (2)");
+        assert!(
+            c.warnings.iter().any(|w| w.contains("seeds differ")),
+            "{:?}",
+            c.warnings
+        );
+        assert!(c
+            .warnings
+            .iter()
+            .any(|w| w.contains("environment.json is missing")));
+        assert_eq!(c.rows[1].ops_ratio, Some(2.0));
+    }
+}
