@@ -367,11 +367,16 @@ pub fn render_report(
         let engine_wa = by_policy(&rows, &engines, &policies, &mut styles, |r| {
             (r.engine_write_amp > 0.0).then_some(r.engine_write_amp)
         });
+        let has_device = rows.iter().any(|r| r.device_write_amp.is_some());
         let mut panels = vec![BarPanel {
-            subtitle: "engine (bytes through the Vfs)".into(),
+            subtitle: if has_device {
+                "engine (bytes through the Vfs)".into()
+            } else {
+                "engine (bytes through the Vfs); this disk has no device counters".into()
+            },
             series: engine_wa,
         }];
-        if rows.iter().any(|r| r.device_write_amp.is_some()) {
+        if has_device {
             panels.push(BarPanel {
                 subtitle: "device (block-device counters)".into(),
                 series: by_policy(&rows, &engines, &policies, &mut styles, |r| {
