@@ -597,9 +597,9 @@ fn headline_md(m: &mut String, runs: &[RunRow]) {
                         Some(r) => match none {
                             Some(n) if p != "none" => {
                                 format!(
-                                    "{} ({:.2})",
+                                    "{} ({})",
                                     crate::chart::human(r.ops_per_sec),
-                                    r.ops_per_sec / n
+                                    two_digits(r.ops_per_sec / n)
                                 )
                             }
                             _ => crate::chart::human(r.ops_per_sec),
@@ -611,6 +611,15 @@ fn headline_md(m: &mut String, runs: &[RunRow]) {
         }
         let _ = writeln!(m);
     }
+}
+
+/// A fraction with two significant digits: 0.64, 0.07, 0.0028.
+fn two_digits(v: f64) -> String {
+    if !v.is_finite() || v <= 0.0 || v >= 1.0 {
+        return format!("{v:.2}");
+    }
+    let decimals = (-v.log10()).ceil() as usize + 1;
+    format!("{v:.decimals$}")
 }
 
 fn crash_table(crash: &[CrashRow]) -> String {
@@ -771,6 +780,14 @@ fn report_markdown(d: &Loaded, charts_md: &str, crash_md: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fractions_keep_two_digits() {
+        assert_eq!(two_digits(0.0028), "0.0028");
+        assert_eq!(two_digits(0.64), "0.64");
+        assert_eq!(two_digits(0.07), "0.070");
+        assert_eq!(two_digits(1.04), "1.04");
+    }
 
     #[test]
     fn run_ids_carry_the_date() {
