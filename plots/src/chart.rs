@@ -51,7 +51,7 @@ pub struct Bars {
     pub categories: Vec<String>,
     /// Panels side by side (usually one).
     pub panels: Vec<BarPanel>,
-    /// Log scale: `Some(b)` forces, `None` decides (range over 100x).
+    /// Log scale: `Some(b)` forces, `None` decides (range over 30x).
     pub log: Option<bool>,
     /// A horizontal reference line (e.g. 1.0 for efficiency).
     pub reference: Option<(f64, String)>,
@@ -483,7 +483,7 @@ fn local<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, (x, y): (i32, i32)) 
 }
 
 /// Throughput spanning more than this factor is drawn on a log scale.
-pub const LOG_SCALE_ABOVE: f64 = 100.0;
+pub const LOG_SCALE_ABOVE: f64 = 30.0;
 
 fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Bars) -> DrawResult<DB> {
     root.fill(&WHITE)?;
