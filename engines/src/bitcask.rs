@@ -5,9 +5,14 @@
 //! default) it becomes immutable and a new one starts. An in-memory keydir
 //! maps each key to (file id, offset, record length). `merge` rewrites the
 //! live records of the immutable files into new data files, each with a
-//! hint file, and removes the old files; it runs when `merge_trigger_files`
-//! immutable files exist (on a background thread, or inline when
-//! `background_maintenance` is off) and on [`crate::Engine::maintain`].
+//! hint file, and removes the old files. It runs automatically when at
+//! least `merge_trigger_files` immutable files exist and at least half of
+//! their bytes are garbage (overwritten or deleted records), on a
+//! background thread, or inline in the writing thread when
+//! `background_maintenance` is off (`stats().notes["merges"]` says which);
+//! and on [`crate::Engine::maintain`]. A merge takes every immutable file,
+//! so it drops tombstones (see [`crate::hashlog::merge`] for why that is
+//! safe only then).
 //! Recovery loads each data file's hint file when it is present and valid,
 //! and scans the data file otherwise (a corrupt hint file falls back to the
 //! scan; a torn tail is truncated).
@@ -30,8 +35,10 @@
 //! and, under `+dir`, fsyncs the directory after creating the new one
 //! before any write to it is acknowledged. Merge output, hint files and the
 //! merge marker are written to temporary names, synced (unless `none`),
-//! renamed and the directory synced (under `+dir`) before the old files are
-//! removed (directory synced again under `+dir`). Without `+dir`, a new data
+//! renamed and the directory synced (under `+dir`); the active file is
+//! synced (unless `none`) so no record the merge dropped outlives the write
+//! that superseded it; only then are the old files removed (directory
+//! synced again under `+dir`). Without `+dir`, a new data
 //! file's name can be lost on power loss with every acknowledged write in
 //! it: the seed's "no directory fsync" finding.
 

@@ -4,7 +4,8 @@
 //!
 //! Writes append to fixed-size segments (`segment_bytes`, 4 MiB by
 //! default); an in-memory hash index maps each key to its newest record.
-//! When `merge_trigger_files` frozen segments exist, they are compacted
+//! When at least `merge_trigger_files` frozen segments exist and at least
+//! half of their bytes are garbage, all frozen segments are compacted
 //! (overwritten and deleted records dropped) and merged into fewer
 //! segments. Compaction runs on a background thread by default and inline
 //! in the writing thread when `background_maintenance` is off; `stats()`

@@ -1,4 +1,6 @@
-//! The in-memory keydir: key -> where its newest record lives.
+//! The in-memory keydir: key -> where its newest record lives, plus the
+//! live bytes of each data file (what a merge would keep), so the merge
+//! trigger can tell garbage from live data without reading anything.
 
 use std::collections::HashMap;
 
@@ -15,11 +17,16 @@ pub struct Loc {
     pub seq: u64,
 }
 
-/// Key -> newest live record; tombstone sequence numbers are kept only
-/// during recovery, so an older value found later cannot come back.
-#[derive(Debug, Default, Clone)]
+/// Key -> newest live record. Deleted keys are absent: at runtime a
+/// tombstone only has to hide older records, which the keydir never points
+/// at again.
+#[derive(Debug, Default)]
 pub struct Keydir {
     live: HashMap<Vec<u8>, Loc>,
+    /// Encoded bytes of the records the keydir points at, per file.
+    live_bytes: HashMap<u32, u64>,
+    /// Sum of `live_bytes`.
+    total_live: u64,
 }
 
 impl Keydir {
@@ -28,24 +35,69 @@ impl Keydir {
         self.live.get(key)
     }
 
-    /// Records a new value written at runtime.
-    pub fn put(&mut self, key: &[u8], loc: Loc) {
-        self.live.insert(key.to_vec(), loc);
+    /// Whether the keydir points at exactly this record.
+    pub fn points_at(&self, key: &[u8], file: u32, offset: u64) -> bool {
+        self.live
+            .get(key)
+            .is_some_and(|l| l.file == file && l.offset == offset)
     }
 
-    /// Records a delete written at runtime.
+    fn add_live(&mut self, loc: Loc) {
+        *self.live_bytes.entry(loc.file).or_insert(0) += u64::from(loc.len);
+        self.total_live += u64::from(loc.len);
+    }
+
+    fn sub_live(&mut self, loc: Loc) {
+        if let Some(b) = self.live_bytes.get_mut(&loc.file) {
+            *b = b.saturating_sub(u64::from(loc.len));
+        }
+        self.total_live = self.total_live.saturating_sub(u64::from(loc.len));
+    }
+
+    /// Records a new value.
+    pub fn put(&mut self, key: &[u8], loc: Loc) {
+        self.add_live(loc);
+        if let Some(old) = self.live.insert(key.to_vec(), loc) {
+            self.sub_live(old);
+        }
+    }
+
+    /// Records a delete.
     pub fn remove(&mut self, key: &[u8]) {
-        self.live.remove(key);
+        if let Some(old) = self.live.remove(key) {
+            self.sub_live(old);
+        }
     }
 
     /// Repoints `key` from `from` to `to` if it still points at `from`
     /// (a merge moved the record; a newer write meanwhile wins).
     pub fn relocate(&mut self, key: &[u8], from: Loc, to: Loc) {
-        if let Some(l) = self.live.get_mut(key) {
-            if *l == from {
-                *l = to;
-            }
+        let Some(l) = self.live.get_mut(key) else {
+            return;
+        };
+        if *l != from {
+            return;
         }
+        *l = to;
+        self.sub_live(from);
+        self.add_live(to);
+    }
+
+    /// Encoded bytes of live records in `file`.
+    pub fn live_bytes(&self, file: u32) -> u64 {
+        self.live_bytes.get(&file).copied().unwrap_or(0)
+    }
+
+    /// Forgets the accounting of a file that no longer exists.
+    pub fn drop_file(&mut self, file: u32) {
+        if let Some(b) = self.live_bytes.remove(&file) {
+            self.total_live = self.total_live.saturating_sub(b);
+        }
+    }
+
+    /// Encoded bytes of all live records.
+    pub fn total_live(&self) -> u64 {
+        self.total_live
     }
 
     /// Live keys.
@@ -60,7 +112,9 @@ impl Keydir {
 }
 
 /// Builds a keydir from records seen in any order: the highest sequence
-/// number wins, tombstones included.
+/// number wins, tombstones included (so an older value found in a later
+/// file cannot come back). Equal sequence numbers are copies of one record
+/// (a merge output next to its input after a crash): the first seen stays.
 #[derive(Debug, Default)]
 pub struct RecoveringKeydir {
     newest: HashMap<Vec<u8>, (u64, Option<Loc>)>,
@@ -92,12 +146,60 @@ impl RecoveringKeydir {
 
     /// The keydir of live keys.
     pub fn finish(self) -> Keydir {
-        Keydir {
-            live: self
-                .newest
-                .into_iter()
-                .filter_map(|(k, (_, l))| l.map(|l| (k, l)))
-                .collect(),
+        let mut k = Keydir::default();
+        for (key, (_, loc)) in self.newest {
+            if let Some(loc) = loc {
+                k.add_live(loc);
+                k.live.insert(key, loc);
+            }
         }
+        k
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loc(file: u32, offset: u64, seq: u64) -> Loc {
+        Loc {
+            file,
+            offset,
+            len: 10,
+            seq,
+        }
+    }
+
+    #[test]
+    fn live_bytes_follow_puts_deletes_and_relocations() {
+        let mut k = Keydir::default();
+        k.put(b"a", loc(1, 0, 1));
+        k.put(b"b", loc(1, 10, 2));
+        k.put(b"a", loc(2, 0, 3));
+        assert_eq!((k.live_bytes(1), k.live_bytes(2)), (10, 10));
+        k.relocate(b"b", loc(1, 10, 2), loc(3, 0, 2));
+        // A stale relocation (the key moved on) changes nothing.
+        k.relocate(b"a", loc(1, 0, 1), loc(3, 10, 1));
+        assert_eq!((k.live_bytes(1), k.live_bytes(3)), (0, 10));
+        assert_eq!(k.get(b"a"), Some(&loc(2, 0, 3)));
+        k.remove(b"a");
+        assert_eq!((k.live_bytes(2), k.len(), k.total_live()), (0, 1, 10));
+    }
+
+    #[test]
+    fn recovery_keeps_the_newest_record_whatever_the_order() {
+        let mut r = RecoveringKeydir::default();
+        r.tombstone(b"gone", 9);
+        r.value(b"gone", loc(1, 0, 4));
+        r.value(b"kept", loc(1, 10, 5));
+        r.value(b"kept", loc(4, 0, 5));
+        r.value(b"new", loc(1, 20, 2));
+        r.value(b"new", loc(2, 0, 7));
+        assert_eq!(r.max_seq, 9);
+        let k = r.finish();
+        assert_eq!(k.get(b"gone"), None);
+        assert_eq!(k.get(b"kept"), Some(&loc(1, 10, 5)));
+        assert_eq!(k.get(b"new"), Some(&loc(2, 0, 7)));
+        assert_eq!((k.live_bytes(1), k.live_bytes(2)), (10, 10));
     }
 }

@@ -1,14 +1,15 @@
 //! The core shared by the two hash-index engines, [`crate::bitcask`] and
 //! [`crate::loghash`]: append-only data files, an in-memory keydir, rotation
 //! at a size limit, and a merge that rewrites the live records of the
-//! immutable files into new files.
+//! immutable files into new files ([`merge`]), recovery in [`recovery`].
 //!
 //! ## Format
 //!
 //! - Data files (`NNNNNNNN.data` for bitcask, `segment_NNNNNNNN.log` for
-//!   loghash): records in the shared framing ([`crate::record`]); each
-//!   record's sequence number orders it against every other record of the
-//!   engine, so recovery does not depend on file order.
+//!   loghash): records in the shared framing ([`crate::record`]): crc32,
+//!   flags (tombstone), sequence number, key length, value length, key,
+//!   value. Each record's sequence number orders it against every other
+//!   record of the engine, so recovery does not depend on file order.
 //! - Hint files (bitcask only, `NNNNNNNN.hint`, see [`hint`]), one per
 //!   merged data file.
 //! - Merge markers `NNNNNNNN.merge`: one record in the shared framing whose
@@ -18,25 +19,54 @@
 //!   as gone, so a crash halfway through removing them cannot bring back a
 //!   value whose tombstone the merge dropped.
 //!
-//! ## Merge
+//! File ids come from one counter (data files, merge outputs and markers
+//! alike) and are never reused.
 //!
-//! A merge takes every immutable file (all but the active one), copies the
-//! records the keydir still points at into new data files (sequence
-//! numbers and checksums unchanged), drops everything else (overwritten
-//! values and tombstones: every older record of the key is in the merged
-//! files, which all go away), writes each output (and its hint file) through
-//! [`crate::fs::ReplaceFile`] (temp name, sync unless `none`, rename,
-//! directory sync under `+dir`), then the marker the same way, then switches
-//! the keydir to the new locations under its write lock (a key written
-//! meanwhile keeps its newer location), and only then removes the old files
-//! and the marker (directory sync under `+dir`).
+//! ## Invariant
+//!
+//! Every record in the active file is newer than every record in any other
+//! file: rotation happens under the write lock, and a merge only copies
+//! records of files that were immutable when it started.
+//!
+//! ## Durability
+//!
+//! A put or delete is one `append` of one record to the active file under
+//! the write lock, then the shared [`Syncer`]: nothing more under `none`
+//! (no user-space buffer: the record is in the kernel when `put` returns);
+//! one `fdatasync` (`fsync` with `@fsync`) per write under `always`; one per
+//! N writes and on close under `batch:N`; one per commit group under
+//! `group`. Rotation seals the old file (synced unless `none`) and creates
+//! the next one, syncing the directory under `+dir` before any write to it
+//! is acknowledged. Merges write through temp name, sync (unless `none`),
+//! rename, directory sync (under `+dir`); see [`merge`] for their order.
+//!
+//! ## Write amplification
+//!
+//! For N puts over K distinct keys (k-byte keys, v-byte values, H = 21 the
+//! record header) followed by one merge of everything, the bytes the engine
+//! writes are
+//!
+//! ```text
+//!   N * (H + k + v)          every put appended once
+//! + K * (H + k + v)          the merge copies each live record once
+//! + K * (H + k + 13)         bitcask only: one hint entry per copied record
+//! + H + 6 + 4 * F            the merge marker (F = files merged)
+//! ```
+//!
+//! over N * (k + v) user bytes. An automatic merge runs only when at least
+//! half of the immutable bytes are garbage, so it copies at most as many
+//! bytes as it frees: under steady overwrites each byte is written about
+//! twice (once by the put, once by a merge), plus hint entries; inserts of
+//! new keys (no garbage) never trigger a merge.
 
 pub mod hint;
 pub mod keydir;
+pub mod merge;
+pub mod recovery;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
 use crate::fs::{EngineDir, FileHandle};
@@ -45,8 +75,7 @@ use crate::syncer::Syncer;
 use crate::worker::{self, Signal, Worker};
 use crate::{Error, Result};
 
-use hint::Hint;
-use keydir::{Keydir, Loc, RecoveringKeydir};
+use keydir::{Keydir, Loc};
 
 /// Capabilities of both hash engines: point reads and deletes, no scans.
 pub const CAPABILITIES: Capabilities = Capabilities {
@@ -86,10 +115,38 @@ fn parse_with(name: &str, ext: &str) -> Option<u32> {
     name.strip_suffix(ext)?.parse().ok()
 }
 
-#[derive(Debug, Default)]
+/// A data file the keydir may point into.
+#[derive(Debug)]
+struct DataFile {
+    handle: FileHandle,
+    /// Length once immutable (0 while active).
+    len: u64,
+    /// Length of its hint file (0 if none).
+    hint_len: u64,
+}
+
+/// What readers see: the keydir and the files it points into, switched
+/// together under one lock.
+#[derive(Debug)]
 struct Tables {
     keydir: Keydir,
-    files: BTreeMap<u32, FileHandle>,
+    files: BTreeMap<u32, DataFile>,
+    active: u32,
+    /// Sum of the immutable files' lengths.
+    immutable_bytes: u64,
+}
+
+impl Tables {
+    fn immutable_files(&self) -> usize {
+        self.files.len().saturating_sub(1)
+    }
+
+    /// Immutable bytes no longer pointed at (overwritten or deleted values,
+    /// tombstones).
+    fn garbage_bytes(&self) -> u64 {
+        let live = self.keydir.total_live() - self.keydir.live_bytes(self.active);
+        self.immutable_bytes.saturating_sub(live)
+    }
 }
 
 #[derive(Debug)]
@@ -120,12 +177,14 @@ struct Inner {
     tables: RwLock<Tables>,
     writer: Mutex<Active>,
     syncer: Syncer,
+    /// Held by the one merge running.
     merging: Mutex<()>,
     next_file: AtomicU32,
     next_seq: AtomicU64,
     closed: AtomicBool,
     counters: Counters,
     torn_bytes: u64,
+    from_hints: u64,
     /// Wakes the background merge thread.
     signal: Arc<Signal>,
 }
@@ -170,11 +229,15 @@ impl Engine for HashLog {
     fn maintain(&self) -> Result<()> {
         self.merge()
     }
+    /// Stops the merge thread (after its current merge) and waits for an
+    /// inline merge another thread is running, then syncs what is pending
+    /// unless the policy is `none`.
     fn close(&self) -> Result<()> {
         if self.inner.closed.swap(true, Relaxed) {
             return Ok(());
         }
         self.worker.stop();
+        drop(lock(&self.inner.merging));
         self.inner.syncer.close(&|| self.inner.active_file())
     }
     fn stats(&self) -> EngineStats {
@@ -187,84 +250,32 @@ impl HashLog {
     pub fn open(flavor: &'static Flavor, config: EngineConfig) -> Result<Self> {
         config.validate()?;
         let dir = EngineDir::open(config.vfs.clone(), &config.dir, config.policy)?;
-        dir.remove_temporaries()?;
-        let names = dir.list()?;
+        let rec = recovery::recover(flavor, &dir, config.policy)?;
 
-        // Completed merges: their inputs are gone even if their files remain.
-        let mut dead: Vec<u32> = Vec::new();
-        let mut markers: Vec<String> = Vec::new();
-        let mut max_id = 0u32;
-        for n in &names {
-            if let Some(id) = parse_with(n, MARKER_EXT) {
-                max_id = max_id.max(id);
-                let f = dir.open_file(n)?;
-                let image = f.read_all()?;
-                record::scan_log(&image, f.path(), |_, r| {
-                    for c in r.value.unwrap_or(&[]).chunks_exact(4) {
-                        dead.push(u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-                    }
-                    Ok(())
-                })?;
-                markers.push(n.clone());
-            }
-        }
-        let mut ids: Vec<u32> = names
-            .iter()
-            .filter_map(|n| (flavor.parse_data)(n))
-            .collect();
-        ids.sort_unstable();
-        if let Some(&m) = ids.last() {
-            max_id = max_id.max(m);
-        }
-        let mut stale: Vec<String> = Vec::new();
-        for &id in &dead {
-            for n in [(flavor.data_name)(id), hint_name(id)] {
-                if names.contains(&n) {
-                    stale.push(n);
-                }
-            }
-        }
-        dir.remove_all(&stale)?;
-        dir.remove_all(&markers)?;
-        ids.retain(|id| !dead.contains(id));
-
-        let mut rk = RecoveringKeydir::default();
         let mut files = BTreeMap::new();
-        let mut torn_bytes = 0;
-        for &id in &ids {
-            let file = dir.open_file(&(flavor.data_name)(id))?;
-            // Hint files are trusted only under a syncing policy: they were
-            // synced with their data file before either was renamed in.
-            let from_hint = flavor.hints
-                && config.policy.syncs_data()
-                && names.contains(&hint_name(id))
-                && load_hint(&dir, id, file.len()?, &mut rk)?;
-            if !from_hint {
-                let image = file.read_all()?;
-                let end = record::recover_log(&file, &image, config.policy, |off, r| {
-                    let loc = Loc {
-                        file: id,
-                        offset: off,
-                        len: r.encoded_len() as u32,
-                        seq: r.seq,
-                    };
-                    match r.value {
-                        Some(_) => rk.value(r.key, loc),
-                        None => rk.tombstone(r.key, r.seq),
-                    }
-                    Ok(())
-                })?;
-                torn_bytes += end.torn_bytes;
-            }
-            files.insert(id, file);
+        let mut immutable_bytes = 0;
+        for (id, (handle, len, hint_len)) in rec.files {
+            immutable_bytes += len;
+            files.insert(
+                id,
+                DataFile {
+                    handle,
+                    len,
+                    hint_len,
+                },
+            );
         }
-        let next_seq = rk.max_seq + 1;
-        let keydir = rk.finish();
-
         // Writes go to a new active file.
-        let active_id = max_id + 1;
+        let active_id = rec.max_id + 1;
         let active = dir.create(&(flavor.data_name)(active_id))?;
-        files.insert(active_id, active.clone());
+        files.insert(
+            active_id,
+            DataFile {
+                handle: active.clone(),
+                len: 0,
+                hint_len: 0,
+            },
+        );
 
         let background = config.background_maintenance;
         let signal = Arc::new(Signal::default());
@@ -274,7 +285,12 @@ impl HashLog {
             segment_bytes: config.segment_bytes,
             trigger: config.merge_trigger_files,
             background,
-            tables: RwLock::new(Tables { keydir, files }),
+            tables: RwLock::new(Tables {
+                keydir: rec.keydir,
+                files,
+                active: active_id,
+                immutable_bytes,
+            }),
             writer: Mutex::new(Active {
                 id: active_id,
                 file: active,
@@ -284,10 +300,11 @@ impl HashLog {
             syncer: Syncer::new(config.policy),
             merging: Mutex::new(()),
             next_file: AtomicU32::new(active_id + 1),
-            next_seq: AtomicU64::new(next_seq),
+            next_seq: AtomicU64::new(rec.max_seq + 1),
             closed: AtomicBool::new(false),
             counters: Counters::default(),
-            torn_bytes,
+            torn_bytes: rec.torn_bytes,
+            from_hints: rec.from_hints,
             signal: signal.clone(),
         });
         let handle = if background {
@@ -297,65 +314,29 @@ impl HashLog {
                 worker::spawn(
                     format!("{} merge", flavor.name),
                     signal.clone(),
-                    move || w.merge(),
+                    move || w.merge(false),
                 )
                 .map_err(|e| Error::io("spawn merge thread", path, e))?,
             )
         } else {
             None
         };
-        Ok(HashLog {
+        let engine = HashLog {
             inner,
             worker: Worker::new(signal, handle),
-        })
+        };
+        // Recovery may have found enough garbage already.
+        engine.inner.maybe_merge()?;
+        Ok(engine)
     }
 
-    /// Runs a merge of every immutable file now (rotating the active file
-    /// first so everything written so far takes part).
+    /// Merges every immutable file now, rotating the active file first so
+    /// everything written so far takes part (`Engine::maintain`).
     pub fn merge(&self) -> Result<()> {
         self.inner.check_open()?;
         self.inner.rotate_now()?;
-        self.inner.merge()
+        self.inner.merge(true)
     }
-}
-
-/// Loads a hint file into `rk`; false (and nothing loaded) if it is damaged
-/// or points past the end of its data file (data lost under `none`).
-fn load_hint(dir: &EngineDir, id: u32, data_len: u64, rk: &mut RecoveringKeydir) -> Result<bool> {
-    let f = dir.open_file(&hint_name(id))?;
-    let image = f.read_all()?;
-    let mut hints: Vec<(Vec<u8>, Loc, bool)> = Vec::new();
-    let ok = match record::scan_log(&image, f.path(), |_, r| {
-        let h: Hint<'_> =
-            hint::decode(&r).ok_or_else(|| Error::corrupt(f.path(), 0, "not a hint record"))?;
-        hints.push((
-            h.key.to_vec(),
-            Loc {
-                file: id,
-                offset: h.offset,
-                len: h.len,
-                seq: h.seq,
-            },
-            h.tombstone,
-        ));
-        Ok(())
-    }) {
-        Ok(end) => end.torn_bytes == 0,
-        Err(_) => false,
-    } && hints
-        .iter()
-        .all(|(_, l, _)| l.offset + u64::from(l.len) <= data_len);
-    if !ok {
-        return Ok(false);
-    }
-    for (k, loc, tomb) in hints {
-        if tomb {
-            rk.tombstone(&k, loc.seq);
-        } else {
-            rk.value(&k, loc);
-        }
-    }
-    Ok(true)
 }
 
 impl Inner {
@@ -370,11 +351,11 @@ impl Inner {
         lock(&self.writer).file.clone()
     }
 
-    fn tables_read(&self) -> std::sync::RwLockReadGuard<'_, Tables> {
+    fn tables_read(&self) -> RwLockReadGuard<'_, Tables> {
         self.tables.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn tables_write(&self) -> std::sync::RwLockWriteGuard<'_, Tables> {
+    fn tables_write(&self) -> RwLockWriteGuard<'_, Tables> {
         self.tables.write().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -431,6 +412,8 @@ impl Inner {
         }
         let offset = w.len;
         if let Err(e) = w.file.append(bytes) {
+            // Cut the partial record off; if even that fails, nothing after
+            // it may be acknowledged.
             if w.file.set_len(w.len).is_err() {
                 self.syncer.poison(&e);
             }
@@ -447,7 +430,21 @@ impl Inner {
         self.syncer.seal(&w.file)?;
         let id = self.next_file.fetch_add(1, Relaxed);
         let file = self.dir.create(&(self.flavor.data_name)(id))?;
-        self.tables_write().files.insert(id, file.clone());
+        let mut t = self.tables_write();
+        if let Some(old) = t.files.get_mut(&w.id) {
+            old.len = w.len;
+        }
+        t.immutable_bytes += w.len;
+        t.files.insert(
+            id,
+            DataFile {
+                handle: file.clone(),
+                len: 0,
+                hint_len: 0,
+            },
+        );
+        t.active = id;
+        drop(t);
         w.id = id;
         w.file = file;
         w.len = 0;
@@ -462,19 +459,22 @@ impl Inner {
         Ok(())
     }
 
-    fn immutable_files(&self) -> usize {
-        self.tables_read().files.len().saturating_sub(1)
+    /// The automatic merge rule: at least `merge_trigger_files` immutable
+    /// files, and at least half of their bytes garbage.
+    fn merge_due(&self) -> bool {
+        let t = self.tables_read();
+        t.immutable_files() >= self.trigger && t.garbage_bytes() * 2 >= t.immutable_bytes
     }
 
     fn maybe_merge(&self) -> Result<()> {
-        if self.immutable_files() < self.trigger {
+        if !self.merge_due() {
             return Ok(());
         }
         if self.background {
             self.signal.request();
             Ok(())
         } else {
-            self.merge()
+            self.merge(false)
         }
     }
 
@@ -485,15 +485,16 @@ impl Inner {
             let Some(loc) = t.keydir.get(key).copied() else {
                 return Ok(None);
             };
-            let Some(file) = t.files.get(&loc.file).cloned() else {
+            let Some(f) = t.files.get(&loc.file) else {
                 return Err(Error::corrupt(
                     self.dir.join(&(self.flavor.data_name)(loc.file)),
                     loc.offset,
                     "keydir points into a file the engine does not have",
                 ));
             };
-            (file, loc)
+            (f.handle.clone(), loc)
         };
+        // The handle stays readable even if a merge removes the file now.
         let mut buf = vec![0u8; loc.len as usize];
         file.read_at(&mut buf, loc.offset)?;
         match record::decode(&buf) {
@@ -507,126 +508,17 @@ impl Inner {
         }
     }
 
-    /// Merges every immutable file (see the module doc).
-    fn merge(&self) -> Result<()> {
-        let _one_at_a_time = lock(&self.merging);
-        // Decide liveness against a snapshot taken when everything written
-        // so far is durable: a record superseded only by a write that is
-        // not yet synced must not be dropped, or losing that write on power
-        // loss would take the older, acknowledged value with it.
-        let (inputs, snapshot): (Vec<(u32, FileHandle)>, Keydir) = {
-            let w = lock(&self.writer);
-            if self.syncer.policy().syncs_data() {
-                let active = w.file.clone();
-                self.syncer.sync_now(&|| active.clone())?;
-            }
-            let t = self.tables_read();
-            let inputs = t
-                .files
-                .iter()
-                .filter(|(id, _)| **id != w.id)
-                .map(|(id, f)| (*id, f.clone()))
-                .collect();
-            (inputs, t.keydir.clone())
-        };
-        if inputs.is_empty() {
-            return Ok(());
-        }
-        let mut out = MergeOutput::new(self);
-        let mut moves: Vec<(Vec<u8>, Loc, Loc)> = Vec::new();
-        for (id, file) in &inputs {
-            let image = file.read_all()?;
-            let mut live: Vec<(u64, Record<'_>)> = Vec::new();
-            {
-                record::scan_log(&image, file.path(), |off, r| {
-                    let here = snapshot
-                        .get(r.key)
-                        .is_some_and(|l| l.file == *id && l.offset == off);
-                    if here {
-                        live.push((off, r));
-                    }
-                    Ok(())
-                })?;
-            }
-            for (off, r) in live {
-                let len = r.encoded_len();
-                let raw = &image[off as usize..off as usize + len];
-                let to = out.add(&r, raw)?;
-                moves.push((
-                    r.key.to_vec(),
-                    Loc {
-                        file: *id,
-                        offset: off,
-                        len: len as u32,
-                        seq: r.seq,
-                    },
-                    to,
-                ));
-            }
-        }
-        let outputs = out.finish()?;
-
-        // The merge is complete once its marker is durable.
-        let marker_id = self.next_file.fetch_add(1, Relaxed);
-        let mut ids = Vec::with_capacity(inputs.len() * 4);
-        for (id, _) in &inputs {
-            ids.extend_from_slice(&id.to_le_bytes());
-        }
-        let marker = record::encode(&Record {
-            seq: 0,
-            key: b"merged",
-            value: Some(&ids),
-            batch_continues: false,
-        });
-        self.dir.write_whole(&marker_name(marker_id), &marker)?;
-        self.counters
-            .marker_bytes
-            .fetch_add(marker.len() as u64, Relaxed);
-
-        {
-            let mut t = self.tables_write();
-            for (id, f) in outputs {
-                t.files.insert(id, f);
-            }
-            for (key, from, to) in &moves {
-                t.keydir.relocate(key, *from, *to);
-            }
-            for (id, _) in &inputs {
-                t.files.remove(id);
-            }
-        }
-        let mut old: Vec<String> = Vec::new();
-        for (id, _) in &inputs {
-            old.push((self.flavor.data_name)(*id));
-            if self.dir.exists(&hint_name(*id))? {
-                old.push(hint_name(*id));
-            }
-        }
-        self.dir.remove_all(&old)?;
-        self.dir.remove_all(&[marker_name(marker_id)])?;
-        self.counters.merges.fetch_add(1, Relaxed);
-        Ok(())
-    }
-
     fn stats(&self) -> EngineStats {
+        let active_len = lock(&self.writer).len;
         let t = self.tables_read();
-        let active = lock(&self.writer).id;
-        let mut disk_bytes = 0;
-        for (id, f) in &t.files {
-            disk_bytes += f.len().unwrap_or(0);
-            if self.flavor.hints && *id != active {
-                disk_bytes += self
-                    .dir
-                    .open_file(&hint_name(*id))
-                    .and_then(|h| h.len())
-                    .unwrap_or(0);
-            }
-        }
+        let hint_files = t.files.values().filter(|f| f.hint_len > 0).count() as u64;
+        let disk_bytes =
+            t.immutable_bytes + active_len + t.files.values().map(|f| f.hint_len).sum::<u64>();
         let s = self.syncer.stats();
         let c = &self.counters;
         let mut stats = EngineStats {
             live_keys: Some(t.keydir.len() as u64),
-            files: t.files.len() as u64,
+            files: t.files.len() as u64 + hint_files,
             disk_bytes,
             user_bytes: c.user_bytes.load(Relaxed),
             log_writes: s.writes,
@@ -644,124 +536,26 @@ impl Inner {
         stats
             .maintenance_runs
             .insert(self.flavor.merge_word.into(), c.merges.load(Relaxed));
-        stats.notes.insert(
+        let n = &mut stats.notes;
+        n.insert(
             self.flavor.merge_word.into(),
-            if self.background {
-                "background thread"
-            } else {
-                "inline in the writing thread"
-            }
-            .into(),
-        );
-        stats
-    }
-}
-
-/// The data (and hint) files a merge writes, each at most `segment_bytes`.
-struct MergeOutput<'a> {
-    inner: &'a Inner,
-    current: Option<(u32, crate::fs::ReplaceFile, u64, Vec<u8>)>,
-    buf: Vec<u8>,
-    done: Vec<u32>,
-}
-
-impl<'a> MergeOutput<'a> {
-    fn new(inner: &'a Inner) -> Self {
-        MergeOutput {
-            inner,
-            current: None,
-            buf: Vec::with_capacity(1 << 20),
-            done: Vec::new(),
-        }
-    }
-
-    /// Copies one record (its raw bytes) and returns its new location.
-    fn add(&mut self, r: &Record<'_>, raw: &[u8]) -> Result<Loc> {
-        let full = self
-            .current
-            .as_ref()
-            .is_some_and(|c| c.2 > 0 && c.2 + raw.len() as u64 > self.inner.segment_bytes);
-        if full {
-            self.close_current()?;
-        }
-        if self.current.is_none() {
-            let id = self.inner.next_file.fetch_add(1, Relaxed);
-            let f = self.inner.dir.replace(&(self.inner.flavor.data_name)(id))?;
-            self.current = Some((id, f, 0, Vec::new()));
-        }
-        let Some((id, _, len, hints)) = self.current.as_mut() else {
-            return Err(Error::InvalidConfig("merge output missing".into()));
-        };
-        let offset = *len;
-        *len += raw.len() as u64;
-        if self.inner.flavor.hints {
-            hint::encode(
-                hints,
-                &Hint {
-                    key: r.key,
-                    seq: r.seq,
-                    offset,
-                    len: raw.len() as u32,
-                    tombstone: r.value.is_none(),
+            format!(
+                "{} (automatic at {} immutable files with half their bytes garbage)",
+                if self.background {
+                    "background"
+                } else {
+                    "inline"
                 },
+                self.trigger
+            ),
+        );
+        n.insert("garbage_bytes".into(), t.garbage_bytes().to_string());
+        if self.flavor.hints {
+            n.insert(
+                "files_recovered_from_hints".into(),
+                self.from_hints.to_string(),
             );
         }
-        let id = *id;
-        self.buf.extend_from_slice(raw);
-        if self.buf.len() >= 1 << 20 {
-            self.flush()?;
-        }
-        Ok(Loc {
-            file: id,
-            offset,
-            len: raw.len() as u32,
-            seq: r.seq,
-        })
-    }
-
-    fn flush(&mut self) -> Result<()> {
-        if let Some((_, f, _, _)) = &self.current {
-            if !self.buf.is_empty() {
-                f.file().append(&self.buf)?;
-                self.inner
-                    .counters
-                    .merge_bytes
-                    .fetch_add(self.buf.len() as u64, Relaxed);
-                self.buf.clear();
-            }
-        }
-        Ok(())
-    }
-
-    fn close_current(&mut self) -> Result<()> {
-        self.flush()?;
-        if let Some((id, f, _, hints)) = self.current.take() {
-            f.commit()?;
-            if self.inner.flavor.hints {
-                self.inner.dir.write_whole(&hint_name(id), &hints)?;
-                self.inner
-                    .counters
-                    .hint_bytes
-                    .fetch_add(hints.len() as u64, Relaxed);
-            }
-            self.done.push(id);
-        }
-        Ok(())
-    }
-
-    /// Commits the last output and opens every output for reading.
-    fn finish(mut self) -> Result<Vec<(u32, FileHandle)>> {
-        self.close_current()?;
-        self.done
-            .iter()
-            .map(|&id| {
-                Ok((
-                    id,
-                    self.inner
-                        .dir
-                        .open_file(&(self.inner.flavor.data_name)(id))?,
-                ))
-            })
-            .collect()
+        stats
     }
 }

@@ -1,0 +1,303 @@
+//! Merge (bitcask) / compaction (loghash): rewrite the live records of every
+//! immutable file into new files and remove the old ones.
+//!
+//! ## Which records survive
+//!
+//! A merge always takes *every* immutable file (all but the active one) as
+//! seen under one read of the tables. It keeps a record exactly when the
+//! keydir points at it when its chunk is examined; everything else goes:
+//! overwritten values, and all tombstones. Dropping a tombstone is safe only
+//! because the merge is total: by the invariant in [`super`], every record
+//! older than the tombstone sits in an immutable file, so every older value
+//! of that key is dropped by the same merge (the keydir no longer points at
+//! it), and the files holding them are removed together (the marker makes
+//! that removal all-or-nothing across a crash). A merge that took only some
+//! immutable files would have to keep the newest tombstone of each key.
+//!
+//! A record is judged against the keydir as it is now, not a snapshot, so a
+//! newer write may already have made it garbage. That newer write may not be
+//! durable yet; so before the merge is made complete (the marker), the
+//! active file is synced (unless `none`): nothing a merge drops can be lost
+//! while the write that superseded it is lost too. Writes that land during
+//! the merge win over the copies: the keydir is repointed to a copy only if
+//! it still points at the original.
+//!
+//! ## Steps, in order
+//!
+//! 1. Copy the live records (sequence numbers and checksums unchanged) into
+//!    output files of at most `segment_bytes`; each output is written under
+//!    a temporary name, synced (unless `none`), renamed, directory synced
+//!    (`+dir`); bitcask then writes its hint file the same way.
+//! 2. Sync the active file (unless `none`), see above.
+//! 3. Write the marker listing the input ids (temp, sync, rename, dir sync).
+//! 4. Under the tables' write lock, add the outputs, repoint the keydir,
+//!    drop the inputs: readers switch atomically.
+//! 5. Remove the inputs and their hint files (dir sync under `+dir`), then
+//!    the marker (dir sync under `+dir`).
+//!
+//! A crash before 3 leaves the inputs and some outputs: copies of the same
+//! records with the same sequence numbers, which recovery reads as one. A
+//! crash after 3 leaves a marker, and recovery finishes step 5.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::TryLockError;
+
+use crate::fs::{FileHandle, ReplaceFile};
+use crate::record::{self, Record};
+use crate::{Error, Result};
+
+use super::hint::{self, Hint};
+use super::keydir::Loc;
+use super::{hint_name, lock, marker_name, DataFile, Inner};
+
+/// Records judged under one read lock (bounds how long writers wait).
+const CHUNK: usize = 4096;
+
+impl Inner {
+    /// Merges every immutable file. `forced` (an explicit `maintain`) waits
+    /// for a running merge and always merges; otherwise the merge is skipped
+    /// when another one is running or the trigger no longer holds.
+    pub(super) fn merge(&self, forced: bool) -> Result<()> {
+        let _one_at_a_time = if forced {
+            lock(&self.merging)
+        } else {
+            match self.merging.try_lock() {
+                Ok(g) => g,
+                Err(TryLockError::WouldBlock) => return Ok(()),
+                Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            }
+        };
+        if !forced && !self.merge_due() {
+            return Ok(());
+        }
+        let inputs: Vec<(u32, FileHandle)> = {
+            let t = self.tables_read();
+            t.files
+                .iter()
+                .filter(|(id, _)| **id != t.active)
+                .map(|(id, f)| (*id, f.handle.clone()))
+                .collect()
+        };
+        if inputs.is_empty() {
+            return Ok(());
+        }
+
+        // 1. Copy.
+        let mut out = MergeOutput::new(self);
+        let mut moves: Vec<(Vec<u8>, Loc, Loc)> = Vec::new();
+        for (id, file) in &inputs {
+            let image = file.read_all()?;
+            let mut records: Vec<(u64, Record<'_>)> = Vec::new();
+            record::scan_log(&image, file.path(), |off, r| {
+                records.push((off, r));
+                Ok(())
+            })?;
+            for chunk in records.chunks(CHUNK) {
+                let live: Vec<bool> = {
+                    let t = self.tables_read();
+                    chunk
+                        .iter()
+                        .map(|(off, r)| t.keydir.points_at(r.key, *id, *off))
+                        .collect()
+                };
+                for ((off, r), live) in chunk.iter().zip(live) {
+                    if !live {
+                        continue;
+                    }
+                    let len = r.encoded_len();
+                    let raw = image
+                        .get(*off as usize..*off as usize + len)
+                        .ok_or_else(|| Error::corrupt(file.path(), *off, "record past the end"))?;
+                    let to = out.add(r, raw)?;
+                    let from = Loc {
+                        file: *id,
+                        offset: *off,
+                        len: len as u32,
+                        seq: r.seq,
+                    };
+                    moves.push((r.key.to_vec(), from, to));
+                }
+            }
+        }
+        let outputs = out.finish()?;
+
+        // 2. Whatever superseded a dropped record is durable.
+        if self.syncer.policy().syncs_data() {
+            self.syncer.sync_now(&|| self.active_file())?;
+        }
+
+        // 3. The merge is complete once its marker is durable.
+        let marker_id = self.next_file.fetch_add(1, Relaxed);
+        let mut ids = Vec::with_capacity(inputs.len() * 4);
+        for (id, _) in &inputs {
+            ids.extend_from_slice(&id.to_le_bytes());
+        }
+        let marker = record::encode(&Record {
+            seq: 0,
+            key: b"merged",
+            value: Some(&ids),
+            batch_continues: false,
+        });
+        self.dir.write_whole(&marker_name(marker_id), &marker)?;
+        self.counters
+            .marker_bytes
+            .fetch_add(marker.len() as u64, Relaxed);
+
+        // 4. Switch readers.
+        let mut old: Vec<String> = Vec::new();
+        {
+            let mut t = self.tables_write();
+            for (id, f) in outputs {
+                t.immutable_bytes += f.len;
+                t.files.insert(id, f);
+            }
+            for (key, from, to) in &moves {
+                t.keydir.relocate(key, *from, *to);
+            }
+            for (id, _) in &inputs {
+                if let Some(f) = t.files.remove(id) {
+                    t.immutable_bytes = t.immutable_bytes.saturating_sub(f.len);
+                    if f.hint_len > 0 {
+                        old.push(hint_name(*id));
+                    }
+                }
+                t.keydir.drop_file(*id);
+                old.push((self.flavor.data_name)(*id));
+            }
+        }
+
+        // 5. Remove the inputs, then the marker.
+        self.dir.remove_all(&old)?;
+        self.dir.remove_all(&[marker_name(marker_id)])?;
+        self.counters.merges.fetch_add(1, Relaxed);
+        Ok(())
+    }
+}
+
+/// The output file being written.
+struct Current {
+    id: u32,
+    file: ReplaceFile,
+    len: u64,
+    hints: Vec<u8>,
+}
+
+/// The data (and hint) files a merge writes, each at most `segment_bytes`.
+struct MergeOutput<'a> {
+    inner: &'a Inner,
+    current: Option<Current>,
+    /// Copied records not yet appended (one append per MiB).
+    buf: Vec<u8>,
+    done: Vec<(u32, u64, u64)>,
+}
+
+impl<'a> MergeOutput<'a> {
+    fn new(inner: &'a Inner) -> Self {
+        MergeOutput {
+            inner,
+            current: None,
+            buf: Vec::with_capacity(1 << 20),
+            done: Vec::new(),
+        }
+    }
+
+    /// Copies one record (its raw bytes) and returns its new location.
+    fn add(&mut self, r: &Record<'_>, raw: &[u8]) -> Result<Loc> {
+        let full = self
+            .current
+            .as_ref()
+            .is_some_and(|c| c.len > 0 && c.len + raw.len() as u64 > self.inner.segment_bytes);
+        if full {
+            self.close_current()?;
+        }
+        let c = match self.current.take() {
+            Some(c) => self.current.insert(c),
+            None => {
+                let id = self.inner.next_file.fetch_add(1, Relaxed);
+                let file = self.inner.dir.replace(&(self.inner.flavor.data_name)(id))?;
+                self.current.insert(Current {
+                    id,
+                    file,
+                    len: 0,
+                    hints: Vec::new(),
+                })
+            }
+        };
+        let offset = c.len;
+        c.len += raw.len() as u64;
+        if self.inner.flavor.hints {
+            hint::encode(
+                &mut c.hints,
+                &Hint {
+                    key: r.key,
+                    seq: r.seq,
+                    offset,
+                    len: raw.len() as u32,
+                    tombstone: r.value.is_none(),
+                },
+            );
+        }
+        let id = c.id;
+        self.buf.extend_from_slice(raw);
+        if self.buf.len() >= 1 << 20 {
+            self.flush()?;
+        }
+        Ok(Loc {
+            file: id,
+            offset,
+            len: raw.len() as u32,
+            seq: r.seq,
+        })
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if let Some(c) = &self.current {
+            if !self.buf.is_empty() {
+                c.file.file().append(&self.buf)?;
+                self.inner
+                    .counters
+                    .merge_bytes
+                    .fetch_add(self.buf.len() as u64, Relaxed);
+                self.buf.clear();
+            }
+        }
+        Ok(())
+    }
+
+    fn close_current(&mut self) -> Result<()> {
+        self.flush()?;
+        if let Some(c) = self.current.take() {
+            c.file.commit()?;
+            let mut hint_len = 0;
+            if self.inner.flavor.hints {
+                self.inner.dir.write_whole(&hint_name(c.id), &c.hints)?;
+                hint_len = c.hints.len() as u64;
+                self.inner.counters.hint_bytes.fetch_add(hint_len, Relaxed);
+            }
+            self.done.push((c.id, c.len, hint_len));
+        }
+        Ok(())
+    }
+
+    /// Commits the last output and opens every output for reading.
+    fn finish(mut self) -> Result<Vec<(u32, DataFile)>> {
+        self.close_current()?;
+        self.done
+            .iter()
+            .map(|&(id, len, hint_len)| {
+                let handle = self
+                    .inner
+                    .dir
+                    .open_file(&(self.inner.flavor.data_name)(id))?;
+                Ok((
+                    id,
+                    DataFile {
+                        handle,
+                        len,
+                        hint_len,
+                    },
+                ))
+            })
+            .collect()
+    }
+}
