@@ -14,8 +14,11 @@
 //! so it drops tombstones (see [`crate::hashlog::merge`] for why that is
 //! safe only then).
 //! Recovery loads each data file's hint file when it is present and valid,
-//! and scans the data file otherwise (a corrupt hint file falls back to the
-//! scan; a torn tail is truncated).
+//! and scans the data file otherwise (a corrupt hint file, or one that does
+//! not tile its data file exactly, falls back to the scan; a torn tail is
+//! truncated). Under `none` hint files are not trusted (they may describe
+//! data that never reached the disk) and every data file is scanned; see
+//! [`crate::hashlog::recovery`].
 //!
 //! ## Format
 //!

@@ -515,6 +515,49 @@ fn an_automatic_merge_never_drops_a_value_whose_successor_is_unsynced() {
     }
 }
 
+/// Under `always`, rotation and inline merges add no sync to the write
+/// path: the log gets exactly one sync per put; the only other file syncs
+/// are the one per replaced file (merge output, hint, marker: each synced
+/// once, then renamed); directory syncs happen only under `+dir`, one per
+/// created or renamed file and two per merge (removing the inputs, then
+/// the marker).
+#[test]
+fn always_syncs_once_per_put_and_merges_add_directory_syncs_only_with_dir() {
+    for name in HASH_ENGINES {
+        for p in ["always", "always+dir"] {
+            let t = tempfile::tempdir().unwrap();
+            let counting = CountingFs::new(RealFs::shared());
+            let policy: SyncPolicy = p.parse().unwrap();
+            let e = engines::open(
+                name,
+                config(t.path(), Arc::new(counting.clone()), policy, false),
+            )
+            .unwrap();
+            counting.counters().reset();
+            for i in 0..600u64 {
+                e.put(&key(i % 150), &value(i, i, 100)).unwrap();
+            }
+            let io = counting.counters().snapshot();
+            let s = e.stats();
+            let merges: u64 = s.maintenance_runs.values().sum();
+            assert!(
+                merges >= 2 && io.creates > 10,
+                "{name} {p}: {merges} merges, {} creates",
+                io.creates
+            );
+            assert_eq!((s.log_writes, s.log_syncs), (600, 600), "{name} {p}");
+            assert_eq!(io.file_syncs(), 600 + io.renames, "{name} {p}");
+            let dir_syncs = if policy.dir_sync {
+                io.creates + 2 * merges
+            } else {
+                0
+            };
+            assert_eq!(io.sync_dir, dir_syncs, "{name} {p}");
+            e.close().unwrap();
+        }
+    }
+}
+
 /// The figures, not a test: puts/s for each engine under `none` and
 /// `always` (one thread, 16-byte keys, 100-byte values, default config),
 /// next to raw loops on the same disk (137-byte appends, with and without an
