@@ -13,6 +13,7 @@
 //! and on [`crate::Engine::maintain`]. A merge takes every immutable file,
 //! so it drops tombstones (see [`crate::hashlog::merge`] for why that is
 //! safe only then).
+//!
 //! Recovery loads each data file's hint file when it is present and valid,
 //! and scans the data file otherwise (a corrupt hint file, or one that does
 //! not tile its data file exactly, falls back to the scan; a torn tail is
@@ -39,8 +40,8 @@
 //! before any write to it is acknowledged. Merge output, hint files and the
 //! merge marker are written to temporary names, synced (unless `none`),
 //! renamed and the directory synced (under `+dir`); the active file is
-//! synced (unless `none`) so no record the merge dropped outlives the write
-//! that superseded it; only then are the old files removed (directory
+//! synced (unless `none`) so every write that superseded a dropped record
+//! is durable before that record can disappear; only then are the old files removed (directory
 //! synced again under `+dir`). Without `+dir`, a new data
 //! file's name can be lost on power loss with every acknowledged write in
 //! it: the seed's "no directory fsync" finding.
