@@ -1,24 +1,36 @@
 //! Workloads: specs, presets and deterministic key/value generators.
 //!
 //! A [`WorkloadSpec`] (a preset by name, or a TOML file) turns into one
-//! [`OpStream`] per thread; the same spec and seed give the same operations
-//! on any machine and in any thread split.
+//! [`OpStream`] per thread for the load phase ([`WorkloadSpec::load_stream`])
+//! and one for the measured phase ([`WorkloadSpec::run_stream`]). The same
+//! spec and seed give the same operations on any machine: the RNG is this
+//! crate's own ([`rng`]), and each thread's stream depends only on the
+//! spec, the thread index and the thread count, never on timing.
+//!
+//! ```
+//! let spec = workloads::preset("ycsb-a").unwrap();
+//! let mut stream = spec.run_stream(0, 1);
+//! let op = stream.next_op().unwrap();
+//! assert_eq!(op.key.len(), spec.key_size);
+//! ```
 
 mod distribution;
-mod generator;
+mod keys;
 mod presets;
 pub mod rng;
 mod spec;
+mod stream;
 
 use std::path::{Path, PathBuf};
 
-pub use distribution::{KeyChooser, Zipfian};
-pub use generator::{key_for, write_key, Op, OpKind, OpStream};
+pub use distribution::{zeta, KeyChooser, Zipfian, SCRAMBLED_ITEMS};
+pub use keys::{key_for, key_space, permute, write_key};
 pub use presets::{preset, PRESETS};
 pub use spec::{
-    key_space, KeyDistribution, OperationMix, ScanLength, ValueSize, WorkloadSpec,
-    DEFAULT_OPERATION_COUNT,
+    KeyDistribution, OperationMix, ScanLength, ValueSize, WorkloadSpec, DEFAULT_OPERATION_COUNT,
+    MAX_THREADS, MAX_VALUE_SIZE,
 };
+pub use stream::{Op, OpKind, OpStream};
 
 /// Errors loading or validating a workload.
 #[derive(Debug, thiserror::Error)]
@@ -29,7 +41,7 @@ pub enum WorkloadError {
     UnknownPreset {
         /// The name given.
         name: String,
-        /// The presets.
+        /// The presets, comma-separated.
         valid: String,
     },
     /// A workload file could not be read.
@@ -41,8 +53,9 @@ pub enum WorkloadError {
         #[source]
         source: std::io::Error,
     },
-    /// A workload file is not valid TOML for a spec (the message has the
-    /// line, column and field).
+    /// A workload file is not valid TOML for a spec, or a field in it has
+    /// an impossible value; the parser's message has the line, the column
+    /// and the field.
     #[error("workload file {path}: {message}")]
     Toml {
         /// The file.
@@ -50,13 +63,22 @@ pub enum WorkloadError {
         /// The parser's message.
         message: String,
     },
-    /// A field has an impossible value.
+    /// A field has an impossible value, alone or with the other fields.
     #[error("workload field `{field}`: {reason}")]
     Invalid {
-        /// The field.
+        /// The field, dotted for nested ones (`distribution.constant`).
         field: &'static str,
         /// What is wrong.
         reason: String,
+    },
+    /// A workload file parsed but its fields do not fit together.
+    #[error("workload file {path}: {source}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong ([`WorkloadError::Invalid`]).
+        #[source]
+        source: Box<WorkloadError>,
     },
 }
 
@@ -69,9 +91,10 @@ pub fn load_file(path: &Path) -> Result<WorkloadSpec, WorkloadError> {
     WorkloadSpec::from_toml(&text, path)
 }
 
-/// A preset name, or a path to a `.toml` file.
+/// A preset name, or a path to a TOML file (anything ending in `.toml` or
+/// containing a path separator).
 pub fn resolve(name_or_path: &str) -> Result<WorkloadSpec, WorkloadError> {
-    if name_or_path.ends_with(".toml") || name_or_path.contains('/') {
+    if name_or_path.ends_with(".toml") || name_or_path.contains(['/', std::path::MAIN_SEPARATOR]) {
         load_file(Path::new(name_or_path))
     } else {
         preset(name_or_path)
