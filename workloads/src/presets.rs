@@ -1,4 +1,6 @@
-//! Named presets: db_bench's fills and YCSB's core workloads A-F.
+//! Named presets: db_bench's fills, overwrite, readrandom and deleterandom,
+//! a log append, and YCSB's core workloads A-F (with YCSB's proportions and
+//! request distributions; YCSB's `zipfian` is its scrambled zipfian).
 
 use crate::spec::{KeyDistribution, OperationMix, ScanLength, WorkloadSpec};
 use crate::WorkloadError;
