@@ -179,7 +179,7 @@ impl OpStream {
                 &spec.distribution,
                 existing,
                 existing.saturating_add(expected_inserts),
-                existing * thread / threads,
+                (u128::from(existing) * u128::from(thread) / u128::from(threads)) as u64,
             ),
             rng,
             cumulative,
