@@ -18,10 +18,18 @@ fn each_bad_field_is_named_with_its_line() {
         ("seed = 1\nkey_size = -16\n", "key_size", Some(2)),
         ("value_size = -100\n", "value_size", Some(1)),
         ("value_size = 0\n", "value_size", Some(1)),
-        ("\nvalue_size = { min = -1, max = 10 }\n", "value_size.min", Some(2)),
+        (
+            "\nvalue_size = { min = -1, max = 10 }\n",
+            "value_size.min",
+            Some(2),
+        ),
         ("record_count = -5\n", "record_count", Some(1)),
         ("[mix]\nread = 0.0\n", "mix", Some(1)),
-        ("seed = 3\n[mix]\nread = -1.0\nupdate = 2.0\n", "read", Some(2)),
+        (
+            "seed = 3\n[mix]\nread = -1.0\nupdate = 2.0\n",
+            "read",
+            Some(2),
+        ),
         (
             "[mix]\nupdate = 1.0\n[distribution]\ntype = \"zipfian\"\nconstant = 1.0\n",
             "distribution.constant",
@@ -48,7 +56,11 @@ fn each_bad_field_is_named_with_its_line() {
         ("duration_secs = 0\n", "duration_secs", Some(1)),
         ("operation_count = 0\n", "operation_count", Some(1)),
         ("[scan_length]\nmin = 5\nmax = 2\n", "scan_length", Some(1)),
-        ("value_size = { min = 10, max = 5 }\n", "value_size", Some(1)),
+        (
+            "value_size = { min = 10, max = 5 }\n",
+            "value_size",
+            Some(1),
+        ),
         // Rules between fields: named, checked after parsing.
         (
             "key_size = 3\nrecord_count = 1000\n[mix]\nread = 1.0\n",
@@ -65,7 +77,11 @@ fn each_bad_field_is_named_with_its_line() {
             "duration_secs",
             None,
         ),
-        ("record_count = 0\n[mix]\nread = 1.0\n", "record_count", None),
+        (
+            "record_count = 0\n[mix]\nread = 1.0\n",
+            "record_count",
+            None,
+        ),
         // No mix at all: every proportion defaults to 0.
         ("name = \"empty\"\n", "mix", None),
     ];

@@ -39,7 +39,12 @@ fn digest(spec: &WorkloadSpec, n: usize) -> u64 {
     let mut h: u64 = 0xCBF2_9CE4_8422_2325;
     for (kind, key, value, scan) in collect(spec, 0, 1, n) {
         let kind = [kind as u8];
-        for b in kind.iter().chain(&key).chain(&value).chain(&scan.to_le_bytes()) {
+        for b in kind
+            .iter()
+            .chain(&key)
+            .chain(&value)
+            .chain(&scan.to_le_bytes())
+        {
             h ^= u64::from(*b);
             h = h.wrapping_mul(0x0000_0100_0000_01B3);
         }
@@ -49,7 +54,11 @@ fn digest(spec: &WorkloadSpec, n: usize) -> u64 {
 
 #[test]
 fn same_seed_same_stream_different_seed_different_stream() {
-    for spec in [preset("ycsb-a").unwrap(), preset("ycsb-e").unwrap(), all_kinds()] {
+    for spec in [
+        preset("ycsb-a").unwrap(),
+        preset("ycsb-e").unwrap(),
+        all_kinds(),
+    ] {
         let a = collect(&spec, 0, 1, 3000);
         assert_eq!(a.len(), 3000);
         assert_eq!(a, collect(&spec, 0, 1, 3000), "{}", spec.name);
@@ -87,7 +96,9 @@ fn a_thread_stream_depends_only_on_spec_thread_and_thread_count() {
     let mut interleaved = Vec::new();
     for i in 0..4000 {
         let t = (i * 7 + i / 3) % 4;
-        let Some(op) = streams[t].next_op() else { continue };
+        let Some(op) = streams[t].next_op() else {
+            continue;
+        };
         if t == 2 && interleaved.len() < 1000 {
             interleaved.push((op.kind, op.key.to_vec(), op.value.to_vec(), op.scan_len));
         }
@@ -170,5 +181,10 @@ fn open_loop_threads_share_one_even_schedule() {
     assert_eq!(starts(0), [0, 2000, 4000]);
     assert_eq!(starts(1), [1000, 3000, 5000]);
     let closed = preset("ycsb-c").unwrap();
-    assert!(closed.run_stream(0, 1).next_op().unwrap().intended_start.is_none());
+    assert!(closed
+        .run_stream(0, 1)
+        .next_op()
+        .unwrap()
+        .intended_start
+        .is_none());
 }

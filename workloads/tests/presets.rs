@@ -77,7 +77,10 @@ fn unknown_preset_lists_the_presets() {
 
 #[test]
 fn resolve_takes_preset_names_and_toml_paths() {
-    assert_eq!(resolve("ycsb-b").expect("preset"), preset("ycsb-b").expect("preset"));
+    assert_eq!(
+        resolve("ycsb-b").expect("preset"),
+        preset("ycsb-b").expect("preset")
+    );
     let err = resolve("missing-dir/nothing.toml").unwrap_err().to_string();
     assert!(err.contains("nothing.toml"), "{err}");
 }
@@ -100,8 +103,8 @@ fn example_file_loads() {
 
 #[test]
 fn a_file_without_a_name_takes_its_stem() {
-    let spec = WorkloadSpec::from_toml("[mix]\nread = 1.0\n", Path::new("dir/mine.toml"))
-        .expect("valid");
+    let spec =
+        WorkloadSpec::from_toml("[mix]\nread = 1.0\n", Path::new("dir/mine.toml")).expect("valid");
     assert_eq!(spec.name, "mine");
 }
 
@@ -121,12 +124,21 @@ fn capabilities_decide_support() {
         assert!(spec.check_supported(&full).is_ok(), "{name}");
     }
     let err = preset("ycsb-a").unwrap().check_supported(&log).unwrap_err();
-    assert!(err.contains("ycsb-a") && err.contains("point reads"), "{err}");
+    assert!(
+        err.contains("ycsb-a") && err.contains("point reads"),
+        "{err}"
+    );
     let err = preset("ycsb-f").unwrap().check_supported(&log).unwrap_err();
     assert!(err.contains("point reads"), "{err}");
-    let err = preset("ycsb-e").unwrap().check_supported(&hash).unwrap_err();
+    let err = preset("ycsb-e")
+        .unwrap()
+        .check_supported(&hash)
+        .unwrap_err();
     assert!(err.contains("range scans"), "{err}");
-    let err = preset("deleterandom").unwrap().check_supported(&log).unwrap_err();
+    let err = preset("deleterandom")
+        .unwrap()
+        .check_supported(&log)
+        .unwrap_err();
     assert!(err.contains("deletes"), "{err}");
     // Updates are puts: no read capability needed.
     for ok in ["append", "fillrandom", "fillseq", "overwrite"] {

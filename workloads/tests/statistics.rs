@@ -39,7 +39,10 @@ fn uniform_covers_the_key_space_evenly() {
     let counts = read_counts(&spec);
     // 2000 expected per key, binomial sd 44: every key within 10%.
     let (lo, hi) = (counts.iter().min(), counts.iter().max());
-    assert!(counts.iter().all(|&c| (1800..=2200).contains(&c)), "{lo:?}..{hi:?}");
+    assert!(
+        counts.iter().all(|&c| (1800..=2200).contains(&c)),
+        "{lo:?}..{hi:?}"
+    );
     // And the spread is binomial, not suspiciously flat: chi-square with 99
     // degrees of freedom lies in 60..150 far beyond 99.9% of the time.
     let chi2: f64 = counts
@@ -62,8 +65,14 @@ fn zipfian_top_key_takes_its_analytic_share() {
         let got0 = counts[0] as f64 / ops as f64;
         let got1 = counts[1] as f64 / ops as f64;
         // Binomial sd at most 0.0011 here.
-        assert!((got0 - p0).abs() < 0.005, "theta {theta}: key 0 {got0} vs {p0}");
-        assert!((got1 - p1).abs() < 0.005, "theta {theta}: key 1 {got1} vs {p1}");
+        assert!(
+            (got0 - p0).abs() < 0.005,
+            "theta {theta}: key 0 {got0} vs {p0}"
+        );
+        assert!(
+            (got1 - p1).abs() < 0.005,
+            "theta {theta}: key 1 {got1} vs {p1}"
+        );
         assert_eq!(counts.iter().max(), Some(&counts[0]));
     }
 }
@@ -71,7 +80,11 @@ fn zipfian_top_key_takes_its_analytic_share() {
 #[test]
 fn scrambled_zipfian_is_skewed_but_its_hot_key_is_not_key_zero() {
     let ops = 100_000;
-    let spec = reads(KeyDistribution::ScrambledZipfian { constant: 0.99 }, 1000, ops);
+    let spec = reads(
+        KeyDistribution::ScrambledZipfian { constant: 0.99 },
+        1000,
+        ops,
+    );
     let counts = read_counts(&spec);
     let top = (0..counts.len()).max_by_key(|&i| counts[i]).unwrap_or(0);
     assert_ne!(top, 0);
