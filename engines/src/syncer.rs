@@ -23,7 +23,9 @@
 
 use std::sync::{Condvar, Mutex, MutexGuard};
 
-use crate::fs::FileHandle;
+use std::path::PathBuf;
+
+use crate::fs::{EngineDir, FileHandle};
 use crate::policy::{SyncMode, SyncPolicy};
 use crate::{Error, Result};
 
@@ -65,12 +67,17 @@ struct State {
     /// The error of the first failed sync.
     poisoned: Option<String>,
     syncs: u64,
+    /// Under `none`: files sealed with unsynced writes in them, which an
+    /// explicit [`Syncer::sync_everything`] still owes a sync.
+    sealed_unsynced: Vec<PathBuf>,
 }
 
 /// Decides and performs the syncs of one log under one [`SyncPolicy`].
 #[derive(Debug)]
 pub struct Syncer {
     policy: SyncPolicy,
+    /// The engine's directory, whose failed syncs poison this syncer too.
+    dir: Option<EngineDir>,
     state: Mutex<State>,
     wake: Condvar,
 }
@@ -80,8 +87,19 @@ impl Syncer {
     pub fn new(policy: SyncPolicy) -> Self {
         Syncer {
             policy,
+            dir: None,
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
+        }
+    }
+
+    /// A syncer for `policy` that is also poisoned by a failed sync of
+    /// `dir` ([`EngineDir::check`]): after a failed directory fsync no
+    /// write is acknowledged, as after a failed file sync.
+    pub fn for_dir(policy: SyncPolicy, dir: &EngineDir) -> Self {
+        Syncer {
+            dir: Some(dir.clone()),
+            ..Syncer::new(policy)
         }
     }
 
@@ -100,7 +118,7 @@ impl Syncer {
             Some(cause) => Err(Error::Poisoned {
                 cause: cause.clone(),
             }),
-            None => Ok(()),
+            None => self.dir.as_ref().map_or(Ok(()), EngineDir::check),
         }
     }
 
@@ -211,6 +229,13 @@ impl Syncer {
     /// acknowledged write is left in a file the syncer will no longer target.
     pub fn seal(&self, file: &FileHandle) -> Result<()> {
         if self.policy.mode == SyncMode::None {
+            // No sync now, but remember the file (by path: a handle would
+            // keep a merged-away file's space and descriptor) so that an
+            // explicit `Engine::sync` can still cover its writes.
+            let mut st = self.lock();
+            if st.durable < st.appended && !st.sealed_unsynced.iter().any(|p| p == file.path()) {
+                st.sealed_unsynced.push(file.path().to_path_buf());
+            }
             return Ok(());
         }
         self.check()?;
@@ -238,6 +263,27 @@ impl Syncer {
             st.appended
         };
         self.run_sync(upto, target)
+    }
+
+    /// An explicit `Engine::sync`, whatever the mode: syncs the files this
+    /// syncer sealed without syncing (under `none`), the files `dir` wrote
+    /// without syncing (see [`EngineDir::owe`]), then everything appended
+    /// to `target` ([`Syncer::sync_now`]). Under `none` nothing else ever
+    /// syncs those files, so without this an explicit sync would cover only
+    /// the active log. A failure poisons the syncer.
+    pub fn sync_everything(&self, dir: &EngineDir, target: &dyn Fn() -> FileHandle) -> Result<()> {
+        self.check()?;
+        let mut owed = std::mem::take(&mut self.lock().sealed_unsynced);
+        owed.extend(dir.take_owed());
+        if !owed.is_empty() {
+            let r = dir.sync_paths(&owed);
+            if let Err(e) = r {
+                self.poison(&e);
+                return Err(e);
+            }
+            self.lock().syncs += 1;
+        }
+        self.sync_now(target)
     }
 
     /// On close: syncs what is pending unless the mode is `none`.

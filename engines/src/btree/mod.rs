@@ -113,6 +113,8 @@ struct State {
 pub struct Btree {
     state: Mutex<State>,
     syncer: Syncer,
+    /// The directory (for the files an explicit sync owes under `none`).
+    dir: EngineDir,
     page_bytes: usize,
     max_entry: usize,
     checkpoint_bytes: u64,
@@ -185,7 +187,8 @@ impl Btree {
                 buf: Vec::with_capacity(256),
                 pages_unsynced: false,
             }),
-            syncer: Syncer::new(policy),
+            syncer: Syncer::for_dir(policy, &dir),
+            dir,
             page_bytes,
             max_entry,
             checkpoint_bytes: config.checkpoint_bytes,
@@ -342,7 +345,7 @@ impl Engine for Btree {
                 s.pages_unsynced = false;
             }
         }
-        self.syncer.sync_now(&|| self.wal_file())
+        self.syncer.sync_everything(&self.dir, &|| self.wal_file())
     }
 
     fn maintain(&self) -> Result<()> {

@@ -102,15 +102,6 @@ pub struct TrialOutcome {
     pub trace: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
-struct Op {
-    key: u64,
-    /// `None` for a delete.
-    version: Option<u64>,
-    /// Position among acknowledged writes (0-based), if acknowledged.
-    ack: Option<u64>,
-}
-
 /// The key of key number `k` in crash workloads.
 pub fn key_bytes(k: u64) -> Vec<u8> {
     format!("key{k:04}").into_bytes()
@@ -245,174 +236,377 @@ pub fn read_all(engine: &dyn Engine) -> Result<BTreeMap<u64, Option<Vec<u8>>>> {
     Ok(out)
 }
 
-/// Runs one trial.
-pub fn run_trial(spec: &TrialSpec, want_trace: bool) -> TrialOutcome {
-    let mut out = TrialOutcome::default();
-    let trace = |out: &mut TrialOutcome, line: String| {
-        if want_trace {
-            out.trace.push(line);
+/// Why an operation must survive whatever the policy's own promise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pin {
+    /// A later `Engine::sync` returned `Ok` before the crash.
+    ExplicitSync,
+    /// A previous recovery returned this state (it was durable then).
+    Recovered,
+}
+
+#[derive(Debug, Clone)]
+struct Op {
+    key: u64,
+    /// `None` for a delete.
+    version: Option<u64>,
+    /// Position among acknowledged writes (0-based), if acknowledged.
+    ack: Option<u64>,
+    /// Set when the operation must survive regardless of `ack`.
+    pin: Option<Pin>,
+}
+
+/// The state of one trial as it goes through its epochs.
+struct Trial<'a> {
+    spec: &'a TrialSpec,
+    want_trace: bool,
+    rng: CrashRng,
+    out: TrialOutcome,
+    ops: Vec<Op>,
+    /// Acknowledged writes so far (all epochs).
+    acked: u64,
+    /// Next version number (unique over the trial).
+    next_version: u64,
+    sync_failed: bool,
+    /// Truncates reverted by the crashes so far.
+    truncates: u64,
+}
+
+impl Trial<'_> {
+    fn trace(&mut self, line: String) {
+        if self.want_trace {
+            self.out.trace.push(line);
         }
-    };
-    let mut rng = CrashRng::new(spec.seed);
-    let sim = SimFs::new(spec.profile);
-    let base: Arc<dyn Vfs> = Arc::new(sim.clone());
-    let vfs: Arc<dyn Vfs> = if spec.broken_sync {
-        Arc::new(NoSyncFs(base))
-    } else {
-        base
-    };
-    let engine = match open_guarded(spec.engine, trial_config(vfs, spec.policy)) {
-        Ok(e) => e,
-        Err(e) => {
-            out.recovery_failure = Some(format!("first open failed: {e}"));
-            out.violation = out.recovery_failure.clone();
-            return out;
-        }
-    };
-    sim.set_faults(spec.faults);
-    let at_sync = rng.upto(1) == 0;
-    if at_sync {
-        let k = 1 + rng.upto(spec.ops.max(1) * 2);
-        sim.freeze_after_sync(sim.syncs() + k);
-        trace(&mut out, format!("crash after sync point {k}"));
     }
-    let mut ops: Vec<Op> = Vec::new();
-    let mut acked = 0u64;
-    let mut sync_failed = false;
-    for i in 0..spec.ops {
-        if sim.frozen() {
-            break;
-        }
-        let key = rng.upto(KEYS - 1);
-        let delete = rng.upto(3) == 0;
-        let version = (!delete).then_some(i);
-        let r = catch_unwind(AssertUnwindSafe(|| match version {
-            Some(v) => engine.put(&key_bytes(key), &value_bytes(key, v, rng_pad(spec.seed, i))),
-            None => engine.delete(&key_bytes(key)),
-        }));
-        let r = r.unwrap_or_else(|_| Err(Error::InvalidConfig("write panicked".into())));
-        // An acknowledgement that arrives after the crash instant does not count.
-        let ok = r.is_ok() && !sim.frozen();
-        let what = match version {
-            Some(v) => format!("put k{key} v{v}"),
-            None => format!("delete k{key}"),
-        };
-        match &r {
-            Ok(()) if ok => {
-                if sync_failed && out.violation.is_none() {
-                    out.violation =
-                        Some(format!("op {i} ({what}) acknowledged after a failed sync"));
-                }
-                trace(&mut out, format!("op {i}: {what} -> acknowledged #{acked}"));
+
+    /// Moves the filesystem operations recorded since the last call into
+    /// the trace, indented under the operation that caused them.
+    fn fs_trace(&mut self, sim: &SimFs) {
+        if self.want_trace {
+            for e in sim.take_events() {
+                self.out.trace.push(format!("      fs: {e}"));
             }
-            Ok(()) => trace(
-                &mut out,
-                format!("op {i}: {what} -> returned after the crash instant"),
-            ),
+        }
+    }
+
+    fn violation(&mut self, what: String) {
+        self.out.violation.get_or_insert(what);
+    }
+
+    /// Whether a successful `Engine::sync` must make every acknowledged
+    /// write durable: the names of the files holding them must be durable
+    /// too, which takes `+dir` on `posix` (on `linux` a file sync commits
+    /// them).
+    fn explicit_sync_promises(&self) -> bool {
+        self.spec.policy.dir_sync || self.spec.profile == Profile::Linux
+    }
+
+    /// Drives `n` operations (puts, deletes, and now and then an explicit
+    /// `sync`), stopping at the crash instant if the image froze.
+    fn workload(&mut self, engine: &dyn Engine, sim: &SimFs, n: u64) {
+        // Fault trials run to the end: the fault is the point.
+        let plain = self.spec.faults == Faults::default();
+        if self.rng.upto(1) == 0 && plain {
+            let k = 1 + self.rng.upto(n.max(1) * 2);
+            sim.freeze_after_sync(sim.syncs() + k);
+            self.trace(format!("crash after sync point {k} of this run"));
+        }
+        for _ in 0..n {
+            self.fs_trace(sim);
+            if sim.frozen() {
+                break;
+            }
+            let i = self.next_version;
+            self.next_version += 1;
+            if self.rng.upto(23) == 0 {
+                self.explicit_sync(engine, sim, i);
+                continue;
+            }
+            let key = self.rng.upto(KEYS - 1);
+            let delete = self.rng.upto(3) == 0;
+            let version = (!delete).then_some(i);
+            let pad = rng_pad(self.spec.seed, i);
+            let r = catch_unwind(AssertUnwindSafe(|| match version {
+                Some(v) => engine.put(&key_bytes(key), &value_bytes(key, v, pad)),
+                None => engine.delete(&key_bytes(key)),
+            }));
+            let r = r.unwrap_or_else(|_| Err(Error::InvalidConfig("write panicked".into())));
+            // An acknowledgement that arrives after the crash instant does not count.
+            let ok = r.is_ok() && !sim.frozen();
+            let what = match version {
+                Some(v) => format!("put k{key} v{v}"),
+                None => format!("delete k{key}"),
+            };
+            match &r {
+                Ok(()) if ok => {
+                    if self.sync_failed {
+                        self.violation(format!("op {i} ({what}) acknowledged after a failed sync"));
+                    }
+                    let a = self.acked;
+                    self.trace(format!("op {i}: {what} -> acknowledged #{a}"));
+                }
+                Ok(()) => self.trace(format!(
+                    "op {i}: {what} -> returned after the crash instant"
+                )),
+                Err(e) => {
+                    self.out.failed_writes += 1;
+                    if self.spec.faults.fail_sync.is_some()
+                        || self.spec.faults.fail_dir_sync.is_some()
+                    {
+                        self.sync_failed = true;
+                    }
+                    self.trace(format!("op {i}: {what} -> error: {e}"));
+                }
+            }
+            self.ops.push(Op {
+                key,
+                version,
+                ack: ok.then_some(self.acked),
+                pin: None,
+            });
+            if ok {
+                self.acked += 1;
+            }
+        }
+        self.fs_trace(sim);
+    }
+
+    fn explicit_sync(&mut self, engine: &dyn Engine, sim: &SimFs, i: u64) {
+        let r = catch_unwind(AssertUnwindSafe(|| engine.sync()))
+            .unwrap_or_else(|_| Err(Error::InvalidConfig("sync panicked".into())));
+        match r {
+            Ok(()) if !sim.frozen() => {
+                // Under syncing policies what `sync` made durable stays
+                // durable (maintenance syncs what it rewrites). Under `none`
+                // only "durable now" holds: a later merge may move synced
+                // data into files it never syncs. So under `none` the
+                // promise is checked by crashing right here, one time in 8.
+                let pins = self.explicit_sync_promises()
+                    && (self.spec.policy.syncs_data() || self.rng.upto(7) == 0);
+                if pins && !self.spec.policy.syncs_data() {
+                    sim.freeze_now();
+                }
+                if pins {
+                    for op in self.ops.iter_mut().filter(|o| o.ack.is_some()) {
+                        op.pin.get_or_insert(Pin::ExplicitSync);
+                    }
+                }
+                if self.sync_failed {
+                    self.violation(format!("op {i} (sync) succeeded after a failed sync"));
+                }
+                let what = if pins {
+                    " (every acknowledged write must now survive)"
+                } else if self.explicit_sync_promises() {
+                    " (not checked: under none a later merge may undo it)"
+                } else {
+                    " (promises nothing for files whose names were never synced)"
+                };
+                self.trace(format!("op {i}: sync -> ok{what}"));
+            }
+            Ok(()) => self.trace(format!("op {i}: sync -> returned after the crash instant")),
             Err(e) => {
-                out.failed_writes += 1;
-                if spec.faults.fail_sync.is_some() {
-                    sync_failed = true;
+                if self.spec.faults.fail_sync.is_some() || self.spec.faults.fail_dir_sync.is_some()
+                {
+                    self.sync_failed = true;
                 }
-                trace(&mut out, format!("op {i}: {what} -> error: {e}"));
+                self.trace(format!("op {i}: sync -> error: {e}"));
             }
         }
-        ops.push(Op {
-            key,
-            version,
-            ack: ok.then_some(acked),
-        });
-        if ok {
-            acked += 1;
-        }
     }
-    out.acked = acked;
-    let mode = CrashMode::ALL[rng.upto(3) as usize];
-    let (mut crashed, report) = sim.crash(rng.next_u64(), mode);
-    drop(engine);
-    trace(
-        &mut out,
-        format!(
+
+    /// Crashes `sim`; returns the post-crash filesystem.
+    fn crash(&mut self, sim: &SimFs) -> SimFs {
+        let mode = CrashMode::ALL[self.rng.upto(3) as usize];
+        let (crashed, report) = sim.crash(self.rng.next_u64(), mode);
+        self.trace(format!(
             "crash ({mode:?}): {} unsynced writes dropped, files lost {:?}, truncates reverted {}",
             report.writes_dropped, report.files_lost, report.truncates_reverted
-        ),
-    );
-    out.files_lost = report.files_lost.len() as u64;
-    let mut truncates = report.truncates_reverted;
-    if rng.upto(3) == 0 {
-        // Crash again during recovery: whatever recovery did but did not sync may go.
-        match open_guarded(
-            spec.engine,
-            trial_config(Arc::new(crashed.clone()), spec.policy),
-        ) {
+        ));
+        self.out.files_lost += report.files_lost.len() as u64;
+        self.truncates += report.truncates_reverted;
+        crashed
+    }
+
+    /// Recovers from `crashed`, sometimes crashing once more during the
+    /// recovery (right after one of its syncs, chosen from a dry run, or at
+    /// its end), then recovering again. `None` when recovery failed.
+    fn recover(&mut self, crashed: SimFs) -> Option<(Box<dyn Engine>, SimFs)> {
+        let mut crashed = crashed;
+        if self.rng.upto(3) == 0 {
+            // Dry run on a copy to count the recovery's syncs.
+            let (probe, _) = crashed.crash(0, CrashMode::DurableOnly);
+            let syncs = match open_guarded(self.spec.engine, self.config(&probe)) {
+                Ok(e) => {
+                    let n = probe.syncs();
+                    drop(e);
+                    n
+                }
+                Err(e) => {
+                    self.recovery_failed(e);
+                    return None;
+                }
+            };
+            let k = 1 + self.rng.upto(syncs);
+            let (copy, _) = crashed.crash(0, CrashMode::DurableOnly);
+            if k <= syncs {
+                copy.freeze_after_sync(k);
+            }
+            if self.want_trace {
+                copy.record_events();
+            }
+            match open_guarded(self.spec.engine, self.config(&copy)) {
+                Ok(e) => {
+                    let at = if k <= syncs {
+                        format!("after its sync {k} of {syncs}")
+                    } else {
+                        format!("at its end ({syncs} syncs)")
+                    };
+                    self.trace("recovery (to be crashed):".into());
+                    self.fs_trace(&copy);
+                    self.trace(format!("second crash during recovery, {at}:"));
+                    crashed = self.crash(&copy);
+                    drop(e);
+                }
+                Err(e) => {
+                    self.recovery_failed(e);
+                    return None;
+                }
+            }
+        }
+        if self.want_trace {
+            crashed.record_events();
+        }
+        match open_guarded(self.spec.engine, self.config(&crashed)) {
             Ok(e) => {
-                let (again, r2) =
-                    crashed.crash(rng.next_u64(), CrashMode::ALL[rng.upto(3) as usize]);
-                drop(e);
-                trace(
-                    &mut out,
-                    format!(
-                        "second crash during recovery: files lost {:?}",
-                        r2.files_lost
-                    ),
-                );
-                truncates += r2.truncates_reverted;
-                crashed = again;
+                self.trace("recovery:".into());
+                self.fs_trace(&crashed);
+                Some((e, crashed))
             }
             Err(e) => {
-                out.recovery_failure = Some(e);
+                self.recovery_failed(e);
+                None
             }
         }
     }
-    let recovered = match &out.recovery_failure {
-        Some(_) => None,
-        None => match open_guarded(spec.engine, trial_config(Arc::new(crashed), spec.policy)) {
-            Ok(e) => Some(e),
-            Err(e) => {
-                out.recovery_failure = Some(e);
-                None
-            }
-        },
-    };
-    let Some(engine) = recovered else {
-        let e = out.recovery_failure.clone().unwrap_or_default();
-        trace(&mut out, format!("recovery FAILED: {e}"));
-        out.violation.get_or_insert(format!("recovery failed: {e}"));
-        return out;
-    };
-    let state = match catch_unwind(AssertUnwindSafe(|| read_all(&*engine))) {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => {
-            out.recovery_failure = Some(format!("read after recovery: {e}"));
-            out.violation
-                .get_or_insert(format!("read after recovery failed: {e}"));
-            return out;
-        }
-        Err(_) => {
-            out.recovery_failure = Some("read after recovery panicked".into());
-            out.violation
-                .get_or_insert("read after recovery panicked".into());
-            return out;
-        }
-    };
 
-    let max_lost = spec.policy.max_lost_writes();
-    let mut lost_acks: Vec<u64> = Vec::new();
-    for (k, observed) in &state {
+    fn recovery_failed(&mut self, e: String) {
+        self.trace(format!("recovery FAILED: {e}"));
+        self.violation(format!("recovery failed: {e}"));
+        self.out.recovery_failure = Some(e);
+    }
+
+    fn config(&self, sim: &SimFs) -> EngineConfig {
+        trial_config(Arc::new(sim.clone()), self.spec.policy)
+    }
+
+    /// Reads every key back and checks it against the history. Returns the
+    /// state read, or `None` when reading failed or a read was corrupt.
+    fn check(&mut self, engine: &dyn Engine) -> Option<BTreeMap<u64, Option<Vec<u8>>>> {
+        let state = match catch_unwind(AssertUnwindSafe(|| read_all(engine))) {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                self.out.recovery_failure = Some(format!("read after recovery: {e}"));
+                self.violation(format!("read after recovery failed: {e}"));
+                return None;
+            }
+            Err(_) => {
+                self.out.recovery_failure = Some("read after recovery panicked".into());
+                self.violation("read after recovery panicked".into());
+                return None;
+            }
+        };
+        if let Some(what) = scan_disagrees(engine, &state) {
+            self.out.corrupt_reads += 1;
+            self.trace(format!("scan after recovery: {what}"));
+            self.violation(format!("scan after recovery: {what}"));
+            return None;
+        }
+        let c = check_history(
+            &self.ops,
+            &state,
+            self.acked,
+            self.spec.policy.max_lost_writes(),
+        );
+        for line in c.trace {
+            self.trace(line);
+        }
+        self.out.corrupt_reads += c.corrupt_reads;
+        self.out.resurrected += c.resurrected;
+        self.out.lost += c.lost;
+        if c.lost > 0 && self.out.cause.is_none() {
+            self.out.cause = Some(if self.out.files_lost > 0 {
+                LossCause::DirEntryNeverSynced
+            } else if self.truncates > 0 {
+                LossCause::TruncateReverted
+            } else {
+                LossCause::DataNeverSynced
+            });
+        }
+        if let Some(v) = c.violation {
+            self.violation(v.replace("{policy}", &self.spec.policy.to_string()));
+        }
+        (c.corrupt_reads == 0).then_some(state)
+    }
+
+    /// Starts a new epoch from the state a recovery returned: earlier
+    /// operations stay known (so their values are not corrupt reads) but
+    /// promise nothing more; the recovered state itself must survive the
+    /// next crash under every policy that promises durability.
+    fn rebase(&mut self, state: &BTreeMap<u64, Option<Vec<u8>>>) {
+        for op in &mut self.ops {
+            op.ack = None;
+            op.pin = None;
+        }
+        let pin = self
+            .spec
+            .policy
+            .max_lost_writes()
+            .is_some()
+            .then_some(Pin::Recovered);
+        for (k, v) in state {
+            self.ops.push(Op {
+                key: *k,
+                version: v.as_ref().and_then(|v| parse_value(*k, v)),
+                ack: None,
+                pin,
+            });
+        }
+    }
+}
+
+/// What [`check_history`] found.
+#[derive(Debug, Default)]
+struct HistoryCheck {
+    lost: u64,
+    corrupt_reads: u64,
+    resurrected: u64,
+    violation: Option<String>,
+    trace: Vec<String>,
+}
+
+/// Matches each key's observed state to the latest operation that explains
+/// it; every acknowledged or pinned operation after that one was lost.
+fn check_history(
+    ops: &[Op],
+    state: &BTreeMap<u64, Option<Vec<u8>>>,
+    acked: u64,
+    max_lost: Option<u64>,
+) -> HistoryCheck {
+    let mut c = HistoryCheck::default();
+    for (k, observed) in state {
         let key_ops: Vec<(usize, &Op)> = ops
             .iter()
             .enumerate()
             .filter(|(_, o)| o.key == *k)
             .collect();
-        // Which operation does the observed state correspond to (latest candidate)?
         let candidate: Option<isize> = match observed {
-            Some(v) => match parse_value(*k, v) {
-                Some(ver) => key_ops
+            Some(v) => parse_value(*k, v).and_then(|ver| {
+                key_ops
                     .iter()
+                    .rev()
                     .find(|(_, o)| o.version == Some(ver))
-                    .map(|(i, _)| *i as isize),
-                None => None,
-            },
+                    .map(|(i, _)| *i as isize)
+            }),
             None => Some(
                 key_ops
                     .iter()
@@ -422,68 +616,148 @@ pub fn run_trial(spec: &TrialSpec, want_trace: bool) -> TrialOutcome {
                     .unwrap_or(-1),
             ),
         };
-        let Some(c) = candidate else {
-            out.corrupt_reads += 1;
-            trace(
-                &mut out,
-                format!(
-                    "k{k}: read a value never written: {:?}",
-                    observed
-                        .as_ref()
-                        .map(|v| String::from_utf8_lossy(v).into_owned())
-                ),
-            );
-            out.violation
+        let Some(cand) = candidate else {
+            c.corrupt_reads += 1;
+            c.trace.push(format!(
+                "k{k}: read a value never written: {:?}",
+                observed
+                    .as_ref()
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+            ));
+            c.violation
                 .get_or_insert(format!("k{k}: read a value never written"));
             continue;
         };
-        for (i, o) in &key_ops {
-            if (*i as isize) > c {
-                if let Some(a) = o.ack {
-                    lost_acks.push(a);
-                    if o.version.is_none() && observed.is_some() {
-                        out.resurrected += 1;
-                    }
-                    trace(
-                        &mut out,
-                        format!(
-                            "k{k}: acknowledged op {i} (ack #{a}) lost; observed {}",
-                            if c < 0 {
-                                "nothing".to_string()
-                            } else {
-                                format!("op {c}")
-                            }
-                        ),
-                    );
-                }
+        for (i, o) in key_ops.iter().filter(|(i, _)| (*i as isize) > cand) {
+            if o.ack.is_none() && o.pin.is_none() {
+                continue;
+            }
+            c.lost += 1;
+            if o.version.is_none() && observed.is_some() {
+                c.resurrected += 1;
+            }
+            let seen = if cand < 0 {
+                "nothing".to_string()
+            } else {
+                format!("op #{cand}")
+            };
+            let what = match o.version {
+                Some(v) => format!("put v{v}"),
+                None => "delete".to_string(),
+            };
+            let ack = o.ack.map(|a| format!(" ack #{a}")).unwrap_or_default();
+            c.trace
+                .push(format!("k{k}: op #{i} ({what}{ack}) lost; observed {seen}"));
+            let broken = match (o.pin, o.ack, max_lost) {
+                (Some(Pin::ExplicitSync), _, _) => Some("it was acknowledged before a successful Engine::sync".to_string()),
+                (Some(Pin::Recovered), _, _) => Some("a previous recovery had returned it".to_string()),
+                (None, Some(_), None) => None,
+                (None, Some(a), Some(n)) => (a + n < acked)
+                    .then(|| format!("{{policy}} promises at most the last {n} acknowledged writes lost, this was ack #{a} of {acked}")),
+                (None, None, _) => None,
+            };
+            if let Some(why) = broken {
+                c.violation
+                    .get_or_insert(format!("k{k}: {what}{ack} lost, but {why}"));
             }
         }
     }
-    out.lost = lost_acks.len() as u64;
-    if out.lost > 0 {
-        out.cause = Some(if out.files_lost > 0 {
-            LossCause::DirEntryNeverSynced
-        } else if truncates > 0 {
-            LossCause::TruncateReverted
-        } else {
-            LossCause::DataNeverSynced
-        });
-        let broken = match max_lost {
-            None => false,
-            Some(0) => true,
-            Some(n) => lost_acks.iter().any(|&a| a + n < acked),
-        };
-        if broken {
-            out.violation.get_or_insert(format!(
-                "{} acknowledged writes lost under {} (promise: at most the last {})",
-                out.lost,
-                spec.policy,
-                max_lost.unwrap_or(0)
-            ));
-        }
+    c
+}
+
+/// For engines with range scans: a full scan must return exactly the live
+/// keys `get` returned, with the same values.
+fn scan_disagrees(engine: &dyn Engine, state: &BTreeMap<u64, Option<Vec<u8>>>) -> Option<String> {
+    if !engine.capabilities().range_scans || !engine.capabilities().point_reads {
+        return None;
     }
-    let _ = engine.close();
-    out
+    let scanned = match catch_unwind(AssertUnwindSafe(|| engine.scan(b"", None, usize::MAX))) {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return Some(format!("scan failed: {e}")),
+        Err(_) => return Some("scan panicked".into()),
+    };
+    let want: Vec<(Vec<u8>, Vec<u8>)> = state
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| (key_bytes(*k), v.clone())))
+        .collect();
+    if scanned != want {
+        let got: Vec<String> = scanned
+            .iter()
+            .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+            .collect();
+        let exp: Vec<String> = want
+            .iter()
+            .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+            .collect();
+        return Some(format!(
+            "scan returned {got:?}, get says {exp:?} (or values differ)"
+        ));
+    }
+    None
+}
+
+/// Runs one trial: one or two epochs of workload, crash and recovery (a
+/// third of the trials continue writing on the recovered engine, crash and
+/// recover again), each recovery sometimes crashed itself.
+pub fn run_trial(spec: &TrialSpec, want_trace: bool) -> TrialOutcome {
+    let mut t = Trial {
+        spec,
+        want_trace,
+        rng: CrashRng::new(spec.seed),
+        out: TrialOutcome::default(),
+        ops: Vec::new(),
+        acked: 0,
+        next_version: 0,
+        sync_failed: false,
+        truncates: 0,
+    };
+    let sim = SimFs::new(spec.profile);
+    if want_trace {
+        sim.record_events();
+    }
+    let base: Arc<dyn Vfs> = Arc::new(sim.clone());
+    let vfs: Arc<dyn Vfs> = if spec.broken_sync {
+        Arc::new(NoSyncFs(base))
+    } else {
+        base
+    };
+    let mut engine = match open_guarded(spec.engine, trial_config(vfs, spec.policy)) {
+        Ok(e) => e,
+        Err(e) => {
+            t.out.recovery_failure = Some(format!("first open failed: {e}"));
+            t.out.violation = t.out.recovery_failure.clone();
+            return t.out;
+        }
+    };
+    sim.set_faults(spec.faults);
+    // Fault and broken-sync trials stay in one epoch: the fault is the point.
+    let plain = !spec.broken_sync && spec.faults == Faults::default();
+    let epochs: u64 = if t.rng.upto(2) == 0 && plain { 2 } else { 1 };
+    let mut sim = sim;
+    for epoch in 1..=epochs {
+        if epochs > 1 {
+            t.trace(format!("epoch {epoch} of {epochs}"));
+        }
+        t.workload(&*engine, &sim, spec.ops.div_ceil(epochs));
+        let crashed = t.crash(&sim);
+        drop(engine);
+        let Some((recovered, fs)) = t.recover(crashed) else {
+            break;
+        };
+        let Some(state) = t.check(&*recovered) else {
+            break;
+        };
+        if t.out.violation.is_some() || epoch == epochs {
+            let _ = recovered.close();
+            break;
+        }
+        t.rebase(&state);
+        t.sync_failed = false;
+        engine = recovered;
+        sim = fs;
+    }
+    t.out.acked = t.acked;
+    t.out
 }
 
 fn rng_pad(seed: u64, i: u64) -> usize {

@@ -3,12 +3,13 @@
 //! [`ReplaceFile`]: the temp-write, sync, rename, directory-sync sequence for
 //! files that must appear whole or not at all.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::{parent_dir, FileHandle, Vfs};
 use crate::policy::SyncPolicy;
-use crate::Result;
+use crate::{Error, Result};
 
 /// Suffix of files being written before their rename into place.
 pub const TMP_SUFFIX: &str = ".tmp";
@@ -19,6 +20,14 @@ pub struct EngineDir {
     vfs: Arc<dyn Vfs>,
     dir: PathBuf,
     policy: SyncPolicy,
+    /// Under `none`: files written whole and never synced (see
+    /// [`EngineDir::owe`]). Shared by clones.
+    owed: Arc<Mutex<BTreeSet<PathBuf>>>,
+    /// The first failed sync (directory sync, or a file sync this type
+    /// issued). Shared by clones. Once set, every later name change fails
+    /// with [`Error::Poisoned`], and so does the [`crate::syncer::Syncer`]
+    /// made with [`crate::syncer::Syncer::for_dir`].
+    failed: Arc<Mutex<Option<String>>>,
 }
 
 impl EngineDir {
@@ -34,6 +43,8 @@ impl EngineDir {
             vfs,
             dir: dir.to_path_buf(),
             policy,
+            owed: Arc::default(),
+            failed: Arc::default(),
         };
         if !existed && policy.dir_sync {
             d.vfs.sync_dir(parent_dir(dir))?;
@@ -71,10 +82,35 @@ impl EngineDir {
         self.vfs.exists(&self.join(name))
     }
 
+    /// Fails with [`Error::Poisoned`] once a sync issued through this
+    /// directory failed. After a failed directory fsync the name operations
+    /// it covered may never become durable, and a retried fsync can report
+    /// success without them (as for file data): nothing that depends on a
+    /// name change may be acknowledged, and no further name change (a merge
+    /// removing its inputs, say) may be made on top of the lost ones.
+    pub fn check(&self) -> Result<()> {
+        match &*self.failed.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(cause) => Err(Error::Poisoned {
+                cause: cause.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Records a failed sync (see [`EngineDir::check`]) and returns it.
+    fn failed(&self, e: Error) -> Error {
+        self.failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert_with(|| e.to_string());
+        e
+    }
+
     /// Syncs the directory if the policy has `+dir`.
     pub fn sync(&self) -> Result<()> {
+        self.check()?;
         if self.policy.dir_sync {
-            self.vfs.sync_dir(&self.dir)?;
+            self.vfs.sync_dir(&self.dir).map_err(|e| self.failed(e))?;
         }
         Ok(())
     }
@@ -82,6 +118,7 @@ impl EngineDir {
     /// Creates a new file and, under `+dir`, syncs the directory so the name
     /// survives a power loss before any write to it is acknowledged.
     pub fn create(&self, name: &str) -> Result<FileHandle> {
+        self.check()?;
         let f = self.vfs.create(&self.join(name))?;
         self.sync()?;
         Ok(f)
@@ -97,6 +134,7 @@ impl EngineDir {
         if names.is_empty() {
             return Ok(());
         }
+        self.check()?;
         for n in names {
             self.vfs.remove(&self.join(n.as_ref()))?;
         }
@@ -106,6 +144,7 @@ impl EngineDir {
     /// Starts writing `name` through a temporary file (see [`ReplaceFile`]).
     /// A leftover temporary of the same name (from a crash) is removed.
     pub fn replace(&self, name: &str) -> Result<ReplaceFile> {
+        self.check()?;
         let tmp = format!("{name}{TMP_SUFFIX}");
         if self.exists(&tmp)? {
             self.vfs.remove(&self.join(&tmp))?;
@@ -124,6 +163,41 @@ impl EngineDir {
         let f = self.replace(name)?;
         f.file().append(bytes)?;
         f.commit()
+    }
+
+    /// Records that file `name` holds data the engine relies on but, under
+    /// `none`, never synced (a table, a merge output, a manifest): an
+    /// explicit `Engine::sync` must still sync it
+    /// ([`crate::syncer::Syncer::sync_everything`]). Does nothing under
+    /// syncing policies, which synced it already.
+    pub fn owe(&self, name: &str) {
+        if !self.policy.syncs_data() {
+            self.owed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(self.join(name));
+        }
+    }
+
+    /// Takes the owed files (see [`EngineDir::owe`]).
+    pub fn take_owed(&self) -> Vec<PathBuf> {
+        std::mem::take(&mut *self.owed.lock().unwrap_or_else(|p| p.into_inner()))
+            .into_iter()
+            .collect()
+    }
+
+    /// Syncs the files at `paths` that still exist (one merged or compacted
+    /// away needs nothing: its data lives in the file that replaced it),
+    /// with the policy's primitive.
+    pub fn sync_paths(&self, paths: &[PathBuf]) -> Result<()> {
+        self.check()?;
+        for p in paths {
+            if self.vfs.exists(p)? {
+                let f = self.vfs.open(p)?;
+                self.policy.sync_file(&*f).map_err(|e| self.failed(e))?;
+            }
+        }
+        Ok(())
     }
 
     /// Removes leftover temporary files (from a crash during a replace).
@@ -160,11 +234,14 @@ impl ReplaceFile {
     pub fn commit(self) -> Result<()> {
         let policy = self.dir.policy;
         if policy.syncs_data() {
-            policy.sync_file(&*self.file)?;
+            policy
+                .sync_file(&*self.file)
+                .map_err(|e| self.dir.failed(e))?;
         }
         self.dir
             .vfs
             .rename(&self.dir.join(&self.tmp), &self.dir.join(&self.name))?;
+        self.dir.owe(&self.name);
         self.dir.sync()
     }
 

@@ -79,8 +79,14 @@ impl CrashMode {
 /// Injected faults. Counts are 1-based over the whole filesystem.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Faults {
-    /// The n-th file sync fails with EIO.
+    /// The n-th sync (file or directory, counted together) fails with EIO.
+    /// A failed file sync drops the file's pending data from the durable
+    /// path; a failed directory sync drops the pending name operations it
+    /// would have committed. Either way a later sync reports success.
     pub fail_sync: Option<u64>,
+    /// The n-th directory sync fails with EIO (as a failed `fail_sync`
+    /// directory sync does).
+    pub fail_dir_sync: Option<u64>,
     /// The n-th write writes half its bytes and fails with EIO.
     pub short_write: Option<u64>,
     /// Writes fail with ENOSPC once this many bytes were written.
@@ -129,11 +135,22 @@ struct State {
     pending_names: Vec<(u64, PathBuf, NameOp)>,
     op: u64,
     syncs: u64,
+    dir_syncs: u64,
     writes: u64,
     bytes: u64,
     faults: Faults,
     freeze_at_sync: Option<u64>,
     frozen: Option<Box<State>>,
+    /// Operation log for traces, when asked for.
+    events: Option<Vec<String>>,
+}
+
+impl State {
+    fn event(&mut self, what: impl FnOnce() -> String) {
+        if let Some(ev) = &mut self.events {
+            ev.push(what());
+        }
+    }
 }
 
 /// The simulated filesystem. Cloning shares the same state.
@@ -209,6 +226,21 @@ impl SimFs {
         self.lock().faults = faults;
     }
 
+    /// Starts recording name operations, writes, truncates and syncs for
+    /// [`SimFs::take_events`] (operation traces).
+    pub fn record_events(&self) {
+        self.lock().events.get_or_insert_with(Vec::new);
+    }
+
+    /// The operations recorded since the last call.
+    pub fn take_events(&self) -> Vec<String> {
+        self.lock()
+            .events
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
     /// File and directory syncs so far.
     pub fn syncs(&self) -> u64 {
         self.lock().syncs
@@ -218,6 +250,22 @@ impl SimFs {
     /// [`SimFs::crash`] starts from the state at that instant.
     pub fn freeze_after_sync(&self, n: u64) {
         self.lock().freeze_at_sync = Some(n);
+    }
+
+    /// Freezes the crash image now (unless already frozen).
+    pub fn freeze_now(&self) {
+        let mut st = self.lock();
+        if st.frozen.is_none() {
+            Self::freeze(&mut st);
+        }
+    }
+
+    fn freeze(st: &mut State) {
+        st.event(|| "== crash instant: the image is frozen here ==".to_string());
+        let mut snap = st.clone();
+        snap.frozen = None;
+        snap.events = None;
+        st.frozen = Some(Box::new(snap));
     }
 
     /// Whether the crash image has been frozen.
@@ -405,6 +453,12 @@ impl SimFs {
     fn name_op(st: &mut State, dir: &Path, op: NameOp) {
         st.op += 1;
         let opn = st.op;
+        Self::name_op_at(st, opn, dir, op);
+    }
+
+    /// Records a name operation under operation number `opn` (a rename
+    /// records its link and unlink under one number, so no crash splits it).
+    fn name_op_at(st: &mut State, opn: u64, dir: &Path, op: NameOp) {
         let entries = st.dirs.entry(dir.to_path_buf()).or_default();
         match &op {
             NameOp::Link { name, ino } => {
@@ -440,9 +494,7 @@ impl SimFs {
     fn counted_sync(&self, st: &mut State) {
         st.syncs += 1;
         if st.freeze_at_sync == Some(st.syncs) && st.frozen.is_none() {
-            let mut snap = st.clone();
-            snap.frozen = None;
-            st.frozen = Some(Box::new(snap));
+            Self::freeze(st);
         }
     }
 }
@@ -464,6 +516,7 @@ impl Vfs for SimFs {
         st.next_ino += 1;
         let ino = st.next_ino;
         st.inodes.insert(ino, Inode::default());
+        st.event(|| format!("create {}", path.display()));
         Self::name_op(&mut st, &dir, NameOp::Link { name, ino });
         Ok(Arc::new(SimFile {
             fs: self.clone(),
@@ -499,9 +552,17 @@ impl Vfs for SimFs {
         if !st.dirs.contains_key(&td) {
             return Err(enoent(to, "rename"));
         }
-        // The new name appears before the old one goes, as in a journal.
-        Self::name_op(&mut st, &td, NameOp::Link { name: tname, ino });
-        Self::name_op(&mut st, &fd, NameOp::Unlink { name: fname });
+        if (&fd, &fname) == (&td, &tname) {
+            return Ok(()); // POSIX: renaming a name onto itself does nothing.
+        }
+        // One operation: a crash keeps both halves or neither (ext4 and xfs
+        // journal a rename as one transaction). Within one directory no
+        // crash mode can split it; across directories `posix` subsets may.
+        st.op += 1;
+        let opn = st.op;
+        st.event(|| format!("rename {} -> {}", from.display(), to.display()));
+        Self::name_op_at(&mut st, opn, &td, NameOp::Link { name: tname, ino });
+        Self::name_op_at(&mut st, opn, &fd, NameOp::Unlink { name: fname });
         Ok(())
     }
 
@@ -511,6 +572,7 @@ impl Vfs for SimFs {
         if !st.dirs.get(&dir).is_some_and(|d| d.contains_key(&name)) {
             return Err(enoent(path, "remove"));
         }
+        st.event(|| format!("remove {}", path.display()));
         Self::name_op(&mut st, &dir, NameOp::Unlink { name });
         Ok(())
     }
@@ -559,11 +621,36 @@ impl Vfs for SimFs {
         if !st.dirs.contains_key(path) {
             return Err(enoent(path, "fsync directory"));
         }
-        match self.profile {
-            Profile::Posix => Self::commit_names(&mut st, Some(path)),
-            Profile::Linux => Self::commit_names(&mut st, None),
+        let only = match self.profile {
+            Profile::Posix => Some(path),
+            Profile::Linux => None,
+        };
+        st.dir_syncs += 1;
+        let fail = st.faults.fail_sync == Some(st.syncs + 1)
+            || st.faults.fail_dir_sync == Some(st.dir_syncs);
+        st.event(|| {
+            format!(
+                "fsync dir {}{}",
+                path.display(),
+                if fail { " -> EIO (injected)" } else { "" }
+            )
+        });
+        if fail {
+            // The name operations of the failed commit never become
+            // durable, and a later directory sync will not retry them.
+            st.pending_names
+                .retain(|(_, dir, _)| only.is_some_and(|d| d != dir));
+        } else {
+            Self::commit_names(&mut st, only);
         }
         self.counted_sync(&mut st);
+        if fail {
+            return Err(Error::io(
+                "fsync directory",
+                path,
+                std::io::Error::from_raw_os_error(5),
+            ));
+        }
         Ok(())
     }
 
@@ -589,6 +676,13 @@ impl SimFile {
         let faults = st.faults;
         if let Some(limit) = faults.disk_bytes {
             if st.bytes + buf.len() as u64 > limit {
+                st.event(|| {
+                    format!(
+                        "write {} +{} -> ENOSPC (injected)",
+                        self.path.display(),
+                        buf.len()
+                    )
+                });
                 return Err(Error::io(
                     "write",
                     &self.path,
@@ -609,6 +703,14 @@ impl SimFile {
         };
         apply(&mut node.data, &op);
         node.pending.push((opn, op));
+        let len = bytes.len();
+        st.event(|| {
+            format!(
+                "write {} @{at} +{len}{}",
+                self.path.display(),
+                if short { " (short, injected)" } else { "" }
+            )
+        });
         if short {
             return Err(Error::io(
                 "write",
@@ -623,6 +725,13 @@ impl SimFile {
         let mut st = self.fs.lock();
         let n = st.syncs + 1;
         let fail = st.faults.fail_sync == Some(n);
+        st.event(|| {
+            format!(
+                "fsync {}{}",
+                self.path.display(),
+                if fail { " -> EIO (injected)" } else { "" }
+            )
+        });
         let node = st.inodes.entry(self.ino).or_default();
         if fail {
             // Linux: the dirty pages are marked clean; their data never
@@ -694,6 +803,7 @@ impl VFile for SimFile {
         let op = DataOp::SetLen(len);
         apply(&mut node.data, &op);
         node.pending.push((opn, op));
+        st.event(|| format!("set_len {} {len}", self.path.display()));
         Ok(())
     }
 

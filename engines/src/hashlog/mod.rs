@@ -224,7 +224,9 @@ impl Engine for HashLog {
     }
     fn sync(&self) -> Result<()> {
         self.inner.check_open()?;
-        self.inner.syncer.sync_now(&|| self.inner.active_file())
+        self.inner
+            .syncer
+            .sync_everything(&self.inner.dir, &|| self.inner.active_file())
     }
     fn maintain(&self) -> Result<()> {
         self.merge()
@@ -279,6 +281,7 @@ impl HashLog {
 
         let background = config.background_maintenance;
         let signal = Arc::new(Signal::default());
+        let syncer = Syncer::for_dir(config.policy, &dir);
         let inner = Arc::new(Inner {
             flavor,
             dir,
@@ -297,7 +300,7 @@ impl HashLog {
                 len: 0,
                 buf: Vec::with_capacity(4096),
             }),
-            syncer: Syncer::new(config.policy),
+            syncer,
             merging: Mutex::new(()),
             next_file: AtomicU32::new(active_id + 1),
             next_seq: AtomicU64::new(rec.max_seq + 1),

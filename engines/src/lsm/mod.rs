@@ -230,6 +230,7 @@ impl Lsm {
         };
 
         let signal = Arc::new(Signal::default());
+        let syncer = Syncer::for_dir(policy, &dir);
         let inner = Arc::new(Inner {
             dir,
             memtable_bytes: config.memtable_bytes,
@@ -247,7 +248,7 @@ impl Lsm {
                 buf: Vec::with_capacity(4096),
             }),
             wal_gens: Mutex::new(gens),
-            syncer: Syncer::new(policy),
+            syncer,
             manifest: Mutex::new(manifest),
             maintenance: Mutex::new(()),
             flushed: Condvar::new(),
@@ -631,7 +632,9 @@ impl Engine for Lsm {
     }
     fn sync(&self) -> Result<()> {
         self.inner.check_open()?;
-        self.inner.syncer.sync_now(&|| self.inner.wal_file())
+        self.inner
+            .syncer
+            .sync_everything(&self.inner.dir, &|| self.inner.wal_file())
     }
     fn maintain(&self) -> Result<()> {
         self.inner.check_open()?;

@@ -134,6 +134,7 @@ impl Wal {
                 (file, 0)
             }
         };
+        let syncer = Syncer::for_dir(config.policy, &dir);
         Ok(Wal {
             dir,
             segment_bytes: config.segment_bytes,
@@ -144,7 +145,7 @@ impl Wal {
                 next_seq,
                 buf: Vec::with_capacity(4096),
             }),
-            syncer: Syncer::new(config.policy),
+            syncer,
             closed: AtomicBool::new(false),
             user_bytes: AtomicU64::new(0),
             wal_bytes: AtomicU64::new(0),
@@ -335,7 +336,8 @@ impl Engine for Wal {
 
     fn sync(&self) -> Result<()> {
         self.check_open()?;
-        self.syncer.sync_now(&|| self.active_file())
+        self.syncer
+            .sync_everything(&self.dir, &|| self.active_file())
     }
 
     fn close(&self) -> Result<()> {
