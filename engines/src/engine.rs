@@ -120,7 +120,13 @@ pub trait Engine: Send + Sync + Debug {
             operation: "replay",
         })
     }
-    /// Makes every acknowledged write durable now, whatever the policy.
+    /// Makes every acknowledged write durable now, whatever the policy:
+    /// under `none` that includes the segments sealed and the files written
+    /// whole (tables, merge outputs) without a sync, which engines cover
+    /// with [`crate::syncer::Syncer::sync_everything`]. File names are durable
+    /// only under `+dir` (or where a file sync commits them, as on ext4).
+    /// Under `none`, later maintenance may move synced data into unsynced
+    /// files again: "now" is all `none` promises.
     fn sync(&self) -> Result<()>;
     /// Runs the engine's merge/compaction/checkpoint now, if it has one.
     fn maintain(&self) -> Result<()> {

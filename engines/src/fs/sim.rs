@@ -21,9 +21,16 @@
 //! order (a prefix); across files and directories, [`CrashMode::Subset`]
 //! keeps any combination.
 //!
+//! A rename is one operation: a crash keeps it whole or not at all (ext4
+//! and xfs journal it as one transaction).
+//!
 //! Faults ([`Faults`]) inject a failing sync (Linux semantics: the pending
 //! data is dropped from the durable path and a later sync of the same file
-//! reports success), a short write, and a full disk.
+//! reports success; a failed directory sync drops its name operations the
+//! same way), a short write, and a full disk. [`SimFs::set_sync_delay`]
+//! makes syncs take time, so writes racing with a sync are not covered by
+//! it (for concurrent writers). [`SimFs::record_events`] logs every call for
+//! traces.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -135,7 +142,11 @@ struct State {
     pending_names: Vec<(u64, PathBuf, NameOp)>,
     op: u64,
     syncs: u64,
+    /// Syncs started (fault numbering; equals `syncs` without a delay).
+    syncs_started: u64,
     dir_syncs: u64,
+    /// How long a sync takes (see [`SimFs::set_sync_delay`]).
+    sync_delay: std::time::Duration,
     writes: u64,
     bytes: u64,
     faults: Faults,
@@ -491,6 +502,26 @@ impl SimFs {
         st.pending_names = keep;
     }
 
+    /// Makes a sync take time (the lock released meanwhile): writes made
+    /// while it runs are not covered by it, as on a real disk, so a syncer
+    /// that acknowledges them is caught. Zero (the default) makes syncs
+    /// instant.
+    pub fn set_sync_delay(&self, delay: std::time::Duration) {
+        self.lock().sync_delay = delay;
+    }
+
+    /// Sleeps for the sync delay without the lock (the sync's effect was
+    /// already applied: it covers what was written before it started).
+    fn sync_delay<'a>(&'a self, st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        let delay = st.sync_delay;
+        if delay.is_zero() {
+            return st;
+        }
+        drop(st);
+        std::thread::sleep(delay);
+        self.lock()
+    }
+
     fn counted_sync(&self, st: &mut State) {
         st.syncs += 1;
         if st.freeze_at_sync == Some(st.syncs) && st.frozen.is_none() {
@@ -626,7 +657,8 @@ impl Vfs for SimFs {
             Profile::Linux => None,
         };
         st.dir_syncs += 1;
-        let fail = st.faults.fail_sync == Some(st.syncs + 1)
+        st.syncs_started += 1;
+        let fail = st.faults.fail_sync == Some(st.syncs_started)
             || st.faults.fail_dir_sync == Some(st.dir_syncs);
         st.event(|| {
             format!(
@@ -643,6 +675,7 @@ impl Vfs for SimFs {
         } else {
             Self::commit_names(&mut st, only);
         }
+        let mut st = self.sync_delay(st);
         self.counted_sync(&mut st);
         if fail {
             return Err(Error::io(
@@ -723,7 +756,8 @@ impl SimFile {
 
     fn sync(&self) -> Result<()> {
         let mut st = self.fs.lock();
-        let n = st.syncs + 1;
+        st.syncs_started += 1;
+        let n = st.syncs_started;
         let fail = st.faults.fail_sync == Some(n);
         st.event(|| {
             format!(
@@ -747,6 +781,8 @@ impl SimFile {
         if self.fs.profile == Profile::Linux && !fail {
             SimFs::commit_names(&mut st, None);
         }
+        let st = SimFs::sync_delay(&self.fs, st);
+        let mut st = st;
         self.fs.counted_sync(&mut st);
         if fail {
             return Err(Error::io(
@@ -933,5 +969,64 @@ mod tests {
         assert!(fs.frozen());
         let (c, _) = fs.crash(3, CrashMode::Prefix);
         assert_eq!(c.open(&p("/d/a")).unwrap().read_all().unwrap(), b"one");
+    }
+    #[test]
+    fn a_rename_survives_whole_or_not_at_all() {
+        for profile in [Profile::Posix, Profile::Linux] {
+            let fs = SimFs::new(profile);
+            fs.create_dir_all(&p("/d")).unwrap();
+            let f = fs.create(&p("/d/a.tmp")).unwrap();
+            f.append(b"x").unwrap();
+            f.sync_data().unwrap();
+            fs.sync_dir(&p("/d")).unwrap();
+            fs.rename(&p("/d/a.tmp"), &p("/d/a")).unwrap();
+            for seed in 0..64 {
+                for mode in CrashMode::ALL {
+                    let (c, _) = fs.crash(seed, mode);
+                    let names = c.list_dir(&p("/d")).unwrap();
+                    assert!(
+                        names == ["a"] || names == ["a.tmp"],
+                        "{profile:?} {mode:?} seed {seed}: {names:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_failed_directory_sync_loses_its_names_and_the_retry_lies() {
+        let fs = SimFs::new(Profile::Posix);
+        fs.create_dir_all(&p("/d")).unwrap();
+        fs.set_faults(Faults {
+            fail_dir_sync: Some(1),
+            ..Faults::default()
+        });
+        let f = fs.create(&p("/d/a")).unwrap();
+        f.append(b"data").unwrap();
+        f.sync_data().unwrap();
+        assert!(fs.sync_dir(&p("/d")).is_err());
+        assert!(fs.sync_dir(&p("/d")).is_ok(), "the retry reports success");
+        let (c, r) = fs.crash(1, CrashMode::Prefix);
+        assert!(
+            !c.exists(&p("/d/a")).unwrap(),
+            "the name must not be durable"
+        );
+        assert_eq!(r.files_lost, vec![p("/d/a")]);
+    }
+
+    #[test]
+    fn a_slow_sync_does_not_cover_writes_made_while_it_runs() {
+        let fs = SimFs::new(Profile::Linux);
+        fs.create_dir_all(&p("/d")).unwrap();
+        let f = fs.create(&p("/d/a")).unwrap();
+        fs.set_sync_delay(std::time::Duration::from_millis(50));
+        f.append(b"before").unwrap();
+        std::thread::scope(|s| {
+            s.spawn(|| f.sync_data().unwrap());
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            f.append(b"during").unwrap();
+        });
+        let (c, _) = fs.crash(1, CrashMode::DurableOnly);
+        assert_eq!(c.open(&p("/d/a")).unwrap().read_all().unwrap(), b"before");
     }
 }

@@ -30,7 +30,9 @@
 //! acknowledged. `checkpoint` removes segments and syncs the directory under
 //! `+dir`. Recovery scans segments in order, truncates a torn tail (and syncs
 //! the truncation unless `none`), and fails with `Corrupt` on damage in the
-//! middle of a segment.
+//! middle of a segment. An explicit `sync` also syncs, under `none`, the
+//! segments sealed since the last one ([`Syncer::sync_everything`]). A
+//! failed directory fsync poisons the log like a failed file sync.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, MutexGuard};
