@@ -56,6 +56,14 @@ pub struct CrashArgs {
     /// Base seed; each trial's seed derives from it (default: 1).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Writers at once in the extra concurrent lines run for `always` and
+    /// `group` policies (slow simulated syncs, so group commit's
+    /// leader/follower path is checked); 0 skips them.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub threads: u64,
+    /// Trials per concurrent line (default: a fifth of --trials).
+    #[arg(long, value_name = "N")]
+    pub concurrent_trials: Option<u64>,
     /// Rerun one trial by its seed (from the table's first failing seed) and print its trace; uses the first engine, policy and profile given.
     #[arg(long, value_name = "SEED")]
     pub replay: Option<u64>,
@@ -122,7 +130,7 @@ fn row(s: &CrashSummary) -> CrashRow {
 /// Prints the crash table.
 pub fn print_table(rows: &[CrashRow]) {
     println!(
-        "{:<8} {:<13} {:<6} {:>6} {:>7} {:>16} {:>6} {:>7} {:>7} {:>9} {:<8} first failing seed",
+        "{:<8} {:<13} {:<15} {:>6} {:>7} {:>16} {:>6} {:>7} {:>7} {:>9} {:<8} first failing seed",
         "engine",
         "policy",
         "fs",
@@ -137,7 +145,7 @@ pub fn print_table(rows: &[CrashRow]) {
     );
     for r in rows {
         println!(
-            "{:<8} {:<13} {:<6} {:>6} {:>7} {:>16} {:>6} {:>7} {:>7} {:>9} {:<8} {}",
+            "{:<8} {:<13} {:<15} {:>6} {:>7} {:>16} {:>6} {:>7} {:>7} {:>9} {:<8} {}",
             r.engine,
             r.policy,
             r.profile,
@@ -238,6 +246,36 @@ pub fn run(args: &CrashArgs, command_line: &str) -> Result<u8> {
                     }
                     let s = crash::run_line(info, policy, profile, trials, args.seed, args.ops);
                     rows.push(row(&s));
+                }
+            }
+        }
+        // Concurrent lines: only where an acknowledgement means durable, so
+        // that acknowledgements from several threads need no common order.
+        let concurrent = args.concurrent_trials.unwrap_or(trials / 5);
+        if args.threads > 0 && concurrent > 0 {
+            for &info in engines.iter().filter(|e| e.uses_vfs) {
+                for &policy in policies.iter().filter(|p| p.max_lost_writes() == Some(0)) {
+                    for profile in profiles(args.profile) {
+                        if !quiet {
+                            eprint!(
+                                "\r\x1b[2K{} {} {} {} threads ...",
+                                info.name,
+                                policy,
+                                profile.name(),
+                                args.threads
+                            );
+                        }
+                        let s = crash::run_concurrent_line(
+                            info,
+                            policy,
+                            profile,
+                            concurrent,
+                            args.seed,
+                            args.ops,
+                            args.threads,
+                        );
+                        rows.push(row(&s));
+                    }
                 }
             }
         }

@@ -281,8 +281,17 @@ fn crash_table_is_written_and_kept_promises_exit_zero() {
         .success()
         .stdout(contains("kept"));
     let rows: Vec<results::CrashRow> = read_csv(&out.join("crash.csv")).unwrap();
-    assert_eq!(rows.len(), engines::registry::vfs_engines().count() * 2);
-    assert!(rows.iter().all(|r| r.promise_kept && r.trials == 30));
+    let engines = engines::registry::vfs_engines().count();
+    // One line per engine x policy, plus a concurrent line (4 threads, a
+    // fifth of the trials) for the policy that acknowledges durably.
+    assert_eq!(rows.len(), engines * 3);
+    assert!(rows.iter().all(|r| r.promise_kept));
+    let (threaded, single): (Vec<_>, Vec<_>) =
+        rows.iter().partition(|r| r.profile.ends_with("threads"));
+    assert!(single.iter().all(|r| r.trials == 30));
+    assert!(threaded
+        .iter()
+        .all(|r| r.trials == 6 && r.policy == "always+dir" && r.profile == "linux 4 threads"));
 }
 
 #[test]
