@@ -245,11 +245,9 @@ pub fn print_table(rows: &[RunRow]) {
             .efficiency
             .map(|e| format!("{e:.2}"))
             .unwrap_or_else(|| "-".into());
-        let wps = if r.file_syncs > 0 {
-            format!("{:.1}", r.writes_per_sync)
-        } else {
-            "-".into()
-        };
+        let wps = r
+            .writes_per_sync
+            .map_or_else(|| "-".into(), |w| format!("{w:.1}"));
         let _ = writeln!(
             out,
             "{:<8} {:<14} {:<11} {:>3} {:>11.0} {:>10.1} {:>8} {:>10}",

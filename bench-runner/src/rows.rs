@@ -114,13 +114,15 @@ pub fn run_row(id: &CellId, m: &CellMeasurement, probe_rows: &[ProbeRow]) -> Run
     row.mean_us = all.mean() / 1000.0;
     row.open_loop = m.open_loop;
     row.log_writes = m.log_writes;
-    row.file_syncs = file_syncs;
-    row.dir_syncs = m.io.sync_dir;
-    row.writes_per_sync = ratio(m.log_writes, file_syncs);
-    if !sync.is_empty() {
-        row.sync_p50_us = q(sync, 0.5);
-        row.sync_p99_us = q(sync, 0.99);
-        row.sync_max_us = us(sync.max());
+    if m.uses_vfs {
+        row.file_syncs = Some(file_syncs);
+        row.dir_syncs = Some(m.io.sync_dir);
+        row.writes_per_sync = (file_syncs > 0).then(|| ratio(m.log_writes, file_syncs));
+        if !sync.is_empty() {
+            row.sync_p50_us = Some(q(sync, 0.5));
+            row.sync_p99_us = Some(q(sync, 0.99));
+            row.sync_max_us = Some(us(sync.max()));
+        }
     }
     // Engines that do their own I/O are not seen by the counting Vfs: their
     // bytes come from the process's /proc/self/io counter instead.
@@ -242,10 +244,6 @@ pub fn aggregate(reps: &[RunRow]) -> RunRow {
         p9999_us,
         max_us,
         mean_us,
-        writes_per_sync,
-        sync_p50_us,
-        sync_p99_us,
-        sync_max_us,
         engine_write_amp,
         cpu_user_s,
         cpu_sys_s
@@ -254,12 +252,19 @@ pub fn aggregate(reps: &[RunRow]) -> RunRow {
         ops,
         user_bytes_written,
         log_writes,
-        file_syncs,
-        dir_syncs,
         engine_bytes_written,
         disk_bytes_end
     );
-    med_opt!(device_write_amp, space_amp, efficiency, ceiling_ops_per_sec);
+    med_opt!(
+        writes_per_sync,
+        sync_p50_us,
+        sync_p99_us,
+        sync_max_us,
+        device_write_amp,
+        space_amp,
+        efficiency,
+        ceiling_ops_per_sec
+    );
     let dev: Vec<f64> = reps
         .iter()
         .filter_map(|r| r.device_bytes_written.map(|b| b as f64))
@@ -270,6 +275,12 @@ pub fn aggregate(reps: &[RunRow]) -> RunRow {
         .filter_map(|r| r.process_write_bytes.map(|b| b as f64))
         .collect();
     row.process_write_bytes = (!proc_io.is_empty()).then(|| median(proc_io).round() as u64);
+    let med_count = |f: fn(&RunRow) -> Option<u64>| {
+        let vals: Vec<f64> = reps.iter().filter_map(|r| f(r).map(|v| v as f64)).collect();
+        (!vals.is_empty()).then(|| median(vals).round() as u64)
+    };
+    row.file_syncs = med_count(|r| r.file_syncs);
+    row.dir_syncs = med_count(|r| r.dir_syncs);
     let fold = |f: fn(&RunRow) -> f64, min: bool| {
         reps.iter().map(f).fold(
             if min {

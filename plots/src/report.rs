@@ -48,6 +48,11 @@ impl<T> Optional<T> {
     }
 }
 
+/// An optional figure for a table cell: `-` when it was not measured.
+fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "-".into(), |v| v.to_string())
+}
+
 fn optional_csv<T: serde::de::DeserializeOwned>(
     path: &Path,
     missing: &str,
@@ -320,7 +325,11 @@ pub fn render_report(
         }
 
         // 4. Sync latency distribution and writes per sync.
-        let synced: Vec<&RunRow> = rows.iter().copied().filter(|r| r.file_syncs > 0).collect();
+        let synced: Vec<&RunRow> = rows
+            .iter()
+            .copied()
+            .filter(|r| r.file_syncs.is_some_and(|n| n > 0))
+            .collect();
         let sync_policies = ordered(synced.iter().map(|r| r.policy.clone()));
         if synced.is_empty() {
             group_notes.push(
@@ -354,12 +363,12 @@ pub fn render_report(
             figs.bars(
                 &format!("sync_p99_{id}"),
                 format!("99th percentile latency of the file and directory syncs each cell issued, all engines side by side ({what})."),
-                bars(format!("Sync latency p99: {what}"), "sync p99 (µs)", by_policy(&synced, &engines, &sync_policies, &mut styles, |r| (r.sync_p99_us > 0.0).then_some(r.sync_p99_us)), None, None),
+                bars(format!("Sync latency p99: {what}"), "sync p99 (µs)", by_policy(&synced, &engines, &sync_policies, &mut styles, |r| r.sync_p99_us.filter(|v| *v > 0.0)), None, None),
             )?;
             figs.bars(
                 &format!("writes_per_sync_{id}"),
                 format!("Log writes per file sync: 1 under `always`, N under `batch:N`, the commit-group size under `group` ({what})."),
-                bars(format!("Writes per sync: {what}"), "engine log writes per file sync", by_policy(&synced, &engines, &sync_policies, &mut styles, |r| Some(r.writes_per_sync)), None, Some((1.0, "1 = a sync per write".into()))),
+                bars(format!("Writes per sync: {what}"), "engine log writes per file sync", by_policy(&synced, &engines, &sync_policies, &mut styles, |r| r.writes_per_sync), None, Some((1.0, "1 = a sync per write".into()))),
             )?;
         }
 
@@ -727,7 +736,7 @@ fn report_markdown(d: &Loaded, charts_md: &str, crash_md: &str) -> String {
         for r in &d.runs {
             let _ = writeln!(
                 m,
-                "| {} | {} | {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {:.1} | {:.2} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} | {:.2} | {} | {} |",
                 r.engine,
                 r.policy,
                 r.workload,
@@ -737,8 +746,8 @@ fn report_markdown(d: &Loaded, charts_md: &str, crash_md: &str) -> String {
                 r.p50_us,
                 r.p99_us,
                 r.p999_us,
-                r.file_syncs + r.dir_syncs,
-                r.writes_per_sync,
+                opt(r.file_syncs.zip(r.dir_syncs).map(|(f, d)| f + d)),
+                opt(r.writes_per_sync.map(|w| format!("{w:.1}"))),
                 r.engine_write_amp,
                 r.device_write_amp.map_or("-".into(), |v| format!("{v:.2}")),
                 r.efficiency.map_or("-".into(), |v| format!("{v:.2}"))

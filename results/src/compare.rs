@@ -43,10 +43,10 @@ pub struct CompareRow {
     pub p99_us: f64,
     /// 99.9th percentile latency.
     pub p999_us: f64,
-    /// 99th percentile latency of sync calls (0 without syncs).
-    pub sync_p99_us: f64,
-    /// Log writes per file sync.
-    pub writes_per_sync: f64,
+    /// 99th percentile latency of sync calls; empty without counted syncs.
+    pub sync_p99_us: Option<f64>,
+    /// Log writes per file sync; empty without counted syncs.
+    pub writes_per_sync: Option<f64>,
     /// Engine write amplification.
     pub engine_write_amp: f64,
     /// Device write amplification; empty without a block device.
@@ -250,7 +250,7 @@ pub fn compare(dirs: &[PathBuf]) -> Result<Comparison> {
                 p50_ratio: r_of(|x| x.p50_us),
                 p99_ratio: r_of(|x| x.p99_us),
                 p999_ratio: r_of(|x| x.p999_us),
-                sync_p99_ratio: r_of(|x| x.sync_p99_us),
+                sync_p99_ratio: base.and_then(|b| ratio(c.sync_p99_us?, b.sync_p99_us?)),
                 efficiency_ratio: base.and_then(|b| ratio(c.efficiency?, b.efficiency?)),
             });
         }

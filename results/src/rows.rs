@@ -69,18 +69,20 @@ pub struct RunRow {
     pub open_loop: bool,
     /// Writes the engine appended to its log (puts, deletes, batches).
     pub log_writes: u64,
-    /// File syncs (fdatasync + fsync) seen by the counting Vfs.
-    pub file_syncs: u64,
-    /// Directory fsyncs seen by the counting Vfs.
-    pub dir_syncs: u64,
-    /// Log writes per file sync (group-commit effectiveness); 0 without syncs.
-    pub writes_per_sync: f64,
-    /// Median file/dir sync latency.
-    pub sync_p50_us: f64,
+    /// File syncs (fdatasync + fsync) seen by the counting Vfs; empty where
+    /// the Vfs cannot see them (reference engines), 0 when counted zero.
+    pub file_syncs: Option<u64>,
+    /// Directory fsyncs seen by the counting Vfs; empty where not counted.
+    pub dir_syncs: Option<u64>,
+    /// Log writes per file sync (group-commit effectiveness); empty without
+    /// syncs or where the Vfs cannot count them (reference engines).
+    pub writes_per_sync: Option<f64>,
+    /// Median file/dir sync latency; empty where syncs were not counted.
+    pub sync_p50_us: Option<f64>,
     /// 99th percentile sync latency.
-    pub sync_p99_us: f64,
+    pub sync_p99_us: Option<f64>,
     /// Largest sync latency.
-    pub sync_max_us: f64,
+    pub sync_max_us: Option<f64>,
     /// Bytes the engine wrote through the Vfs (all file kinds).
     pub engine_bytes_written: u64,
     /// engine_bytes_written / user_bytes_written.
@@ -110,6 +112,51 @@ pub struct RunRow {
     /// Write operations per second / ceiling_ops_per_sec (the probe's
     /// ceiling bounds writes; reads in mixed workloads do not count).
     pub efficiency: Option<f64>,
+    /// Threads the ceiling was probed with (one writer per file or a shared file).
+    #[serde(default)]
+    pub ceiling_threads: Option<u32>,
+    /// Write I/Os the block device completed during the cell (`/sys/block/*/stat` field 5).
+    #[serde(default)]
+    pub device_write_ios: Option<u64>,
+    /// Flush requests the block device completed during the cell (field 16);
+    /// empty where the kernel reports no flush fields.
+    #[serde(default)]
+    pub device_flushes: Option<u64>,
+    /// Time the device spent on flushes during the cell (field 17), in ms.
+    #[serde(default)]
+    pub device_flush_ms: Option<u64>,
+    /// device_flushes per acknowledged write operation.
+    #[serde(default)]
+    pub flushes_per_write: Option<f64>,
+    /// Device bytes per second written by others, sampled in an idle window before the cell.
+    #[serde(default)]
+    pub background_bytes_per_sec: Option<f64>,
+    /// True when the cell's device bytes are under 20x the background
+    /// expected over its duration: its device figures are not trustworthy.
+    #[serde(default)]
+    pub noisy: Option<bool>,
+    /// Write system calls (`/proc/self/io` `syscw` for reference engines,
+    /// Vfs write calls for ours).
+    #[serde(default)]
+    pub engine_write_calls: Option<u64>,
+    /// Lower end of the 95% confidence interval of the median ops/s (`runs.csv`).
+    #[serde(default)]
+    pub ops_per_sec_ci_low: Option<f64>,
+    /// Upper end of the 95% confidence interval of the median ops/s.
+    #[serde(default)]
+    pub ops_per_sec_ci_high: Option<f64>,
+    /// Lower end of the 95% confidence interval of the median p99.
+    #[serde(default)]
+    pub p99_us_ci_low: Option<f64>,
+    /// Upper end of the 95% confidence interval of the median p99.
+    #[serde(default)]
+    pub p99_us_ci_high: Option<f64>,
+    /// (max - min) / median of ops/s over repetitions; above 0.10 the cell is flagged.
+    #[serde(default)]
+    pub ops_per_sec_spread: Option<f64>,
+    /// Latency was timed for one operation in this many (1 = every operation).
+    #[serde(default)]
+    pub latency_sample_every: Option<u32>,
 }
 
 /// One latency percentile of one operation type in one cell (`latency.csv`).
@@ -168,6 +215,28 @@ pub struct ProbeRow {
     pub max_us: f64,
     /// Mean.
     pub mean_us: f64,
+    /// Concurrent writers (1 for older files).
+    #[serde(default)]
+    pub threads: Option<u32>,
+    /// `per-file` (each writer its own file) or `shared` (one file, fio's
+    /// numjobs on one file); empty for one writer.
+    #[serde(default)]
+    pub layout: String,
+    /// Rounds measured (interleaved); ops_per_sec is their median.
+    #[serde(default)]
+    pub rounds: Option<u32>,
+    /// Slowest round.
+    #[serde(default)]
+    pub ops_per_sec_min: Option<f64>,
+    /// Fastest round.
+    #[serde(default)]
+    pub ops_per_sec_max: Option<f64>,
+    /// Device flush requests per sync call; empty without flush counters.
+    #[serde(default)]
+    pub flushes_per_sync: Option<f64>,
+    /// Why these figures may not be durable-write figures; empty when none.
+    #[serde(default)]
+    pub warning: String,
 }
 
 /// One engine x policy x profile line of the crash-verification table
