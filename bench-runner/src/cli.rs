@@ -1,14 +1,124 @@
-//! Command-line interface (clap derive).
+//! Command-line interface (clap derive). Only `main` (via [`crate::plan`])
+//! reads these types; everything below it takes a validated plan.
+//!
+//! Numeric options parse through [`whole`] and [`seconds`], so a value out
+//! of range (negative ones included) is refused with the range it must be in.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Most client threads a cell may use (the workload TOML has the same cap).
+pub const MAX_THREADS: u64 = 1024;
+/// Most repetitions of a cell.
+pub const MAX_REPEAT: u64 = 1000;
+
+/// `--version`: the crate version and the git commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (git ",
+    env!("BENCH_RUNNER_GIT_COMMIT"),
+    ")"
+);
+
+const MAIN_EXAMPLES: &str = "\
+Examples:
+  Measure the whole matrix on a disk (about 10 minutes):
+    bench-runner --disk /mnt/nvme/tmp
+
+  A one-minute smoke run of the same matrix:
+    bench-runner --disk /mnt/nvme/tmp --quick
+
+  Check which acknowledged writes each policy keeps through a crash:
+    bench-runner crash
+
+  Put two machines side by side:
+    bench-runner compare results-a results-b";
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  Every engine, policy and default workload, results in a new folder:
+    bench-runner run --disk /mnt/nvme/tmp
+
+  Two engines, durable policies only, 1 and 16 client threads:
+    bench-runner run --disk /mnt/nvme/tmp --engines wal,lsm --policies always+dir,group+dir --threads 1,16
+
+  A workload of your own (its threads and operation_count apply unless
+  --threads, --ops or --duration are given):
+    bench-runner run --disk /mnt/nvme/tmp --workloads workloads/example.toml
+
+  Rows as JSON lines, for scripts:
+    bench-runner run --disk /mnt/nvme/tmp --quick --format json | jq .ops_per_sec
+
+Precedence of a workload's settings: a command-line flag (--threads, --ops,
+--duration, --value-size, --record-count) wins over the field in a workload
+TOML file, which wins over the runner's defaults (--quick changes the defaults).";
+
+const PROBE_EXAMPLES: &str = "\
+Examples:
+  The disk's ceilings for the default record sizes:
+    bench-runner probe --disk /mnt/nvme/tmp
+
+  Longer patterns, 4 KiB and 64 KiB records:
+    bench-runner probe --disk /mnt/nvme/tmp --duration 5 --record-sizes 4096,65536";
+
+const PLOT_EXAMPLES: &str = "\
+Examples:
+  Redraw the charts and report.md/report.html in place:
+    bench-runner plot bench-results/myhost-run-20260101-120000";
+
+const COMPARE_EXAMPLES: &str = "\
+Examples:
+  Two machines, the first is the baseline for ratios:
+    bench-runner compare results-laptop results-server --out laptop-vs-server";
+
+const CRASH_EXAMPLES: &str = "\
+Examples:
+  The simulated-filesystem table for every engine and the default policies:
+    bench-runner crash
+
+  One engine and policy, more trials, posix profile only:
+    bench-runner crash --engines wal --policies always+dir --profile posix --trials 2000
+
+  Rerun a failing trial with its trace (the seed is in the table):
+    bench-runner crash --engines wal --policies always --profile posix --replay 1000042
+
+  Process crashes (SIGKILL) on a real disk:
+    bench-runner crash --kill --disk /mnt/nvme/tmp";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  bench-runner completions bash > ~/.local/share/bash-completion/completions/bench-runner
+  bench-runner completions zsh > ~/.zfunc/_bench-runner
+  bench-runner completions fish > ~/.config/fish/completions/bench-runner.fish";
+
+const MAN_EXAMPLES: &str = "\
+Examples:
+  bench-runner man > bench-runner.1 && man ./bench-runner.1";
+
+/// Short usage printed when `bench-runner` is started with no arguments.
+pub const SHORT_USAGE: &str = "\
+bench-runner: measures what durability (fsync policies) costs on a disk.
+
+Usage: bench-runner --disk DIR [OPTIONS]       run the benchmark matrix
+       bench-runner <COMMAND> [OPTIONS]        probe, crash, plot, compare, list, ...
+
+Example:
+  bench-runner --disk /mnt/nvme/tmp --quick    a one-minute smoke run on that disk
+
+See `bench-runner --help` for every command and option.";
 
 /// Measures what durability costs on a disk and proves what it protects.
 ///
 /// Without a subcommand, `run` is assumed: `bench-runner --disk /mnt/nvme`.
 #[derive(Debug, Parser)]
-#[command(name = "bench-runner", version, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "bench-runner",
+    version = VERSION,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_long_help = MAIN_EXAMPLES
+)]
 pub struct Cli {
     /// What to do (default: run).
     #[command(subcommand)]
@@ -22,17 +132,28 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run every engine x policy x workload x threads cell on a disk (the default).
+    #[command(after_long_help = RUN_EXAMPLES)]
     Run(RunArgs),
     /// Measure the disk's own ceilings: appends with no sync, fdatasync or fsync each, a sync every N, and directory fsync.
+    #[command(after_long_help = PROBE_EXAMPLES)]
     Probe(ProbeArgs),
     /// List engines with their capabilities, sync policies and workload presets.
     List,
     /// Re-draw the charts and report of a saved results folder.
+    #[command(after_long_help = PLOT_EXAMPLES)]
     Plot(PlotArgs),
     /// Compare result folders from different machines or disks side by side.
+    #[command(after_long_help = COMPARE_EXAMPLES)]
     Compare(CompareArgs),
     /// Crash verification: which acknowledged writes each policy keeps, on a simulated filesystem (or with --kill, on a real disk).
+    #[command(after_long_help = CRASH_EXAMPLES)]
     Crash(crate::crash_cmd::CrashArgs),
+    /// Print a shell completion script on stdout.
+    #[command(after_long_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout.
+    #[command(after_long_help = MAN_EXAMPLES)]
+    Man,
     /// Internal: the child process of `crash --kill`.
     #[command(hide = true)]
     CrashChild(crate::crash_cmd::CrashChildArgs),
@@ -52,11 +173,21 @@ pub struct OutputArgs {
     pub quiet: bool,
 }
 
+/// How `run` prints its rows on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum FormatArg {
+    /// A table for people, then the results folder.
+    #[default]
+    Table,
+    /// One JSON object per runs.csv row, one per line; the folder goes to stderr.
+    Json,
+}
+
 /// Options of `run`.
 #[derive(Debug, Args, Clone, Default)]
 pub struct RunArgs {
-    /// Directory on the disk under test; a fresh subfolder is created there and removed afterwards (default: ./bench-data).
-    #[arg(long, value_name = "DIR")]
+    /// Directory on the disk under test (required); a fresh subfolder is created there and removed afterwards.
+    #[arg(long, value_name = "DIR", required = true)]
     pub disk: Option<PathBuf>,
     /// Engines to run, comma-separated (default: every registered engine).
     #[arg(long, value_delimiter = ',')]
@@ -67,26 +198,31 @@ pub struct RunArgs {
     /// Workloads: preset names or TOML files, comma-separated (default: fillrandom,ycsb-a; engines without reads run append instead of read mixes).
     #[arg(long, value_delimiter = ',')]
     pub workloads: Vec<String>,
-    /// Client thread counts, comma-separated (default: 1,4).
-    #[arg(long, value_delimiter = ',')]
-    pub threads: Vec<usize>,
-    /// Measured seconds per cell (default: 2.0; 0.2 with --quick).
-    #[arg(long, value_name = "SECONDS")]
+    /// Client thread counts, 1 to 1024, comma-separated (default: a workload file's `threads`, else 1,4).
+    #[arg(long, value_delimiter = ',', value_name = "N", allow_negative_numbers = true,
+          value_parser = whole(1, MAX_THREADS, "client threads"))]
+    pub threads: Vec<u64>,
+    /// Measured seconds per cell (default: a workload file's duration_secs or operation_count, else 2.0; 0.2 with --quick).
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, value_parser = seconds(false))]
     pub duration: Option<f64>,
-    /// Operations per cell instead of a duration (default: unset).
-    #[arg(long, value_name = "N", conflicts_with = "duration")]
+    /// Operations per cell, over all threads, instead of a duration (default: unset).
+    #[arg(long, value_name = "N", conflicts_with = "duration", allow_negative_numbers = true,
+          value_parser = whole(1, u64::MAX, "operations"))]
     pub ops: Option<u64>,
-    /// Repetitions per cell; results report the median and min..max (default: 1).
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub repeat: u32,
+    /// Repetitions per cell, 1 to 1000; results report the median and min..max.
+    #[arg(long, default_value_t = 1, value_name = "N", allow_negative_numbers = true,
+          value_parser = whole(1, MAX_REPEAT, "repetitions"))]
+    pub repeat: u64,
     /// Unrecorded warm-up seconds before each measured phase (default: 0.5; 0 with --quick).
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, value_parser = seconds(true))]
     pub warmup: Option<f64>,
     /// Value size in bytes, overriding the workloads' (default: the workload's, 100 for presets).
-    #[arg(long, value_name = "BYTES")]
-    pub value_size: Option<usize>,
-    /// Keys loaded before read/update workloads (default: the workload's; 10000 with --quick).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "BYTES", allow_negative_numbers = true,
+          value_parser = whole(1, 64 << 20, "bytes"))]
+    pub value_size: Option<u64>,
+    /// Keys loaded before read/update workloads (default: the workload's; at most 10000 with --quick).
+    #[arg(long, value_name = "N", allow_negative_numbers = true,
+          value_parser = whole(0, u64::MAX, "keys"))]
     pub record_count: Option<u64>,
     /// A smoke run of the whole matrix in about a minute (short cells, small load).
     #[arg(long)]
@@ -100,6 +236,12 @@ pub struct RunArgs {
     /// Skip drawing charts and the report at the end.
     #[arg(long)]
     pub no_plots: bool,
+    /// Replace a non-empty --out results folder whole (without it such a folder is refused).
+    #[arg(long)]
+    pub force: bool,
+    /// What stdout shows: a table, or the rows as JSON lines (CSV files are written either way).
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
     /// Testing only: fail writes with ENOSPC after this many bytes per cell.
     #[arg(long, hide = true)]
     pub inject_enospc_after_bytes: Option<u64>,
@@ -114,12 +256,17 @@ pub struct ProbeArgs {
     /// Directory on the disk under test (a fresh subfolder is used and removed).
     #[arg(long, value_name = "DIR")]
     pub disk: PathBuf,
-    /// Seconds per access pattern (default: 1.0).
-    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    /// Seconds per access pattern.
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS", allow_negative_numbers = true,
+          value_parser = seconds(false))]
     pub duration: f64,
-    /// Record sizes in bytes, comma-separated (default: 137,4096: a 16-byte key + 100-byte value record, and a page).
-    #[arg(long, value_delimiter = ',', default_values_t = [137u64, 4096])]
+    /// Record sizes in bytes, comma-separated (137: a 16-byte key + 100-byte value record; 4096: a page).
+    #[arg(long, value_delimiter = ',', default_values_t = [137u64, 4096], allow_negative_numbers = true,
+          value_parser = whole(1, 64 << 20, "bytes"))]
     pub record_sizes: Vec<u64>,
+    /// Replace a non-empty --out results folder whole (without it such a folder is refused).
+    #[arg(long)]
+    pub force: bool,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -146,6 +293,53 @@ pub struct CompareArgs {
     pub output: OutputArgs,
 }
 
+/// Options of `completions`.
+#[derive(Debug, Args, Clone)]
+pub struct CompletionsArgs {
+    /// The shell to write completions for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// A parser for a whole number in `lo..=hi`; its error says the range and
+/// what the number counts, negative numbers included.
+pub fn whole(
+    lo: u64,
+    hi: u64,
+    what: &'static str,
+) -> impl Fn(&str) -> Result<u64, String> + Clone + Send + Sync + 'static {
+    move |s: &str| {
+        let range = if hi == u64::MAX {
+            format!("a whole number of {what}, at least {lo}")
+        } else {
+            format!("a whole number of {what} from {lo} to {hi}")
+        };
+        match s.trim().parse::<u64>() {
+            Ok(n) if (lo..=hi).contains(&n) => Ok(n),
+            Ok(n) => Err(format!("{n} is out of range: expected {range}")),
+            Err(_) => Err(format!("expected {range}")),
+        }
+    }
+}
+
+/// A parser for seconds: a finite number, greater than 0 (or at least 0
+/// when `zero_ok`), at most a day.
+pub fn seconds(
+    zero_ok: bool,
+) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync + 'static {
+    move |s: &str| {
+        let range = if zero_ok {
+            "a number of seconds from 0 to 86400, e.g. 0.5"
+        } else {
+            "a number of seconds greater than 0 and at most 86400, e.g. 2 or 0.5"
+        };
+        match s.trim().parse::<f64>() {
+            Ok(x) if x.is_finite() && x <= 86_400.0 && (x > 0.0 || (zero_ok && x == 0.0)) => Ok(x),
+            _ => Err(format!("expected {range}")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,11 +355,61 @@ mod tests {
         let cli = Cli::try_parse_from(["bench-runner", "--disk", "/tmp", "--quick"]).unwrap();
         assert!(cli.command.is_none());
         assert!(cli.run.quick);
-        let cli =
-            Cli::try_parse_from(["bench-runner", "run", "--policies", "none,always+dir"]).unwrap();
+        let cli = Cli::try_parse_from([
+            "bench-runner",
+            "run",
+            "--disk",
+            "/tmp",
+            "--policies",
+            "none,always+dir",
+        ])
+        .unwrap();
         match cli.command {
             Some(Command::Run(r)) => assert_eq!(r.policies, ["none", "always+dir"]),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn subcommands_do_not_need_the_run_disk() {
+        assert!(Cli::try_parse_from(["bench-runner", "list"]).is_ok());
+        assert!(Cli::try_parse_from(["bench-runner", "crash"]).is_ok());
+        let e = Cli::try_parse_from(["bench-runner", "--quick"]).unwrap_err();
+        assert!(e.to_string().contains("--disk"), "{e}");
+    }
+
+    #[test]
+    fn ranges_are_named_in_errors() {
+        let f = whole(1, 1000, "repetitions");
+        assert_eq!(f("3"), Ok(3));
+        assert!(f("-1").unwrap_err().contains("from 1 to 1000"));
+        assert!(f("0").unwrap_err().contains("0 is out of range"));
+        assert!(f("x").unwrap_err().contains("whole number"));
+        let s = seconds(false);
+        assert!(s("0").is_err() && s("-1").is_err() && s("inf").is_err() && s("nan").is_err());
+        assert_eq!(s("0.5"), Ok(0.5));
+        assert_eq!(seconds(true)("0"), Ok(0.0));
+    }
+
+    #[test]
+    fn defaults_are_shown_once() {
+        // Regression: `--repeat` showed `(default: 1) [default: 1]`.
+        fn check(cmd: &clap::Command) {
+            for a in cmd.get_arguments() {
+                let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+                if !a.get_default_values().is_empty() {
+                    assert!(!help.contains("default"), "{}: {help}", a.get_id());
+                }
+            }
+            // `crash`'s options belong to crash_cmd.rs (fixed there).
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "crash") {
+                check(sub);
+            }
+        }
+        let mut cmd = Cli::command();
+        cmd.build();
+        check(&cmd);
+        let run = cmd.find_subcommand_mut("run").unwrap();
+        assert!(run.render_long_help().to_string().contains("Examples:"));
     }
 }

@@ -5,35 +5,45 @@ pub mod cell;
 pub mod cli;
 pub mod crash_cmd;
 pub mod faults;
+pub mod jsonl;
 pub mod list;
 pub mod null;
 pub mod output;
+pub mod plan;
 pub mod probe;
 pub mod report;
 pub mod rows;
 pub mod run;
+pub mod scratch;
+pub mod signals;
 pub mod sys;
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
-use cli::{Cli, Command, ProbeArgs};
+use cli::{Cli, Command};
+use plan::{OutputFormat, ProbeJob, RunPlan};
 
 /// Exit code: the run finished but a check failed (e.g. a durability violation).
 pub const EXIT_CHECK_FAILED: u8 = 1;
 /// Exit code: usage or I/O error.
 pub const EXIT_ERROR: u8 = 2;
-/// Exit code: interrupted by Ctrl-C.
+/// Exit code: interrupted by Ctrl-C (SIGTERM gives 143, SIGHUP 129).
 pub const EXIT_INTERRUPTED: u8 = 130;
+/// The git commit this binary was built from (short hash), or `unknown`
+/// outside a git checkout. Set by build.rs.
+pub const GIT_COMMIT: &str = env!("BENCH_RUNNER_GIT_COMMIT");
 
 /// Parses the command line, runs the command, prints errors with their
 /// whole chain, and maps the outcome to an exit code.
 pub fn main_with_args(args: Vec<String>) -> ExitCode {
+    if args.len() <= 1 {
+        // Not the full matrix on the current directory: say what to type.
+        eprintln!("{}", cli::SHORT_USAGE);
+        return ExitCode::from(EXIT_ERROR);
+    }
     let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
@@ -45,17 +55,35 @@ pub fn main_with_args(args: Vec<String>) -> ExitCode {
     match dispatch(cli, &command_line) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("bench-runner: error: {e:#}");
+            eprintln!("bench-runner: error: {}", error_chain(&e));
             ExitCode::from(EXIT_ERROR)
         }
     }
 }
 
+/// The error and its causes, `: `-separated, leaving out a cause whose text
+/// the message before it already contains (an error that prints its source
+/// and also returns it from `source()` would otherwise repeat it).
+pub fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 fn dispatch(cli: Cli, command_line: &str) -> Result<u8> {
     match cli.command {
-        None => run_command(&cli.run, command_line),
-        Some(Command::Run(args)) => run_command(&args, command_line),
-        Some(Command::Probe(args)) => probe_command(&args, command_line),
+        None => run_command(&RunPlan::from_args(&cli.run, command_line)?),
+        Some(Command::Run(args)) => run_command(&RunPlan::from_args(&args, command_line)?),
+        Some(Command::Probe(args)) => probe_command(&ProbeJob::from_args(&args, command_line)?),
         Some(Command::List) => {
             list::print();
             Ok(0)
@@ -72,73 +100,89 @@ fn dispatch(cli: Cli, command_line: &str) -> Result<u8> {
             println!("{}", out.display());
             Ok(0)
         }
+        Some(Command::Completions(args)) => {
+            clap_complete::generate(
+                args.shell,
+                &mut Cli::command(),
+                "bench-runner",
+                &mut std::io::stdout(),
+            );
+            Ok(0)
+        }
+        Some(Command::Man) => {
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut std::io::stdout())
+                .context("write the man page to stdout")?;
+            Ok(0)
+        }
     }
 }
 
-fn run_command(args: &cli::RunArgs, command_line: &str) -> Result<u8> {
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        // A second Ctrl-C while the first is being honoured is ignored.
-        let _ = ctrlc::set_handler(move || stop.store(true, Relaxed));
+fn run_command(plan: &RunPlan) -> Result<u8> {
+    for n in &plan.notes {
+        eprintln!("note: {n}");
     }
-    let (end, out) = run::run(args, command_line, &stop)?;
+    let signals = signals::Signals::install()?;
+    let (end, out) = run::run(plan, signals.stop_flag())?;
+    let show_path = |out: &std::path::Path| match plan.format {
+        OutputFormat::Table => println!("{}", out.display()),
+        OutputFormat::Json => eprintln!("results: {}", out.display()),
+    };
     match end {
         run::RunEnd::Finished => {
-            if !args.no_plots {
+            if plan.plots {
                 if let Err(e) = report::plot(&out, None) {
-                    eprintln!("bench-runner: charts and report not drawn: {e:#}");
+                    eprintln!(
+                        "bench-runner: charts and report not drawn: {}",
+                        error_chain(&e)
+                    );
                 }
             }
-            println!("{}", out.display());
+            show_path(&out);
             Ok(0)
         }
         run::RunEnd::Interrupted => {
-            eprintln!("bench-runner: interrupted; the running cell was abandoned and its data removed; finished cells are in {}", out.display());
-            println!("{}", out.display());
-            Ok(EXIT_INTERRUPTED)
+            let sig = signals.received().unwrap_or(signals::StopSignal::Int);
+            eprintln!(
+                "bench-runner: stopped by {}; the running cell was abandoned and its files removed from --disk; finished cells are in {}",
+                sig.name(),
+                out.display()
+            );
+            show_path(&out);
+            Ok(sig.exit_code())
         }
         run::RunEnd::DiskFull => {
-            println!("{}", out.display());
+            show_path(&out);
             Ok(EXIT_ERROR)
         }
     }
 }
 
-fn probe_command(args: &ProbeArgs, command_line: &str) -> Result<u8> {
-    if args.duration <= 0.0 || !args.duration.is_finite() {
-        anyhow::bail!("--duration must be a positive number of seconds");
-    }
-    if args.record_sizes.contains(&0) {
-        anyhow::bail!("--record-sizes: 0 is not a record size");
-    }
+fn probe_command(job: &ProbeJob) -> Result<u8> {
     let mut env = results::Environment::capture(None);
-    let out = output::results_dir(args.output.out.as_deref(), &env.host, "probe")?;
+    let out = output::fresh_results_dir(&job.out, &env.host, "probe")?;
     let run_id = output::run_id(&env.host);
-    let work = run::prepare_disk(&args.disk, &run_id)?;
-    let label = args
-        .output
-        .label
-        .clone()
-        .unwrap_or_else(|| env.host.clone());
-    env = results::Environment::capture(Some(&args.disk));
+    let work = scratch::ScratchDir::create(&job.disk, &run_id)?;
+    let label = job.label.clone().unwrap_or_else(|| env.host.clone());
+    env = results::Environment::capture(Some(&job.disk));
     env.run_id = run_id.clone();
     env.label = label.clone();
-    env.command = command_line.to_string();
+    env.command = job.command_line.clone();
     env.started_utc = output::utc_now();
+    env.git_commit = (GIT_COMMIT != "unknown").then(|| GIT_COMMIT.to_string());
     results::write_json(&out.environment(), &env)?;
     let plan = probe::ProbePlan {
-        record_sizes: args.record_sizes.clone(),
+        record_sizes: job.record_sizes.clone(),
         batches: vec![32],
-        per_pattern: Duration::from_secs_f64(args.duration),
+        per_pattern: job.per_pattern,
     };
-    let quiet = args.output.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let rows = probe::run(&work.join("probe"), &plan, |m| {
+    let quiet = job.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let rows = probe::run(&work.path().join("probe"), &plan, |m| {
         if !quiet {
             eprintln!("{m}");
         }
     });
-    let _ = std::fs::remove_dir_all(&work);
+    drop(work);
     let mut rows = rows?;
     for r in &mut rows {
         r.run_id = run_id.clone();

@@ -1,6 +1,6 @@
 //! `bench-runner list`: engines, policies, workload presets.
 
-use crate::run::DEFAULT_POLICIES;
+use crate::plan::DEFAULT_POLICIES;
 
 /// Prints the lists on stdout.
 pub fn print() {

@@ -9,8 +9,8 @@ use anyhow::{Context, Result};
 use hdrhistogram::Histogram;
 use results::{LatencyRow, ResultsDir, RunRow};
 
+use crate::plan::OutDir;
 use crate::rows::{self, CellId};
-use crate::run::Skipped;
 
 /// UTC civil time from a Unix timestamp (Howard Hinnant's algorithm).
 fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
@@ -87,6 +87,18 @@ pub fn results_dir(out: Option<&Path>, host: &str, command: &str) -> Result<Resu
         }
     };
     ResultsDir::create(&path).with_context(|| format!("--out {}", path.display()))
+}
+
+/// The results folder of a command that starts one afresh (`run`,
+/// `probe`): as [`results_dir`], after removing the old folder whole when
+/// the plan says to replace it (`--force`, checked by the plan).
+pub fn fresh_results_dir(out: &OutDir, host: &str, command: &str) -> Result<ResultsDir> {
+    if let (Some(path), true) = (&out.path, out.replace) {
+        std::fs::remove_dir_all(path)
+            .with_context(|| format!("--force: remove the old --out {}", path.display()))?;
+        eprintln!("bench-runner: --force: replaced {}", path.display());
+    }
+    results_dir(out.path.as_deref(), host, command)
 }
 
 /// Progress and ETA on stderr (silent when quiet or not a terminal).
@@ -208,12 +220,6 @@ impl RowsWriter {
         self.reps.push(row.clone());
         self.runs.push(row);
         self.flush()
-    }
-
-    /// Writes `skipped.csv`.
-    pub fn write_skipped(&self, skipped: &[Skipped]) -> Result<()> {
-        results::write_csv(&self.dir.root().join("skipped.csv"), skipped)?;
-        Ok(())
     }
 
     fn flush(&self) -> Result<()> {

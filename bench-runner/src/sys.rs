@@ -47,3 +47,18 @@ pub fn drop_caches() -> std::io::Result<()> {
     unsafe { libc::sync() };
     std::fs::write("/proc/sys/vm/drop_caches", b"3\n")
 }
+
+/// `MemAvailable` of /proc/meminfo in bytes: memory that can be used
+/// without swapping. None where the kernel does not say.
+pub fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}

@@ -158,6 +158,10 @@ impl ResultsDir {
     pub fn crash(&self) -> PathBuf {
         self.root.join("crash.csv")
     }
+    /// `skipped.csv`.
+    pub fn skipped(&self) -> PathBuf {
+        self.root.join("skipped.csv")
+    }
     /// `hgrm/<name>.hgrm`.
     pub fn hgrm(&self, name: &str) -> PathBuf {
         self.root.join("hgrm").join(format!("{name}.hgrm"))

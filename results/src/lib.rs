@@ -12,6 +12,7 @@
 //! | `latency.csv` | [`LatencyRow`]: long format, cell x operation x percentile |
 //! | `hgrm/*.hgrm` | HdrHistogram percentile distributions per cell and operation |
 //! | `crash.csv` | [`CrashRow`]: the durability verification table |
+//! | `skipped.csv` | [`SkippedRow`]: combinations not run, and why |
 //!
 //! Every file is written durably: temporary file, fsync, rename, fsync of
 //! the directory. The tool about durability keeps its own results durable.
@@ -25,7 +26,7 @@ mod rows;
 pub use env::{detect_disk, DeviceCounters, DiskInfo, Environment};
 pub use files::{read_csv, read_json, write_csv, write_durably, write_json, ResultsDir};
 pub use hgrm::{parse_hgrm, write_hgrm, PERCENTILES};
-pub use rows::{CrashRow, LatencyRow, ProbeRow, RunRow};
+pub use rows::{CrashRow, LatencyRow, ProbeRow, RunRow, SkippedRow};
 
 use std::path::PathBuf;
 

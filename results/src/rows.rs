@@ -272,3 +272,19 @@ pub struct CrashRow {
     /// Trials with loss by cause, `cause=trials` joined by `;`.
     pub loss_causes: String,
 }
+
+/// One combination of the matrix that was not run, and why (`skipped.csv`).
+/// An empty `policy` means the skip holds under every policy (the engine
+/// cannot run the workload); an empty `workload` means every workload (the
+/// engine cannot express the policy).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedRow {
+    /// Engine name.
+    pub engine: String,
+    /// Sync policy text form, or empty for every policy.
+    pub policy: String,
+    /// Workload name, or empty for every workload.
+    pub workload: String,
+    /// Why it was not run.
+    pub reason: String,
+}
