@@ -4,8 +4,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::cli::OutputArgs;
-
 /// Draws charts and the report of `results` into `out` (default: `results`).
 pub fn plot(results: &Path, out: Option<&Path>) -> Result<PathBuf> {
     let out = out.unwrap_or(results);
@@ -23,15 +21,15 @@ pub fn plot(results: &Path, out: Option<&Path>) -> Result<PathBuf> {
     Ok(out.to_path_buf())
 }
 
-/// Compares result folders; returns the output folder.
-pub fn compare(dirs: &[PathBuf], output: &OutputArgs) -> Result<PathBuf> {
+/// Compares result folders into `out` (default: a new folder); returns it.
+pub fn compare(dirs: &[PathBuf], out: Option<&Path>) -> Result<PathBuf> {
     for d in dirs {
         if !d.join("runs.csv").exists() {
             anyhow::bail!("{} is not a results folder (no runs.csv)", d.display());
         }
     }
     let host = results::Environment::capture(None).host;
-    let out = crate::output::results_dir(output.out.as_deref(), &host, "compare")?;
+    let out = crate::output::results_dir(out, &host, "compare")?;
     let summary = plots::render_compare(dirs, out.root()).context("compare results")?;
     for n in &summary.notes {
         eprintln!("missing: {n}");
