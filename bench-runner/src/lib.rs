@@ -110,10 +110,11 @@ fn dispatch(cli: Cli, command_line: &str) -> Result<u8> {
             Ok(0)
         }
         Some(Command::Man) => {
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut std::io::stdout())
-                .context("write the man page to stdout")?;
-            Ok(0)
+            match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+                // `bench-runner man | head` closes the pipe early: not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+                r => r.map(|()| 0).context("write the man page to stdout"),
+            }
         }
     }
 }
