@@ -56,7 +56,7 @@ pub fn run(plan: &RunPlan, stop: &AtomicBool) -> Result<(RunEnd, PathBuf)> {
         .map(str::to_string);
     results::write_json(&out.environment(), &env)?;
     results::write_json(&out.config(), &plan.config(&run_id))?;
-    results::write_csv(&out.skipped(), skipped)?;
+    results::write_csv_with_header(&out.skipped(), skipped)?;
     let quiet = plan.quiet || !std::io::stderr().is_terminal();
     let mut progress = Progress::new(quiet, cells.len() * plan.repeat as usize);
     for s in skipped {

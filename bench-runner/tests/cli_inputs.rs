@@ -396,8 +396,9 @@ fn wait_for(child: &mut std::process::Child, what: &str, cond: impl Fn() -> bool
     }
 }
 
-#[test]
-fn sigterm_keeps_finished_cells_and_removes_the_scratch_folder() {
+/// Starts a two-cell run (100 operations, then 600 s), waits until the
+/// second cell runs, sends `signal`, and checks the clean ending.
+fn stop_a_run_with(signal: &str, code: i32) {
     let (t, disk) = setup();
     let out = t.path().join("o");
     let insert = "record_count = 0\nload = false\n[mix]\ninsert = 1.0\n";
@@ -438,22 +439,33 @@ fn sigterm_keeps_finished_cells_and_removes_the_scratch_folder() {
         })
     };
     wait_for(&mut child, "the second cell started", second_cell_running);
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+    let sent = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
-    assert!(killed.success());
+    assert!(sent.success());
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(143), "{stderr}");
-    assert!(stderr.contains("SIGTERM"), "{stderr}");
+    assert_eq!(output.status.code(), Some(code), "{signal}: {stderr}");
+    assert!(stderr.contains(&format!("SIG{signal}")), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(
         std::fs::read_dir(&disk).unwrap().count(),
         0,
-        "the scratch folder stayed on --disk"
+        "SIG{signal}: the scratch folder stayed on --disk"
     );
     let r = rows(&out);
     assert_eq!(r.len(), 1, "the finished cell is kept: {r:?}");
     assert_eq!((r[0].workload.as_str(), r[0].ops), ("short", 100));
+}
+
+#[test]
+fn sigterm_keeps_finished_cells_and_removes_the_scratch_folder() {
+    stop_a_run_with("TERM", 143);
+}
+
+#[test]
+fn sighup_and_sigint_end_a_run_the_same_way() {
+    stop_a_run_with("HUP", 129);
+    stop_a_run_with("INT", 130);
 }

@@ -59,6 +59,30 @@ pub fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
     write_durably(path, &bytes)
 }
 
+/// As [`write_csv`], but an empty table still gets its header line, so a
+/// reader (pandas, a spreadsheet) sees the columns of a file with no rows.
+pub fn write_csv_with_header<T: Serialize + Default>(path: &Path, rows: &[T]) -> Result<()> {
+    if !rows.is_empty() {
+        return write_csv(path, rows);
+    }
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(true)
+        .from_writer(Vec::new());
+    w.serialize(T::default()).map_err(|source| Error::Csv {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let bytes = w.into_inner().map_err(|e| Error::Invalid {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let header = match bytes.iter().position(|&b| b == b'\n') {
+        Some(end) => &bytes[..=end],
+        None => &bytes[..],
+    };
+    write_durably(path, header)
+}
+
 /// Reads a CSV file written by [`write_csv`].
 pub fn read_csv<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
     let mut r = csv::Reader::from_path(path).map_err(|source| Error::Csv {
@@ -194,6 +218,19 @@ mod tests {
         assert_eq!(back, rows);
         let head = std::fs::read_to_string(&p).unwrap();
         assert!(head.starts_with("run_id,host,label,engine,policy"));
+    }
+
+    #[test]
+    fn an_empty_table_keeps_its_header() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("skipped.csv");
+        write_csv_with_header::<crate::SkippedRow>(&p, &[]).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            "engine,policy,workload,reason\n"
+        );
+        let back: Vec<crate::SkippedRow> = read_csv(&p).unwrap();
+        assert!(back.is_empty());
     }
 
     #[test]

@@ -24,7 +24,9 @@ mod hgrm;
 mod rows;
 
 pub use env::{detect_disk, DeviceCounters, DiskInfo, Environment};
-pub use files::{read_csv, read_json, write_csv, write_durably, write_json, ResultsDir};
+pub use files::{
+    read_csv, read_json, write_csv, write_csv_with_header, write_durably, write_json, ResultsDir,
+};
 pub use hgrm::{parse_hgrm, write_hgrm, PERCENTILES};
 pub use rows::{CrashRow, LatencyRow, ProbeRow, RunRow, SkippedRow};
 
