@@ -48,6 +48,18 @@ pub fn main_with_args(args: Vec<String>) -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
+            if e.kind() == clap::error::ErrorKind::MissingRequiredArgument
+                && e.to_string().contains("--disk")
+            {
+                let example = if args.get(1).is_some_and(|a| a == "probe") {
+                    "probe --disk /mnt/nvme/tmp"
+                } else {
+                    "--disk /mnt/nvme/tmp --quick"
+                };
+                eprintln!(
+                    "\nExample: bench-runner {example}\n  (--disk names a folder on the disk to measure; a scratch folder is made and removed there)"
+                );
+            }
             return ExitCode::from(if e.use_stderr() { EXIT_ERROR } else { 0 });
         }
     };

@@ -74,6 +74,7 @@ fn disk_is_required_for_run_and_probe() {
             .assert()
             .code(2)
             .stderr(contains("--disk"))
+            .stderr(contains("Example: bench-runner"))
             .stderr(no_panic());
     }
 }
