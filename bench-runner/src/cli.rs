@@ -52,6 +52,16 @@ pub struct OutputArgs {
     pub quiet: bool,
 }
 
+/// What `run` prints on stdout.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// A table for people (and the results folder as the last line).
+    #[default]
+    Table,
+    /// Each finished cell's runs.csv row as a JSON object, one per line.
+    Json,
+}
+
 /// Options of `run`.
 #[derive(Debug, Args, Clone, Default)]
 pub struct RunArgs {
@@ -76,9 +86,15 @@ pub struct RunArgs {
     /// Operations per cell instead of a duration (default: unset).
     #[arg(long, value_name = "N", conflicts_with = "duration")]
     pub ops: Option<u64>,
-    /// Repetitions per cell; results report the median and min..max (default: 1).
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub repeat: u32,
+    /// Repetitions per cell, run interleaved (every cell once, in a shuffled order, then again); results report the median, min..max and a 95% interval (default: 3; 1 with --quick).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: Option<u32>,
+    /// Seed of the interleaved cell order, recorded in config.json (default: a fresh one per run).
+    #[arg(long, value_name = "SEED")]
+    pub order_seed: Option<u64>,
+    /// Output on stdout: `table` for people, `json` for one JSON object per finished cell per line (default: table).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
     /// Unrecorded warm-up seconds before each measured phase (default: 0.5; 0 with --quick).
     #[arg(long, value_name = "SECONDS")]
     pub warmup: Option<f64>,
@@ -100,6 +116,9 @@ pub struct RunArgs {
     /// Skip drawing charts and the report at the end.
     #[arg(long)]
     pub no_plots: bool,
+    /// Testing only: probe each pattern for this many milliseconds, once, with 10 syncs.
+    #[arg(long, hide = true, value_name = "MS")]
+    pub probe_budget_ms: Option<u64>,
     /// Testing only: fail writes with ENOSPC after this many bytes per cell.
     #[arg(long, hide = true)]
     pub inject_enospc_after_bytes: Option<u64>,
@@ -114,9 +133,12 @@ pub struct ProbeArgs {
     /// Directory on the disk under test (a fresh subfolder is used and removed).
     #[arg(long, value_name = "DIR")]
     pub disk: PathBuf,
-    /// Seconds per access pattern (default: 1.0).
+    /// Minimum seconds per round of each access pattern; each pattern also makes at least 1,000 syncs and runs 3 interleaved rounds (default: 1.0).
     #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
     pub duration: f64,
+    /// Writer counts to probe, comma-separated: several writers each on its own file and all on one shared file (default: 1).
+    #[arg(long, value_delimiter = ',', default_value = "1", value_name = "N")]
+    pub threads: Vec<usize>,
     /// Record sizes in bytes, comma-separated (default: 137,4096: a 16-byte key + 100-byte value record, and a page).
     #[arg(long, value_delimiter = ',', default_values_t = [137u64, 4096])]
     pub record_sizes: Vec<u64>,

@@ -9,10 +9,14 @@ pub mod list;
 pub mod null;
 pub mod output;
 pub mod probe;
+pub mod progress;
 pub mod report;
+pub mod reporter;
 pub mod rows;
 pub mod run;
+pub mod schedule;
 pub mod sys;
+pub mod table;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -127,17 +131,21 @@ fn probe_command(args: &ProbeArgs, command_line: &str) -> Result<u8> {
     env.command = command_line.to_string();
     env.started_utc = output::utc_now();
     results::write_json(&out.environment(), &env)?;
-    let plan = probe::ProbePlan {
-        record_sizes: args.record_sizes.clone(),
-        batches: vec![32],
-        per_pattern: Duration::from_secs_f64(args.duration),
-    };
-    let quiet = args.output.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let rows = probe::run(&work.join("probe"), &plan, |m| {
-        if !quiet {
-            eprintln!("{m}");
-        }
-    });
+    let policies: Vec<engines::SyncPolicy> = ["none", "always", "batch:32", "always@fsync"]
+        .iter()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    let mut plan = probe::plan_for(
+        &policies,
+        args.record_sizes.iter().copied(),
+        &args.threads,
+        false,
+        env.disk.as_ref(),
+    );
+    plan.min_time = Duration::from_secs_f64(args.duration);
+    let mut progress = progress::Progress::new(progress::ProgressMode::detect(args.output.quiet));
+    let rows = probe::run(&work.join("probe"), &plan, |m| progress.step(m));
+    progress.finish();
     let _ = std::fs::remove_dir_all(&work);
     let mut rows = rows?;
     for r in &mut rows {
@@ -145,16 +153,10 @@ fn probe_command(args: &ProbeArgs, command_line: &str) -> Result<u8> {
         r.label = label.clone();
     }
     results::write_csv(&out.probe(), &rows).context("write probe.csv")?;
-    println!(
-        "{:<22} {:>7} {:>11} {:>9} {:>9} {:>9}",
-        "pattern", "bytes", "ops/s", "p50 us", "p99 us", "max us"
-    );
-    for r in &rows {
-        println!(
-            "{:<22} {:>7} {:>11.0} {:>9.1} {:>9.1} {:>9.1}",
-            r.pattern, r.record_bytes, r.ops_per_sec, r.p50_us, r.p99_us, r.max_us
-        );
+    for w in table::probe_warnings(&rows) {
+        eprintln!("bench-runner: warning: {w}");
     }
+    println!("{}", table::probe_table(&rows));
     println!("{}", out.root().display());
     Ok(0)
 }

@@ -184,7 +184,7 @@ pub fn lying_disk_warnings(e: &SyncEvidence) -> Vec<String> {
     }
     if e.rotational == Some(true) && e.syncs > 0 && e.sync_p50_us < ROTATIONAL_MIN_SYNC_US {
         out.push(format!(
-            "median sync {:.0} us on a device that reports itself rotational: faster than a platter turns, so a volatile cache (or the host, for a virtual disk) acknowledges syncs; these are not durable-write figures",
+            "median sync {:.0} us on a device that reports itself rotational: faster than a platter turns, so a volatile cache (or the host, for a virtual disk) acknowledges syncs: these are not durable-write figures",
             e.sync_p50_us
         ));
     }

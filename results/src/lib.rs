@@ -29,10 +29,10 @@ pub use device::{
     ROTATIONAL_MIN_SYNC_US,
 };
 pub use env::{detect_disk, DeviceCounters, DiskInfo, Environment};
-pub use files::{read_csv, read_json, write_csv, write_durably, write_json, ResultsDir};
+pub use files::{hgrm_stem, read_csv, read_json, write_csv, write_durably, write_json, ResultsDir};
 pub use hgrm::{parse_hgrm, write_hgrm, PERCENTILES};
 pub use rows::{CrashRow, LatencyRow, ProbeRow, RunRow};
-pub use stats::{median, median_interval, Interval};
+pub use stats::{median, median_interval, percentile_supported, Interval, MIN_TAIL_SAMPLES};
 
 use std::path::PathBuf;
 

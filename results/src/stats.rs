@@ -13,6 +13,17 @@
 //!   median relative to a mean's, for normal data), clamped at zero.
 //! - **1 repetition**: no interval.
 
+/// A latency percentile needs at least this many timed operations above it
+/// to be reported (below that it only repeats the largest values).
+pub const MIN_TAIL_SAMPLES: f64 = 5.0;
+
+/// Whether `count` timed operations support percentile `p` (0-100): the
+/// maximum (100) always, otherwise when at least [`MIN_TAIL_SAMPLES`] lie
+/// above it. p99.99 needs 50,000 operations, p99 500.
+pub fn percentile_supported(count: u64, p: f64) -> bool {
+    p >= 100.0 || count as f64 * (1.0 - p / 100.0) >= MIN_TAIL_SAMPLES - 1e-9
+}
+
 /// A confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Interval {
@@ -151,6 +162,16 @@ mod tests {
     fn no_interval_for_one_value() {
         assert_eq!(median_interval(&[1.0]), None);
         assert_eq!(median_interval(&[]), None);
+    }
+
+    #[test]
+    fn percentiles_need_tail_samples() {
+        assert!(!percentile_supported(1200, 99.99));
+        assert!(percentile_supported(1200, 100.0));
+        assert!(percentile_supported(500, 99.0));
+        assert!(!percentile_supported(499, 99.0));
+        assert!(percentile_supported(50_000, 99.99));
+        assert!(percentile_supported(10, 50.0));
     }
 
     #[test]
