@@ -11,27 +11,61 @@ use engines::fs::{CountingFs, IoSnapshot, RealFs, Vfs};
 use engines::registry::EngineInfo;
 use engines::{Engine, EngineConfig, EngineStats, SyncPolicy};
 use hdrhistogram::Histogram;
-use results::DeviceCounters;
+use results::BlockDevice;
 use workloads::{Op, OpKind, OpStream, WorkloadSpec};
 
 use crate::sys;
 
-/// Operation names, in histogram index order (index 0 is every operation).
-pub const OP_NAMES: [&str; 8] = [
-    "all", "read", "update", "insert", "delete", "scan", "rmw", "append",
-];
+/// Latency histograms of a phase: one over every operation, one per kind.
+#[derive(Debug)]
+pub struct Latencies {
+    /// Every operation.
+    pub all: Histogram<u64>,
+    /// Per operation kind, indexed by [`OpKind::index`].
+    pub by_kind: Vec<Histogram<u64>>,
+}
 
-fn op_index(kind: OpKind) -> usize {
-    match kind {
-        OpKind::Read => 1,
-        OpKind::Update => 2,
-        OpKind::Insert => 3,
-        OpKind::Delete => 4,
-        OpKind::Scan => 5,
-        OpKind::ReadModifyWrite => 6,
-        OpKind::Append => 7,
+impl Latencies {
+    fn new() -> Latencies {
+        Latencies {
+            all: engines::fs::new_latency_histogram(),
+            by_kind: OpKind::ALL
+                .iter()
+                .map(|_| engines::fs::new_latency_histogram())
+                .collect(),
+        }
+    }
+
+    fn record(&mut self, kind: OpKind, ns: u64) {
+        self.all.saturating_record(ns);
+        self.by_kind[kind.index()].saturating_record(ns);
+    }
+
+    fn add(&mut self, other: &Latencies) {
+        // Same bounds everywhere, so adding cannot fail.
+        let _ = self.all.add(&other.all);
+        for (t, h) in self.by_kind.iter_mut().zip(&other.by_kind) {
+            let _ = t.add(h);
+        }
+    }
+
+    /// `(operation name, histogram)` for `all` and every kind with samples.
+    pub fn named(&self) -> impl Iterator<Item = (&'static str, &Histogram<u64>)> {
+        std::iter::once(("all", &self.all)).chain(
+            OpKind::ALL
+                .iter()
+                .zip(&self.by_kind)
+                .filter(|(_, h)| !h.is_empty())
+                .map(|(k, h)| (k.name(), h)),
+        )
     }
 }
+
+/// `none` cells whose operations cost less than this many times the
+/// harness's own cost per operation are timed on a sample.
+pub const SAMPLE_BELOW_HARNESS_MULTIPLE: f64 = 100.0;
+/// One operation in this many is timed in a sampled cell.
+pub const SAMPLE_EVERY: u64 = 16;
 
 /// How one cell is run.
 #[derive(Debug, Clone)]
@@ -46,6 +80,10 @@ pub struct CellPlan {
     pub warmup: Duration,
     /// Fault injection for tests: fail writes with ENOSPC after this many bytes.
     pub enospc_after_bytes: Option<u64>,
+    /// The harness's own cost per operation (ns), when measured: `none`
+    /// cells whose warm-up shows operations under 100x this are timed on a
+    /// sample of 1 in [`SAMPLE_EVERY`].
+    pub harness_ns: Option<f64>,
 }
 
 /// Everything measured in one cell.
@@ -55,8 +93,12 @@ pub struct CellMeasurement {
     pub ops: u64,
     /// Measured wall-clock time.
     pub elapsed: Duration,
-    /// Latency histograms (ns), indexed like [`OP_NAMES`].
-    pub latency: Vec<Histogram<u64>>,
+    /// Latency histograms (ns) of the timed operations.
+    pub latency: Latencies,
+    /// Acknowledged writes (puts and deletes) in the measured phase.
+    pub write_ops: u64,
+    /// One operation in this many was timed (1: all).
+    pub sample_every: u64,
     /// Key + value bytes written by the workload.
     pub user_bytes_written: u64,
     /// Key + value bytes read back.
@@ -69,10 +111,14 @@ pub struct CellMeasurement {
     pub log_writes: u64,
     /// Syncs the engine's policy issued during the measured phase.
     pub log_syncs: u64,
-    /// Device bytes written during the cell (None without a block device).
+    /// Device bytes written during the cell, writeback after it included
+    /// (None without a block device).
     pub device_bytes: Option<u64>,
-    /// /proc/self/io write_bytes during the cell.
-    pub process_write_bytes: Option<u64>,
+    /// The device's counters over the measured phase only (write I/Os,
+    /// flushes): what the cell's acknowledged writes cost the device.
+    pub device: Option<results::DeviceStat>,
+    /// /proc/self/io over the cell.
+    pub proc_io: Option<sys::ProcIo>,
     /// Bytes of the engine's files at the end.
     pub disk_bytes_end: u64,
     /// CPU user/sys seconds during the measured phase.
@@ -81,6 +127,8 @@ pub struct CellMeasurement {
     pub cpu_sys_s: f64,
     /// Whether latency was measured from intended start times.
     pub open_loop: bool,
+    /// The open-loop target rate (operations/s over all threads), if any.
+    pub target_rate: Option<f64>,
     /// Whether the engine's I/O went through the counting Vfs.
     pub uses_vfs: bool,
 }
@@ -105,7 +153,7 @@ pub fn run_cell(
     dir: &Path,
     plan: &CellPlan,
     stop: &AtomicBool,
-    device: Option<&DeviceCounters>,
+    device: Option<&BlockDevice>,
 ) -> Result<CellMeasurement, CellError> {
     let result = run_in(dir, plan, stop, device);
     remove_tree(dir);
@@ -127,7 +175,7 @@ fn run_in(
     dir: &Path,
     plan: &CellPlan,
     stop: &AtomicBool,
-    device: Option<&DeviceCounters>,
+    device: Option<&BlockDevice>,
 ) -> Result<CellMeasurement, CellError> {
     let spec = &plan.workload;
     let threads = spec.threads.max(1);
@@ -140,7 +188,7 @@ fn run_in(
         let mut streams: Vec<OpStream> =
             (0..threads).map(|t| spec.load_stream(t, threads)).collect();
         let origin = Instant::now();
-        drive_all(&*engine, &mut streams, None, stop, false, origin)?;
+        drive_all(&*engine, &mut streams, None, stop, None, origin)?;
         engine.sync()?;
         engine.close()?;
     }
@@ -158,15 +206,26 @@ fn run_in(
     let origin = Instant::now();
     // Warm-up only in duration mode: with an operation count it would eat
     // the operations the measured phase is meant to run.
+    let mut sample_every = 1;
     if !plan.warmup.is_zero() && spec.target_rate.is_none() && spec.duration_secs.is_some() {
-        drive_all(
+        let t0 = Instant::now();
+        let warm = drive_all(
             &*engine,
             &mut streams,
             Some(origin + plan.warmup),
             stop,
-            false,
+            None,
             origin,
         )?;
+        // Per-operation cost as one client sees it.
+        let op_ns = t0.elapsed().as_nanos() as f64 * threads as f64 / warm.ops.max(1) as f64;
+        if plan.policy.mode == engines::SyncMode::None
+            && plan
+                .harness_ns
+                .is_some_and(|h| op_ns < SAMPLE_BELOW_HARNESS_MULTIPLE * h)
+        {
+            sample_every = SAMPLE_EVERY;
+        }
     }
     if stop.load(Relaxed) {
         return Err(CellError::Interrupted);
@@ -174,13 +233,21 @@ fn run_in(
 
     let before_stats = engine.stats();
     counters.reset();
-    let dev0 = device.and_then(DeviceCounters::bytes_written);
-    let proc0 = sys::process_write_bytes();
+    let dev0 = device.and_then(BlockDevice::read);
+    let proc0 = sys::ProcIo::read();
     let (u0, s0) = sys::cpu_times();
     let start = Instant::now();
     let deadline = duration.map(|d| start + d);
-    let outcome = drive_all(&*engine, &mut streams, deadline, stop, true, origin)?;
+    let outcome = drive_all(
+        &*engine,
+        &mut streams,
+        deadline,
+        stop,
+        Some(sample_every),
+        origin,
+    )?;
     let elapsed = start.elapsed();
+    let dev_phase = device.and_then(BlockDevice::read);
     let (u1, s1) = sys::cpu_times();
     if stop.load(Relaxed) {
         return Err(CellError::Interrupted);
@@ -197,25 +264,29 @@ fn run_in(
     // Force the page cache out so the device counters see what `none` left
     // behind (not timed).
     flush_tree(dir);
-    let dev1 = device.and_then(DeviceCounters::bytes_written);
-    let proc1 = sys::process_write_bytes();
+    let dev1 = device.and_then(BlockDevice::read);
+    let proc1 = sys::ProcIo::read();
 
     Ok(CellMeasurement {
         ops: outcome.ops,
         elapsed,
         latency: outcome.latency,
+        write_ops: outcome.write_ops,
+        sample_every,
         user_bytes_written: outcome.bytes_written,
         user_bytes_read: outcome.bytes_read,
         log_writes: stats.log_writes.saturating_sub(before_stats.log_writes),
         log_syncs: stats.log_syncs.saturating_sub(before_stats.log_syncs),
         io,
         stats,
-        device_bytes: dev0.zip(dev1).map(|(a, b)| b.saturating_sub(a)),
-        process_write_bytes: proc0.zip(proc1).map(|(a, b)| b.saturating_sub(a)),
+        device_bytes: dev0.zip(dev1).map(|(a, b)| b.since(&a).write_bytes),
+        device: dev0.zip(dev_phase).map(|(a, b)| b.since(&a)),
+        proc_io: proc0.zip(proc1).map(|(a, b)| b.since(&a)),
         disk_bytes_end: tree_bytes(dir),
         cpu_user_s: u1 - u0,
         cpu_sys_s: s1 - s0,
         open_loop: spec.target_rate.is_some(),
+        target_rate: spec.target_rate,
         uses_vfs: plan.engine.uses_vfs,
     })
 }
@@ -223,25 +294,33 @@ fn run_in(
 /// What the threads of one phase did.
 struct PhaseOutcome {
     ops: u64,
-    latency: Vec<Histogram<u64>>,
+    write_ops: u64,
+    latency: Latencies,
     bytes_written: u64,
     bytes_read: u64,
 }
 
-fn new_hists() -> Vec<Histogram<u64>> {
-    (0..OP_NAMES.len())
-        .map(|_| engines::fs::new_latency_histogram())
-        .collect()
+impl PhaseOutcome {
+    fn new() -> PhaseOutcome {
+        PhaseOutcome {
+            ops: 0,
+            write_ops: 0,
+            latency: Latencies::new(),
+            bytes_written: 0,
+            bytes_read: 0,
+        }
+    }
 }
 
 /// Runs every stream on its own thread until the streams end, the deadline
-/// passes or `stop` is set.
+/// passes or `stop` is set. `sample_every`: time one operation in this many
+/// (`None`: time none).
 fn drive_all(
     engine: &dyn Engine,
     streams: &mut [OpStream],
     deadline: Option<Instant>,
     stop: &AtomicBool,
-    record: bool,
+    sample_every: Option<u64>,
     origin: Instant,
 ) -> Result<PhaseOutcome, CellError> {
     let failed = AtomicBool::new(false);
@@ -251,7 +330,7 @@ fn drive_all(
             .map(|stream| {
                 let failed = &failed;
                 s.spawn(move || {
-                    let r = drive(engine, stream, deadline, stop, failed, record, origin);
+                    let r = drive(engine, stream, deadline, stop, failed, sample_every, origin);
                     if r.is_err() {
                         failed.store(true, Relaxed);
                     }
@@ -267,21 +346,14 @@ fn drive_all(
             })
             .collect()
     });
-    let mut total = PhaseOutcome {
-        ops: 0,
-        latency: new_hists(),
-        bytes_written: 0,
-        bytes_read: 0,
-    };
+    let mut total = PhaseOutcome::new();
     for r in results {
         let r = r.map_err(CellError::Failed)?;
         total.ops += r.ops;
+        total.write_ops += r.write_ops;
         total.bytes_written += r.bytes_written;
         total.bytes_read += r.bytes_read;
-        for (t, h) in total.latency.iter_mut().zip(&r.latency) {
-            // Both histograms have the same bounds, so adding cannot fail.
-            let _ = t.add(h);
-        }
+        total.latency.add(&r.latency);
     }
     Ok(total)
 }
@@ -292,15 +364,12 @@ fn drive(
     deadline: Option<Instant>,
     stop: &AtomicBool,
     failed: &AtomicBool,
-    record: bool,
+    sample_every: Option<u64>,
     origin: Instant,
 ) -> Result<PhaseOutcome, String> {
-    let mut out = PhaseOutcome {
-        ops: 0,
-        latency: if record { new_hists() } else { Vec::new() },
-        bytes_written: 0,
-        bytes_read: 0,
-    };
+    let mut out = PhaseOutcome::new();
+    let every = sample_every.unwrap_or(0);
+    let mut until_timed = 1u64;
     let clock = quanta::Clock::new();
     let mut checks = 0u32;
     loop {
@@ -327,20 +396,28 @@ fn drive(
                     Instant::now().saturating_duration_since(t).as_nanos() as u64,
                 )
             }
-            None => {
+            None if every > 0 && until_timed == 1 => {
                 let t0 = clock.raw();
                 let (w, r) = execute(engine, &op).map_err(|e| e.to_string())?;
                 let t1 = clock.raw();
                 (w, r, clock.delta_as_nanos(t0, t1))
             }
+            None => {
+                let (w, r) = execute(engine, &op).map_err(|e| e.to_string())?;
+                (w, r, 0)
+            }
         };
         out.ops += 1;
+        out.write_ops += u64::from(op.kind.is_write());
         out.bytes_written += written;
         out.bytes_read += read;
-        if record {
-            let ns = ns.max(1);
-            out.latency[0].saturating_record(ns);
-            out.latency[op_index(op.kind)].saturating_record(ns);
+        if every > 0 {
+            if until_timed == 1 || op.intended_start.is_some() {
+                out.latency.record(op.kind, ns.max(1));
+                until_timed = every;
+            } else {
+                until_timed -= 1;
+            }
         }
         // The deadline is checked every 16 operations: a clock read per
         // operation would cost more than the check saves.
@@ -421,17 +498,38 @@ fn flush_tree(dir: &Path) {
 /// measured loop's timing and recording, for the harness benchmark.
 /// Returns the operations completed.
 pub fn drive_for_bench(engine: &dyn Engine, spec: &WorkloadSpec, record: bool) -> u64 {
+    drive_once(engine, spec, record.then_some(1)).0
+}
+
+/// The harness's own cost per operation (ns): a pass of `ops` operations
+/// of `spec` over the null engine with timing and histograms.
+pub fn harness_cost_ns(spec: &WorkloadSpec, ops: u64) -> f64 {
+    let spec = WorkloadSpec {
+        operation_count: Some(ops),
+        duration_secs: None,
+        target_rate: None,
+        threads: 1,
+        ..spec.clone()
+    };
+    let null = crate::null::NullEngine;
+    let (n, elapsed) = drive_once(&null, &spec, Some(1));
+    elapsed.as_nanos() as f64 / n.max(1) as f64
+}
+
+fn drive_once(engine: &dyn Engine, spec: &WorkloadSpec, sample: Option<u64>) -> (u64, Duration) {
     let mut stream = spec.run_stream(0, 1);
     let stop = AtomicBool::new(false);
     let failed = AtomicBool::new(false);
-    drive(
+    let t0 = Instant::now();
+    let ops = drive(
         engine,
         &mut stream,
         None,
         &stop,
         &failed,
-        record,
+        sample,
         Instant::now(),
     )
-    .map_or(0, |o| o.ops)
+    .map_or(0, |o| o.ops);
+    (ops, t0.elapsed())
 }

@@ -209,10 +209,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", conflicts_with = "duration", allow_negative_numbers = true,
           value_parser = whole(1, u64::MAX, "operations"))]
     pub ops: Option<u64>,
-    /// Repetitions per cell, 1 to 1000; results report the median and min..max.
-    #[arg(long, default_value_t = 1, value_name = "N", allow_negative_numbers = true,
+    /// Repetitions per cell, 1 to 1000, run interleaved (every cell once, in a shuffled order, then again); results report the median, min..max and a 95% interval (default: 3; 1 with --quick).
+    #[arg(long, value_name = "N", allow_negative_numbers = true,
           value_parser = whole(1, MAX_REPEAT, "repetitions"))]
-    pub repeat: u64,
+    pub repeat: Option<u64>,
+    /// Seed of the interleaved cell order, recorded in config.json (default: a fresh one per run).
+    #[arg(long, value_name = "SEED")]
+    pub order_seed: Option<u64>,
     /// Unrecorded warm-up seconds before each measured phase (default: 0.5; 0 with --quick).
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, value_parser = seconds(true))]
     pub warmup: Option<f64>,
@@ -242,6 +245,9 @@ pub struct RunArgs {
     /// What stdout shows: a table, or the rows as JSON lines (CSV files are written either way).
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]
     pub format: FormatArg,
+    /// Testing only: probe each pattern for this many milliseconds, once, with 10 syncs.
+    #[arg(long, hide = true, value_name = "MS")]
+    pub probe_budget_ms: Option<u64>,
     /// Testing only: fail writes with ENOSPC after this many bytes per cell.
     #[arg(long, hide = true)]
     pub inject_enospc_after_bytes: Option<u64>,
@@ -256,10 +262,14 @@ pub struct ProbeArgs {
     /// Directory on the disk under test (a fresh subfolder is used and removed).
     #[arg(long, value_name = "DIR")]
     pub disk: PathBuf,
-    /// Seconds per access pattern.
+    /// Minimum seconds per round of each access pattern; each pattern also makes at least 1,000 syncs and runs 3 interleaved rounds.
     #[arg(long, default_value_t = 1.0, value_name = "SECONDS", allow_negative_numbers = true,
           value_parser = seconds(false))]
     pub duration: f64,
+    /// Writer counts to probe, 1 to 1024, comma-separated: several writers each on its own file and all on one shared file.
+    #[arg(long, value_delimiter = ',', default_value = "1", value_name = "N", allow_negative_numbers = true,
+          value_parser = whole(1, MAX_THREADS, "writers"))]
+    pub threads: Vec<u64>,
     /// Record sizes in bytes, comma-separated (137: a 16-byte key + 100-byte value record; 4096: a page).
     #[arg(long, value_delimiter = ',', default_values_t = [137u64, 4096], allow_negative_numbers = true,
           value_parser = whole(1, 64 << 20, "bytes"))]

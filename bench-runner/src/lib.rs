@@ -5,18 +5,21 @@ pub mod cell;
 pub mod cli;
 pub mod crash_cmd;
 pub mod faults;
-pub mod jsonl;
 pub mod list;
 pub mod null;
 pub mod output;
 pub mod plan;
 pub mod probe;
+pub mod progress;
 pub mod report;
+pub mod reporter;
 pub mod rows;
 pub mod run;
+pub mod schedule;
 pub mod scratch;
 pub mod signals;
 pub mod sys;
+pub mod table;
 
 use std::process::ExitCode;
 
@@ -184,17 +187,21 @@ fn probe_command(job: &ProbeJob) -> Result<u8> {
     env.started_utc = output::utc_now();
     env.git_commit = (GIT_COMMIT != "unknown").then(|| GIT_COMMIT.to_string());
     results::write_json(&out.environment(), &env)?;
-    let plan = probe::ProbePlan {
-        record_sizes: job.record_sizes.clone(),
-        batches: vec![32],
-        per_pattern: job.per_pattern,
-    };
-    let quiet = job.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let rows = probe::run(&work.path().join("probe"), &plan, |m| {
-        if !quiet {
-            eprintln!("{m}");
-        }
-    });
+    let policies: Vec<engines::SyncPolicy> = ["none", "always", "batch:32", "always@fsync"]
+        .iter()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    let mut plan = probe::plan_for(
+        &policies,
+        job.record_sizes.iter().copied(),
+        &job.threads,
+        false,
+        env.disk.as_ref(),
+    );
+    plan.min_time = job.per_pattern;
+    let mut progress = progress::Progress::new(progress::ProgressMode::detect(job.quiet));
+    let rows = probe::run(&work.path().join("probe"), &plan, |m| progress.step(m));
+    progress.finish();
     drop(work);
     let mut rows = rows?;
     for r in &mut rows {
@@ -202,16 +209,10 @@ fn probe_command(job: &ProbeJob) -> Result<u8> {
         r.label = label.clone();
     }
     results::write_csv(&out.probe(), &rows).context("write probe.csv")?;
-    println!(
-        "{:<22} {:>7} {:>11} {:>9} {:>9} {:>9}",
-        "pattern", "bytes", "ops/s", "p50 us", "p99 us", "max us"
-    );
-    for r in &rows {
-        println!(
-            "{:<22} {:>7} {:>11.0} {:>9.1} {:>9.1} {:>9.1}",
-            r.pattern, r.record_bytes, r.ops_per_sec, r.p50_us, r.p99_us, r.max_us
-        );
+    for w in table::probe_warnings(&rows) {
+        eprintln!("bench-runner: warning: {w}");
     }
+    println!("{}", table::probe_table(&rows));
     println!("{}", out.root().display());
     Ok(0)
 }

@@ -1,15 +1,14 @@
 //! Where results go: folder naming, progress on stderr, the rows written
 //! after every cell, and the table on stdout.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
-use hdrhistogram::Histogram;
-use results::{LatencyRow, ResultsDir, RunRow};
+use results::{LatencyRow, ProbeRow, ResultsDir, RunRow};
 
 use crate::plan::OutDir;
+use crate::reporter::{Repetition, Report};
 use crate::rows::{self, CellId};
 
 /// UTC civil time from a Unix timestamp (Howard Hinnant's algorithm).
@@ -101,167 +100,113 @@ pub fn fresh_results_dir(out: &OutDir, host: &str, command: &str) -> Result<Resu
     results_dir(out.path.as_deref(), host, command)
 }
 
-/// Progress and ETA on stderr (silent when quiet or not a terminal).
+/// The durable results files of a run: `probe.csv`, `runs.csv` (the
+/// median of each cell's repetitions so far), `repetitions.csv`,
+/// `latency.csv` and `hgrm/` (of each cell's median repetition), and
+/// `skipped.csv`. Every file is rewritten after every measurement, so an
+/// interrupted run keeps everything measured.
 #[derive(Debug)]
-pub struct Progress {
-    quiet: bool,
-    total: usize,
-    done: usize,
-    spent: Duration,
-}
-
-impl Progress {
-    /// Progress over `total` cells.
-    pub fn new(quiet: bool, total: usize) -> Self {
-        Progress {
-            quiet,
-            total,
-            done: 0,
-            spent: Duration::ZERO,
-        }
-    }
-
-    /// A free-form step (probe patterns).
-    pub fn note(&mut self, msg: &str) {
-        if !self.quiet {
-            eprint!("\r\x1b[2K{msg}");
-            let _ = std::io::stderr().flush();
-        }
-    }
-
-    /// A cell starts.
-    pub fn start(&mut self, what: &str) {
-        if self.quiet {
-            return;
-        }
-        let eta = if self.done == 0 {
-            String::from("ETA --")
-        } else {
-            let per = self.spent / self.done as u32;
-            let left = per * (self.total - self.done) as u32;
-            format!("ETA {}m{:02}s", left.as_secs() / 60, left.as_secs() % 60)
-        };
-        eprint!(
-            "\r\x1b[2K[{:>3}/{}] {what} ({eta})",
-            self.done + 1,
-            self.total
-        );
-        let _ = std::io::stderr().flush();
-    }
-
-    /// A cell ended.
-    pub fn done(&mut self, took: Duration, result: &str) {
-        self.done += 1;
-        self.spent += took;
-        if !self.quiet {
-            eprintln!(": {result}");
-        }
-    }
-
-    /// Clears the progress line.
-    pub fn finish(&mut self) {
-        if !self.quiet {
-            eprint!("\r\x1b[2K");
-        }
-    }
-}
-
-/// Histograms of one cell by operation name.
-pub type Hists = Vec<(String, Histogram<u64>)>;
-/// One repetition's row, latency rows and histograms.
-pub type Repetition = (RunRow, Vec<LatencyRow>, Hists);
-
-/// Accumulates rows and rewrites the CSV files after every cell, durably.
-#[derive(Debug)]
-pub struct RowsWriter {
+pub struct ResultsWriter {
     dir: ResultsDir,
-    runs: Vec<RunRow>,
-    reps: Vec<RunRow>,
-    latency: Vec<LatencyRow>,
+    /// Per cell (matrix order): its identity and repetitions, or its failure.
+    cells: Vec<Option<CellRecord>>,
 }
 
-impl RowsWriter {
-    /// Writes into `dir`.
-    pub fn new(dir: ResultsDir) -> Self {
-        RowsWriter {
+#[derive(Debug)]
+enum CellRecord {
+    Measured(CellId, Vec<Repetition>),
+    Failed(Box<RunRow>),
+}
+
+impl ResultsWriter {
+    /// Writes into `dir`, for a matrix of `cells` cells.
+    pub fn new(dir: ResultsDir, cells: usize) -> Self {
+        ResultsWriter {
             dir,
-            runs: Vec::new(),
-            reps: Vec::new(),
-            latency: Vec::new(),
+            cells: (0..cells).map(|_| None).collect(),
         }
     }
 
-    /// The `runs.csv` rows so far.
-    pub fn rows(&self) -> &[RunRow] {
-        &self.runs
+    /// The `runs.csv` rows so far, in matrix order.
+    pub fn rows(&self) -> Vec<RunRow> {
+        self.cells
+            .iter()
+            .flatten()
+            .map(|c| match c {
+                CellRecord::Measured(_, reps) => {
+                    rows::aggregate(&reps.iter().map(|r| r.row.clone()).collect::<Vec<_>>())
+                }
+                CellRecord::Failed(row) => (**row).clone(),
+            })
+            .collect()
     }
 
-    /// Records a finished cell: its repetitions, the median row, the latency
-    /// rows and hgrm files of the median repetition.
-    pub fn add_cell(&mut self, id: &CellId, reps: Vec<Repetition>) -> Result<()> {
-        let rows: Vec<RunRow> = reps.iter().map(|r| r.0.clone()).collect();
-        let agg = rows::aggregate(&rows);
-        let mut order: Vec<usize> = (0..reps.len()).collect();
-        order.sort_by(|&a, &b| rows[a].ops_per_sec.total_cmp(&rows[b].ops_per_sec));
-        if let Some(&mid) = order.get(order.len() / 2) {
-            let (_, lat, hists) = &reps[mid];
-            self.latency.extend(lat.iter().cloned());
-            for (op, h) in hists {
-                results::write_hgrm(&self.dir.hgrm(&format!("{}_{op}", id.file_stem())), h)?;
-            }
-        }
-        self.reps.extend(rows);
-        self.runs.push(agg);
-        self.flush()
+    /// Writes `skipped.csv`.
+    pub fn write_skipped(&self, skipped: &[results::SkippedRow]) -> Result<()> {
+        results::write_csv_with_header(&self.dir.skipped(), skipped)?;
+        Ok(())
     }
 
-    /// Records a failed cell.
-    pub fn add_failed(&mut self, row: RunRow) -> Result<()> {
-        self.reps.push(row.clone());
-        self.runs.push(row);
-        self.flush()
+    /// The repetition whose ops/s is the median of the cell's.
+    fn median_rep(reps: &[Repetition]) -> Option<&Repetition> {
+        let mut order: Vec<&Repetition> = reps.iter().collect();
+        order.sort_by(|a, b| a.row.ops_per_sec.total_cmp(&b.row.ops_per_sec));
+        order.get(order.len() / 2).copied()
     }
 
     fn flush(&self) -> Result<()> {
-        results::write_csv(&self.dir.runs(), &self.runs)?;
-        results::write_csv(&self.dir.repetitions(), &self.reps)?;
-        results::write_csv(&self.dir.latency(), &self.latency)?;
+        let mut reps: Vec<RunRow> = Vec::new();
+        let mut latency: Vec<LatencyRow> = Vec::new();
+        for c in self.cells.iter().flatten() {
+            match c {
+                CellRecord::Measured(_, r) => {
+                    reps.extend(r.iter().map(|x| x.row.clone()));
+                    if let Some(m) = Self::median_rep(r) {
+                        latency.extend(m.latency.iter().cloned());
+                    }
+                }
+                CellRecord::Failed(row) => reps.push((**row).clone()),
+            }
+        }
+        results::write_csv(&self.dir.runs(), &self.rows())?;
+        results::write_csv(&self.dir.repetitions(), &reps)?;
+        results::write_csv(&self.dir.latency(), &latency)?;
         Ok(())
     }
 }
 
-/// The short table on stdout: engine, policy, workload, threads, ops/s, p99, efficiency.
-pub fn print_table(rows: &[RunRow]) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(
-        out,
-        "{:<8} {:<14} {:<11} {:>3} {:>11} {:>10} {:>8} {:>10}",
-        "engine", "policy", "workload", "thr", "ops/s", "p99 us", "w/sync", "efficiency"
-    );
-    for r in rows {
-        if r.status != "ok" {
-            let _ = writeln!(
-                out,
-                "{:<8} {:<14} {:<11} {:>3} {:>11}  {}",
-                r.engine, r.policy, r.workload, r.threads, r.status, r.error
-            );
-            continue;
+impl Report for ResultsWriter {
+    fn probe_measured(&mut self, rows: &[ProbeRow]) -> Result<()> {
+        results::write_csv(&self.dir.probe(), rows)?;
+        Ok(())
+    }
+
+    fn repetition_measured(&mut self, cell: usize, id: &CellId, rep: &Repetition) -> Result<()> {
+        let slot = &mut self.cells[cell];
+        let copy = Repetition {
+            row: rep.row.clone(),
+            latency: rep.latency.clone(),
+            hists: rep.hists.clone(),
+        };
+        match slot {
+            Some(CellRecord::Measured(_, reps)) => reps.push(copy),
+            _ => *slot = Some(CellRecord::Measured(id.clone(), vec![copy])),
         }
-        let eff = r
-            .efficiency
-            .map(|e| format!("{e:.2}"))
-            .unwrap_or_else(|| "-".into());
-        let wps = r
-            .writes_per_sync
-            .map_or_else(|| "-".into(), |w| format!("{w:.1}"));
-        let _ = writeln!(
-            out,
-            "{:<8} {:<14} {:<11} {:>3} {:>11.0} {:>10.1} {:>8} {:>10}",
-            r.engine, r.policy, r.workload, r.threads, r.ops_per_sec, r.p99_us, wps, eff
-        );
+        if let Some(CellRecord::Measured(id, reps)) = &self.cells[cell] {
+            if let Some(m) = Self::median_rep(reps) {
+                for (op, h) in &m.hists {
+                    results::write_hgrm(&self.dir.hgrm(&id.hgrm_stem(op)), h)?;
+                }
+            }
+        }
+        self.flush()
+    }
+
+    fn cell_failed(&mut self, cell: usize, row: &RunRow) -> Result<()> {
+        self.cells[cell] = Some(CellRecord::Failed(Box::new(row.clone())));
+        self.flush()
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -114,8 +114,12 @@ pub struct RunPlan {
     pub ops: Option<u64>,
     /// Warm-up before each measured phase.
     pub warmup: Duration,
-    /// Repetitions per cell (at least 1).
+    /// Repetitions per cell (at least 1), run interleaved.
     pub repeat: u32,
+    /// Seed of the interleaved cell order.
+    pub order_seed: u64,
+    /// Testing only: probe each pattern this many milliseconds, once.
+    pub probe_budget_ms: Option<u64>,
     /// `--quick`.
     pub quick: bool,
     /// Run the device probe first.
@@ -155,8 +159,13 @@ pub struct RunConfig {
     pub ops: Option<u64>,
     /// Warm-up seconds.
     pub warmup_s: f64,
-    /// Repetitions.
+    /// Repetitions, run interleaved.
     pub repeat: u32,
+    /// Seed of the interleaved cell order (`--order-seed` reruns the same order).
+    pub order_seed: u64,
+    /// The harness's own cost per operation (ns), measured over a null
+    /// engine at the start of the run.
+    pub harness_ns_per_op: f64,
     /// Skipped combinations.
     pub skipped: Vec<SkippedRow>,
 }
@@ -236,7 +245,14 @@ impl RunPlan {
             notes,
             ops: args.ops,
             warmup: Duration::from_secs_f64(warmup),
-            repeat: u32::try_from(args.repeat).context("--repeat")?,
+            repeat: u32::try_from(args.repeat.unwrap_or(if args.quick { 1 } else { 3 }))
+                .context("--repeat")?,
+            order_seed: args.order_seed.unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as u64)
+            }),
+            probe_budget_ms: args.probe_budget_ms,
             quick: args.quick,
             probe: !args.no_probe,
             plots: !args.no_plots,
@@ -258,7 +274,7 @@ impl RunPlan {
     }
 
     /// config.json's content.
-    pub fn config(&self, run_id: &str) -> RunConfig {
+    pub fn config(&self, run_id: &str, harness_ns_per_op: f64) -> RunConfig {
         RunConfig {
             command: self.command_line.clone(),
             run_id: run_id.to_string(),
@@ -272,6 +288,8 @@ impl RunPlan {
             ops: self.ops,
             warmup_s: self.warmup.as_secs_f64(),
             repeat: self.repeat,
+            order_seed: self.order_seed,
+            harness_ns_per_op,
             skipped: self.skipped.clone(),
         }
     }
@@ -292,7 +310,9 @@ pub struct ProbeJob {
     pub quiet: bool,
     /// Record sizes, ascending, each once.
     pub record_sizes: Vec<u64>,
-    /// Length of each pattern.
+    /// Writer counts, ascending, each once.
+    pub threads: Vec<usize>,
+    /// Minimum length of each round of a pattern.
     pub per_pattern: Duration,
 }
 
@@ -304,6 +324,9 @@ impl ProbeJob {
         let mut record_sizes = args.record_sizes.clone();
         record_sizes.sort_unstable();
         record_sizes.dedup();
+        let mut threads: Vec<usize> = args.threads.iter().map(|&t| t as usize).collect();
+        threads.sort_unstable();
+        threads.dedup();
         Ok(ProbeJob {
             command_line: command_line.to_string(),
             disk: args.disk.clone(),
@@ -311,6 +334,7 @@ impl ProbeJob {
             label: args.output.label.clone(),
             quiet: args.output.quiet,
             record_sizes,
+            threads,
             per_pattern: Duration::from_secs_f64(args.duration),
         })
     }
@@ -650,7 +674,8 @@ fn histogram_bytes() -> u64 {
 pub fn cell_memory_bytes(spec: &WorkloadSpec, threads: usize) -> u64 {
     const STACK: u64 = 256 << 10;
     const INDEX_ENTRY: u64 = 48;
-    let hists = crate::cell::OP_NAMES.len() as u64 * histogram_bytes();
+    // `all` and one per operation kind (cell::Latencies).
+    let hists = (1 + workloads::OpKind::ALL.len()) as u64 * histogram_bytes();
     let pool = (1u64 << 20).max(spec.value_size.max() as u64 * 2);
     let per_thread = hists + pool + STACK;
     let keys = spec.record_count.saturating_add(spec.expected_new_keys());

@@ -4,7 +4,7 @@ use engines::SyncPolicy;
 use hdrhistogram::Histogram;
 use results::{LatencyRow, ProbeRow, RunRow, PERCENTILES};
 
-use crate::cell::{CellMeasurement, OP_NAMES};
+use crate::cell::CellMeasurement;
 use crate::probe;
 
 /// Identity of a cell in every row.
@@ -50,17 +50,23 @@ impl CellId {
         }
     }
 
-    /// File stem for this cell's hgrm files (policy characters made safe).
-    pub fn file_stem(&self) -> String {
-        let policy = self
-            .policy
-            .to_string()
-            .replace('+', "-")
-            .replace('@', "_at_")
-            .replace(':', "_");
+    /// File stem of this cell's hgrm file for `operation` (named by `results`).
+    pub fn hgrm_stem(&self, operation: &str) -> String {
+        results::hgrm_stem(
+            &self.engine,
+            &self.policy.to_string(),
+            &self.workload,
+            self.threads,
+            self.value_size,
+            operation,
+        )
+    }
+
+    /// `engine policy workload tN`, for people.
+    pub fn describe(&self) -> String {
         format!(
-            "{}_{}_{}_t{}_v{}",
-            self.engine, policy, self.workload, self.threads, self.value_size
+            "{} {} {} t{}",
+            self.engine, self.policy, self.workload, self.threads
         )
     }
 
@@ -82,25 +88,27 @@ fn ratio(a: u64, b: u64) -> f64 {
     }
 }
 
+/// The facts about the run a row needs beyond the cell's own measurement.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RowContext<'a> {
+    /// The probe's rows (ceilings).
+    pub probe: &'a [ProbeRow],
+    /// Device bytes per second written by others before the cell.
+    pub background_bytes_per_sec: Option<f64>,
+}
+
 /// The `runs.csv` row of one measured repetition.
-pub fn run_row(id: &CellId, m: &CellMeasurement, probe_rows: &[ProbeRow]) -> RunRow {
+pub fn run_row(id: &CellId, m: &CellMeasurement, ctx: &RowContext<'_>) -> RunRow {
     let secs = m.elapsed.as_secs_f64().max(1e-9);
-    let all = &m.latency[0];
-    let sync = &m.io.sync_latency_ns;
+    let all = &m.latency.all;
     let q = |h: &Histogram<u64>, p: f64| us(h.value_at_quantile(p));
-    let engine_bytes = m.io.bytes_written;
-    let file_syncs = m.io.file_syncs();
-    let ceiling = probe::ceiling_for(probe_rows, &id.policy, id.record_bytes());
-    let ops_per_sec = m.ops as f64 / secs;
-    let live_user = m.stats.live_keys.map(|k| k * (id.key_size + id.value_size));
     let mut row = id.row();
-    row.status = "ok".into();
-    row.repetition = 0;
+    row.status = CellStatus::Ok.to_string();
     row.ops = m.ops;
     row.duration_s = secs;
-    row.ops_per_sec = ops_per_sec;
-    row.ops_per_sec_min = ops_per_sec;
-    row.ops_per_sec_max = ops_per_sec;
+    row.ops_per_sec = m.ops as f64 / secs;
+    row.ops_per_sec_min = row.ops_per_sec;
+    row.ops_per_sec_max = row.ops_per_sec;
     row.mb_per_sec = (m.user_bytes_written + m.user_bytes_read) as f64 / secs / 1e6;
     row.user_bytes_written = m.user_bytes_written;
     row.p50_us = q(all, 0.5);
@@ -112,27 +120,72 @@ pub fn run_row(id: &CellId, m: &CellMeasurement, probe_rows: &[ProbeRow]) -> Run
     row.p9999_us = q(all, 0.9999);
     row.max_us = us(all.max());
     row.mean_us = all.mean() / 1000.0;
+    row.latency_sample_every = Some(m.sample_every as u32);
     row.open_loop = m.open_loop;
     row.log_writes = m.log_writes;
-    if m.uses_vfs {
-        row.file_syncs = Some(file_syncs);
-        row.dir_syncs = Some(m.io.sync_dir);
-        row.writes_per_sync = (file_syncs > 0).then(|| ratio(m.log_writes, file_syncs));
-        if !sync.is_empty() {
-            row.sync_p50_us = Some(q(sync, 0.5));
-            row.sync_p99_us = Some(q(sync, 0.99));
-            row.sync_max_us = Some(us(sync.max()));
+    sync_figures(&mut row, m);
+    byte_figures(&mut row, m);
+    device_figures(&mut row, m, secs, ctx.background_bytes_per_sec);
+    row.disk_bytes_end = m.disk_bytes_end;
+    row.space_amp = m
+        .stats
+        .live_keys
+        .map(|k| k * (id.key_size + id.value_size))
+        .filter(|b| *b > 0)
+        .map(|b| ratio(m.disk_bytes_end, b));
+    row.cpu_user_s = m.cpu_user_s;
+    row.cpu_sys_s = m.cpu_sys_s;
+    // The probe's ceiling bounds acknowledged writes, so efficiency compares
+    // the cell's write rate with it (reads in mixed workloads ride free).
+    // A cell held to its target rate measures the target, not the engine:
+    // only an open-loop cell that fell short of its target gets a figure.
+    let ceiling = probe::ceiling_for(ctx.probe, &id.policy, id.record_bytes(), id.threads);
+    if let Some(c) = ceiling.filter(|_| m.write_ops > 0) {
+        row.ceiling_ops_per_sec = Some(c.ops_per_sec);
+        row.ceiling_pattern = probe::describe(c);
+        row.ceiling_threads = c.threads;
+        let held_to_target = m.target_rate.is_some_and(|t| row.ops_per_sec >= 0.95 * t);
+        if !held_to_target {
+            row.efficiency = Some(m.write_ops as f64 / secs / c.ops_per_sec);
         }
     }
-    // Engines that do their own I/O are not seen by the counting Vfs: their
-    // bytes come from the process's /proc/self/io counter instead.
-    let (engine_bytes, source) = if m.uses_vfs {
-        (engine_bytes, "vfs")
+    row
+}
+
+/// Sync counts and latency, for engines whose syncs the counting Vfs sees;
+/// left empty for the others (their syncs were not counted, not zero).
+fn sync_figures(row: &mut RunRow, m: &CellMeasurement) {
+    if !m.uses_vfs {
+        return;
+    }
+    let file_syncs = m.io.file_syncs();
+    row.file_syncs = Some(file_syncs);
+    row.dir_syncs = Some(m.io.sync_dir);
+    row.writes_per_sync = (file_syncs > 0).then(|| ratio(m.log_writes, file_syncs));
+    let sync = &m.io.sync_latency_ns;
+    if !sync.is_empty() {
+        row.sync_p50_us = Some(us(sync.value_at_quantile(0.5)));
+        row.sync_p99_us = Some(us(sync.value_at_quantile(0.99)));
+        row.sync_max_us = Some(us(sync.max()));
+    }
+}
+
+/// Engine bytes on one yardstick for every engine: bytes passed to write
+/// calls, from the counting Vfs for ours and from `/proc/self/io` `wchar`
+/// for engines that do their own I/O.
+fn byte_figures(row: &mut RunRow, m: &CellMeasurement) {
+    let (bytes, calls, source) = if m.uses_vfs {
+        (Some(m.io.bytes_written), Some(m.io.write_calls), "vfs")
     } else {
-        (m.process_write_bytes.unwrap_or(0), "proc_io")
+        (
+            m.proc_io.map(|p| p.wchar),
+            m.proc_io.map(|p| p.syscw),
+            "proc_wchar",
+        )
     };
-    row.engine_bytes_written = engine_bytes;
-    row.engine_write_amp = ratio(engine_bytes, m.user_bytes_written);
+    row.engine_bytes_written = bytes.unwrap_or(0);
+    row.engine_write_calls = calls;
+    row.engine_write_amp = ratio(row.engine_bytes_written, m.user_bytes_written);
     row.engine_bytes_by_kind =
         m.io.bytes_by_kind
             .iter()
@@ -140,47 +193,57 @@ pub fn run_row(id: &CellId, m: &CellMeasurement, probe_rows: &[ProbeRow]) -> Run
             .map(|(k, b)| format!("{k}={b}"))
             .collect::<Vec<_>>()
             .join(";");
-    row.engine_bytes_source = source.into();
+    row.engine_bytes_source = if bytes.is_some() {
+        source.into()
+    } else {
+        String::new()
+    };
+    row.process_write_bytes = m.proc_io.map(|p| p.write_bytes);
+}
+
+/// The block device's view: bytes (with the writeback after the cell),
+/// write I/Os and flushes (measured phase only), and whether background
+/// I/O drowns the cell's own.
+fn device_figures(row: &mut RunRow, m: &CellMeasurement, secs: f64, background: Option<f64>) {
     row.device_bytes_written = m.device_bytes;
     row.device_write_amp = m
         .device_bytes
         .filter(|_| m.user_bytes_written > 0)
         .map(|d| ratio(d, m.user_bytes_written));
-    row.process_write_bytes = m.process_write_bytes;
-    row.disk_bytes_end = m.disk_bytes_end;
-    row.space_amp = live_user
-        .filter(|b| *b > 0)
-        .map(|b| ratio(m.disk_bytes_end, b));
-    row.cpu_user_s = m.cpu_user_s;
-    row.cpu_sys_s = m.cpu_sys_s;
-    // The probe's ceiling bounds writes (appends and their syncs), so
-    // efficiency compares the cell's write rate with it; reads are free
-    // riders in mixed workloads.
-    let writes: u64 = [2usize, 3, 4, 6, 7]
-        .iter()
-        .map(|&i| m.latency.get(i).map_or(0, |h| h.len()))
-        .sum();
-    if let Some(c) = ceiling.filter(|_| writes > 0) {
-        row.ceiling_ops_per_sec = Some(c.ops_per_sec);
-        row.ceiling_pattern = format!("{} {} B", c.pattern, c.record_bytes);
-        row.efficiency = Some(writes as f64 / secs / c.ops_per_sec);
+    if let Some(d) = m.device {
+        row.device_write_ios = Some(d.write_ios);
+        row.device_flushes = d.flushes;
+        row.device_flush_ms = d.flush_ms;
+        row.flushes_per_write = d
+            .flushes
+            .filter(|_| m.write_ops > 0)
+            .map(|f| f as f64 / m.write_ops as f64);
     }
-    row
+    row.background_bytes_per_sec = background;
+    row.noisy = m
+        .device_bytes
+        .zip(background)
+        .map(|(bytes, bg)| results::is_noisy(bytes, secs, bg));
 }
 
-/// `latency.csv` rows of one cell: every operation type with samples, and syncs.
+/// `latency.csv` rows of one cell: every operation type with samples, and
+/// syncs. A percentile is left out when fewer than
+/// [`results::MIN_TAIL_SAMPLES`] timed operations lie above it (p99.99 of
+/// 1,200 operations would only repeat the maximum).
 pub fn latency_rows(id: &CellId, m: &CellMeasurement) -> Vec<LatencyRow> {
     let mut rows = Vec::new();
-    let named = OP_NAMES
-        .iter()
-        .zip(&m.latency)
-        .map(|(n, h)| (*n, h))
+    let named = m
+        .latency
+        .named()
         .chain(std::iter::once(("sync", &m.io.sync_latency_ns)));
     for (name, h) in named {
         if h.is_empty() {
             continue;
         }
         for &p in PERCENTILES {
+            if !results::percentile_supported(h.len(), p) {
+                continue;
+            }
             let v = if p >= 100.0 {
                 h.max()
             } else {
@@ -204,17 +267,13 @@ pub fn latency_rows(id: &CellId, m: &CellMeasurement) -> Vec<LatencyRow> {
     rows
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => 0.0,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
+fn median(v: Vec<f64>) -> f64 {
+    results::median(&v).unwrap_or(0.0)
 }
 
-/// Combines repetitions: each figure is the median over repetitions, with
-/// the min and max of ops/s and p99 kept in their own columns.
+/// Combines repetitions: each figure is the median over repetitions; ops/s
+/// and p99 also get min, max and a 95% confidence interval of the median
+/// (method: `results::median_interval`), and ops/s its relative spread.
 pub fn aggregate(reps: &[RunRow]) -> RunRow {
     let Some(first) = reps.first() else {
         return RunRow::default();
@@ -230,7 +289,13 @@ pub fn aggregate(reps: &[RunRow]) -> RunRow {
     macro_rules! med_opt {
         ($($f:ident),*) => { $(
             let vals: Vec<f64> = reps.iter().filter_map(|r| r.$f).collect();
-            row.$f = (!vals.is_empty()).then(|| median(vals));
+            row.$f = results::median(&vals);
+        )* };
+    }
+    macro_rules! med_opt_u {
+        ($($f:ident),*) => { $(
+            let vals: Vec<f64> = reps.iter().filter_map(|r| r.$f.map(|v| v as f64)).collect();
+            row.$f = results::median(&vals).map(|v| v.round() as u64);
         )* };
     }
     med_f!(
@@ -263,39 +328,59 @@ pub fn aggregate(reps: &[RunRow]) -> RunRow {
         device_write_amp,
         space_amp,
         efficiency,
-        ceiling_ops_per_sec
+        ceiling_ops_per_sec,
+        flushes_per_write,
+        background_bytes_per_sec
     );
-    let dev: Vec<f64> = reps
-        .iter()
-        .filter_map(|r| r.device_bytes_written.map(|b| b as f64))
-        .collect();
-    row.device_bytes_written = (!dev.is_empty()).then(|| median(dev).round() as u64);
-    let proc_io: Vec<f64> = reps
-        .iter()
-        .filter_map(|r| r.process_write_bytes.map(|b| b as f64))
-        .collect();
-    row.process_write_bytes = (!proc_io.is_empty()).then(|| median(proc_io).round() as u64);
-    let med_count = |f: fn(&RunRow) -> Option<u64>| {
-        let vals: Vec<f64> = reps.iter().filter_map(|r| f(r).map(|v| v as f64)).collect();
-        (!vals.is_empty()).then(|| median(vals).round() as u64)
-    };
-    row.file_syncs = med_count(|r| r.file_syncs);
-    row.dir_syncs = med_count(|r| r.dir_syncs);
-    let fold = |f: fn(&RunRow) -> f64, min: bool| {
-        reps.iter().map(f).fold(
-            if min {
-                f64::INFINITY
-            } else {
-                f64::NEG_INFINITY
-            },
-            |a, b| if min { a.min(b) } else { a.max(b) },
+    med_opt_u!(
+        file_syncs,
+        dir_syncs,
+        device_bytes_written,
+        process_write_bytes,
+        device_write_ios,
+        device_flushes,
+        device_flush_ms,
+        engine_write_calls
+    );
+    // A cell is noisy when any of its repetitions was.
+    row.noisy = reps.iter().filter_map(|r| r.noisy).reduce(|a, b| a || b);
+    let ops: Vec<f64> = reps.iter().map(|r| r.ops_per_sec).collect();
+    let p99: Vec<f64> = reps.iter().map(|r| r.p99_us).collect();
+    let lo_hi = |v: &[f64]| {
+        (
+            v.iter().copied().fold(f64::INFINITY, f64::min),
+            v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
         )
     };
-    row.ops_per_sec_min = fold(|r| r.ops_per_sec, true);
-    row.ops_per_sec_max = fold(|r| r.ops_per_sec, false);
-    row.p99_us_min = fold(|r| r.p99_us, true);
-    row.p99_us_max = fold(|r| r.p99_us, false);
+    (row.ops_per_sec_min, row.ops_per_sec_max) = lo_hi(&ops);
+    (row.p99_us_min, row.p99_us_max) = lo_hi(&p99);
+    let ci = results::median_interval(&ops);
+    row.ops_per_sec_ci_low = ci.map(|i| i.low);
+    row.ops_per_sec_ci_high = ci.map(|i| i.high);
+    let ci = results::median_interval(&p99);
+    row.p99_us_ci_low = ci.map(|i| i.low);
+    row.p99_us_ci_high = ci.map(|i| i.high);
+    row.ops_per_sec_spread = (reps.len() > 1 && row.ops_per_sec > 0.0)
+        .then(|| (row.ops_per_sec_max - row.ops_per_sec_min) / row.ops_per_sec);
     row
+}
+
+/// A row's `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellStatus {
+    /// Measured.
+    Ok,
+    /// The engine or the disk failed; `error` says how.
+    Failed,
+}
+
+impl std::fmt::Display for CellStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CellStatus::Ok => "ok",
+            CellStatus::Failed => "failed",
+        })
+    }
 }
 
 #[cfg(test)]
@@ -337,6 +422,9 @@ mod tests {
             value_size: 100,
             seed: 1,
         };
-        assert_eq!(id.file_stem(), "wal_batch_32-dir_at_fsync_ycsb-a_t4_v100");
+        assert_eq!(
+            id.hgrm_stem("all"),
+            "wal_batch_32-dir_at_fsync_ycsb-a_t4_v100_all"
+        );
     }
 }

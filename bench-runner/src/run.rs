@@ -2,19 +2,22 @@
 //! probe the disk, run every cell in the scratch folder, write each finished
 //! cell at once, print the table (or JSON lines).
 
-use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
-use results::{DeviceCounters, Environment, ProbeRow};
+use hdrhistogram::Histogram;
+use results::{BlockDevice, Environment, ProbeRow, RunRow};
 
 use crate::cell::{self, CellError, CellPlan};
-use crate::output::{self, Progress};
-use crate::plan::{OutputFormat, RunPlan};
-use crate::probe::{self, ProbePlan};
-use crate::rows::{self, CellId};
+use crate::output;
+use crate::plan::{Cell, OutputFormat, RunPlan};
+use crate::probe;
+use crate::progress::{Progress, ProgressMode};
+use crate::reporter::{Repetition, Report, Reports};
+use crate::rows::{self, CellId, CellStatus, RowContext};
+use crate::schedule;
 use crate::scratch::ScratchDir;
 
 // Kept for callers outside the run loop (crash --kill).
@@ -43,8 +46,6 @@ pub fn run(plan: &RunPlan, stop: &AtomicBool) -> Result<(RunEnd, PathBuf)> {
     let cells = &plan.cells;
     let skipped = &plan.skipped;
     let specs = plan.specs();
-    let policies = &plan.policies;
-    let warmup = plan.warmup;
 
     let mut env = Environment::capture(Some(&plan.disk));
     env.run_id = run_id.clone();
@@ -55,10 +56,16 @@ pub fn run(plan: &RunPlan, stop: &AtomicBool) -> Result<(RunEnd, PathBuf)> {
         .filter(|c| *c != "unknown")
         .map(str::to_string);
     results::write_json(&out.environment(), &env)?;
-    results::write_json(&out.config(), &plan.config(&run_id))?;
-    results::write_csv_with_header(&out.skipped(), skipped)?;
-    let quiet = plan.quiet || !std::io::stderr().is_terminal();
-    let mut progress = Progress::new(quiet, cells.len() * plan.repeat as usize);
+    // The harness's own cost per operation (timing, histograms, key
+    // generation) over a null engine, before anything else competes.
+    let harness_ns = specs
+        .first()
+        .map_or(0.0, |s| cell::harness_cost_ns(s, 200_000));
+    results::write_json(&out.config(), &plan.config(&run_id, harness_ns))?;
+    let mut reports = Reports::default();
+    reports.push(Progress::new(ProgressMode::detect(plan.quiet)));
+    let mut writer = output::ResultsWriter::new(out.clone(), cells.len());
+    writer.write_skipped(skipped)?;
     for s in skipped {
         let what = [s.engine.as_str(), s.policy.as_str(), s.workload.as_str()]
             .iter()
@@ -66,144 +73,182 @@ pub fn run(plan: &RunPlan, stop: &AtomicBool) -> Result<(RunEnd, PathBuf)> {
             .copied()
             .collect::<Vec<_>>()
             .join(" x ");
-        eprintln!("skipped: {what}: {}", s.reason);
+        reports.warn(&format!("skipped: {what}: {}", s.reason));
     }
 
     // The device's own ceilings, first.
     let mut probe_rows: Vec<ProbeRow> = Vec::new();
     if plan.probe {
-        let mut record_sizes: Vec<u64> = specs
-            .iter()
-            .map(|s| {
+        let mut probe_plan = probe::plan_for(
+            &plan.policies,
+            specs.iter().map(|s| {
                 engines::record::HEADER_LEN as u64 + s.key_size as u64 + s.value_size.mean() as u64
-            })
-            .collect();
-        record_sizes.push(4096);
-        record_sizes.sort_unstable();
-        record_sizes.dedup();
-        let mut batches: Vec<u64> = policies
-            .iter()
-            .filter_map(|p| match p.mode {
-                engines::SyncMode::Batch(n) => Some(u64::from(n)),
-                _ => None,
-            })
-            .collect();
-        batches.sort_unstable();
-        batches.dedup();
-        let probe_plan = ProbePlan {
-            record_sizes,
-            batches,
-            per_pattern: Duration::from_secs_f64(if plan.quick { 0.2 } else { 1.0 }),
-        };
-        probe_rows = probe::run(&work.join("probe"), &probe_plan, |m| progress.note(m))?;
+            }),
+            &plan.threads(),
+            plan.quick,
+            env.disk.as_ref(),
+        );
+        if let Some(ms) = plan.probe_budget_ms {
+            probe_plan.min_time = Duration::from_millis(ms);
+            probe_plan.min_syncs = 10;
+            probe_plan.rounds = 1;
+        }
+        probe_rows = probe::run(&work.join("probe"), &probe_plan, |m| reports.note(m))?;
         for r in &mut probe_rows {
             r.run_id = run_id.clone();
             r.label = label.clone();
         }
-        results::write_csv(&out.probe(), &probe_rows)?;
+        for w in crate::table::probe_warnings(&probe_rows) {
+            reports.warn(&format!("probe: {w}"));
+        }
+        writer.probe_measured(&probe_rows)?;
     }
+    reports.push(writer);
+    match plan.format {
+        OutputFormat::Table => reports.push(crate::table::StdoutTable),
+        OutputFormat::Json => reports.push(crate::reporter::JsonLines),
+    }
+    let matrix = Matrix {
+        cells,
+        ids: cells
+            .iter()
+            .map(|c| cell_id(c, &run_id, &env.host, &label))
+            .collect(),
+        warmup: plan.warmup,
+        enospc_after_bytes: plan.inject_enospc_after_bytes,
+        harness_ns: Some(harness_ns),
+        device: env
+            .disk
+            .as_ref()
+            .and_then(|d| BlockDevice::open(d.device.as_deref()?, d.disk_device.as_deref())),
+        drop_caches: plan.drop_caches,
+        quick: plan.quick,
+    };
+    let slots = schedule::interleaved(cells.len(), plan.repeat, plan.order_seed);
+    let (end, rows) = measure(&matrix, &slots, &probe_rows, &work, stop, &mut reports)?;
+    drop(guard);
+    reports.run_finished(&rows, end == RunEnd::Finished)?;
+    Ok((end, out.root().to_path_buf()))
+}
 
-    let device = env
-        .disk
-        .as_ref()
-        .and_then(|d| d.device.as_deref())
-        .and_then(DeviceCounters::for_device);
-    let mut writer = output::RowsWriter::new(out.clone());
+fn cell_id(c: &Cell, run_id: &str, host: &str, label: &str) -> CellId {
+    CellId {
+        run_id: run_id.to_string(),
+        host: host.to_string(),
+        label: label.to_string(),
+        engine: c.engine.name.to_string(),
+        policy: c.policy,
+        workload: c.workload.name.clone(),
+        threads: c.workload.threads as u32,
+        key_size: c.workload.key_size as u64,
+        value_size: c.workload.value_size.mean() as u64,
+        seed: c.workload.seed,
+    }
+}
+
+/// Everything the measuring loop needs about the matrix.
+struct Matrix<'a> {
+    cells: &'a [Cell],
+    ids: Vec<CellId>,
+    warmup: Duration,
+    enospc_after_bytes: Option<u64>,
+    harness_ns: Option<f64>,
+    device: Option<BlockDevice>,
+    drop_caches: bool,
+    quick: bool,
+}
+
+/// Measures every slot in order. Before each measurement the device's
+/// background write rate is sampled over an idle window, so a cell whose
+/// device bytes are mostly someone else's is marked `noisy`. A failed cell
+/// is not measured again; a full disk or Ctrl-C ends the run.
+fn measure(
+    m: &Matrix<'_>,
+    slots: &[schedule::Slot],
+    probe_rows: &[ProbeRow],
+    work: &Path,
+    stop: &AtomicBool,
+    reports: &mut Reports,
+) -> Result<(RunEnd, Vec<RunRow>)> {
+    let rounds = slots.iter().map(|s| s.round + 1).max().unwrap_or(0);
+    reports.run_started(slots.len());
+    let idle = Duration::from_millis(if m.quick { 100 } else { 500 });
+    let mut reps: Vec<Vec<RunRow>> = vec![Vec::new(); m.cells.len()];
+    let mut failed: Vec<Option<RunRow>> = vec![None; m.cells.len()];
     let mut end = RunEnd::Finished;
-    'cells: for (n, c) in cells.iter().enumerate() {
-        let id = CellId {
-            run_id: run_id.clone(),
-            host: env.host.clone(),
-            label: label.clone(),
-            engine: c.engine.name.to_string(),
-            policy: c.policy,
-            workload: c.workload.name.clone(),
-            threads: c.workload.threads as u32,
-            key_size: c.workload.key_size as u64,
-            value_size: c.workload.value_size.mean() as u64,
-            seed: c.workload.seed,
+    for slot in slots {
+        let (n, id) = (slot.cell, &m.ids[slot.cell]);
+        if failed[n].is_some() {
+            continue;
+        }
+        if m.drop_caches {
+            crate::sys::drop_caches().context("drop page cache")?;
+        }
+        let background = m.device.as_ref().and_then(|d| d.background_rate(idle));
+        reports.cell_started(n, id, slot.round, rounds);
+        let plan = CellPlan {
+            engine: m.cells[n].engine,
+            policy: m.cells[n].policy,
+            workload: m.cells[n].workload.clone(),
+            warmup: m.warmup,
+            enospc_after_bytes: m.enospc_after_bytes,
+            harness_ns: m.harness_ns,
         };
-        let cell_plan = CellPlan {
-            engine: c.engine,
-            policy: c.policy,
-            workload: c.workload.clone(),
-            warmup,
-            enospc_after_bytes: plan.inject_enospc_after_bytes,
-        };
-        let mut reps: Vec<output::Repetition> = Vec::new();
-        let mut failure: Option<String> = None;
-        for rep in 0..plan.repeat {
-            if plan.drop_caches {
-                crate::sys::drop_caches().context("drop page cache")?;
+        let dir = work.join(format!("cell-{n}-{}", slot.round));
+        match cell::run_cell(&dir, &plan, stop, m.device.as_ref()) {
+            Ok(meas) => {
+                let ctx = RowContext {
+                    probe: probe_rows,
+                    background_bytes_per_sec: background,
+                };
+                let mut row = rows::run_row(id, &meas, &ctx);
+                row.repetition = slot.round;
+                let latency = rows::latency_rows(id, &meas);
+                let mut hists: Vec<(String, Histogram<u64>)> = meas
+                    .latency
+                    .named()
+                    .map(|(op, h)| (op.to_string(), h.clone()))
+                    .collect();
+                if !meas.io.sync_latency_ns.is_empty() {
+                    hists.push(("sync".into(), meas.io.sync_latency_ns.clone()));
+                }
+                let rep = Repetition {
+                    row,
+                    latency,
+                    hists,
+                };
+                reports.repetition_measured(n, id, &rep)?;
+                reps[n].push(rep.row);
+                if slot.round + 1 == rounds {
+                    reports.cell_finished(n, &rows::aggregate(&reps[n]))?;
+                }
             }
-            progress.start(&format!(
-                "{} {} {} t{}{}",
-                id.engine,
-                id.policy,
-                id.workload,
-                id.threads,
-                if plan.repeat > 1 {
-                    format!(" rep {}", rep + 1)
-                } else {
-                    String::new()
-                }
-            ));
-            let dir = work.join(format!("cell-{n}-{rep}"));
-            let t0 = Instant::now();
-            match cell::run_cell(&dir, &cell_plan, stop, device.as_ref()) {
-                Ok(m) => {
-                    let mut row = rows::run_row(&id, &m, &probe_rows);
-                    row.repetition = rep;
-                    progress.done(
-                        t0.elapsed(),
-                        &format!("{:.0} ops/s, p99 {:.0} us", row.ops_per_sec, row.p99_us),
-                    );
-                    let lat = rows::latency_rows(&id, &m);
-                    let mut hists: Vec<(String, hdrhistogram::Histogram<u64>)> = cell::OP_NAMES
-                        .iter()
-                        .zip(m.latency)
-                        .filter(|(_, h)| !h.is_empty())
-                        .map(|(n, h)| (n.to_string(), h))
-                        .collect();
-                    if !m.io.sync_latency_ns.is_empty() {
-                        hists.push(("sync".into(), m.io.sync_latency_ns));
-                    }
-                    reps.push((row, lat, hists));
-                }
-                Err(CellError::Interrupted) => {
-                    end = RunEnd::Interrupted;
-                    break 'cells;
-                }
-                Err(CellError::Failed(e)) => {
-                    progress.done(t0.elapsed(), &format!("FAILED: {e}"));
-                    failure = Some(e);
+            Err(CellError::Interrupted) => {
+                end = RunEnd::Interrupted;
+                break;
+            }
+            Err(CellError::Failed(e)) => {
+                let mut row = id.row();
+                row.status = CellStatus::Failed.to_string();
+                row.error = e.clone();
+                reports.cell_failed(n, &row)?;
+                failed[n] = Some(row);
+                if e.contains("os error 28") || e.to_lowercase().contains("no space left") {
+                    reports.warn(&format!(
+                        "the disk is full ({e}); stopping. Finished cells are kept."
+                    ));
+                    end = RunEnd::DiskFull;
                     break;
                 }
             }
         }
-        if let Some(e) = failure {
-            let mut row = id.row();
-            row.status = "failed".into();
-            row.error = e.clone();
-            writer.add_failed(row)?;
-            if e.contains("os error 28") || e.to_lowercase().contains("no space left") {
-                eprintln!(
-                    "bench-runner: the disk is full ({e}); stopping. Finished cells are kept."
-                );
-                end = RunEnd::DiskFull;
-                break;
-            }
-            continue;
-        }
-        writer.add_cell(&id, reps)?;
     }
-    drop(guard);
-    progress.finish();
-    if end == RunEnd::Finished {
-        match plan.format {
-            OutputFormat::Table => output::print_table(writer.rows()),
-            OutputFormat::Json => crate::jsonl::print_rows(writer.rows())?,
-        }
-    }
-    Ok((end, out.root().to_path_buf()))
+    let rows = (0..m.cells.len())
+        .filter_map(|n| {
+            failed[n]
+                .clone()
+                .or_else(|| (!reps[n].is_empty()).then(|| rows::aggregate(&reps[n])))
+        })
+        .collect();
+    Ok((end, rows))
 }

@@ -16,13 +16,45 @@ pub fn cpu_times() -> (f64, f64) {
     (secs(ru.ru_utime), secs(ru.ru_stime))
 }
 
-/// `write_bytes` of /proc/self/io: bytes this process caused to be sent to
-/// the storage layer.
-pub fn process_write_bytes() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/self/io").ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix("write_bytes:"))
-        .and_then(|v| v.trim().parse().ok())
+/// The write counters of `/proc/self/io`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProcIo {
+    /// `wchar`: bytes passed to write calls (what the counting Vfs counts).
+    pub wchar: u64,
+    /// `syscw`: write system calls.
+    pub syscw: u64,
+    /// `write_bytes`: bytes sent to the storage layer (page-granular, at writeback).
+    pub write_bytes: u64,
+}
+
+impl ProcIo {
+    /// Reads this process's counters; `None` where /proc/self/io is absent.
+    pub fn read() -> Option<ProcIo> {
+        Self::parse(&std::fs::read_to_string("/proc/self/io").ok()?)
+    }
+
+    /// Parses the text of `/proc/<pid>/io`.
+    pub fn parse(text: &str) -> Option<ProcIo> {
+        let field = |name: &str| -> Option<u64> {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+                .and_then(|v| v.trim().parse().ok())
+        };
+        Some(ProcIo {
+            wchar: field("wchar")?,
+            syscw: field("syscw")?,
+            write_bytes: field("write_bytes")?,
+        })
+    }
+
+    /// The counts between `earlier` and `self`.
+    pub fn since(&self, earlier: &ProcIo) -> ProcIo {
+        ProcIo {
+            wchar: self.wchar.saturating_sub(earlier.wchar),
+            syscw: self.syscw.saturating_sub(earlier.syscw),
+            write_bytes: self.write_bytes.saturating_sub(earlier.write_bytes),
+        }
+    }
 }
 
 /// Bytes available to an unprivileged user on the filesystem holding `path`.
@@ -61,4 +93,33 @@ pub fn available_memory() -> Option<u64> {
         .parse()
         .ok()?;
     Some(kib * 1024)
+}
+
+/// Reserves `len` bytes for `file` with `fallocate(2)` (mode 0: the file
+/// size grows to `len`, the space reads as zeros).
+pub fn fallocate(file: &std::fs::File, len: u64) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let len = libc::off_t::try_from(len)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "length too large"))?;
+    // SAFETY: the descriptor is open for the lifetime of `file`.
+    let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_proc_io() {
+        let text = "rchar: 1\nwchar: 2000\nsyscr: 3\nsyscw: 40\nread_bytes: 0\nwrite_bytes: 8192\ncancelled_write_bytes: 0\n";
+        let io = ProcIo::parse(text).unwrap();
+        assert_eq!((io.wchar, io.syscw, io.write_bytes), (2000, 40, 8192));
+        assert_eq!(ProcIo::parse("rchar: 1\n"), None);
+        assert!(ProcIo::read().is_some_and(|a| a.wchar > 0 || a.syscw == 0));
+    }
 }

@@ -28,11 +28,19 @@ fn setup() -> (tempfile::TempDir, PathBuf) {
 /// `run` of one tiny cell on `disk` into `out`, plus `extra`.
 fn tiny(disk: &Path, out: &Path, extra: &[&str]) -> Command {
     let mut c = bench();
-    c.args(["run", "--quiet", "--no-probe", "--no-plots", "--disk"])
-        .arg(disk)
-        .arg("--out")
-        .arg(out)
-        .args(extra);
+    c.args([
+        "run",
+        "--quiet",
+        "--no-probe",
+        "--no-plots",
+        "--repeat",
+        "1",
+    ])
+    .arg("--disk")
+    .arg(disk)
+    .arg("--out")
+    .arg(out)
+    .args(extra);
     c
 }
 
@@ -128,7 +136,12 @@ fn numbers_out_of_range_say_the_range() {
         ("--warmup", "-1", "from 0"),
         ("--value-size", "0", "from 1"),
     ] {
-        tiny(&disk, &out, &[flag, value])
+        bench()
+            .args(["run", "--no-probe", "--disk"])
+            .arg(&disk)
+            .arg("--out")
+            .arg(&out)
+            .args([flag, value])
             .assert()
             .code(2)
             .stderr(contains(flag))
@@ -413,6 +426,11 @@ fn stop_a_run_with(signal: &str, code: i32) {
         "long.toml",
         &format!("name = \"long\"\nduration_secs = 600.0\n{insert}"),
     );
+    // Cells run in a seeded shuffled order: pick a seed that runs the
+    // short cell first.
+    let seed = (0u64..)
+        .find(|&s| bench_runner::schedule::interleaved(2, 1, s)[0].cell == 0)
+        .unwrap_or(0);
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("bench-runner"))
         .args([
             "run",
@@ -422,7 +440,8 @@ fn stop_a_run_with(signal: &str, code: i32) {
             "--engines",
             "wal",
         ])
-        .args(["--policies", "none", "--threads", "1", "--disk"])
+        .args(["--policies", "none", "--threads", "1", "--repeat", "1"])
+        .args(["--order-seed", &seed.to_string(), "--disk"])
         .arg(&disk)
         .arg("--out")
         .arg(&out)

@@ -116,6 +116,24 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
     })
 }
 
+/// The stem of a cell's `hgrm/` file for one operation (`all`, `update`,
+/// `sync`, ...): policy `+`, `:`, `@` become `-`, `_`, `_at_`
+/// (`wal_always-dir_fillrandom_t1_v100_all`). The one place that names them.
+pub fn hgrm_stem(
+    engine: &str,
+    policy: &str,
+    workload: &str,
+    threads: u32,
+    value_size: u64,
+    operation: &str,
+) -> String {
+    let policy = policy
+        .replace('+', "-")
+        .replace('@', "_at_")
+        .replace(':', "_");
+    format!("{engine}_{policy}_{workload}_t{threads}_v{value_size}_{operation}")
+}
+
 /// A results folder and the names of the files in it.
 #[derive(Debug, Clone)]
 pub struct ResultsDir {

@@ -18,17 +18,25 @@
 //! the directory. The tool about durability keeps its own results durable.
 
 pub mod compare;
+mod device;
 mod env;
 mod files;
 mod hgrm;
 mod rows;
+mod stats;
 
+pub use device::{
+    is_noisy, lying_disk_warnings, BlockDevice, DeviceStat, SyncEvidence, NOISE_FACTOR,
+    ROTATIONAL_MIN_SYNC_US,
+};
 pub use env::{detect_disk, DeviceCounters, DiskInfo, Environment};
 pub use files::{
-    read_csv, read_json, write_csv, write_csv_with_header, write_durably, write_json, ResultsDir,
+    hgrm_stem, read_csv, read_json, write_csv, write_csv_with_header, write_durably, write_json,
+    ResultsDir,
 };
 pub use hgrm::{parse_hgrm, write_hgrm, PERCENTILES};
 pub use rows::{CrashRow, LatencyRow, ProbeRow, RunRow, SkippedRow};
+pub use stats::{median, median_interval, percentile_supported, Interval, MIN_TAIL_SAMPLES};
 
 use std::path::PathBuf;
 

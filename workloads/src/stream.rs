@@ -69,6 +69,17 @@ impl OpKind {
         }
     }
 
+    /// Position in [`OpKind::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Whether the operation is a write the engine acknowledges (a put or
+    /// a delete): what the disk's ceiling bounds.
+    pub fn is_write(self) -> bool {
+        self.writes_value() || self == OpKind::Delete
+    }
+
     /// Whether the operation writes `value`.
     pub fn writes_value(self) -> bool {
         matches!(
