@@ -428,7 +428,9 @@ fn exec_example_without_dir_fsync_loses_files_on_power_cuts() {
     }
     let help = bench().args(["crash", "--help"]).output().unwrap();
     if !String::from_utf8_lossy(&help.stdout).contains("--fs") {
-        eprintln!("skipped: this build has no `crash --fs fuse` (power cuts for external processes)");
+        eprintln!(
+            "skipped: this build has no `crash --fs fuse` (power cuts for external processes)"
+        );
         return;
     }
     if !Path::new("/dev/fuse").exists() {
@@ -451,10 +453,18 @@ fn exec_example_without_dir_fsync_loses_files_on_power_cuts() {
         let stdout = String::from_utf8_lossy(&a.get_output().stdout).to_string();
         assert_eq!(rows.len(), 1, "{stdout}");
         if code == 1 {
-            assert!(rows[0].files_lost > 0 || rows[0].lost_writes > 0, "{:?}", rows[0]);
+            assert!(
+                rows[0].files_lost > 0 || rows[0].lost_writes > 0,
+                "{:?}",
+                rows[0]
+            );
             assert!(!rows[0].promise_kept, "{:?}", rows[0]);
         } else {
-            assert!(rows[0].promise_kept && rows[0].lost_writes == 0, "{:?}", rows[0]);
+            assert!(
+                rows[0].promise_kept && rows[0].lost_writes == 0,
+                "{:?}",
+                rows[0]
+            );
         }
     }
 }

@@ -120,10 +120,15 @@ pub fn child(args: &CrashChildArgs) -> Result<u8> {
             .context("crash-child needs --dir or BENCH_DIR")?
             .into(),
     };
+    // The simulated trials' small sizes, so that a kill can land during a
+    // rotation, flush, merge or checkpoint within a few dozen writes.
     let mut cfg = EngineConfig::new(&dir, policy);
-    cfg.segment_bytes = 16 * 1024;
-    cfg.memtable_bytes = 16 * 1024;
-    cfg.checkpoint_bytes = 32 * 1024;
+    cfg.segment_bytes = 1024;
+    cfg.memtable_bytes = 1024;
+    cfg.checkpoint_bytes = 2048;
+    cfg.page_bytes = 512;
+    cfg.cache_pages = 16;
+    cfg.merge_trigger_files = 3;
     let engine = info
         .open(cfg)
         .with_context(|| format!("open {} in {}", info.name, dir.display()))?;
