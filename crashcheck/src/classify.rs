@@ -13,6 +13,7 @@
 //! that do not sync) loses writes on both profiles, so it is still caught.
 
 use engines::fs::{Faults, Profile};
+use engines::SyncPolicy;
 
 use crate::trial::{TrialOutcome, TrialSpec};
 
@@ -55,23 +56,37 @@ pub enum ExpectedLoss {
 /// only failure is lost writes under a policy without `+dir` on `posix`.
 pub fn classify(
     spec: &TrialSpec,
-    mut outcome: TrialOutcome,
+    outcome: TrialOutcome,
     rerun: impl FnOnce(&TrialSpec) -> TrialOutcome,
+) -> TrialOutcome {
+    if spec.faults != Faults::default() {
+        return outcome;
+    }
+    classify_with(&spec.policy, spec.profile, outcome, || {
+        let mut durable_names = spec.clone();
+        durable_names.profile = Profile::Linux;
+        rerun(&durable_names)
+    })
+}
+
+/// [`classify`] for any trial driver (in process, or a process on a FUSE
+/// mount): `rerun_with_durable_names` runs the same trial (same seed, same
+/// crash instant) on the `linux` profile; it is called only when the
+/// outcome could be an expected loss.
+pub fn classify_with(
+    policy: &SyncPolicy,
+    profile: Profile,
+    mut outcome: TrialOutcome,
+    rerun_with_durable_names: impl FnOnce() -> TrialOutcome,
 ) -> TrialOutcome {
     let only_losses = outcome.violation.is_some()
         && outcome.lost > 0
         && outcome.corrupt_reads == 0
         && outcome.recovery_failure.is_none();
-    if !only_losses
-        || spec.policy.dir_sync
-        || spec.profile != Profile::Posix
-        || spec.faults != Faults::default()
-    {
+    if !only_losses || policy.dir_sync || profile != Profile::Posix {
         return outcome;
     }
-    let mut durable_names = spec.clone();
-    durable_names.profile = Profile::Linux;
-    if rerun(&durable_names).violation.is_none() {
+    if rerun_with_durable_names().violation.is_none() {
         outcome.excused = outcome.violation.take();
         outcome.expected = Some(ExpectedLoss::NoDirSync);
     }

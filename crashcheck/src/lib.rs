@@ -65,7 +65,7 @@ pub mod protocol;
 pub mod trial;
 pub mod workload;
 
-pub use classify::{classify, ExpectedLoss, Verdict};
+pub use classify::{classify, classify_with, ExpectedLoss, Verdict};
 pub use concurrent::run_concurrent_trial;
 pub use line::{run_concurrent_line, run_line, trial_seed, LineSpec, LineTally};
 pub use nosync::NoSyncFs;

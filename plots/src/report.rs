@@ -115,13 +115,19 @@ fn load(dir: &Path) -> Result<Loaded, PlotError> {
     } else {
         Err("`environment.json` is missing".into())
     };
-    let label = runs
-        .first()
-        .map(|r| r.label.clone())
-        .or_else(|| env.as_ref().ok().map(|e| e.label.clone()))
-        .or_else(|| probe.rows().first().map(|p| p.label.clone()))
-        .filter(|l| !l.is_empty())
-        .unwrap_or_else(|| "this machine".into());
+    // The first non-empty of: the runs' label, the environment's, the
+    // probe's, the host name (a folder written by `crash` alone before it
+    // recorded a label has only the host).
+    let label = [
+        runs.first().map(|r| r.label.clone()),
+        env.as_ref().ok().map(|e| e.label.clone()),
+        probe.rows().first().map(|p| p.label.clone()),
+        env.as_ref().ok().map(|e| e.host.clone()),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|l| !l.trim().is_empty())
+    .unwrap_or_else(|| "this machine".into());
     let date = env
         .as_ref()
         .ok()
