@@ -35,11 +35,10 @@
 //!
 //! Each trial with losses is labelled by cause: a directory entry never
 //! synced (a file with synced data vanished), a truncate reverted, or data
-//! never synced; [`classify`] tells losses a policy allows (no `+dir`)
+//! never synced; [`classify()`] tells losses a policy allows (no `+dir`)
 //! from broken promises. [`run_concurrent_trial`] runs several writers at once on
 //! slow syncs, for group commit. Traces ([`run_trial`] with `want_trace`)
 //! list every operation with the filesystem calls it made.
-
 //!
 //! ## Modules
 //!
@@ -47,7 +46,7 @@
 //! - [`trial`]: the trial driver (workload, power cut, recovery, check);
 //! - [`history`]: the history checker;
 //! - [`concurrent`]: several writers at once;
-//! - [`classify`]: expected losses and the line verdict;
+//! - [`classify`](mod@classify): expected losses and the line verdict;
 //! - [`line`]: table lines as [`results::CrashRow`];
 //! - [`nosync`]: [`NoSyncFs`], the broken policy the checker must catch;
 //! - [`protocol`]: the line protocol spoken by crash children and external
