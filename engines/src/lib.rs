@@ -7,7 +7,6 @@
 
 pub mod bitcask;
 pub mod btree;
-pub mod crash;
 pub mod engine;
 mod error;
 pub mod fs;

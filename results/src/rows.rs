@@ -252,7 +252,8 @@ pub struct CrashRow {
     pub engine: String,
     /// Policy.
     pub policy: String,
-    /// `posix`, `linux` or `kill` (real disk, SIGKILL).
+    /// `posix`, `linux` (simulated power cuts), `process-kill` (real disk,
+    /// SIGKILL), with ` N threads` for concurrent lines.
     pub profile: String,
     /// Crash trials run.
     pub trials: u64,
@@ -276,6 +277,21 @@ pub struct CrashRow {
     pub promise_kept: bool,
     /// Trials with loss by cause, `cause=trials` joined by `;`.
     pub loss_causes: String,
+    /// Trials whose losses the policy allows: a policy without `+dir` lost
+    /// a never-synced directory entry, or `none` lost unsynced data.
+    #[serde(default)]
+    pub expected_loss_trials: u64,
+    /// Acknowledged writes lost in those trials (the rest of `lost_writes`
+    /// broke a promise).
+    #[serde(default)]
+    pub expected_lost_writes: u64,
+    /// `kept`, `lost (no dir sync: expected)`, `lost (no sync: expected)`
+    /// or `BROKEN`; empty in files written before this column existed.
+    #[serde(default)]
+    pub verdict: String,
+    /// The first broken promise, described; empty if none.
+    #[serde(default)]
+    pub first_violation: String,
 }
 
 /// One combination of the matrix that was not run, and why (`skipped.csv`).

@@ -1,0 +1,413 @@
+//! `bench-runner crash`: the durability verification table.
+//!
+//! On the simulated filesystem (profiles `posix` and `linux`), every engine
+//! x policy line runs seeded crash trials (the `crashcheck` crate). With
+//! `--kill --disk DIR`, each engine runs in a child process on the real
+//! disk, driven over the line protocol; the child is SIGKILLed at a seeded
+//! operation, a new child recovers, and every acknowledged write must have
+//! survived (a process crash keeps everything that reached the kernel, so
+//! this holds under every policy, `none` included). `--exec CMD` drives an
+//! external program the same way.
+
+mod process;
+mod table;
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use crashcheck::process::{run_process_trial, Launch, ProcessTrial};
+use crashcheck::{classify, run_trial, LineSpec, TrialSpec};
+use engines::fs::{Faults, Profile};
+use engines::{EngineInfo, SyncPolicy};
+use results::CrashRow;
+
+pub use process::{child, ChildEngine, PROCESS_KILL};
+pub use table::{likely_fix, replay_command, ReplayContext, LEGEND};
+
+use crate::cli::OutputArgs;
+
+/// Which simulated filesystem profiles to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ProfileArg {
+    /// Only what POSIX promises.
+    Posix,
+    /// ext4/xfs defaults.
+    Linux,
+    /// Both.
+    #[default]
+    Both,
+}
+
+/// Options of `crash`.
+#[derive(Debug, Args, Clone)]
+pub struct CrashArgs {
+    /// Engines, comma-separated (default: every registered engine).
+    #[arg(long, value_delimiter = ',')]
+    pub engines: Vec<String>,
+    /// Policies, comma-separated (default: none,always,always+dir,batch:32+dir,group+dir).
+    #[arg(long, value_delimiter = ',')]
+    pub policies: Vec<String>,
+    /// Simulated filesystem profile (default: both).
+    #[arg(long, value_enum, default_value_t = ProfileArg::Both)]
+    pub profile: ProfileArg,
+    /// Trials per engine x policy x profile line (default: 500; with --kill or --exec, kills per line, default 10).
+    #[arg(long, value_name = "N")]
+    pub trials: Option<u64>,
+    /// Operations per trial before the crash (default: 80).
+    #[arg(long, default_value_t = 80, value_name = "N")]
+    pub ops: u64,
+    /// Base seed; each trial's seed derives from it (default: 1).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Writers at once in the extra concurrent lines run for `always` and
+    /// `group` policies (slow simulated syncs, so group commit's
+    /// leader/follower path is checked); 0 skips them (default: 4).
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub threads: u64,
+    /// Trials per concurrent line (default: a fifth of --trials).
+    #[arg(long, value_name = "N")]
+    pub concurrent_trials: Option<u64>,
+    /// Rerun one trial by its seed (a BROKEN line prints the exact command) and print its trace; uses the first engine, policy and profile given.
+    #[arg(long, value_name = "SEED")]
+    pub replay: Option<u64>,
+    /// Process crashes on a real disk: SIGKILL a child process driving each engine (needs --disk).
+    #[arg(long)]
+    pub kill: bool,
+    /// Test an external engine: a shell command speaking the line protocol on stdin/stdout (see the README), started with `sh -c CMD` and BENCH_DIR set to its data directory; needs --exec-promise and --disk.
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+    /// What the --exec program claims an `ok` means: none, always or batch:N.
+    #[arg(long, value_name = "POLICY", requires = "exec")]
+    pub exec_promise: Option<String>,
+    /// Directory on the disk for --kill and --exec (a fresh subfolder is used and removed).
+    #[arg(long, value_name = "DIR")]
+    pub disk: Option<PathBuf>,
+    /// Testing the checker only: syncs on the simulated filesystem report success without syncing.
+    #[arg(long, hide = true)]
+    pub broken_sync: bool,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Hidden child of `crash --kill`: serves the line protocol for one engine.
+#[derive(Debug, Args, Clone)]
+pub struct CrashChildArgs {
+    /// Engine.
+    #[arg(long)]
+    pub engine: String,
+    /// Policy.
+    #[arg(long)]
+    pub policy: String,
+    /// Engine directory (default: $BENCH_DIR).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+fn profiles(p: ProfileArg) -> Vec<Profile> {
+    match p {
+        ProfileArg::Posix => vec![Profile::Posix],
+        ProfileArg::Linux => vec![Profile::Linux],
+        ProfileArg::Both => vec![Profile::Posix, Profile::Linux],
+    }
+}
+
+/// What a `crash` invocation will test, validated before any trial.
+#[derive(Debug)]
+enum Target {
+    /// Our engines on the simulated filesystem.
+    Sim(Vec<&'static EngineInfo>),
+    /// Child processes killed on a real disk.
+    Kill(Vec<ChildEngine>, PathBuf),
+}
+
+/// Parses `--exec-promise`: a claim, so only the modes (`+dir` and `@fsync`
+/// describe our engines' settings, not what a program promises).
+fn exec_promise(text: Option<&str>) -> Result<SyncPolicy> {
+    let Some(text) = text else {
+        bail!("--exec needs --exec-promise none|always|batch:N: what the program claims an `ok` means");
+    };
+    let p: SyncPolicy = text
+        .parse()
+        .with_context(|| format!("--exec-promise {text}"))?;
+    if p.dir_sync || text.contains('@') {
+        bail!("--exec-promise {text}: give only what the program claims (none, always or batch:N); +dir and @fsync are settings of this suite's engines");
+    }
+    Ok(p)
+}
+
+fn exec_selector(args: &CrashArgs) -> Option<String> {
+    args.exec.as_ref().map(|cmd| {
+        format!(
+            " --exec {} --exec-promise {}",
+            table::shell_quote(cmd),
+            args.exec_promise.as_deref().unwrap_or("?")
+        )
+    })
+}
+
+fn target(args: &CrashArgs) -> Result<Target> {
+    if args.trials == Some(0) {
+        bail!("--trials 0 runs nothing: give at least 1");
+    }
+    if args.ops == 0 {
+        bail!("--ops must be at least 1");
+    }
+    if let Some(cmd) = &args.exec {
+        if !args.engines.is_empty() || !args.policies.is_empty() {
+            bail!("--exec tests one external program under its --exec-promise: drop --engines and --policies");
+        }
+        if cmd.trim().is_empty() {
+            bail!("--exec needs a command");
+        }
+        let promise = exec_promise(args.exec_promise.as_deref())?;
+        let Some(disk) = &args.disk else {
+            bail!("--exec needs --disk DIR: the program writes its data to a real disk");
+        };
+        let engine = ChildEngine {
+            name: "exec".into(),
+            launch: Launch::shell(cmd),
+            promise,
+        };
+        return Ok(Target::Kill(vec![engine], disk.clone()));
+    }
+    let engines = crate::run::resolve_engines(&args.engines)?;
+    let policies = crate::run::resolve_policies(&args.policies)?;
+    if args.kill {
+        let Some(disk) = &args.disk else {
+            bail!("--kill needs --disk DIR (process crashes are checked on a real disk)");
+        };
+        let mut children = Vec::new();
+        for &info in &engines {
+            for &policy in policies.iter().filter(|p| (info.supports)(p).is_ok()) {
+                children.push(ChildEngine::builtin(info, policy)?);
+            }
+        }
+        if children.is_empty() {
+            bail!("no engine given supports any policy given: nothing to kill");
+        }
+        return Ok(Target::Kill(children, disk.clone()));
+    }
+    let (reachable, unreachable): (Vec<_>, Vec<_>) = engines.iter().partition(|e| e.uses_vfs);
+    let names = |v: &[&&EngineInfo]| v.iter().map(|e| e.name).collect::<Vec<_>>().join(", ");
+    if reachable.is_empty() {
+        bail!(
+            "nothing to check: {} do(es) its own file I/O, which the simulated filesystem cannot reach. \
+             Check process crashes with `crash --kill --disk DIR --engines {}`; power cuts for such engines need \
+             the FUSE mode (`crash --fs fuse`)",
+            names(&unreachable),
+            engines.iter().map(|e| e.name).collect::<Vec<_>>().join(",")
+        );
+    }
+    for info in &unreachable {
+        eprintln!(
+            "note: {} does its own I/O, which the simulated filesystem cannot reach; check it with --kill --disk DIR",
+            info.name
+        );
+    }
+    Ok(Target::Sim(reachable.into_iter().copied().collect()))
+}
+
+/// Runs `crash`; returns the exit code (1 when a promise was broken).
+pub fn run(args: &CrashArgs, command_line: &str) -> Result<u8> {
+    let target = target(args)?;
+    let policies = if args.exec.is_some() {
+        Vec::new()
+    } else {
+        crate::run::resolve_policies(&args.policies)?
+    };
+    let ctx = ReplayContext {
+        exec: exec_selector(args),
+        disk: args.disk.clone(),
+        ops: args.ops,
+    };
+    if let Some(seed) = args.replay {
+        return replay(args, &target, &policies, seed);
+    }
+    let quiet = args.output.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let env = results::Environment::capture(args.disk.as_deref());
+    let out = crate::output::results_dir(args.output.out.as_deref(), &env.host, "crash")?;
+    let rows = match &target {
+        Target::Kill(children, disk) => {
+            let run_id = crate::output::run_id(&env.host);
+            let work = crate::run::prepare_disk(disk, &run_id)?;
+            let trials = args.trials.unwrap_or(10);
+            let result: Result<Vec<CrashRow>> = children
+                .iter()
+                .map(|c| process::kill_line(&work, c, trials, args.seed, args.ops, quiet))
+                .collect();
+            let _ = std::fs::remove_dir_all(&work);
+            if !quiet {
+                eprint!("\r\x1b[2K");
+            }
+            result?
+        }
+        Target::Sim(engines) => sim_lines(args, engines, &policies, quiet),
+    };
+    let mut env = env;
+    env.command = command_line.to_string();
+    env.started_utc = crate::output::utc_now();
+    env.label = args
+        .output
+        .label
+        .clone()
+        .unwrap_or_else(|| env.host.clone());
+    // Added to an existing run's folder, the run's own environment stays.
+    if !out.environment().exists() {
+        results::write_json(&out.environment(), &env)?;
+    }
+    results::write_csv(&out.crash(), &rows)?;
+    table::print(&rows, &ctx);
+    // The folder's report now has a crash section (or a new one).
+    if let Err(e) = crate::report::plot(out.root(), None) {
+        eprintln!("bench-runner: report not redrawn: {e:#}");
+    }
+    let broken = rows.iter().filter(|r| !r.promise_kept).count();
+    if broken > 0 {
+        eprintln!(
+            "bench-runner: {broken} line(s) broke their promise; each BROKEN line above shows the command that replays it"
+        );
+    }
+    println!("{}", out.root().display());
+    Ok(if broken > 0 {
+        crate::EXIT_CHECK_FAILED
+    } else {
+        0
+    })
+}
+
+fn sim_lines(
+    args: &CrashArgs,
+    engines: &[&'static EngineInfo],
+    policies: &[SyncPolicy],
+    quiet: bool,
+) -> Vec<CrashRow> {
+    let trials = args.trials.unwrap_or(500);
+    let line = |engine, policy, profile, trials| LineSpec {
+        engine,
+        policy,
+        profile,
+        trials,
+        base_seed: args.seed,
+        ops: args.ops,
+        broken_sync: args.broken_sync,
+    };
+    let mut rows = Vec::new();
+    for &info in engines {
+        for &policy in policies {
+            for profile in profiles(args.profile) {
+                if !quiet {
+                    eprint!("\r\x1b[2K{} {} {} ...", info.name, policy, profile.name());
+                }
+                rows.push(crashcheck::run_line(&line(info, policy, profile, trials)));
+            }
+        }
+    }
+    // Concurrent lines: only where an acknowledgement means durable, so
+    // that acknowledgements from several threads need no common order.
+    let concurrent = args.concurrent_trials.unwrap_or(trials / 5);
+    if args.threads > 0 && concurrent > 0 {
+        for &info in engines {
+            for &policy in policies.iter().filter(|p| p.max_lost_writes() == Some(0)) {
+                for profile in profiles(args.profile) {
+                    if !quiet {
+                        eprint!(
+                            "\r\x1b[2K{} {} {} {} threads ...",
+                            info.name,
+                            policy,
+                            profile.name(),
+                            args.threads
+                        );
+                    }
+                    let l = line(info, policy, profile, concurrent);
+                    rows.push(crashcheck::run_concurrent_line(&l, args.threads));
+                }
+            }
+        }
+    }
+    if !quiet {
+        eprint!("\r\x1b[2K");
+    }
+    rows
+}
+
+/// `--replay SEED`: one trial with its trace.
+fn replay(args: &CrashArgs, target: &Target, policies: &[SyncPolicy], seed: u64) -> Result<u8> {
+    let o = match target {
+        Target::Sim(engines) => {
+            let profile = profiles(args.profile)[0];
+            let Some(&policy) = policies.first() else {
+                bail!("--replay needs a policy");
+            };
+            let spec = TrialSpec {
+                engine: engines[0],
+                policy,
+                profile,
+                seed,
+                ops: args.ops,
+                broken_sync: args.broken_sync,
+                faults: Faults::default(),
+            };
+            println!(
+                "replay: engine {} policy {policy} profile {} seed {seed}",
+                spec.engine.name,
+                profile.name()
+            );
+            let o = run_trial(&spec, true);
+            let traced = o.trace.clone();
+            let mut o = classify(&spec, o, |s| run_trial(s, false));
+            o.trace = traced;
+            o
+        }
+        Target::Kill(children, disk) => {
+            let child = &children[0];
+            println!(
+                "replay: {} promise {} process-kill seed {seed}",
+                child.name, child.promise
+            );
+            let env_host = results::Environment::capture(None).host;
+            let work = crate::run::prepare_disk(disk, &crate::output::run_id(&env_host))?;
+            let dir = work.join("replay");
+            let r = std::fs::create_dir_all(&dir)
+                .with_context(|| format!("create {}", dir.display()))
+                .and_then(|()| {
+                    let t = ProcessTrial {
+                        launch: &child.launch,
+                        dir: &dir,
+                        promise: child.promise,
+                        seed,
+                        ops: args.ops,
+                    };
+                    run_process_trial(&t, None).map_err(anyhow::Error::from)
+                });
+            let _ = std::fs::remove_dir_all(&work);
+            r?
+        }
+    };
+    for line in &o.trace {
+        println!("  {line}");
+    }
+    println!(
+        "acknowledged {}, lost {}, files lost {}, corrupt reads {}, recovery: {}",
+        o.acked,
+        o.lost,
+        o.files_lost,
+        o.corrupt_reads,
+        o.recovery_failure.as_deref().unwrap_or("ok")
+    );
+    let verdict = match (&o.violation, &o.excused) {
+        (Some(v), _) => format!("BROKEN: {v}"),
+        (None, Some(v)) => format!(
+            "lost (no dir sync: expected): {v}; with durable names (the linux profile) the same trial keeps its promise"
+        ),
+        (None, None) if o.lost > 0 => "lost (no sync: expected)".to_string(),
+        (None, None) => "promise kept".to_string(),
+    };
+    println!("verdict: {verdict}");
+    Ok(if o.violation.is_some() {
+        crate::EXIT_CHECK_FAILED
+    } else {
+        0
+    })
+}

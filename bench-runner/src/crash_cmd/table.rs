@@ -1,0 +1,170 @@
+//! The crash table on stdout: the rows, a legend, and for each BROKEN line
+//! the command that replays it and the likely fix.
+
+use results::CrashRow;
+
+/// Printed under the table (and kept in the README's crash section).
+pub const LEGEND: &str = "\
+legend:
+  fs        where the crash happened. posix, linux: a simulated power cut
+            (everything not yet synced may vanish; posix: a new file's name
+            survives only a directory fsync; linux: ext4/xfs defaults, a file
+            fsync also commits the names created before it). process-kill:
+            the engine process SIGKILLed on a real disk (the kernel's page
+            cache survives, so no policy may lose an acknowledged write).
+            'N threads': N writers at once.
+  trials    crashes run for this line
+  acked     writes acknowledged before the crashes, summed over trials
+  lost      trials that lost an acknowledged write / acknowledged writes lost
+  files     files whose names vanished in a crash
+  corrupt   reads that returned a value never written
+  resurr    acknowledged deletes undone (their keys came back; also in lost)
+  rec.fail  recoveries that failed (error or panic)
+  verdict   kept: every promise held, nothing acknowledged was lost.
+            lost (no dir sync: expected): only never-synced directory entries
+            were lost, which a policy without +dir allows (add +dir to keep
+            them). lost (no sync: expected): writes not yet synced were lost,
+            which none (nothing promised on power loss) and batch:N (at most
+            the last N-1) allow. BROKEN: a promise was broken: an unexpected
+            loss, a corrupt read, a resurrected delete or a failed recovery
+            (exit code 1).";
+
+/// What a replay command needs beyond the row itself.
+#[derive(Debug, Clone, Default)]
+pub struct ReplayContext {
+    /// ` --exec 'CMD' --exec-promise P` for an external engine.
+    pub exec: Option<String>,
+    /// `--disk` of process-kill lines.
+    pub disk: Option<std::path::PathBuf>,
+    /// `--ops` of the run.
+    pub ops: u64,
+}
+
+/// Prints the table, the legend, and how to follow up each BROKEN line.
+pub fn print(rows: &[CrashRow], ctx: &ReplayContext) {
+    println!(
+        "{:<8} {:<13} {:<16} {:>6} {:>7} {:>16} {:>6} {:>7} {:>6} {:>8}  {:<20} verdict",
+        "engine",
+        "policy",
+        "fs",
+        "trials",
+        "acked",
+        "lost (trials/wr)",
+        "files",
+        "corrupt",
+        "resurr",
+        "rec.fail",
+        "first failing seed",
+    );
+    for r in rows {
+        println!(
+            "{:<8} {:<13} {:<16} {:>6} {:>7} {:>16} {:>6} {:>7} {:>6} {:>8}  {:<20} {}",
+            r.engine,
+            r.policy,
+            r.profile,
+            r.trials,
+            r.acked_writes,
+            format!("{}/{}", r.trials_with_loss, r.lost_writes),
+            r.files_lost,
+            r.corrupt_reads,
+            r.resurrected_deletes,
+            r.recovery_failures,
+            r.first_failing_seed
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+            verdict(r),
+        );
+    }
+    println!("{LEGEND}");
+    for r in rows.iter().filter(|r| !r.promise_kept) {
+        println!();
+        println!(
+            "BROKEN: {} {} on {}: {}",
+            r.engine, r.policy, r.profile, r.first_violation
+        );
+        if let Some(seed) = r.first_failing_seed {
+            println!("  replay: {}", replay_command(r, seed, ctx));
+        }
+        println!("  likely fix: {}", likely_fix(r));
+    }
+}
+
+/// The verdict column (rows from before the column existed have none).
+pub fn verdict(r: &CrashRow) -> &str {
+    if !r.verdict.is_empty() {
+        &r.verdict
+    } else if r.promise_kept {
+        "kept"
+    } else {
+        "BROKEN"
+    }
+}
+
+/// The command that reruns the failing trial of `r` with its trace.
+pub fn replay_command(r: &CrashRow, seed: u64, ctx: &ReplayContext) -> String {
+    let (fs, threads) = match r.profile.split_once(' ') {
+        Some((fs, t)) => (fs, t.trim_end_matches(" threads")),
+        None => (r.profile.as_str(), ""),
+    };
+    let mut c = String::from("bench-runner crash");
+    match &ctx.exec {
+        Some(exec) => c.push_str(exec),
+        None => c.push_str(&format!(" --engines {} --policies {}", r.engine, r.policy)),
+    }
+    if fs == "process-kill" {
+        let disk = ctx
+            .disk
+            .as_ref()
+            .map(|d| shell_quote(&d.display().to_string()))
+            .unwrap_or_else(|| "DIR".into());
+        c.push_str(&format!(" --kill --disk {disk}"));
+    } else {
+        c.push_str(&format!(" --profile {fs}"));
+    }
+    c.push_str(&format!(" --ops {} --replay {seed}", ctx.ops));
+    if !threads.is_empty() {
+        c.push_str(&format!(
+            "   (found with {threads} writers at once; the replay runs one writer, so it may not fail again: rerun the line instead)"
+        ));
+    }
+    c
+}
+
+/// `s` quoted for sh when it needs it.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@=,".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// The most likely fix for a broken line, from its first violation.
+pub fn likely_fix(r: &CrashRow) -> String {
+    let v = r.first_violation.as_str();
+    if v.contains("recovery failed") || v.contains("read after recovery") {
+        return "the engine's recovery fails on this crash image: a torn or missing file must be truncated or skipped with a report, not fail the open".into();
+    }
+    if v.contains("never written") || v.contains("scan after recovery") {
+        return "recovery returned bytes nobody wrote: check record checksums and how a torn tail is detected".into();
+    }
+    if v.contains("after a failed sync") {
+        return "after a failed fsync the engine must fail the pending writes and refuse new ones (poison), never retry and acknowledge".into();
+    }
+    if r.profile == "process-kill" {
+        return "a write was acknowledged before it reached the kernel: flush user-space buffers with write(2) before replying ok".into();
+    }
+    if r.engine.starts_with("exec") {
+        return "the program acknowledges before its data is durable: fsync the file before replying ok, and fsync the directory after creating, renaming or removing a file".into();
+    }
+    if !r.policy.contains("+dir") {
+        return format!(
+            "add +dir ({}+dir): file names created without a directory fsync vanish on power loss",
+            r.policy
+        );
+    }
+    "an acknowledgement came before the sync that covers it: check the engine's sync path (this is what syncs that do not sync look like)".into()
+}
