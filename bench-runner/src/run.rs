@@ -292,7 +292,7 @@ pub fn run(args: &RunArgs, command_line: &str, stop: &AtomicBool) -> Result<(Run
     env.label = label.clone();
     env.command = command_line.to_string();
     env.started_utc = output::utc_now();
-    env.git_commit = option_env!("BENCH_RUNNER_GIT_COMMIT").map(str::to_string);
+    env.libraries = engines::reference::library_versions();
     results::write_json(&out.environment(), &env)?;
     let config = RunConfig {
         command: command_line.to_string(),
