@@ -93,7 +93,7 @@ pub fn sqlite_supports(policy: &SyncPolicy) -> Result<(), String> {
     }
     if policy.primitive == SyncPrimitive::Fsync {
         return Err(
-            "sqlite chooses its own sync call (fdatasync on Linux); `@fsync` is not expressible"
+            "sqlite chooses its own sync call (fdatasync on Linux, as this build is configured in .cargo/config.toml); `@fsync` is not expressible"
                 .into(),
         );
     }
