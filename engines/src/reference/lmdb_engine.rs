@@ -57,11 +57,13 @@ pub const MAP_BYTES: usize = 1 << 30;
 const MAX_READERS: u32 = 2048;
 
 type Kv = Database<Bytes, Bytes>;
+/// The open environment and its database; `None` after close.
+type Handles = Option<(Env<WithoutTls>, Kv)>;
 
 /// LMDB behind the `Engine` trait.
 pub struct LmdbEngine {
     /// `None` after close: the environment is closed so it can be reopened.
-    env: RwLock<Option<(Env<WithoutTls>, Kv)>>,
+    env: RwLock<Handles>,
     path: PathBuf,
     map_bytes: usize,
     cadence: Cadence,
@@ -136,7 +138,7 @@ impl LmdbEngine {
         lmdb_err(&self.path, self.map_bytes, e)
     }
 
-    fn env(&self) -> Result<RwLockReadGuard<'_, Option<(Env<WithoutTls>, Kv)>>> {
+    fn env(&self) -> Result<RwLockReadGuard<'_, Handles>> {
         if self.closed.load(Relaxed) {
             return Err(Error::Closed);
         }

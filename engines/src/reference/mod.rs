@@ -186,7 +186,7 @@ impl Cadence {
         match self.policy.mode {
             SyncMode::None => false,
             SyncMode::Always | SyncMode::Group => true,
-            SyncMode::Batch(b) => n % u64::from(b) == 0,
+            SyncMode::Batch(b) => n.is_multiple_of(u64::from(b)),
         }
     }
 
