@@ -15,14 +15,13 @@
 //!   acknowledged write (the README's table has the counted figure).
 //! - `none`: `MDB_NOSYNC`. Each commit writes its pages and meta page with
 //!   `pwrite` and never syncs: a process crash keeps every acknowledged
-//!   write, a power loss can lose any of them (the meta page is written
-//!   after the data pages, so what survives is a consistent commit).
-//! - `batch:N`: `MDB_NOSYNC`, and after every N-th commit
-//!   `mdb_env_sync(force)` (one fdatasync covering data and meta pages), and
-//!   on close.
+//!   write; a power loss can lose any of them and, since later commits may
+//!   reuse the pages of earlier ones in any order on disk, can corrupt the
+//!   database (LMDB's documentation says so of `MDB_NOSYNC`).
 //! - `+dir`: the directory is synced once after the environment's files are
 //!   created at open; LMDB creates no file later.
-//! - `group` and `@fsync` are refused (see [`super::lmdb_supports`]).
+//! - `batch:N`, `group` and `@fsync` are refused (see
+//!   [`super::lmdb_supports`]).
 //!
 //! A full map (`MDB_MAP_FULL`) fails the write with an I/O error of kind
 //! `StorageFull` that names the map size; the write is not acknowledged.
@@ -100,11 +99,10 @@ impl LmdbEngine {
             .map_size(map_bytes)
             .max_readers(MAX_READERS)
             .max_dbs(0);
-        if config.policy.mode != SyncMode::Always {
+        if config.policy.mode == SyncMode::None {
             // SAFETY (of the flag): MDB_NOSYNC only drops the syncs of each
-            // commit, which is what `none` and `batch:N` ask for; `batch:N`
-            // restores them with `force_sync` every N-th commit. It does not
-            // weaken the memory safety of the map.
+            // commit, which is what `none` asks for; it does not weaken the
+            // memory safety of the map.
             #[allow(unsafe_code)]
             unsafe {
                 options.flags(EnvFlags::NO_SYNC);
@@ -174,11 +172,9 @@ impl LmdbEngine {
                 db.delete(&mut tx, key).map_err(|e| self.err(e))?;
             }
         }
-        // Under `always` the commit syncs; under `none`/`batch:N` it writes.
+        // Under `always` the commit syncs; under `none` it only writes.
         tx.commit().map_err(|e| self.err(e))?;
-        if self.cadence.durable_now() && self.cadence.policy.mode != SyncMode::Always {
-            env.force_sync().map_err(|e| self.err(e))?;
-        }
+        self.cadence.durable_now();
         self.user_bytes
             .fetch_add((key.len() + value.map_or(0, <[u8]>::len)) as u64, Relaxed);
         Ok(())
@@ -271,13 +267,8 @@ impl Engine for LmdbEngine {
         }
         let taken = self.env.write().unwrap_or_else(|p| p.into_inner()).take();
         if let Some((env, _)) = taken {
-            // `batch:N` syncs on close; `always` already synced every
-            // commit and `none` never syncs.
-            if matches!(self.cadence.policy.mode, SyncMode::Batch(_)) {
-                env.force_sync().map_err(|e| self.err(e))?;
-            }
-            // Wait until LMDB has closed the environment, so it can be
-            // reopened at once.
+            // `always` synced every commit and `none` never syncs. Wait until
+            // LMDB has closed the environment, so it can be reopened at once.
             env.prepare_for_closing().wait();
         }
         Ok(())

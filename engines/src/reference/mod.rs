@@ -20,7 +20,7 @@
 //! |---|---|---|---|---|
 //! | `none` | `synchronous=OFF` | refused (see below) | `PersistMode::Buffer` after each write | `MDB_NOSYNC` |
 //! | `always` | `synchronous=FULL` | `Durability::Immediate` | `PersistMode::SyncData` after each write (`SyncAll` with `@fsync`) | default flags: data pages and meta page synced in each commit |
-//! | `batch:N` | refused | refused | `SyncData` every N-th write, `Buffer` otherwise | `MDB_NOSYNC`, `mdb_env_sync(force)` after every N-th commit |
+//! | `batch:N` | refused | refused | `SyncData` every N-th write, `Buffer` otherwise | refused (see below) |
 //! | `group` | refused | refused | refused | refused |
 //! | `+dir` | refused: the engine's directory entries are its own business | refused | refused | the directory is synced once after the environment's files are created |
 //! | `@fsync` | refused (SQLite picks fdatasync) | refused | `SyncAll` | refused (LMDB picks fdatasync) |
@@ -32,10 +32,15 @@
 //! it cannot stand for the unsynced writes of `batch:N`. redb therefore runs
 //! `always` only.
 //!
-//! LMDB's `MDB_NOMETASYNC` (sync the data pages but not the meta page of
-//! each commit; a crash can lose the last commit but not corrupt the
-//! database) would sit between `none` and `always`; no policy of this suite
-//! means that, so it is not used.
+//! LMDB's `MDB_NOSYNC` keeps no synced snapshot safe: later commits may
+//! reuse the pages of the last synced one, so a power loss (not a process
+//! crash) can corrupt the database. That is within `none`'s promise but not
+//! within `batch:N`'s (at most N-1 writes lost), and N puts per transaction
+//! would acknowledge puts before their commit, so `batch:N` is refused.
+//! `MDB_NOMETASYNC` (sync the data pages but not the meta page of each
+//! commit; a crash can lose the last commit but not corrupt the database)
+//! would sit between `none` and `always`; no policy of this suite means
+//! that, so it is not used.
 
 #[cfg(feature = "reference-engines")]
 mod fjall_engine;
@@ -123,9 +128,13 @@ pub fn fjall_supports(policy: &SyncPolicy) -> Result<(), String> {
     common(policy, "fjall")
 }
 
-/// Policies LMDB can express. `+dir` is honoured (the environment's two
-/// files are created at open and the directory is synced then).
+/// Policies LMDB can express: `none` and `always`. `+dir` is honoured (the
+/// environment's two files are created at open and the directory is synced
+/// then).
 pub fn lmdb_supports(policy: &SyncPolicy) -> Result<(), String> {
+    if matches!(policy.mode, SyncMode::Batch(_)) {
+        return Err("lmdb's only unsynced commit (MDB_NOSYNC) may reuse pages of the last synced commit, so a power loss between syncs can corrupt the database rather than lose at most N-1 writes; N puts per transaction would acknowledge writes before their commit".into());
+    }
     if policy.mode == SyncMode::Group {
         return Err("lmdb serializes write transactions and syncs inside each commit; concurrent writers cannot share one sync".into());
     }
