@@ -185,7 +185,7 @@ fn probe_command(job: &ProbeJob) -> Result<u8> {
     env.label = label.clone();
     env.command = job.command_line.clone();
     env.started_utc = output::utc_now();
-    env.git_commit = (GIT_COMMIT != "unknown").then(|| GIT_COMMIT.to_string());
+    env.libraries = engines::reference::library_versions();
     results::write_json(&out.environment(), &env)?;
     let policies: Vec<engines::SyncPolicy> = ["none", "always", "batch:32", "always@fsync"]
         .iter()

@@ -52,9 +52,7 @@ pub fn run(plan: &RunPlan, stop: &AtomicBool) -> Result<(RunEnd, PathBuf)> {
     env.label = label.clone();
     env.command = plan.command_line.clone();
     env.started_utc = output::utc_now();
-    env.git_commit = option_env!("BENCH_RUNNER_GIT_COMMIT")
-        .filter(|c| *c != "unknown")
-        .map(str::to_string);
+    env.libraries = engines::reference::library_versions();
     results::write_json(&out.environment(), &env)?;
     // The harness's own cost per operation (timing, histograms, key
     // generation) over a null engine, before anything else competes.

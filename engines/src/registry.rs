@@ -123,7 +123,12 @@ fn open_fjall(c: EngineConfig) -> Result<Box<dyn Engine>> {
 }
 
 #[cfg(feature = "reference-engines")]
-const REFERENCE: [EngineInfo; 3] = [
+fn open_lmdb(c: EngineConfig) -> Result<Box<dyn Engine>> {
+    Ok(Box::new(crate::reference::LmdbEngine::open(c)?))
+}
+
+#[cfg(feature = "reference-engines")]
+const REFERENCE: [EngineInfo; 4] = [
     EngineInfo {
         name: "sqlite",
         summary: "reference: SQLite (bundled), WAL journal mode, one kv table",
@@ -151,12 +156,21 @@ const REFERENCE: [EngineInfo; 3] = [
         supports: crate::reference::fjall_supports,
         open: open_fjall,
     },
+    EngineInfo {
+        name: "lmdb",
+        summary: "reference: LMDB (bundled) copy-on-write B+tree, a transaction per write",
+        capabilities: crate::reference::CAPABILITIES,
+        creates_files_while_writing: false,
+        uses_vfs: false,
+        supports: crate::reference::lmdb_supports,
+        open: open_lmdb,
+    },
 ];
 
 static ENGINES: LazyLock<Vec<EngineInfo>> = LazyLock::new(|| {
-    let mut v = CORE.to_vec();
+    let v = CORE.to_vec();
     #[cfg(feature = "reference-engines")]
-    v.extend(REFERENCE);
+    let v = [v, REFERENCE.to_vec()].concat();
     v
 });
 

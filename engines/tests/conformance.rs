@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use common::{
-    all_engines, assert_state, durable_policy, engines, key, read, small_config, value, Ev, EventFs,
+    all_engines, assert_state, cheapest_policy, durable_policy, engines, key, read, small_config,
+    value, Ev, EventFs,
 };
 use engines::fs::{RealFs, Vfs};
 use engines::{Engine, EngineConfig, Error, SyncPolicy};
@@ -67,7 +68,11 @@ fn scans_are_ordered_bounded_and_limited() {
     for info in all_engines().filter(|i| i.capabilities.range_scans) {
         let t = tempfile::tempdir().unwrap();
         let e = info
-            .open(small_config(t.path(), RealFs::shared(), SyncPolicy::NONE))
+            .open(small_config(
+                t.path(),
+                RealFs::shared(),
+                cheapest_policy(info),
+            ))
             .unwrap();
         for i in (0..300).rev() {
             e.put(&key(i), &value(i, 0, 30)).unwrap();
@@ -97,7 +102,11 @@ fn reopen_recovers_after_close_and_after_drop() {
             let keys: Vec<_> = (0..200).map(key).collect();
             {
                 let e = info
-                    .open(small_config(t.path(), RealFs::shared(), SyncPolicy::NONE))
+                    .open(small_config(
+                        t.path(),
+                        RealFs::shared(),
+                        cheapest_policy(info),
+                    ))
                     .unwrap();
                 for round in 0..3u64 {
                     for i in 0..200u64 {
@@ -115,7 +124,11 @@ fn reopen_recovers_after_close_and_after_drop() {
                 }
             }
             let e = info
-                .open(small_config(t.path(), RealFs::shared(), SyncPolicy::NONE))
+                .open(small_config(
+                    t.path(),
+                    RealFs::shared(),
+                    cheapest_policy(info),
+                ))
                 .unwrap();
             assert_state(&*e, &model, &keys);
             // And it keeps working after recovery.
@@ -267,7 +280,7 @@ fn values_from_empty_to_one_mebibyte() {
 fn thousands_of_keys_across_many_files() {
     for info in all_engines() {
         let t = tempfile::tempdir().unwrap();
-        let mut cfg = small_config(t.path(), RealFs::shared(), SyncPolicy::NONE);
+        let mut cfg = small_config(t.path(), RealFs::shared(), cheapest_policy(info));
         cfg.background_maintenance = true;
         let e = info.open(cfg.clone()).unwrap();
         let mut model = BTreeMap::new();
@@ -336,7 +349,7 @@ fn bad_directories_are_typed_errors_with_the_path() {
         let file_path = t.path().join("plain-file");
         RealFs.create(&file_path).unwrap();
         let err = info
-            .open(EngineConfig::new(&file_path, SyncPolicy::NONE))
+            .open(EngineConfig::new(&file_path, cheapest_policy(info)))
             .unwrap_err();
         assert!(matches!(err, Error::Io { .. }), "{}: {err}", info.name);
         assert!(
@@ -347,7 +360,7 @@ fn bad_directories_are_typed_errors_with_the_path() {
         // A directory below a regular file cannot be created.
         let below = file_path.join("sub");
         let err = info
-            .open(EngineConfig::new(&below, SyncPolicy::NONE))
+            .open(EngineConfig::new(&below, cheapest_policy(info)))
             .unwrap_err();
         assert!(
             err.to_string().contains("plain-file"),

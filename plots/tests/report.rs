@@ -10,9 +10,9 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn check_png(path: &Path) {
-    let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
     let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size()];
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut buf).unwrap();
     assert_eq!(
         (info.width, info.height),

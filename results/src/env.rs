@@ -1,6 +1,7 @@
 //! The environment of a run: machine, OS, and the disk behind `--disk`,
 //! read from sysinfo, `/proc/self/mountinfo` and `/sys/block`.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -31,8 +32,16 @@ pub struct Environment {
     pub disk: Option<DiskInfo>,
     /// bench-runner version.
     pub tool_version: String,
-    /// Git commit the tool was built from, when known.
+    /// Git commit the tool was built from (`unknown` when it was built
+    /// outside a git checkout; absent in folders written before it was
+    /// recorded).
     pub git_commit: Option<String>,
+    /// Versions of the storage libraries compiled in (the reference
+    /// engines): `sqlite` (SQLite's own version string), `lmdb` (LMDB's),
+    /// and the crates `rusqlite`, `redb`, `fjall`, `heed`. Empty in folders
+    /// written before it was recorded.
+    #[serde(default)]
+    pub libraries: BTreeMap<String, String>,
     /// Start time, RFC 3339 UTC.
     pub started_utc: String,
     /// The exact command line.
@@ -195,24 +204,35 @@ impl Environment {
     /// Captures the machine (and the disk behind `disk`, if given).
     pub fn capture(disk: Option<&Path>) -> Self {
         use sysinfo::System;
-        let mut sys = System::new();
-        sys.refresh_memory();
-        sys.refresh_cpu_all();
+        // sysinfo 0.40 can fail to read the system; the fields then stay
+        // empty (or zero) rather than failing the run.
+        let sys = System::new().ok().map(|mut sys| {
+            sys.refresh_memory();
+            sys.refresh_cpu_all();
+            sys
+        });
         let cpu_model = sys
-            .cpus()
-            .first()
+            .as_ref()
+            .and_then(|s| s.cpus().first())
             .map(|c| c.brand().trim().to_string())
             .unwrap_or_default();
+        let cpu_cores = sys.as_ref().map_or(0, |s| s.cpus().len());
+        let cpu_cores = if cpu_cores == 0 {
+            std::thread::available_parallelism().map_or(0, usize::from)
+        } else {
+            cpu_cores
+        };
         Environment {
-            host: System::host_name().unwrap_or_else(|| "unknown-host".into()),
+            host: System::host_name().unwrap_or_else(|_| "unknown-host".into()),
             os: System::long_os_version().unwrap_or_default(),
             kernel: System::kernel_version().unwrap_or_default(),
             cpu_model,
-            cpu_cores: sys.cpus().len(),
-            memory_bytes: sys.total_memory(),
+            cpu_cores,
+            memory_bytes: sys.as_ref().map_or(0, System::total_memory),
             virtualization: detect_virtualization(),
             disk: disk.map(detect_disk),
             tool_version: crate::TOOL_VERSION.to_string(),
+            git_commit: Some(crate::GIT_COMMIT.to_string()),
             ..Environment::default()
         }
     }
@@ -255,6 +275,22 @@ mod tests {
     fn mountinfo_escapes() {
         assert_eq!(unescape(r"/mnt/my\040disk"), "/mnt/my disk");
         assert_eq!(unescape("/plain"), "/plain");
+    }
+
+    #[test]
+    fn capture_names_the_git_commit_and_old_files_still_load() {
+        let env = Environment::capture(None);
+        let commit = env.git_commit.as_deref().unwrap_or_default();
+        // Built in a checkout: a full hash; elsewhere the word `unknown`.
+        assert!(
+            commit == "unknown"
+                || (commit.len() == 40 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+            "{commit:?}"
+        );
+        let mut json = serde_json::to_value(&env).unwrap();
+        json.as_object_mut().unwrap().remove("libraries");
+        let old: Environment = serde_json::from_value(json).unwrap();
+        assert!(old.libraries.is_empty());
     }
 
     #[test]

@@ -1,10 +1,12 @@
-//! `fjall`: one keyspace with one partition; the journal is persisted after
-//! each write as the policy says.
+//! `fjall`: one database with one keyspace (fjall 3's names; fjall 2 called
+//! them keyspace and partition); the journal is persisted after each write as
+//! the policy says.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{RwLock, RwLockReadGuard};
 
-use fjall::{Config, Keyspace, PartitionCreateOptions, PartitionHandle, PersistMode};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
 use super::{lib_err, Cadence, CAPABILITIES};
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
@@ -14,8 +16,9 @@ use crate::{Error, Result};
 
 /// fjall behind the `Engine` trait.
 pub struct FjallEngine {
-    keyspace: Keyspace,
-    kv: PartitionHandle,
+    /// `None` after close: dropping the handles releases fjall's lock so
+    /// the folder can be reopened.
+    handles: RwLock<Option<(Database, Keyspace)>>,
     path: PathBuf,
     cadence: Cadence,
     durable: PersistMode,
@@ -40,15 +43,14 @@ impl FjallEngine {
         })?;
         let dir = EngineDir::open(config.vfs.clone(), &config.dir, config.policy)?;
         let path = dir.join("fjall");
-        let keyspace = Config::new(&path)
+        let db = Database::builder(&path)
             .open()
             .map_err(|e| lib_err("fjall", &path, e))?;
-        let kv = keyspace
-            .open_partition("kv", PartitionCreateOptions::default())
+        let kv = db
+            .keyspace("kv", KeyspaceCreateOptions::default)
             .map_err(|e| lib_err("fjall", &path, e))?;
         Ok(FjallEngine {
-            keyspace,
-            kv,
+            handles: RwLock::new(Some((db, kv))),
             path,
             cadence: Cadence::new(config.policy),
             durable: if config.policy.primitive == SyncPrimitive::Fsync {
@@ -65,20 +67,20 @@ impl FjallEngine {
         lib_err("fjall", &self.path, e)
     }
 
-    fn check_open(&self) -> Result<()> {
+    fn handles(&self) -> Result<RwLockReadGuard<'_, Option<(Database, Keyspace)>>> {
         if self.closed.load(Relaxed) {
             return Err(Error::Closed);
         }
-        Ok(())
+        Ok(self.handles.read().unwrap_or_else(|p| p.into_inner()))
     }
 
-    fn persist(&self) -> Result<()> {
+    fn persist(&self, db: &Database) -> Result<()> {
         let mode = if self.cadence.durable_now() {
             self.durable
         } else {
             PersistMode::Buffer
         };
-        self.keyspace.persist(mode).map_err(|e| self.err(e))
+        db.persist(mode).map_err(|e| self.err(e))
     }
 }
 
@@ -90,25 +92,24 @@ impl Engine for FjallEngine {
         CAPABILITIES
     }
     fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
-        self.check_open()?;
-        self.kv.insert(key, value).map_err(|e| self.err(e))?;
-        self.persist()?;
+        let g = self.handles()?;
+        let (db, kv) = g.as_ref().ok_or(Error::Closed)?;
+        kv.insert(key, value).map_err(|e| self.err(e))?;
+        self.persist(db)?;
         self.user_bytes
             .fetch_add((key.len() + value.len()) as u64, Relaxed);
         Ok(())
     }
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.check_open()?;
-        Ok(self
-            .kv
-            .get(key)
-            .map_err(|e| self.err(e))?
-            .map(|v| v.to_vec()))
+        let g = self.handles()?;
+        let (_, kv) = g.as_ref().ok_or(Error::Closed)?;
+        Ok(kv.get(key).map_err(|e| self.err(e))?.map(|v| v.to_vec()))
     }
     fn delete(&self, key: &[u8]) -> Result<()> {
-        self.check_open()?;
-        self.kv.remove(key).map_err(|e| self.err(e))?;
-        self.persist()?;
+        let g = self.handles()?;
+        let (db, kv) = g.as_ref().ok_or(Error::Closed)?;
+        kv.remove(key).map_err(|e| self.err(e))?;
+        self.persist(db)?;
         self.user_bytes.fetch_add(key.len() as u64, Relaxed);
         Ok(())
     }
@@ -118,10 +119,11 @@ impl Engine for FjallEngine {
         end: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        self.check_open()?;
+        let g = self.handles()?;
+        let (_, kv) = g.as_ref().ok_or(Error::Closed)?;
         let mut out = Vec::new();
-        for item in self.kv.range(start.to_vec()..) {
-            let (k, v) = item.map_err(|e| self.err(e))?;
+        for item in kv.range(start.to_vec()..) {
+            let (k, v) = item.into_inner().map_err(|e| self.err(e))?;
             if end.is_some_and(|e| &*k >= e) || out.len() >= limit {
                 break;
             }
@@ -130,17 +132,25 @@ impl Engine for FjallEngine {
         Ok(out)
     }
     fn sync(&self) -> Result<()> {
-        self.check_open()?;
-        self.keyspace.persist(self.durable).map_err(|e| self.err(e))
+        let g = self.handles()?;
+        let (db, _) = g.as_ref().ok_or(Error::Closed)?;
+        db.persist(self.durable).map_err(|e| self.err(e))
     }
     fn close(&self) -> Result<()> {
         if self.closed.swap(true, Relaxed) {
             return Ok(());
         }
-        if self.cadence.policy.syncs_data() {
-            self.keyspace
-                .persist(self.durable)
-                .map_err(|e| self.err(e))?;
+        let taken = self
+            .handles
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some((db, _kv)) = taken {
+            if self.cadence.policy.syncs_data() {
+                db.persist(self.durable).map_err(|e| self.err(e))?;
+            }
+            // Dropping both handles here (fjall persists once more on drop)
+            // releases the folder's lock.
         }
         Ok(())
     }
@@ -148,9 +158,18 @@ impl Engine for FjallEngine {
         let mut s = EngineStats {
             user_bytes: self.user_bytes.load(Relaxed),
             log_writes: self.cadence.writes(),
-            disk_bytes: self.keyspace.disk_space(),
             ..EngineStats::default()
         };
+        let g = self.handles.read().unwrap_or_else(|p| p.into_inner());
+        if let Some((db, _)) = g.as_ref() {
+            match db.disk_space() {
+                Ok(bytes) => s.disk_bytes = bytes,
+                Err(e) => {
+                    s.notes
+                        .insert("disk_bytes".into(), format!("not measured: {e}"));
+                }
+            }
+        }
         s.notes
             .insert("io".into(), "fjall's own I/O (not through the Vfs)".into());
         s

@@ -1,7 +1,7 @@
-//! Reference engines: SQLite, redb and fjall behind the same [`Engine`]
-//! trait, so the matrix has a known production engine next to the five of
-//! the seed. They are compiled with the `reference-engines` feature (on by
-//! default).
+//! Reference engines: SQLite, redb, fjall and LMDB behind the same
+//! [`Engine`] trait, so the matrix has known production engines next to the
+//! five of the seed. They are compiled with the `reference-engines` feature
+//! (on by default).
 //!
 //! Their I/O does not go through [`crate::fs::Vfs`]: the sync-count columns
 //! stay empty, engine write amplification comes from the process's
@@ -9,22 +9,43 @@
 //! (`bench-runner crash --kill` checks their process-crash durability on a
 //! real disk).
 //!
-//! ## Policy mapping
+//! ## Durability
 //!
-//! | policy | sqlite (WAL journal) | redb | fjall |
-//! |---|---|---|---|
-//! | `none` | `synchronous=OFF` | `Durability::Eventual` (written, not synced) | `PersistMode::Buffer` after each write |
-//! | `always` | `synchronous=FULL` | `Durability::Immediate` | `PersistMode::SyncData` after each write (`SyncAll` with `@fsync`) |
-//! | `batch:N` | not expressible | `Immediate` every N-th commit, `Eventual` otherwise | `SyncData` every N-th write, `Buffer` otherwise |
-//! | `group` | not expressible | not expressible | not expressible |
-//! | `+dir` | not separable: each engine syncs its own directory entries | same | same |
+//! Each policy maps to the library's own setting; what a library cannot
+//! express faithfully is refused by its `*_supports` function with the
+//! reason, never approximated. The syncs per write counted with strace on
+//! this project's machines are in the README's mapping table.
 //!
-//! redb's `Durability::None` is not used for `none`: it keeps commits out of
-//! the file entirely until a later durable commit, so a process crash would
-//! lose them, which is weaker than this suite's `none` (handed to the kernel).
+//! | policy | sqlite (WAL journal) | redb | fjall | lmdb |
+//! |---|---|---|---|---|
+//! | `none` | `synchronous=OFF` | refused (see below) | `PersistMode::Buffer` after each write | `MDB_NOSYNC` |
+//! | `always` | `synchronous=FULL` | `Durability::Immediate` | `PersistMode::SyncData` after each write (`SyncAll` with `@fsync`) | default flags: data pages and meta page synced in each commit |
+//! | `batch:N` | refused | refused | `SyncData` every N-th write, `Buffer` otherwise | refused (see below) |
+//! | `group` | refused | refused | refused | refused |
+//! | `+dir` | refused: the engine's directory entries are its own business | refused | refused | the directory is synced once after the environment's files are created |
+//! | `@fsync` | refused (SQLite picks fdatasync) | refused | `SyncAll` | refused (LMDB picks fdatasync) |
+//!
+//! redb 4 has two durabilities. `Durability::None` writes the commit's
+//! pages but keeps it out of the file's header until a later `Immediate`
+//! commit, so a process crash loses it: weaker than this suite's `none`
+//! (handed to the kernel, survives a process crash), and for the same reason
+//! it cannot stand for the unsynced writes of `batch:N`. redb therefore runs
+//! `always` only.
+//!
+//! LMDB's `MDB_NOSYNC` keeps no synced snapshot safe: later commits may
+//! reuse the pages of the last synced one, so a power loss (not a process
+//! crash) can corrupt the database. That is within `none`'s promise but not
+//! within `batch:N`'s (at most N-1 writes lost), and N puts per transaction
+//! would acknowledge puts before their commit, so `batch:N` is refused.
+//! `MDB_NOMETASYNC` (sync the data pages but not the meta page of each
+//! commit; a crash can lose the last commit but not corrupt the database)
+//! would sit between `none` and `always`; no policy of this suite means
+//! that, so it is not used.
 
 #[cfg(feature = "reference-engines")]
 mod fjall_engine;
+#[cfg(feature = "reference-engines")]
+mod lmdb_engine;
 #[cfg(feature = "reference-engines")]
 mod redb_engine;
 #[cfg(feature = "reference-engines")]
@@ -32,6 +53,8 @@ mod sqlite;
 
 #[cfg(feature = "reference-engines")]
 pub use fjall_engine::FjallEngine;
+#[cfg(feature = "reference-engines")]
+pub use lmdb_engine::LmdbEngine;
 #[cfg(feature = "reference-engines")]
 pub use redb_engine::RedbEngine;
 #[cfg(feature = "reference-engines")]
@@ -75,16 +98,25 @@ pub fn sqlite_supports(policy: &SyncPolicy) -> Result<(), String> {
     }
     if policy.primitive == SyncPrimitive::Fsync {
         return Err(
-            "sqlite chooses its own sync call (fdatasync on Linux); `@fsync` is not expressible"
+            "sqlite chooses its own sync call (fdatasync on Linux, as this build is configured in .cargo/config.toml); `@fsync` is not expressible"
                 .into(),
         );
     }
     Ok(())
 }
 
-/// Policies redb can express.
+/// Policies redb can express: `always` only.
 pub fn redb_supports(policy: &SyncPolicy) -> Result<(), String> {
     common(policy, "redb")?;
+    match policy.mode {
+        SyncMode::None => {
+            return Err("redb 4 has no commit that is written but not synced: Durability::None keeps the commit out of the file's header until a later durable commit, so a process crash loses it (weaker than `none`)".into());
+        }
+        SyncMode::Batch(_) => {
+            return Err("redb 4's only unsynced commit (Durability::None) is lost on a process crash, so the writes between syncs would be weaker than `batch:N` promises".into());
+        }
+        SyncMode::Always | SyncMode::Group => {}
+    }
     if policy.primitive == SyncPrimitive::Fsync {
         return Err("redb chooses its own sync call; `@fsync` is not expressible".into());
     }
@@ -94,6 +126,50 @@ pub fn redb_supports(policy: &SyncPolicy) -> Result<(), String> {
 /// Policies fjall can express.
 pub fn fjall_supports(policy: &SyncPolicy) -> Result<(), String> {
     common(policy, "fjall")
+}
+
+/// Policies LMDB can express: `none` and `always`. `+dir` is honoured (the
+/// environment's two files are created at open and the directory is synced
+/// then).
+pub fn lmdb_supports(policy: &SyncPolicy) -> Result<(), String> {
+    if matches!(policy.mode, SyncMode::Batch(_)) {
+        return Err("lmdb's only unsynced commit (MDB_NOSYNC) may reuse pages of the last synced commit, so a power loss between syncs can corrupt the database rather than lose at most N-1 writes; N puts per transaction would acknowledge writes before their commit".into());
+    }
+    if policy.mode == SyncMode::Group {
+        return Err("lmdb serializes write transactions and syncs inside each commit; concurrent writers cannot share one sync".into());
+    }
+    if policy.primitive == SyncPrimitive::Fsync {
+        return Err(
+            "lmdb chooses its own sync call (fdatasync on Linux); `@fsync` is not expressible"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// The version of each reference library compiled in, by name: SQLite's
+/// own version string and LMDB's, and the crate versions from the
+/// workspace's Cargo.lock (read by the build script; `unknown` when it was
+/// missing). Empty without the `reference-engines` feature.
+pub fn library_versions() -> std::collections::BTreeMap<String, String> {
+    #[cfg(feature = "reference-engines")]
+    {
+        [
+            ("sqlite", rusqlite::version().to_string()),
+            ("rusqlite", env!("ENGINES_LOCKED_RUSQLITE").to_string()),
+            ("redb", env!("ENGINES_LOCKED_REDB").to_string()),
+            ("fjall", env!("ENGINES_LOCKED_FJALL").to_string()),
+            ("lmdb", heed::lmdb_version().string.to_string()),
+            ("heed", env!("ENGINES_LOCKED_HEED").to_string()),
+        ]
+        .into_iter()
+        .map(|(name, version)| (name.to_string(), version))
+        .collect()
+    }
+    #[cfg(not(feature = "reference-engines"))]
+    {
+        std::collections::BTreeMap::new()
+    }
 }
 
 /// Decides, write by write, whether this write must be durable.
@@ -119,7 +195,7 @@ impl Cadence {
         match self.policy.mode {
             SyncMode::None => false,
             SyncMode::Always | SyncMode::Group => true,
-            SyncMode::Batch(b) => n % u64::from(b) == 0,
+            SyncMode::Batch(b) => n.is_multiple_of(u64::from(b)),
         }
     }
 
@@ -130,6 +206,7 @@ impl Cadence {
 }
 
 /// Maps a library error to this crate's error, naming the engine and path.
+#[cfg(feature = "reference-engines")]
 pub(crate) fn lib_err(
     engine: &'static str,
     path: &std::path::Path,

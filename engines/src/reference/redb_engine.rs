@@ -1,9 +1,11 @@
-//! `redb`: one table, one write transaction per put or delete.
+//! `redb`: one table, one write transaction per put or delete, each
+//! committed with `Durability::Immediate` (the only policy redb can express
+//! faithfully, see [`super::redb_supports`]).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
-use redb::{Database, Durability, TableDefinition};
+use redb::{Database, Durability, ReadableDatabase, TableDefinition};
 
 use super::{lib_err, Cadence, CAPABILITIES};
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
@@ -66,11 +68,11 @@ impl RedbEngine {
         let g = self.db()?;
         let db = g.as_ref().ok_or(Error::Closed)?;
         let mut tx = db.begin_write().map_err(|e| self.err(e))?;
-        tx.set_durability(if self.cadence.durable_now() {
-            Durability::Immediate
-        } else {
-            Durability::Eventual
-        });
+        // `redb_supports` admits only durable policies, so every commit is
+        // `Immediate` (redb's default, set here so no default can change it).
+        self.cadence.durable_now();
+        tx.set_durability(Durability::Immediate)
+            .map_err(|e| self.err(e))?;
         {
             let mut t = tx.open_table(TABLE).map_err(|e| self.err(e))?;
             match value {
@@ -144,7 +146,8 @@ impl Engine for RedbEngine {
             .ok_or(Error::Closed)?
             .begin_write()
             .map_err(|e| self.err(e))?;
-        tx.set_durability(Durability::Immediate);
+        tx.set_durability(Durability::Immediate)
+            .map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))
     }
     fn close(&self) -> Result<()> {

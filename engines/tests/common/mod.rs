@@ -227,6 +227,16 @@ pub fn durable_policy(info: &EngineInfo, preferred: &str) -> SyncPolicy {
     }
 }
 
+/// The cheapest policy the engine can express: `none`, else `always`
+/// (redb has no unsynced commit that survives a process crash).
+pub fn cheapest_policy(info: &EngineInfo) -> SyncPolicy {
+    if (info.supports)(&SyncPolicy::NONE).is_ok() {
+        SyncPolicy::NONE
+    } else {
+        SyncPolicy::ALWAYS
+    }
+}
+
 /// The value of `key` as the engine reports it: `get` where the engine has
 /// point reads, else the fold of its replayed log.
 pub fn read(engine: &dyn Engine, key: &[u8]) -> Option<Vec<u8>> {
