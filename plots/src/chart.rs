@@ -198,11 +198,19 @@ fn render(base: &Path, chart: &impl Drawable, formats: Formats) -> Result<Vec<Pa
         written.push(png);
     }
     let svg = base.with_extension("svg");
+    let mut text = String::new();
     {
-        let root = SVGBackend::new(&svg, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
         chart.draw(&root).map_err(err(&svg))?;
         root.present().map_err(err(&svg))?;
     }
+    // Glyph ids carry the chart's name: several charts share one HTML page.
+    let prefix = format!(
+        "{}-",
+        base.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    );
+    std::fs::write(&svg, crate::svgtext::outline_text(&text, &prefix)).map_err(err(&svg))?;
     written.push(svg);
     Ok(written)
 }

@@ -13,6 +13,7 @@ mod figures;
 mod html;
 mod report;
 pub mod style;
+mod svgtext;
 
 use std::path::PathBuf;
 
