@@ -32,7 +32,16 @@ pub fn compare(dirs: &[PathBuf], output: &OutputArgs) -> Result<PathBuf> {
     }
     let host = results::Environment::capture(None).host;
     let out = crate::output::results_dir(output.out.as_deref(), &host, "compare")?;
-    let summary = plots::render_compare(dirs, out.root()).context("compare results")?;
+    // A comparison writes no histograms: drop the empty `hgrm/` that
+    // creating a results folder makes (remove_dir leaves a non-empty one).
+    let hgrm = out.root().join("hgrm");
+    if std::fs::read_dir(&hgrm).is_ok_and(|mut d| d.next().is_none()) {
+        std::fs::remove_dir(&hgrm).with_context(|| format!("remove {}", hgrm.display()))?;
+    }
+    let opts = plots::CompareOptions {
+        label: output.label.clone(),
+    };
+    let summary = plots::render_compare(dirs, out.root(), &opts).context("compare results")?;
     for n in &summary.notes {
         eprintln!("missing: {n}");
     }

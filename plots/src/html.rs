@@ -177,7 +177,10 @@ mod tests {
         assert!(!h.contains("]("), "{h}");
         // Contents: both h2 (made unique) and the h3 under the first.
         assert!(h.contains("<a href=\"#part-one\">Part one</a><ul>\n<li><a href=\"#sub-part\">Sub part</a></li>"), "{h}");
-        assert!(h.contains("<a href=\"#part-one-2\">Part one</a></li>"), "{h}");
+        assert!(
+            h.contains("<a href=\"#part-one-2\">Part one</a></li>"),
+            "{h}"
+        );
         assert!(h.contains("<h2 id=\"part-one-2\">"), "{h}");
         assert!(h.contains("<blockquote>"), "{h}");
         let toc = h.find("class=\"toc\"").unwrap();
@@ -192,7 +195,11 @@ mod tests {
             "<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"><rect/></svg>",
         )
         .unwrap();
-        let h = to_html("## C\n\n![the chart](c.svg)\n\n![gone](d.svg)\n", t.path(), "t");
+        let h = to_html(
+            "## C\n\n![the chart](c.svg)\n\n![gone](d.svg)\n",
+            t.path(),
+            "t",
+        );
         assert!(h.contains("<p><svg xmlns"), "{h}");
         assert!(!h.contains("<?xml") && !h.contains("the chart"), "{h}");
         assert!(h.contains("(chart d.svg could not be read"), "{h}");

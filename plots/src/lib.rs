@@ -7,6 +7,7 @@
 //! `report.html`. [`render_compare`] does the same for several folders
 //! side by side (`compare.csv`, `compare.md`, `compare.html`).
 
+mod cells;
 pub mod chart;
 mod compare;
 mod figures;
@@ -14,10 +15,11 @@ mod html;
 mod report;
 pub mod style;
 mod svgtext;
+mod tables;
 
 use std::path::PathBuf;
 
-pub use compare::render_compare;
+pub use compare::{render_compare, CompareOptions};
 pub use report::{render_report, ReportOptions, ReportSummary};
 
 /// Errors drawing charts or writing the report.

@@ -112,7 +112,12 @@ fn compare_matches_cells_computes_ratios_and_lists_missing_ones() {
     let t = tempfile::tempdir().unwrap();
     let a = fixture("run-a");
     let b = fixture("run-b");
-    let s = plots::render_compare(&[a.clone(), b.clone()], t.path()).unwrap();
+    let s = plots::render_compare(
+        &[a.clone(), b.clone()],
+        t.path(),
+        &plots::CompareOptions::default(),
+    )
+    .unwrap();
     let rows: Vec<results::compare::CompareRow> =
         results::read_csv(&t.path().join("compare.csv")).unwrap();
     let runs_a: Vec<results::RunRow> = results::read_csv(&a.join("runs.csv")).unwrap();
@@ -250,6 +255,11 @@ fn one_policy_keeps_its_look_in_every_chart() {
 #[test]
 fn compare_needs_two_folders() {
     let t = tempfile::tempdir().unwrap();
-    let err = plots::render_compare(&[fixture("run-a")], t.path()).unwrap_err();
+    let err = plots::render_compare(
+        &[fixture("run-a")],
+        t.path(),
+        &plots::CompareOptions::default(),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("at least two"), "{err}");
 }
