@@ -52,15 +52,15 @@ pub(crate) fn ops_interval(r: &RunRow) -> Option<(f64, f64, &'static str)> {
 }
 
 /// `±4.1%` (half the 95% interval of the median, relative to it), or
-/// `4.9k..5.4k` (min..max) where no interval was computed; empty for one
+/// `(4.9k..5.4k)` (min..max) where no interval was computed; empty for one
 /// repetition.
 pub(crate) fn plus_minus(r: &RunRow) -> String {
     match ops_interval(r) {
         Some((lo, hi, "95% CI")) if r.ops_per_sec > 0.0 => {
             format!("±{}%", sig(50.0 * (hi - lo) / r.ops_per_sec, 2))
         }
-        Some((lo, hi, _)) => format!("{}..{}", human(lo), human(hi)),
-        None => String::new(),
+        Some((lo, hi, _)) if human(lo) != human(hi) => format!("({}..{})", human(lo), human(hi)),
+        _ => String::new(),
     }
 }
 
@@ -158,9 +158,9 @@ mod tests {
             ..Default::default()
         };
         // No CI recorded (an old folder): min..max, spread 0.24 flagged.
-        assert_eq!(plus_minus(&r), "4k..5.2k");
+        assert_eq!(plus_minus(&r), "(4k..5.2k)");
         assert!(spread_flagged(&r));
-        assert_eq!(ops_text(&r), "5k 4k..5.2k ⚠");
+        assert_eq!(ops_text(&r), "5k (4k..5.2k) ⚠");
         r.ops_per_sec_ci_low = Some(4900.0);
         r.ops_per_sec_ci_high = Some(5100.0);
         r.ops_per_sec_spread = Some(0.05);

@@ -24,6 +24,11 @@ pub(crate) fn warnings(
     if let Some(e) = env {
         w.extend(results::compare::disk_warnings(e));
     }
+    if let Some(nf) = results::compare::no_flush_warning(runs) {
+        w.push(format!(
+            "**{nf}.** Sync costs measured here are not the costs of durable writes."
+        ));
+    }
     let mut seen: Vec<&str> = Vec::new();
     for p in probe.iter().filter(|p| !p.warning.is_empty()) {
         if !seen.contains(&p.warning.as_str()) {
@@ -137,12 +142,16 @@ pub(crate) fn cells_md(m: &mut String, runs: &[RunRow]) {
     for r in runs {
         let pm = plus_minus(r);
         let flag = if spread_flagged(r) { FLAG } else { "" };
-        let p999 = if supported(99.9, timed_ops(r)) {
-            format!("{:.1}", r.p999_us)
-        } else {
-            thin_tail = true;
-            format!("{:.1}*", r.p999_us)
+        let mut tail = |p: f64, v: f64| {
+            if supported(p, timed_ops(r)) {
+                format!("{v:.1}")
+            } else {
+                thin_tail = true;
+                format!("{v:.1}*")
+            }
         };
+        let p99 = tail(99.0, r.p99_us);
+        let p999 = tail(99.9, r.p999_us);
         let engine_wa = if r.engine_bytes_written == 0 && r.engine_bytes_source.is_empty() {
             "-".into()
         } else {
@@ -169,7 +178,7 @@ pub(crate) fn cells_md(m: &mut String, runs: &[RunRow]) {
         };
         let _ = writeln!(
             m,
-            "| {} | `{}` | {} | {} | {} | {:.0} | {}{} | {:.1} | {:.1} | {p999} | {} | {} | {} | {engine_wa} | {device_wa} | {efficiency} |",
+            "| {} | `{}` | {} | {} | {} | {:.0} | {}{} | {:.1} | {p99} | {p999} | {} | {} | {} | {engine_wa} | {device_wa} | {efficiency} |",
             r.engine,
             r.policy,
             r.workload,
@@ -179,7 +188,6 @@ pub(crate) fn cells_md(m: &mut String, runs: &[RunRow]) {
             if pm.is_empty() { "-".to_string() } else { pm },
             if flag.is_empty() { String::new() } else { format!(" {flag}") },
             r.p50_us,
-            r.p99_us,
             syncs(r),
             or_dash(r.writes_per_sync, |w| sig(w, 3)),
             device_figure(r, r.flushes_per_write, 3),
@@ -191,7 +199,7 @@ pub(crate) fn cells_md(m: &mut String, runs: &[RunRow]) {
         SPREAD_FLAG * 100.0
     )];
     if thin_tail {
-        notes.push("`*` after p99.9: fewer than 1,000 timed operations, so the figure is (close to) the largest latency, not a 99.9th percentile.".into());
+        notes.push("`*` after a percentile: fewer timed operations than it needs (100 for p99, 1,000 for p99.9), so the figure is (close to) the largest latency, not that percentile.".into());
     }
     if below_engine {
         notes.push("`↓` after device WA: the device wrote fewer bytes than the engine handed to the kernel. Data written to files deleted before writeback (compaction, rotated logs) never reaches the device; it is not a counting error.".into());

@@ -186,6 +186,24 @@ pub fn durability_rank(policy: &str) -> (u8, u64, bool, bool, String) {
     (rank, u64::MAX - n, dir, fsync, policy.to_string())
 }
 
+/// A warning when cells that synced saw no device flush at all: the kernel
+/// sent none (a write cache reported "write through", barriers off) or the
+/// device dropped them. `None` when flushes were seen or not counted.
+pub fn no_flush_warning<'a>(rows: impl IntoIterator<Item = &'a RunRow>) -> Option<String> {
+    let synced: Vec<&RunRow> = rows
+        .into_iter()
+        .filter(|r| r.file_syncs.is_some_and(|n| n > 0) && r.device_flushes.is_some())
+        .collect();
+    let flushed: u64 = synced.iter().filter_map(|r| r.device_flushes).sum();
+    (!synced.is_empty() && flushed == 0).then(|| {
+        let syncs: u64 = synced.iter().filter_map(|r| r.file_syncs).sum();
+        format!(
+            "{syncs} file syncs in {} cells produced no device flush: either the device has no volatile write cache, or syncs do not reach stable storage here",
+            synced.len()
+        )
+    })
+}
+
 /// Why syncs on this disk may not reach stable storage (tmpfs, a write
 /// cache the kernel sends no flushes to, barriers off): each a sentence.
 pub fn disk_warnings(env: &Environment) -> Vec<String> {
@@ -333,6 +351,9 @@ fn warnings(runs: &[ComparedRun], all: &[CellKey]) -> Vec<String> {
             for w in disk_warnings(e) {
                 warnings.push(format!("{}: {w}", r.label));
             }
+        }
+        if let Some(w) = no_flush_warning(r.cells.values()) {
+            warnings.push(format!("{}: {w}", r.label));
         }
         let mut lying: Vec<&str> = r
             .probe

@@ -103,10 +103,17 @@ fn probes_md(m: &mut String, cmp: &Comparison, labels: &[String]) {
         }
         let _ = writeln!(m, "{line}");
     }
-    let _ = writeln!(
-        m,
-        "\n{FLAG}: the probe warns that this disk may acknowledge syncs it has not made durable (see Warnings).\n"
-    );
+    let _ = writeln!(m);
+    if cmp
+        .runs
+        .iter()
+        .any(|r| r.probe.iter().any(|p| !p.warning.is_empty()))
+    {
+        let _ = writeln!(
+            m,
+            "{FLAG}: the probe warns that this disk may acknowledge syncs it has not made durable (see the warnings at the top).\n"
+        );
+    }
 }
 
 /// The document.
