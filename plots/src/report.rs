@@ -423,9 +423,9 @@ pub fn render_report(
         let has_device = rows.iter().any(|r| r.device_write_amp.is_some());
         let mut panels = vec![BarPanel {
             subtitle: if has_device {
-                "engine (bytes through the Vfs)".into()
+                "engine (bytes passed to write calls)".into()
             } else {
-                "engine (bytes through the Vfs); this disk has no device counters".into()
+                "engine (bytes passed to write calls); no device counters on this disk".into()
             },
             series: engine_wa,
         }];

@@ -184,6 +184,8 @@ pub(super) fn compare_markdown(
 
     probes_md(&mut m, cmp, labels);
 
+    matched_md(&mut m, cmp, labels);
+
     let _ = writeln!(m, "## Cells missing from some runs\n");
     if cmp.missing.is_empty() {
         let _ = writeln!(m, "None: every cell ran in every run.\n");
@@ -203,8 +205,6 @@ pub(super) fn compare_markdown(
         }
         let _ = writeln!(m);
     }
-
-    matched_md(&mut m, cmp, labels);
 
     if !figs.figures.is_empty() {
         let _ = writeln!(m, "## Charts\n");
