@@ -656,7 +656,7 @@ fn draw_bar_panel<DB: DrawingBackend>(
                         human(*v)
                     },
                     (px, py - 3),
-                    (FAMILY, 13)
+                    (FAMILY, 15)
                         .into_font()
                         .color(&BLACK)
                         .pos(Pos::new(HPos::Center, VPos::Bottom)),
