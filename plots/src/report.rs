@@ -239,7 +239,7 @@ fn spectrum(d: &Loaded, r: &RunRow, operation: &str) -> Result<Vec<(f64, f64)>, 
 }
 
 /// What every spectrum caption says about where its lines stop.
-const TAIL_NOTE: &str = "Each line stops at the highest percentile its operation count supports (p99.9 needs 1,000 operations, p99.99 10,000); the x axis ends where the data does.";
+const TAIL_NOTE: &str = "Each line stops at the highest percentile its operation count supports (five operations must lie above it: p99.9 needs 5,000 operations, p99.99 50,000); the x axis ends where the data does.";
 
 /// Draws every chart and writes `report.md` and `report.html` into `out`
 /// (charts in `out/charts/`), reading only the saved files in `results_dir`.

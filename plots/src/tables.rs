@@ -30,13 +30,17 @@ pub(crate) fn warnings(
         ));
     }
     let mut seen: Vec<&str> = Vec::new();
-    for p in probe.iter().filter(|p| !p.warning.is_empty()) {
-        if !seen.contains(&p.warning.as_str()) {
-            seen.push(&p.warning);
-            w.push(format!(
-                "**The probe suspects this disk acknowledges syncs it has not made durable** (`{}`, {} B): {} These are not durable-write figures.",
-                p.pattern, p.record_bytes, p.warning.trim_end_matches('.').to_string() + "."
-            ));
+    for p in probe {
+        for warning in p.warning.split(" | ").filter(|x| !x.trim().is_empty()) {
+            if !seen.contains(&warning) {
+                seen.push(warning);
+                w.push(format!(
+                    "**The probe suspects this disk acknowledges syncs it has not made durable** (first seen in `{}`, {} B): {}.",
+                    p.pattern,
+                    p.record_bytes,
+                    warning.trim_end_matches('.')
+                ));
+            }
         }
     }
     let noisy = runs.iter().filter(|r| r.noisy == Some(true)).count();
@@ -75,10 +79,10 @@ pub(crate) fn warnings_md(m: &mut String, warnings: &[String]) {
 
 /// The probe's patterns: what the disk itself does without an engine.
 pub(crate) fn probe_md(m: &mut String, probe: &[ProbeRow]) {
-    let _ = writeln!(m, "What the disk itself does for each access pattern, without an engine: the ceiling each cell's efficiency is measured against (a cell is compared with the best pattern for its sync cadence, record size and thread count). `append` writes grow a file; `overwrite` writes go to space already allocated, which needs no journal commit per sync. ops/s is the median of the rounds, min..max their range.\n");
+    let _ = writeln!(m, "What the disk itself does for each access pattern, without an engine: the ceiling each cell's efficiency is measured against (a cell is compared with the best pattern for its sync cadence, record size and thread count). `append` writes grow a file; `overwrite` writes go to space already allocated (`prepared`: a file `written` once, or reserved with `fallocate`), which needs no journal commit per sync. ops/s is the median of the rounds, min..max their range.\n");
     let _ = writeln!(
         m,
-        "| pattern | record B | writes/sync | threads | layout | ops/s | min..max | p50 µs | p99 µs | p99.9 µs | max µs | flushes/sync | warning |\n|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"
+        "| pattern | prepared | record B | writes/sync | threads | layout | ops/s | min..max | p50 µs | p99 µs | p99.9 µs | max µs | flushes/sync | warning |\n|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"
     );
     for p in probe {
         let range = match (p.ops_per_sec_min, p.ops_per_sec_max) {
@@ -87,8 +91,9 @@ pub(crate) fn probe_md(m: &mut String, probe: &[ProbeRow]) {
         };
         let _ = writeln!(
             m,
-            "| `{}` | {} | {} | {} | {} | {:.0} | {range} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} |",
+            "| `{}` | {} | {} | {} | {} | {} | {:.0} | {range} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} |",
             p.pattern,
+            if p.prepared.is_empty() { "-" } else { &p.prepared },
             p.record_bytes,
             p.writes_per_sync,
             or_dash(p.threads, |t| t.to_string()),
@@ -199,7 +204,7 @@ pub(crate) fn cells_md(m: &mut String, runs: &[RunRow]) {
         SPREAD_FLAG * 100.0
     )];
     if thin_tail {
-        notes.push("`*` after a percentile: fewer timed operations than it needs (100 for p99, 1,000 for p99.9), so the figure is (close to) the largest latency, not that percentile.".into());
+        notes.push("`*` after a percentile: fewer timed operations than it needs (500 for p99, 5,000 for p99.9: five above it), so the figure is (close to) the largest latency, not that percentile.".into());
     }
     if below_engine {
         notes.push("`↓` after device WA: the device wrote fewer bytes than the engine handed to the kernel. Data written to files deleted before writeback (compaction, rotated logs) never reaches the device; it is not a counting error.".into());

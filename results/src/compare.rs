@@ -355,13 +355,12 @@ fn warnings(runs: &[ComparedRun], all: &[CellKey]) -> Vec<String> {
         if let Some(w) = no_flush_warning(r.cells.values()) {
             warnings.push(format!("{}: {w}", r.label));
         }
-        let mut lying: Vec<&str> = r
-            .probe
-            .iter()
-            .map(|p| p.warning.as_str())
-            .filter(|w| !w.is_empty())
-            .collect();
-        lying.dedup();
+        let mut lying: Vec<&str> = Vec::new();
+        for w in r.probe.iter().flat_map(|p| p.warning.split(" | ")) {
+            if !w.trim().is_empty() && !lying.contains(&w) {
+                lying.push(w);
+            }
+        }
         for w in lying {
             warnings.push(format!("{}: the probe warns: {w}", r.label));
         }

@@ -222,6 +222,10 @@ pub struct ProbeRow {
     /// numjobs on one file); empty for one writer.
     #[serde(default)]
     pub layout: String,
+    /// What was overwritten: `written` (a file written and synced once) or
+    /// `fallocate` (space reserved with fallocate); empty for appends.
+    #[serde(default)]
+    pub prepared: String,
     /// Rounds measured (interleaved); ops_per_sec is their median.
     #[serde(default)]
     pub rounds: Option<u32>,
@@ -234,7 +238,8 @@ pub struct ProbeRow {
     /// Device flush requests per sync call; empty without flush counters.
     #[serde(default)]
     pub flushes_per_sync: Option<f64>,
-    /// Why these figures may not be durable-write figures; empty when none.
+    /// Why these figures may not be durable-write figures, ` | `-separated;
+    /// empty when none.
     #[serde(default)]
     pub warning: String,
 }

@@ -39,9 +39,12 @@ fn change_text(r: &CompareRow, base: Option<&CompareRow>, change: &str) -> Strin
     }
 }
 
-fn probe_key(p: &ProbeRow) -> (String, u64, u64, u32, String) {
+type ProbeKey = (String, String, u64, u64, u32, String);
+
+fn probe_key(p: &ProbeRow) -> ProbeKey {
     (
         p.pattern.clone(),
+        p.prepared.clone(),
         p.record_bytes,
         p.writes_per_sync,
         p.threads.unwrap_or(1),
@@ -60,8 +63,9 @@ fn probes_md(m: &mut String, cmp: &Comparison, labels: &[String]) {
         let _ = writeln!(m, "- {} has no `probe.csv`.", r.label);
     }
     let _ = writeln!(m, "What each disk does without an engine, in ops/s (median of the probe's rounds); the ratio is against the baseline ({}).\n", labels.first().map_or("", String::as_str));
-    let mut head = String::from("| pattern | record B | writes/sync | threads | layout |");
-    let mut rule = String::from("|---|---:|---:|---:|---|");
+    let mut head =
+        String::from("| pattern | prepared | record B | writes/sync | threads | layout |");
+    let mut rule = String::from("|---|---|---:|---:|---:|---|");
     for (i, l) in labels.iter().enumerate() {
         let _ = write!(head, " {l} ops/s |");
         rule.push_str("---:|");
@@ -74,13 +78,21 @@ fn probes_md(m: &mut String, cmp: &Comparison, labels: &[String]) {
     let keys = ordered(cmp.runs.iter().flat_map(|r| r.probe.iter().map(probe_key)));
     for k in &keys {
         let of = |i: usize| cmp.runs[i].probe.iter().find(|p| &probe_key(p) == k);
+        let dash = |x: &str| {
+            if x.is_empty() {
+                "-".to_string()
+            } else {
+                x.to_string()
+            }
+        };
         let mut line = format!(
-            "| `{}` | {} | {} | {} | {} |",
+            "| `{}` | {} | {} | {} | {} | {} |",
             k.0,
-            k.1,
+            dash(&k.1),
             k.2,
             k.3,
-            if k.4.is_empty() { "-" } else { &k.4 }
+            k.4,
+            dash(&k.5)
         );
         let base = of(0).map(|p| p.ops_per_sec).filter(|v| *v > 0.0);
         for i in 0..cmp.runs.len() {
