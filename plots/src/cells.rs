@@ -38,25 +38,20 @@ pub(crate) fn or_dash<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
     v.map_or_else(|| "-".into(), f)
 }
 
-/// The interval of a cell's ops/s over repetitions and what it is: the 95%
-/// confidence interval of the median, else min..max; `None` for a single
-/// repetition (nothing to say about noise).
+/// The interval of a cell's ops/s over repetitions and what it is (as
+/// `compare` judges changes: the 95% CI of the median narrowed to the
+/// observed min..max, else min..max); `None` for a single repetition.
 pub(crate) fn ops_interval(r: &RunRow) -> Option<(f64, f64, &'static str)> {
-    match (r.ops_per_sec_ci_low, r.ops_per_sec_ci_high) {
-        (Some(lo), Some(hi)) if hi >= lo => Some((lo, hi, "95% CI")),
-        _ if r.ops_per_sec_max > r.ops_per_sec_min && r.ops_per_sec_min > 0.0 => {
-            Some((r.ops_per_sec_min, r.ops_per_sec_max, "min..max"))
-        }
-        _ => None,
-    }
+    let i = results::compare::ops_interval(r);
+    (i.kind != "none").then_some((i.low, i.high, i.kind))
 }
 
 /// `±4.1%` (half the 95% interval of the median, relative to it), or
-/// `(4.9k..5.4k)` (min..max) where no interval was computed; empty for one
-/// repetition.
+/// `(4.9k..5.4k)` where the interval is min..max (no CI, or a CI wider than
+/// the observed range); empty for one repetition.
 pub(crate) fn plus_minus(r: &RunRow) -> String {
     match ops_interval(r) {
-        Some((lo, hi, "95% CI")) if r.ops_per_sec > 0.0 => {
+        Some((lo, hi, "ci95")) if r.ops_per_sec > 0.0 => {
             format!("±{}%", sig(50.0 * (hi - lo) / r.ops_per_sec, 2))
         }
         Some((lo, hi, _)) if human(lo) != human(hi) => format!("({}..{})", human(lo), human(hi)),

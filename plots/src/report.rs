@@ -669,7 +669,7 @@ fn headline_md(m: &mut String, runs: &[RunRow]) {
 }
 
 /// What `±`, `a..b` and the flag next to ops/s mean.
-const INTERVAL_LEGEND: &str = "Operations/s are medians over repetitions. `±` is half the 95% confidence interval of the median, relative to it; `(a..b)` is min..max where no interval was computed; nothing follows a single repetition. ⚠ marks a cell whose repetitions spread more than 10% ((max - min) / median): rerun it, or read it as a range.";
+const INTERVAL_LEGEND: &str = "Operations/s are medians over repetitions. `±` is half the 95% confidence interval of the median, relative to it; `(a..b)` is the interval where it is min..max: no interval was computed, or it ran past the observed range (as it does with 3 repetitions) and was narrowed to it; nothing follows a single repetition. ⚠ marks a cell whose repetitions spread more than 10% ((max - min) / median): rerun it, or read it as a range.";
 
 fn crash_table(crash: &[CrashRow]) -> String {
     let mut m = String::new();

@@ -201,7 +201,7 @@ pub(crate) fn cells_md(m: &mut String, runs: &[RunRow]) {
     }
     let _ = writeln!(m);
     let mut notes: Vec<String> = vec![format!(
-        "± is half the 95% confidence interval of the median (or min..max where none was computed); {FLAG} after it: repetitions spread more than {:.0}%.",
+        "± is half the 95% confidence interval of the median; `(a..b)` is min..max, where no interval was computed or the interval ran past the observed range; {FLAG} after it: repetitions spread more than {:.0}%.",
         SPREAD_FLAG * 100.0
     )];
     if thin_tail {

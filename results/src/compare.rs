@@ -78,6 +78,7 @@ pub struct CompareRow {
     #[serde(default)]
     pub ops_per_sec_high: Option<f64>,
     /// Which interval: `ci95` (95% confidence interval of the median),
+    /// `ci95 within min..max` (that interval narrowed to the observed range),
     /// `min..max` (over repetitions) or `none` (one repetition: a point).
     #[serde(default)]
     pub interval: String,
@@ -98,7 +99,8 @@ pub struct Interval {
     pub low: f64,
     /// Upper end.
     pub high: f64,
-    /// `ci95`, `min..max` or `none`.
+    /// `ci95`, `ci95 within min..max` (the CI narrowed to the observed
+    /// range), `min..max` or `none`.
     pub kind: &'static str,
 }
 
@@ -128,14 +130,29 @@ pub fn p99_interval(r: &RunRow) -> Interval {
     )
 }
 
+/// The 95% CI of the median where recorded, narrowed to the observed
+/// min..max: with 3 repetitions the normal-approximation CI (t = 4.3) runs
+/// far past anything measured, often down to 0, and would call a 30x
+/// difference noise. Else min..max, else the median alone.
 fn interval(median: f64, ci: Option<(f64, f64)>, (min, max): (f64, f64)) -> Interval {
+    let range = max > min && min <= median && median <= max;
     match ci {
-        Some((low, high)) if low <= high && low.is_finite() && high.is_finite() => Interval {
-            low,
-            high,
-            kind: "ci95",
-        },
-        _ if max > min && min <= median && median <= max => Interval {
+        Some((low, high)) if low <= high && low.is_finite() && high.is_finite() => {
+            if range && (low < min || high > max) {
+                Interval {
+                    low: low.max(min),
+                    high: high.min(max),
+                    kind: "ci95 within min..max",
+                }
+            } else {
+                Interval {
+                    low,
+                    high,
+                    kind: "ci95",
+                }
+            }
+        }
+        _ if range => Interval {
             low: min,
             high: max,
             kind: "min..max",
@@ -727,6 +744,15 @@ mod tests {
                 .find(|r| r.run == run && r.policy == policy)
                 .unwrap()
         };
+        // A CI wider than the observed range is narrowed to it.
+        let mut wide = row("c", "wal", "always", 5000.0, 1.0, 1);
+        (wide.ops_per_sec_min, wide.ops_per_sec_max) = (4000.0, 9000.0);
+        (wide.ops_per_sec_ci_low, wide.ops_per_sec_ci_high) = (Some(0.0), Some(12000.0));
+        let i = ops_interval(&wide);
+        assert_eq!(
+            (i.low, i.high, i.kind),
+            (4000.0, 9000.0, "ci95 within min..max")
+        );
         // 5150 vs 5000 with overlapping 95% intervals: noise.
         assert_eq!(find("b", "always").ops_change, "within noise");
         assert_eq!(find("b", "always").interval, "ci95");

@@ -22,7 +22,9 @@ fn ops_with_interval(r: &CompareRow) -> String {
         ("ci95", Some(lo), Some(hi)) if r.ops_per_sec > 0.0 => {
             format!("{v} ±{}%", sig(50.0 * (hi - lo) / r.ops_per_sec, 2))
         }
-        ("min..max", Some(lo), Some(hi)) => format!("{v} ({}..{})", human(lo), human(hi)),
+        (_, Some(lo), Some(hi)) if human(lo) != human(hi) => {
+            format!("{v} ({}..{})", human(lo), human(hi))
+        }
         _ => v,
     }
 }
@@ -239,7 +241,7 @@ fn matched_md(m: &mut String, cmp: &Comparison, labels: &[String]) {
         .iter()
         .filter(|r| r.ops_change == "within noise")
         .count();
-    let _ = writeln!(m, "Throughput changed in {changed} and stayed within noise in {noise} of the cells compared with the baseline. A difference counts as a change only when the two cells' intervals do not overlap: the 95% confidence interval of the median over repetitions, else min..max.\n");
+    let _ = writeln!(m, "Throughput changed in {changed} and stayed within noise in {noise} of the cells compared with the baseline. A difference counts as a change only when the two cells' intervals do not overlap: the 95% confidence interval of the median over repetitions (narrowed to the observed min..max where it runs past it, as it does with 3 repetitions), else min..max.\n");
     let mut head = String::from("| engine | policy | workload | threads | value B |");
     let mut rule = String::from("|---|---|---|---:|---:|");
     for (i, l) in labels.iter().enumerate() {
