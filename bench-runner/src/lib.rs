@@ -111,7 +111,11 @@ fn dispatch(cli: Cli, command_line: &str) -> Result<u8> {
         Some(Command::Crash(args)) => crash_cmd::run(&args, command_line),
         Some(Command::CrashChild(args)) => crash_cmd::child(&args),
         Some(Command::Compare(args)) => {
-            let out = report::compare(&args.results, args.output.out.as_deref())?;
+            let out = report::compare(
+                &args.results,
+                args.output.out.as_deref(),
+                args.output.label.as_deref(),
+            )?;
             println!("{}", out.display());
             Ok(0)
         }

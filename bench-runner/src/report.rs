@@ -21,8 +21,9 @@ pub fn plot(results: &Path, out: Option<&Path>) -> Result<PathBuf> {
     Ok(out.to_path_buf())
 }
 
-/// Compares result folders into `out` (default: a new folder); returns it.
-pub fn compare(dirs: &[PathBuf], out: Option<&Path>) -> Result<PathBuf> {
+/// Compares result folders into `out` (default: a new folder), named by
+/// `label` (`--label`); returns the folder.
+pub fn compare(dirs: &[PathBuf], out: Option<&Path>, label: Option<&str>) -> Result<PathBuf> {
     for d in dirs {
         if !d.join("runs.csv").exists() {
             anyhow::bail!("{} is not a results folder (no runs.csv)", d.display());
@@ -30,7 +31,16 @@ pub fn compare(dirs: &[PathBuf], out: Option<&Path>) -> Result<PathBuf> {
     }
     let host = results::Environment::capture(None).host;
     let out = crate::output::results_dir(out, &host, "compare")?;
-    let summary = plots::render_compare(dirs, out.root()).context("compare results")?;
+    // A comparison writes no histograms: drop the empty `hgrm/` that
+    // creating a results folder makes (remove_dir leaves a non-empty one).
+    let hgrm = out.root().join("hgrm");
+    if std::fs::read_dir(&hgrm).is_ok_and(|mut d| d.next().is_none()) {
+        std::fs::remove_dir(&hgrm).with_context(|| format!("remove {}", hgrm.display()))?;
+    }
+    let opts = plots::CompareOptions {
+        label: label.map(str::to_string),
+    };
+    let summary = plots::render_compare(dirs, out.root(), &opts).context("compare results")?;
     for n in &summary.notes {
         eprintln!("missing: {n}");
     }

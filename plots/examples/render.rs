@@ -10,7 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let summary = match dirs.as_slice() {
         [] => return Err("usage: render OUT DIR [DIR ..]".into()),
         [one] => plots::render_report(one, &out, &plots::ReportOptions::default())?,
-        many => plots::render_compare(many, &out)?,
+        many => plots::render_compare(many, &out, &plots::CompareOptions::default())?,
     };
     println!("{}", summary.html.display());
     for n in &summary.notes {

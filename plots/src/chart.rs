@@ -198,11 +198,19 @@ fn render(base: &Path, chart: &impl Drawable, formats: Formats) -> Result<Vec<Pa
         written.push(png);
     }
     let svg = base.with_extension("svg");
+    let mut text = String::new();
     {
-        let root = SVGBackend::new(&svg, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
         chart.draw(&root).map_err(err(&svg))?;
         root.present().map_err(err(&svg))?;
     }
+    // Glyph ids carry the chart's name: several charts share one HTML page.
+    let prefix = format!(
+        "{}-",
+        base.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    );
+    std::fs::write(&svg, crate::svgtext::outline_text(&text, &prefix)).map_err(err(&svg))?;
     written.push(svg);
     Ok(written)
 }
@@ -628,12 +636,27 @@ fn draw_bar_panel<DB: DrawingBackend>(
             let x1 = x0 + bw * 0.92;
             let top = axis.at(*v);
             if top <= y0 && !c.diverging {
-                // A zero (or below-axis) value is data, not a missing bar: say so.
-                let (px, py) = local(area, chart.backend_coord(&((x0 + x1) / 2.0, y0)));
+                // A zero (or below-axis) value is data, not a missing bar: a
+                // short stub in the series' colour, labelled with its value.
+                let a = local(area, chart.backend_coord(&(x0, y0)));
+                let b = local(area, chart.backend_coord(&(x1, y0)));
+                area.draw(&Rectangle::new(
+                    [(a.0, a.1 - 4), (b.0, a.1)],
+                    color.filled(),
+                ))?;
+                area.draw(&Rectangle::new(
+                    [(a.0, a.1 - 4), (b.0, a.1)],
+                    BLACK.stroke_width(1),
+                ))?;
+                let (px, py) = ((a.0 + b.0) / 2, a.1 - 6);
                 area.draw(&Text::new(
-                    "0".to_string(),
+                    if *v == 0.0 {
+                        "0".to_string()
+                    } else {
+                        human(*v)
+                    },
                     (px, py - 3),
-                    (FAMILY, 13)
+                    (FAMILY, 15)
                         .into_font()
                         .color(&BLACK)
                         .pos(Pos::new(HPos::Center, VPos::Bottom)),
@@ -722,7 +745,16 @@ fn draw_lines<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Lines) -> D
             max.log10().ceil().max(min.log10().floor() + 1.0),
         )
     };
-    let x1 = 5.0;
+    // The x axis ends at the first labelled percentile at or beyond the
+    // last point drawn (99% for a line that stops at 99.7%).
+    let last = c
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter())
+        .filter(|(p, v)| in_spectrum(*p) && *v > 0.0)
+        .map(|(p, _)| nines(*p))
+        .fold(0f64, f64::max);
+    let x1 = (last - 1e-6).ceil().clamp(1.0, 5.0);
     let mut chart = ChartBuilder::on(&plot)
         .caption(&c.title, (FAMILY, 26).into_font())
         .margin(12)
@@ -763,6 +795,9 @@ fn draw_lines<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Lines) -> D
         ("99.999%", 99.999),
     ] {
         let x = nines(p);
+        if x > x1 + 1e-6 {
+            continue;
+        }
         chart.draw_series(std::iter::once(PathElement::new(
             vec![(x, y0), (x, y1)],
             RGBColor(225, 225, 225),

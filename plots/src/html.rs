@@ -1,10 +1,12 @@
-//! A small Markdown-to-HTML conversion for the documents this crate writes
-//! (headings, tables, code blocks, lists, images, paragraphs, `code` and
-//! **bold**). Every image is inlined as its SVG, so the HTML file stands
-//! alone: no network, no side files.
+//! The HTML form of the documents this crate writes: CommonMark (with
+//! tables) rendered by pulldown-cmark, a table of contents built from the
+//! headings, an anchor on every heading, and every chart inlined as its SVG,
+//! so the HTML file stands alone: no network, no side files.
 
 use std::fmt::Write as _;
 use std::path::Path;
+
+use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -13,124 +15,147 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Escapes `s` and turns `code` and **bold** spans into tags.
-fn inline(s: &str) -> String {
-    let mut out = String::new();
-    for (i, part) in escape(s).split('`').enumerate() {
-        if i % 2 == 1 {
-            let _ = write!(out, "<code>{part}</code>");
-        } else {
-            for (j, b) in part.split("**").enumerate() {
-                if j % 2 == 1 {
-                    let _ = write!(out, "<b>{b}</b>");
-                } else {
-                    out.push_str(b);
-                }
-            }
-        }
-    }
-    out
+const STYLE: &str =
+    "body{font-family:sans-serif;max-width:1250px;margin:2em auto;padding:0 1em;color:#222;line-height:1.4}\
+table{border-collapse:collapse;font-size:13px;margin:0.5em 0}\
+td,th{border:1px solid #bbb;padding:3px 7px}th{background:#f0f0f0}\
+pre{background:#f4f4f4;padding:8px;white-space:pre-wrap}code{background:#f4f4f4}\
+blockquote{margin:1em 0;padding:0.4em 1em;border-left:6px solid #c0392b;background:#fdf0ee}\
+nav.toc{background:#f7f7f7;border:1px solid #ddd;padding:0.3em 1.2em;margin:1em 0}\
+nav.toc ul{margin:0.2em 0;padding-left:1.3em}nav.toc>ul>li{margin:0.25em 0}\
+a.anchor{color:#bbb;text-decoration:none;margin-left:0.3em;font-size:0.8em}\
+p>svg{display:block;margin:1em 0}svg{max-width:100%;height:auto}\
+@media print{nav.toc{display:none}h2,h3,h4{break-after:avoid}svg{break-inside:avoid}}";
+
+/// A heading: level, anchor id, text.
+struct Heading {
+    level: HeadingLevel,
+    id: String,
+    text: String,
 }
 
-const STYLE: &str =
-    "body{font-family:sans-serif;max-width:1250px;margin:2em auto;padding:0 1em;color:#222}\
-table{border-collapse:collapse;font-size:13px;margin:0.5em 0}\
-td,th{border:1px solid #bbb;padding:3px 7px}td{text-align:right}\
-td:first-child{text-align:left}th{background:#f0f0f0}\
-pre{background:#f4f4f4;padding:8px;white-space:pre-wrap}code{background:#f4f4f4}\
-figure{margin:1em 0}svg{max-width:100%;height:auto}\
-@media print{h2,h3,h4{break-after:avoid}figure{break-inside:avoid}}";
+/// An anchor id from heading text: lower case, alphanumerics kept, other
+/// runs become one `-`; made unique with a counter.
+fn anchor(text: &str, taken: &mut Vec<String>) -> String {
+    let mut id = String::new();
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            id.push(c);
+        } else if !id.ends_with('-') && !id.is_empty() {
+            id.push('-');
+        }
+    }
+    let base = id.trim_end_matches('-').to_string();
+    let base = if base.is_empty() {
+        "section".to_string()
+    } else {
+        base
+    };
+    let mut id = base.clone();
+    let mut n = 1;
+    while taken.contains(&id) {
+        n += 1;
+        id = format!("{base}-{n}");
+    }
+    taken.push(id.clone());
+    id
+}
 
-/// Converts `md` (whose image paths are relative to `out`) to one HTML page.
+/// The SVG of a chart, ready to sit inside HTML (no XML declaration).
+fn inline_svg(out: &Path, path: &str) -> String {
+    match std::fs::read_to_string(out.join(path)) {
+        Ok(svg) => match svg.find("<svg") {
+            Some(i) => svg[i..].to_string(),
+            None => svg,
+        },
+        Err(e) => format!("(chart {} could not be read: {e})", escape(path)),
+    }
+}
+
+/// Renders `md` (whose image paths are relative to `out`) as one HTML page
+/// with a table of contents of its second- and third-level headings.
 pub(crate) fn to_html(md: &str, out: &Path, title: &str) -> String {
-    let mut h = String::new();
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n",
+    let mut headings: Vec<Heading> = Vec::new();
+    let mut taken: Vec<String> = Vec::new();
+    let mut events: Vec<Event> = Vec::new();
+    let mut in_heading: Option<(usize, HeadingLevel)> = None;
+    let mut in_image = false;
+    for ev in Parser::new_ext(md, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH) {
+        match ev {
+            Event::Start(Tag::Heading { level, .. }) => {
+                in_heading = Some((events.len(), level));
+                events.push(Event::Text(CowStr::Borrowed("")));
+            }
+            Event::End(TagEnd::Heading(level)) => {
+                let Some((at, _)) = in_heading.take() else {
+                    continue;
+                };
+                let text: String = events[at + 1..]
+                    .iter()
+                    .filter_map(|e| match e {
+                        Event::Text(t) | Event::Code(t) => Some(t.as_ref()),
+                        _ => None,
+                    })
+                    .collect();
+                let id = anchor(&text, &mut taken);
+                events[at] = Event::Start(Tag::Heading {
+                    level,
+                    id: Some(CowStr::from(id.clone())),
+                    classes: Vec::new(),
+                    attrs: Vec::new(),
+                });
+                events.push(Event::InlineHtml(CowStr::from(format!(
+                    "<a class=\"anchor\" href=\"#{id}\" aria-label=\"link to this section\">#</a>"
+                ))));
+                events.push(Event::End(TagEnd::Heading(level)));
+                headings.push(Heading { level, id, text });
+            }
+            Event::Start(Tag::Image { dest_url, .. }) => {
+                in_image = true;
+                events.push(Event::InlineHtml(CowStr::from(inline_svg(out, &dest_url))));
+            }
+            Event::End(TagEnd::Image) => in_image = false,
+            // The alt text of an inlined chart is its heading already.
+            _ if in_image => {}
+            other => events.push(other),
+        }
+    }
+    let mut body = String::new();
+    pulldown_cmark::html::push_html(&mut body, events.into_iter());
+
+    let mut toc = String::from("<nav class=\"toc\"><b>Contents</b>\n<ul>\n");
+    let mut open_sub = false;
+    for h in headings
+        .iter()
+        .filter(|h| matches!(h.level, HeadingLevel::H2 | HeadingLevel::H3))
+    {
+        let link = format!("<a href=\"#{}\">{}</a>", h.id, escape(&h.text));
+        if h.level == HeadingLevel::H2 {
+            if open_sub {
+                toc.push_str("</ul></li>\n");
+            }
+            let _ = write!(toc, "<li>{link}");
+            // Closed when the next h2 (or the end) comes.
+            toc.push_str("<ul>\n");
+            open_sub = true;
+        } else {
+            let _ = writeln!(toc, "<li>{link}</li>");
+        }
+    }
+    if open_sub {
+        toc.push_str("</ul></li>\n");
+    }
+    toc.push_str("</ul></nav>\n");
+    // Empty sub-lists of sections without subsections are dropped.
+    let toc = toc.replace("<ul>\n</ul></li>", "</li>");
+    let body = match body.find("</h1>") {
+        Some(i) => format!("{}{toc}{}", &body[..i + 5], &body[i + 5..]),
+        None => format!("{toc}{body}"),
+    };
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n{body}</body></html>\n",
         escape(title)
-    );
-    let mut in_table = false;
-    let mut in_code = false;
-    let mut in_list = false;
-    for line in md.lines() {
-        if line.starts_with("```") {
-            h.push_str(if in_code { "</pre>\n" } else { "<pre>" });
-            in_code = !in_code;
-            continue;
-        }
-        if in_code {
-            let _ = writeln!(h, "{}", escape(line));
-            continue;
-        }
-        if in_table && !line.starts_with('|') {
-            h.push_str("</table>\n");
-            in_table = false;
-        }
-        if in_list && !line.starts_with("- ") {
-            h.push_str("</ul>\n");
-            in_list = false;
-        }
-        let heading = line.chars().take_while(|c| *c == '#').count();
-        if (1..=6).contains(&heading) && line[heading..].starts_with(' ') {
-            let _ = writeln!(
-                h,
-                "<h{heading}>{}</h{heading}>",
-                inline(line[heading..].trim())
-            );
-        } else if line.starts_with('|') {
-            if line.starts_with("|--") || line.starts_with("|:-") {
-                continue;
-            }
-            let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
-            let tag = if in_table { "td" } else { "th" };
-            if !in_table {
-                h.push_str("<table>\n");
-                in_table = true;
-            }
-            h.push_str("<tr>");
-            for c in &cells {
-                let _ = write!(h, "<{tag}>{}</{tag}>", inline(c));
-            }
-            h.push_str("</tr>\n");
-        } else if let Some(t) = line.strip_prefix("- ") {
-            if !in_list {
-                h.push_str("<ul>\n");
-                in_list = true;
-            }
-            let _ = writeln!(h, "<li>{}</li>", inline(t));
-        } else if let Some(rest) = line.strip_prefix("![") {
-            let path = rest
-                .split_once("](")
-                .map(|(_, p)| p.trim_end_matches(')'))
-                .unwrap_or("");
-            match std::fs::read_to_string(out.join(path)) {
-                Ok(svg) => {
-                    // Drop the XML declaration: it is not allowed inside HTML.
-                    let svg = match svg.find("<svg") {
-                        Some(i) => &svg[i..],
-                        None => svg.as_str(),
-                    };
-                    let _ = writeln!(h, "<figure>{svg}</figure>");
-                }
-                Err(e) => {
-                    let _ = writeln!(h, "<p>(chart {} could not be read: {e})</p>", escape(path));
-                }
-            }
-        } else if !line.trim().is_empty() {
-            let _ = writeln!(h, "<p>{}</p>", inline(line));
-        }
-    }
-    if in_table {
-        h.push_str("</table>\n");
-    }
-    if in_list {
-        h.push_str("</ul>\n");
-    }
-    if in_code {
-        h.push_str("</pre>\n");
-    }
-    h.push_str("</body></html>\n");
-    h
+    )
 }
 
 #[cfg(test)]
@@ -138,14 +163,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tables_code_and_escaping() {
-        let md =
-            "# T <1>\n\n| a | b |\n|---|---|\n| `x` | **y** |\n\n```\nrm -rf <dir>\n```\n- one\n";
+    fn tables_code_links_headings_and_contents() {
+        let md = "# T <1>\n\nIntro.\n\n## Part one\n\n| a | b |\n|---|---:|\n| `x` | **y** |\n\n```\nrm -rf <dir>\n```\n\n- one\n\n### Sub part\n\nA caption ([PNG](charts/x.png)).\n\n## Part one\n\n> **Warning:** lies.\n";
         let h = to_html(md, Path::new("."), "t");
-        assert!(h.contains("<h1>T &lt;1&gt;</h1>"));
-        assert!(h.contains("<th>a</th><th>b</th>"));
-        assert!(h.contains("<td><code>x</code></td><td><b>y</b></td>"));
-        assert!(h.contains("<pre>rm -rf &lt;dir&gt;\n</pre>"));
-        assert!(h.contains("<ul>\n<li>one</li>\n</ul>"));
+        assert!(h.contains("<h1 id=\"t-1\">T &lt;1&gt;"), "{h}");
+        assert!(h.contains("<th>a</th>"), "{h}");
+        assert!(h.contains("<td><code>x</code></td>"), "{h}");
+        assert!(h.contains("<strong>y</strong>"), "{h}");
+        assert!(h.contains("rm -rf &lt;dir&gt;"), "{h}");
+        assert!(h.contains("<li>one</li>"), "{h}");
+        // A caption's link is a link, not raw Markdown.
+        assert!(h.contains("<a href=\"charts/x.png\">PNG</a>"), "{h}");
+        assert!(!h.contains("]("), "{h}");
+        // Contents: both h2 (made unique) and the h3 under the first.
+        assert!(h.contains("<a href=\"#part-one\">Part one</a><ul>\n<li><a href=\"#sub-part\">Sub part</a></li>"), "{h}");
+        assert!(
+            h.contains("<a href=\"#part-one-2\">Part one</a></li>"),
+            "{h}"
+        );
+        assert!(h.contains("<h2 id=\"part-one-2\">"), "{h}");
+        assert!(h.contains("<blockquote>"), "{h}");
+        let toc = h.find("class=\"toc\"").unwrap();
+        assert!(toc > h.find("</h1>").unwrap() && toc < h.find("Intro.").unwrap());
+    }
+
+    #[test]
+    fn images_are_inlined_svgs() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(
+            t.path().join("c.svg"),
+            "<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"><rect/></svg>",
+        )
+        .unwrap();
+        let h = to_html(
+            "## C\n\n![the chart](c.svg)\n\n![gone](d.svg)\n",
+            t.path(),
+            "t",
+        );
+        assert!(h.contains("<p><svg xmlns"), "{h}");
+        assert!(!h.contains("<?xml") && !h.contains("the chart"), "{h}");
+        assert!(h.contains("(chart d.svg could not be read"), "{h}");
     }
 }

@@ -6,17 +6,35 @@
 //! `charts/*.png` and `charts/*.svg`, `report.md` and a self-contained
 //! `report.html`. [`render_compare`] does the same for several folders
 //! side by side (`compare.csv`, `compare.md`, `compare.html`).
+//!
+//! ## Format
+//!
+//! - Charts: 1200x700 PNG (slides) and SVG (documents). SVG text is drawn
+//!   as outlines of the bundled DejaVu Sans Condensed (each glyph defined
+//!   once per chart, the text kept in `aria-label`), so every viewer shows
+//!   the same chart as the PNG without the font installed.
+//! - `report.md` / `compare.md`: CommonMark with tables; `report.html` /
+//!   `compare.html`: the same rendered by pulldown-cmark, with a table of
+//!   contents, an anchor on every heading and every chart inlined as SVG
+//!   (one file, no network).
+//! - In every table, `-` means "not measured" and `0` a counted zero;
+//!   ops/s carries `±` (half the 95% interval of the median) or `(min..max)`,
+//!   and ⚠ marks a spread above 10%, a noisy cell's device figures, an
+//!   efficiency above 1.05 and a probe that suspects the disk of lying.
 
+mod cells;
 pub mod chart;
 mod compare;
 mod figures;
 mod html;
 mod report;
 pub mod style;
+mod svgtext;
+mod tables;
 
 use std::path::PathBuf;
 
-pub use compare::render_compare;
+pub use compare::{render_compare, CompareOptions};
 pub use report::{render_report, ReportOptions, ReportSummary};
 
 /// Errors drawing charts or writing the report.

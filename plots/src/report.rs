@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use results::{CrashRow, Environment, LatencyRow, ProbeRow, ResultsDir, RunRow};
 
+use crate::cells::{against_none, ops_text};
 use crate::chart::{BarPanel, BarSeries, Bars, Curve, Formats, Lines};
 use crate::figures::{hgrm_stem, ordered, slug, thread_word, FigureSet, Styles};
 use crate::PlotError;
@@ -46,11 +47,6 @@ impl<T> Optional<T> {
             Optional::Missing(_) => &[],
         }
     }
-}
-
-/// An optional figure for a table cell: `-` when it was not measured.
-fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
-    v.map_or_else(|| "-".into(), |v| v.to_string())
 }
 
 fn optional_csv<T: serde::de::DeserializeOwned>(
@@ -94,8 +90,22 @@ fn load(dir: &Path) -> Result<Loaded, PlotError> {
     } else {
         Vec::new()
     };
-    let (runs, not_ok): (Vec<RunRow>, Vec<RunRow>) =
+    let (mut runs, not_ok): (Vec<RunRow>, Vec<RunRow>) =
         all.into_iter().partition(|r| r.status == "ok");
+    // Matrix order (workloads, threads, engines as first seen), each
+    // engine's policies from the least to the most durable.
+    let workloads = ordered(runs.iter().map(|r| r.workload.clone()));
+    let engines = ordered(runs.iter().map(|r| r.engine.clone()));
+    let pos = |v: &[String], x: &str| v.iter().position(|y| y == x).unwrap_or(usize::MAX);
+    runs.sort_by_cached_key(|r| {
+        (
+            pos(&workloads, &r.workload),
+            r.threads,
+            pos(&engines, &r.engine),
+            results::compare::durability_rank(&r.policy),
+            r.value_size_bytes,
+        )
+    });
     let probe: Optional<ProbeRow> =
         optional_csv(&rd.probe(), "no device ceilings and no efficiency chart")?;
     let latency: Optional<LatencyRow> =
@@ -188,14 +198,21 @@ fn one_panel(series: Vec<BarSeries>) -> Vec<BarPanel> {
     }]
 }
 
+/// The total count in an hgrm file's footer (`#[Max = .., Total count = N]`).
+fn hgrm_total_count(path: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let line = text.lines().find(|l| l.contains("Total count"))?;
+    let n = line.split("Total count").nth(1)?;
+    n.trim_matches(|c: char| !c.is_ascii_digit()).parse().ok()
+}
+
 /// Percentile points of one cell and operation: the hgrm file, else the
-/// rows of latency.csv.
+/// rows of latency.csv. Percentiles that the operation count does not
+/// support (p99.99 of 1,200 operations is just the largest) are left out.
 fn spectrum(d: &Loaded, r: &RunRow, operation: &str) -> Result<Vec<(f64, f64)>, PlotError> {
     let path = d.rd.hgrm(&format!("{}_{operation}", hgrm_stem(r)));
-    if path.exists() {
-        return Ok(results::parse_hgrm(&path)?);
-    }
-    Ok(d.latency
+    let rows: Vec<&LatencyRow> = d
+        .latency
         .rows()
         .iter()
         .filter(|l| {
@@ -206,9 +223,29 @@ fn spectrum(d: &Loaded, r: &RunRow, operation: &str) -> Result<Vec<(f64, f64)>, 
                 && l.value_size_bytes == r.value_size_bytes
                 && l.operation == operation
         })
-        .map(|l| (l.percentile, l.latency_us))
-        .collect())
+        .collect();
+    let (points, count) = if path.exists() {
+        (results::parse_hgrm(&path)?, hgrm_total_count(&path))
+    } else {
+        (
+            rows.iter().map(|l| (l.percentile, l.latency_us)).collect(),
+            None,
+        )
+    };
+    let count = count
+        .or_else(|| rows.iter().map(|l| l.count).max())
+        .filter(|c| *c > 0);
+    Ok(match count {
+        Some(n) => points
+            .into_iter()
+            .filter(|(p, _)| crate::cells::supported(*p, n))
+            .collect(),
+        None => points,
+    })
 }
+
+/// What every spectrum caption says about where its lines stop.
+const TAIL_NOTE: &str = "Each line stops at the highest percentile its operation count supports (five operations must lie above it: p99.9 needs 5,000 operations, p99.99 50,000); the x axis ends where the data does.";
 
 /// Draws every chart and writes `report.md` and `report.html` into `out`
 /// (charts in `out/charts/`), reading only the saved files in `results_dir`.
@@ -245,12 +282,19 @@ pub fn render_report(
             .filter(|r| &r.workload == workload && r.threads == *threads)
             .collect();
         let engines = ordered(rows.iter().map(|r| r.engine.clone()));
-        let policies = ordered(rows.iter().map(|r| r.policy.clone()));
+        let mut policies = ordered(rows.iter().map(|r| r.policy.clone()));
+        policies.sort_by_cached_key(|p| results::compare::durability_rank(p));
         let tw = thread_word(*threads);
         let what = format!("{workload}, {tw}");
         let id = format!("{}_t{threads}", slug(workload));
         let first = figs.figures.len();
         let mut group_notes: Vec<String> = Vec::new();
+        if rows
+            .iter()
+            .any(|r| r.noisy == Some(true) && r.device_write_amp.is_some())
+        {
+            group_notes.push("cells marked noisy have no device bar in the write-amplification chart: other processes' I/O is in their device counters".into());
+        }
         let bars = |title: String, y: &str, series, log, reference| Bars {
             title,
             y_label: y.into(),
@@ -314,7 +358,7 @@ pub fn render_report(
             }
             if figs.lines(
                 &format!("latency_{}_{id}", slug(engine)),
-                format!("Latency percentile spectrum of {engine} over all operations: x on a nines scale, y logarithmic, one line per policy ({what})."),
+                format!("Latency percentile spectrum of {engine} over all operations: x on a nines scale, y logarithmic, one line per policy ({what}). {TAIL_NOTE}"),
                 Lines {
                     title: format!("Latency spectrum: {engine}, {what}"),
                     y_label: "latency (µs)".into(),
@@ -356,7 +400,7 @@ pub fn render_report(
                 }
                 figs.lines(
                     &format!("sync_latency_{}_{id}", slug(&engine)),
-                    format!("Distribution of {engine}'s file and directory sync calls (fdatasync/fsync), one line per policy ({what}): the disk's flush latency as the engine sees it."),
+                    format!("Distribution of {engine}'s file and directory sync calls (fdatasync/fsync), one line per policy ({what}): the disk's flush latency as the engine sees it. {TAIL_NOTE}"),
                     Lines {
                         title: format!("Sync latency: {engine}, {what}"),
                         y_label: "sync latency (µs)".into(),
@@ -385,9 +429,9 @@ pub fn render_report(
         let has_device = rows.iter().any(|r| r.device_write_amp.is_some());
         let mut panels = vec![BarPanel {
             subtitle: if has_device {
-                "engine (bytes through the Vfs)".into()
+                "engine (bytes passed to write calls)".into()
             } else {
-                "engine (bytes through the Vfs); this disk has no device counters".into()
+                "engine (bytes passed to write calls); no device counters on this disk".into()
             },
             series: engine_wa,
         }];
@@ -395,7 +439,7 @@ pub fn render_report(
             panels.push(BarPanel {
                 subtitle: "device (block-device counters)".into(),
                 series: by_policy(&rows, &engines, &policies, &mut styles, |r| {
-                    r.device_write_amp
+                    r.device_write_amp.filter(|_| r.noisy != Some(true))
                 }),
             });
         } else {
@@ -420,11 +464,11 @@ pub fn render_report(
         )?;
 
         // 6. Efficiency against the device ceiling.
-        if rows.iter().any(|r| r.efficiency.is_some()) {
+        if rows.iter().any(|r| r.efficiency.is_some() && !r.open_loop) {
             figs.bars(
                 &format!("efficiency_{id}"),
                 format!("Efficiency: write operations/s as a fraction of the disk's own ceiling for the same sync cadence and record size, from this run's probe ({what})."),
-                bars(format!("Efficiency vs device ceiling: {what}"), "fraction of the probe's ceiling", by_policy(&rows, &engines, &policies, &mut styles, |r| r.efficiency), Some(false), Some((1.0, "device ceiling".into()))),
+                bars(format!("Efficiency vs device ceiling: {what}"), "fraction of the probe's ceiling", by_policy(&rows, &engines, &policies, &mut styles, |r| r.efficiency.filter(|_| !r.open_loop)), Some(false), Some((1.0, "device ceiling".into()))),
             )?;
         } else {
             group_notes.push("no probe ceiling matched these cells, so no efficiency chart".into());
@@ -524,7 +568,7 @@ pub fn render_report(
 }
 
 fn environment_md(m: &mut String, e: &Environment) {
-    let _ = writeln!(m, "| | |\n|---|---|");
+    let _ = writeln!(m, "| property | value |\n|---|---|");
     let _ = writeln!(m, "| machine | {} (label `{}`) |", e.host, e.label);
     let _ = writeln!(m, "| CPU | {} ({} cores) |", e.cpu_model, e.cpu_cores);
     let _ = writeln!(
@@ -593,25 +637,30 @@ fn environment_md(m: &mut String, e: &Environment) {
     let _ = writeln!(m, "| started | {} |", e.started_utc);
 }
 
-/// Engines down, policies across: ops/s and, next to it, the fraction of
-/// the same engine's throughput under `none`.
+/// Engines down, policies across: ops/s with its interval, and how it
+/// compares with the same engine under `none`.
 fn headline_md(m: &mut String, runs: &[RunRow]) {
     for (workload, threads) in ordered(runs.iter().map(|r| (r.workload.clone(), r.threads))) {
         let rows: Vec<&RunRow> = runs
             .iter()
             .filter(|r| r.workload == workload && r.threads == threads)
             .collect();
-        let policies = ordered(rows.iter().map(|r| r.policy.clone()));
+        let mut policies = ordered(rows.iter().map(|r| r.policy.clone()));
+        policies.sort_by_cached_key(|p| results::compare::durability_rank(p));
         let engines = ordered(rows.iter().map(|r| r.engine.clone()));
         let _ = writeln!(
             m,
-            "**{workload}, {}**: operations/s (fraction of `none`)\n",
+            "**{workload}, {}**: operations/s, and how each policy compares with the same engine under `none`\n",
             thread_word(threads)
         );
         let _ = writeln!(
             m,
             "| engine | {} |\n|---|{}",
-            policies.join(" | "),
+            policies
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(" | "),
             "---:|".repeat(policies.len())
         );
         for e in &engines {
@@ -627,13 +676,9 @@ fn headline_md(m: &mut String, runs: &[RunRow]) {
                         None => "-".into(),
                         Some(r) => match none {
                             Some(n) if p != "none" => {
-                                format!(
-                                    "{} ({})",
-                                    crate::chart::human(r.ops_per_sec),
-                                    two_digits(r.ops_per_sec / n)
-                                )
+                                format!("{}, {}", ops_text(r), against_none(r.ops_per_sec / n))
                             }
-                            _ => crate::chart::human(r.ops_per_sec),
+                            _ => ops_text(r),
                         },
                     },
                 )
@@ -642,16 +687,11 @@ fn headline_md(m: &mut String, runs: &[RunRow]) {
         }
         let _ = writeln!(m);
     }
+    let _ = writeln!(m, "{}\n", INTERVAL_LEGEND);
 }
 
-/// A fraction with two significant digits: 0.64, 0.07, 0.0028.
-fn two_digits(v: f64) -> String {
-    if !v.is_finite() || v <= 0.0 || v >= 1.0 {
-        return format!("{v:.2}");
-    }
-    let decimals = (-v.log10()).ceil() as usize + 1;
-    format!("{v:.decimals$}")
-}
+/// What `±`, `a..b` and the flag next to ops/s mean.
+const INTERVAL_LEGEND: &str = "Operations/s are medians over repetitions. `±` is half the 95% confidence interval of the median, relative to it; `(a..b)` is the interval where it is min..max: no interval was computed, or it ran past the observed range (as it does with 3 repetitions) and was narrowed to it; nothing follows a single repetition. ⚠ marks a cell whose repetitions spread more than 10% ((max - min) / median): rerun it, or read it as a range.";
 
 /// Expected losses of a row; rows from before the column existed count
 /// every loss of a kept promise as expected.
@@ -728,6 +768,8 @@ fn report_markdown(d: &Loaded, charts_md: &str, crash_md: &str) -> String {
     if !d.date.is_empty() {
         let _ = writeln!(m, "Run of {} on **{}**.\n", d.date, d.label);
     }
+    let warnings = crate::tables::warnings(d.env.as_ref().ok(), d.probe.rows(), &d.runs);
+    crate::tables::warnings_md(&mut m, &warnings);
 
     let _ = writeln!(m, "## Environment\n");
     match &d.env {
@@ -743,25 +785,7 @@ fn report_markdown(d: &Loaded, charts_md: &str, crash_md: &str) -> String {
         Optional::Missing(why) => {
             let _ = writeln!(m, "{why}.\n");
         }
-        Optional::Rows(probe) => {
-            let _ = writeln!(m, "What the disk itself does for each access pattern, without an engine: the ceiling each cell's efficiency is measured against.\n");
-            let _ = writeln!(m, "| pattern | record bytes | writes per sync | ops/s | p50 µs | p99 µs | p99.9 µs | max µs |\n|---|---:|---:|---:|---:|---:|---:|---:|");
-            for p in probe {
-                let _ = writeln!(
-                    m,
-                    "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} |",
-                    p.pattern,
-                    p.record_bytes,
-                    p.writes_per_sync,
-                    p.ops_per_sec,
-                    p.p50_us,
-                    p.p99_us,
-                    p.p999_us,
-                    p.max_us
-                );
-            }
-            let _ = writeln!(m);
-        }
+        Optional::Rows(probe) => crate::tables::probe_md(&mut m, probe),
     }
 
     let _ = writeln!(m, "## Headline\n");
@@ -781,35 +805,7 @@ fn report_markdown(d: &Loaded, charts_md: &str, crash_md: &str) -> String {
 
     if !d.runs.is_empty() {
         let _ = writeln!(m, "## All cells\n");
-        let _ = writeln!(
-            m,
-            "Medians over repetitions; the full rows (min/max, CPU, bytes) are in `runs.csv`.\n"
-        );
-        let _ = writeln!(
-            m,
-            "| engine | policy | workload | threads | value B | ops/s | p50 µs | p99 µs | p99.9 µs | syncs | writes/sync | engine WA | device WA | efficiency |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-        );
-        for r in &d.runs {
-            let _ = writeln!(
-                m,
-                "| {} | {} | {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} | {:.2} | {} | {} |",
-                r.engine,
-                r.policy,
-                r.workload,
-                r.threads,
-                r.value_size_bytes,
-                r.ops_per_sec,
-                r.p50_us,
-                r.p99_us,
-                r.p999_us,
-                opt(r.file_syncs.zip(r.dir_syncs).map(|(f, d)| f + d)),
-                opt(r.writes_per_sync.map(|w| format!("{w:.1}"))),
-                r.engine_write_amp,
-                r.device_write_amp.map_or("-".into(), |v| format!("{v:.2}")),
-                r.efficiency.map_or("-".into(), |v| format!("{v:.2}"))
-            );
-        }
-        let _ = writeln!(m);
+        crate::tables::cells_md(&mut m, &d.runs);
     }
     if !d.not_ok.is_empty() {
         let _ = writeln!(m, "### Failed or skipped cells\n");
@@ -845,14 +841,6 @@ fn report_markdown(d: &Loaded, charts_md: &str, crash_md: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fractions_keep_two_digits() {
-        assert_eq!(two_digits(0.0028), "0.0028");
-        assert_eq!(two_digits(0.64), "0.64");
-        assert_eq!(two_digits(0.07), "0.070");
-        assert_eq!(two_digits(1.04), "1.04");
-    }
 
     #[test]
     fn run_ids_carry_the_date() {

@@ -84,7 +84,10 @@ fn report_draws_every_chart_from_saved_results() {
     );
     assert!(svg.contains("ext4-root"), "machine label missing");
     let svg = check_svg(&t.path().join("charts/latency_wal_fillrandom_t1.svg"));
-    assert!(svg.contains("99.9%") && svg.contains("always+dir"));
+    assert!(svg.contains("always+dir"));
+    // 400 operations per cell: five lie above p98.75 at most, so the axis
+    // ends at 99% and shows no p99.9 the data cannot support.
+    assert!(svg.contains("aria-label=\"99%\"") && !svg.contains("aria-label=\"99.9%\""));
     let md = std::fs::read_to_string(&s.markdown).unwrap();
     for section in [
         "## Environment",
@@ -112,7 +115,12 @@ fn compare_matches_cells_computes_ratios_and_lists_missing_ones() {
     let t = tempfile::tempdir().unwrap();
     let a = fixture("run-a");
     let b = fixture("run-b");
-    let s = plots::render_compare(&[a.clone(), b.clone()], t.path()).unwrap();
+    let s = plots::render_compare(
+        &[a.clone(), b.clone()],
+        t.path(),
+        &plots::CompareOptions::default(),
+    )
+    .unwrap();
     let rows: Vec<results::compare::CompareRow> =
         results::read_csv(&t.path().join("compare.csv")).unwrap();
     let runs_a: Vec<results::RunRow> = results::read_csv(&a.join("runs.csv")).unwrap();
@@ -250,6 +258,247 @@ fn one_policy_keeps_its_look_in_every_chart() {
 #[test]
 fn compare_needs_two_folders() {
     let t = tempfile::tempdir().unwrap();
-    let err = plots::render_compare(&[fixture("run-a")], t.path()).unwrap_err();
+    let err = plots::render_compare(
+        &[fixture("run-a")],
+        t.path(),
+        &plots::CompareOptions::default(),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("at least two"), "{err}");
+}
+
+fn cell(engine: &str, policy: &str, ops: f64) -> results::RunRow {
+    results::RunRow {
+        run_id: "vm-20261127-120000".into(),
+        label: "disk-x".into(),
+        engine: engine.into(),
+        policy: policy.into(),
+        workload: "fillrandom".into(),
+        threads: 1,
+        value_size_bytes: 100,
+        status: "ok".into(),
+        ops: 1200,
+        ops_per_sec: ops,
+        ops_per_sec_min: ops * 0.98,
+        ops_per_sec_max: ops * 1.02,
+        ops_per_sec_ci_low: Some(ops * 0.99),
+        ops_per_sec_ci_high: Some(ops * 1.01),
+        ops_per_sec_spread: Some(0.04),
+        p50_us: 10.0,
+        p99_us: 100.0,
+        p999_us: 300.0,
+        engine_bytes_written: 1000,
+        engine_write_amp: 1.2,
+        engine_bytes_source: "vfs".into(),
+        ..Default::default()
+    }
+}
+
+/// A results folder in the new format: intervals, a noisy cell, an
+/// open-loop cell, a reference engine without sync counts, a lying probe.
+fn new_format_folder(root: &Path, name: &str, scale: f64) -> PathBuf {
+    let dir = root.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut always = cell("wal", "always", 5000.0 * scale);
+    always.file_syncs = Some(1200);
+    always.dir_syncs = Some(0);
+    always.device_write_amp = Some(70.0);
+    always.flushes_per_write = Some(1.0);
+    always.noisy = Some(true);
+    always.efficiency = Some(0.9);
+    let mut spread = cell("wal", "batch:32", 60_000.0);
+    spread.ops_per_sec_spread = Some(0.31);
+    let mut open = cell("lsm", "always", 2000.0);
+    open.open_loop = true;
+    open.efficiency = Some(0.38);
+    let mut sqlite = cell("sqlite", "always", 5300.0);
+    sqlite.engine_bytes_source = "proc_io".into();
+    results::write_csv(
+        &dir.join("runs.csv"),
+        &[
+            cell("wal", "none", 5000.0 * 360.0),
+            always,
+            spread,
+            open,
+            cell("lsm", "none", 100_000.0),
+            sqlite,
+            cell("sqlite", "none", 90_000.0),
+        ],
+    )
+    .unwrap();
+    let probe = results::ProbeRow {
+        label: "disk-x".into(),
+        pattern: "overwrite+fdatasync".into(),
+        record_bytes: 4096,
+        writes_per_sync: 1,
+        ops: 3000,
+        ops_per_sec: 90_000.0,
+        threads: Some(4),
+        layout: "shared".into(),
+        prepared: "fallocate".into(),
+        rounds: Some(3),
+        ops_per_sec_min: Some(85_000.0),
+        ops_per_sec_max: Some(95_000.0),
+        flushes_per_sync: Some(0.0),
+        warning: "syncs produced no device flush".into(),
+        ..Default::default()
+    };
+    results::write_csv(&dir.join("probe.csv"), &[probe]).unwrap();
+    let lat: Vec<results::LatencyRow> = [50.0, 90.0, 99.0, 99.9, 99.99, 99.999, 100.0]
+        .iter()
+        .map(|p| results::LatencyRow {
+            label: "disk-x".into(),
+            engine: "wal".into(),
+            policy: "always".into(),
+            workload: "fillrandom".into(),
+            threads: 1,
+            value_size_bytes: 100,
+            operation: "all".into(),
+            percentile: *p,
+            latency_us: 100.0 + p,
+            count: 6000,
+            ..Default::default()
+        })
+        .collect();
+    results::write_csv(&dir.join("latency.csv"), &lat).unwrap();
+    dir
+}
+
+#[test]
+fn new_columns_are_shown_with_intervals_flags_and_dashes() {
+    let t = tempfile::tempdir().unwrap();
+    let input = new_format_folder(t.path(), "in", 1.0);
+    let out = t.path().join("out");
+    let s = plots::render_report(&input, &out, &plots::ReportOptions { svg_only: true }).unwrap();
+    let md = std::fs::read_to_string(&s.markdown).unwrap();
+    // The lying-disk warning comes before the first section.
+    let warn = md.find("syncs produced no device flush").expect(&md);
+    assert!(warn < md.find("## Environment").unwrap(), "{md}");
+    assert!(md.contains("about 360x slower than `none`"), "{md}");
+    assert!(md.contains("5k ±1.0%"), "{md}");
+    // Spread 31%: flagged after ops/s, and counted in the warnings.
+    assert!(md.contains("60k ±1.0% ⚠"), "{md}");
+    assert!(md.contains("1 of 7 cells spread more than 10%"), "{md}");
+    assert!(md.contains("70.0 ⚠ noisy"), "{md}");
+    assert!(md.contains("- (open loop)") && !md.contains("0.38"), "{md}");
+    // Probe columns: threads, layout, min..max, flushes/sync, warning.
+    assert!(
+        md.contains(
+            "| `overwrite+fdatasync` | fallocate | 4096 | 1 | 4 | shared | 90000 | 85k..95k |"
+        ),
+        "{md}"
+    );
+    // sqlite's syncs were not counted: `-`, never 0.
+    let sqlite = md
+        .lines()
+        .find(|l| l.starts_with("| sqlite | `always`"))
+        .unwrap();
+    let cols: Vec<&str> = sqlite.split('|').map(str::trim).collect();
+    assert_eq!(&cols[11..14], &["-", "-", "-"], "{sqlite}");
+    // 6,000 operations support p99.9 (six above it) but not p99.99.
+    let svg = std::fs::read_to_string(out.join("charts/latency_wal_fillrandom_t1.svg")).unwrap();
+    assert!(
+        svg.contains("aria-label=\"99.9%\""),
+        "axis ends before p99.9"
+    );
+    assert!(
+        !svg.contains("aria-label=\"99.99%\""),
+        "axis runs past the data"
+    );
+    // Charts carry their text as outlines of the bundled font.
+    assert!(!svg.contains("<text") && !svg.contains("font-family"));
+    assert!(svg.len() < 150_000, "{} bytes", svg.len());
+    let html = std::fs::read_to_string(&s.html).unwrap();
+    assert!(html.contains("<nav class=\"toc\">") && html.contains("href=\"#all-cells\""));
+    assert!(html.contains("<blockquote>"), "warnings are not set off");
+    assert!(!html.contains("<th></th>"), "an empty header cell");
+}
+
+#[test]
+fn captions_render_as_links_in_html() {
+    let t = tempfile::tempdir().unwrap();
+    let s = plots::render_report(
+        &fixture("run-a"),
+        t.path(),
+        &plots::ReportOptions::default(),
+    )
+    .unwrap();
+    let html = std::fs::read_to_string(&s.html).unwrap();
+    assert!(html.contains("<a href=\"charts/throughput_fillrandom_t1.png\">PNG</a>"));
+    assert!(!html.contains("([PNG]("), "raw Markdown in a caption");
+    assert!(!html.contains("<th></th>"), "an empty header cell");
+}
+
+#[test]
+fn a_zero_on_a_log_axis_is_drawn_and_labelled() {
+    let t = tempfile::tempdir().unwrap();
+    let chart = plots::chart::Bars {
+        title: "t".into(),
+        y_label: "y".into(),
+        x_label: "x".into(),
+        categories: vec!["a".into(), "b".into()],
+        panels: vec![plots::chart::BarPanel {
+            subtitle: String::new(),
+            series: vec![plots::chart::BarSeries {
+                name: "s".into(),
+                style: 0,
+                values: vec![Some(0.0), Some(1000.0)],
+            }],
+        }],
+        log: Some(true),
+        reference: None,
+        diverging: false,
+        corner: String::new(),
+        legend_title: "p".into(),
+    };
+    let files =
+        plots::chart::render_bars(&t.path().join("z"), &chart, plots::chart::Formats::SvgOnly)
+            .unwrap();
+    let svg = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(svg.contains("aria-label=\"0\""), "no label on the zero");
+}
+
+#[test]
+fn compare_calls_overlapping_intervals_noise_and_shows_label_and_ceilings() {
+    let t = tempfile::tempdir().unwrap();
+    let a = new_format_folder(t.path(), "a", 1.0);
+    // b: wal always 1.005x (inside both 95% intervals), the rest the same.
+    let b = new_format_folder(t.path(), "b", 1.005);
+    let out = t.path().join("cmp");
+    std::fs::create_dir_all(&out).unwrap();
+    let s = plots::render_compare(
+        &[a.clone(), b],
+        &out,
+        &plots::CompareOptions {
+            label: Some("ssd vs ssd".into()),
+        },
+    )
+    .unwrap();
+    let rows: Vec<results::compare::CompareRow> =
+        results::read_csv(&out.join("compare.csv")).unwrap();
+    let wal = rows
+        .iter()
+        .find(|r| !r.baseline && r.engine == "wal" && r.policy == "always")
+        .unwrap();
+    assert_eq!(wal.ops_change, "within noise");
+    let md = std::fs::read_to_string(&s.markdown).unwrap();
+    assert!(
+        md.starts_with("# bench-runner comparison: ssd vs ssd"),
+        "{md}"
+    );
+    assert!(
+        md.contains("within noise") && md.contains("stayed within noise in 7"),
+        "{md}"
+    );
+    assert!(md.contains("## Device ceilings side by side"), "{md}");
+    assert!(md.contains("syncs produced no device flush"), "{md}");
+    // Cells in durability order: none before batch before always.
+    let wal_lines: Vec<&str> = md.lines().filter(|l| l.starts_with("| wal |")).collect();
+    assert!(wal_lines[0].contains("`none`") && wal_lines[2].contains("`always`"));
+    // The same folder twice is flagged.
+    let out2 = t.path().join("cmp2");
+    let s =
+        plots::render_compare(&[a.clone(), a], &out2, &plots::CompareOptions::default()).unwrap();
+    let md = std::fs::read_to_string(&s.markdown).unwrap();
+    assert!(md.contains("are the same folder"), "{md}");
 }

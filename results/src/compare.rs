@@ -1,13 +1,19 @@
 //! Comparing result folders from different machines or disks: cells
 //! matched by (engine, policy, workload, threads, value size), figures side
 //! by side with ratios against the first folder (the baseline).
+//!
+//! A difference counts as a change only when the two cells' intervals do
+//! not overlap: the 95% confidence interval of the median where the run
+//! recorded one, else min..max over repetitions. Overlapping intervals are
+//! "within noise". A cell measured once has a point for an interval, so
+//! any difference counts; `compare.csv` says which interval was used.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{read_csv, read_json, Environment, Result, ResultsDir, RunRow};
+use crate::{read_csv, read_json, Environment, ProbeRow, Result, ResultsDir, RunRow};
 
 /// A cell's identity across runs.
 pub type CellKey = (String, String, String, u32, u64);
@@ -65,6 +71,185 @@ pub struct CompareRow {
     pub sync_p99_ratio: Option<f64>,
     /// efficiency / the baseline's.
     pub efficiency_ratio: Option<f64>,
+    /// Lower end of the ops/s interval used to judge a change.
+    #[serde(default)]
+    pub ops_per_sec_low: Option<f64>,
+    /// Upper end of the ops/s interval.
+    #[serde(default)]
+    pub ops_per_sec_high: Option<f64>,
+    /// Which interval: `ci95` (95% confidence interval of the median),
+    /// `ci95 within min..max` (that interval narrowed to the observed range),
+    /// `min..max` (over repetitions) or `none` (one repetition: a point).
+    #[serde(default)]
+    pub interval: String,
+    /// Against the baseline's cell: `faster`, `slower`, `within noise`
+    /// (intervals overlap); `baseline` for the baseline itself, empty when
+    /// the baseline lacks the cell.
+    #[serde(default)]
+    pub ops_change: String,
+    /// The same for p99 latency: `lower`, `higher`, `within noise`.
+    #[serde(default)]
+    pub p99_change: String,
+}
+
+/// A figure's interval over repetitions and which kind it is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Interval {
+    /// Lower end.
+    pub low: f64,
+    /// Upper end.
+    pub high: f64,
+    /// `ci95`, `ci95 within min..max` (the CI narrowed to the observed
+    /// range), `min..max` or `none`.
+    pub kind: &'static str,
+}
+
+impl Interval {
+    /// Whether the two intervals share a point.
+    pub fn overlaps(&self, other: &Interval) -> bool {
+        self.low <= other.high && other.low <= self.high
+    }
+}
+
+/// The interval of a cell's ops/s: the 95% CI of the median, else
+/// min..max, else the median alone.
+pub fn ops_interval(r: &RunRow) -> Interval {
+    interval(
+        r.ops_per_sec,
+        r.ops_per_sec_ci_low.zip(r.ops_per_sec_ci_high),
+        (r.ops_per_sec_min, r.ops_per_sec_max),
+    )
+}
+
+/// The interval of a cell's p99 latency, chosen as for ops/s.
+pub fn p99_interval(r: &RunRow) -> Interval {
+    interval(
+        r.p99_us,
+        r.p99_us_ci_low.zip(r.p99_us_ci_high),
+        (r.p99_us_min, r.p99_us_max),
+    )
+}
+
+/// The 95% CI of the median where recorded, narrowed to the observed
+/// min..max: with 3 repetitions the normal-approximation CI (t = 4.3) runs
+/// far past anything measured, often down to 0, and would call a 30x
+/// difference noise. Else min..max, else the median alone.
+fn interval(median: f64, ci: Option<(f64, f64)>, (min, max): (f64, f64)) -> Interval {
+    let range = max > min && min <= median && median <= max;
+    match ci {
+        Some((low, high)) if low <= high && low.is_finite() && high.is_finite() => {
+            if range && (low < min || high > max) {
+                Interval {
+                    low: low.max(min),
+                    high: high.min(max),
+                    kind: "ci95 within min..max",
+                }
+            } else {
+                Interval {
+                    low,
+                    high,
+                    kind: "ci95",
+                }
+            }
+        }
+        _ if range => Interval {
+            low: min,
+            high: max,
+            kind: "min..max",
+        },
+        _ => Interval {
+            low: median,
+            high: median,
+            kind: "none",
+        },
+    }
+}
+
+/// `up` / `down` when the intervals do not overlap, else `within noise`.
+fn change(this: Interval, base: Interval, up: &str, down: &str) -> String {
+    if this.overlaps(&base) {
+        "within noise".into()
+    } else if this.low > base.high {
+        up.into()
+    } else {
+        down.into()
+    }
+}
+
+/// Order of policies from the least to the most durable, shared by the
+/// run report and the comparison: `none`, `batch:N` (larger N first),
+/// `group`, `always`; each without `+dir` before with it, `fdatasync`
+/// before `@fsync`. Unknown forms come last, by name.
+pub fn durability_rank(policy: &str) -> (u8, u64, bool, bool, String) {
+    let (body, fsync) = match policy.split_once('@') {
+        Some((b, prim)) => (b, prim == "fsync"),
+        None => (policy, false),
+    };
+    let (mode, dir) = match body.split_once('+') {
+        Some((m, rest)) => (m, rest == "dir"),
+        None => (body, false),
+    };
+    let (name, n) = match mode.split_once(':') {
+        Some((name, n)) => (name, n.parse::<u64>().unwrap_or(0)),
+        None => (mode, 0),
+    };
+    let rank = match name {
+        "none" => 0,
+        "batch" => 1,
+        "group" => 2,
+        "always" => 3,
+        _ => 4,
+    };
+    (rank, u64::MAX - n, dir, fsync, policy.to_string())
+}
+
+/// A warning when cells that synced saw no device flush at all: the kernel
+/// sent none (a write cache reported "write through", barriers off) or the
+/// device dropped them. `None` when flushes were seen or not counted.
+pub fn no_flush_warning<'a>(rows: impl IntoIterator<Item = &'a RunRow>) -> Option<String> {
+    let synced: Vec<&RunRow> = rows
+        .into_iter()
+        .filter(|r| r.file_syncs.is_some_and(|n| n > 0) && r.device_flushes.is_some())
+        .collect();
+    let flushed: u64 = synced.iter().filter_map(|r| r.device_flushes).sum();
+    (!synced.is_empty() && flushed == 0).then(|| {
+        let syncs: u64 = synced.iter().filter_map(|r| r.file_syncs).sum();
+        format!(
+            "{syncs} file syncs in {} cells produced no device flush: either the device has no volatile write cache, or syncs do not reach stable storage here",
+            synced.len()
+        )
+    })
+}
+
+/// Why syncs on this disk may not reach stable storage (tmpfs, a write
+/// cache the kernel sends no flushes to, barriers off): each a sentence.
+pub fn disk_warnings(env: &Environment) -> Vec<String> {
+    let mut w = Vec::new();
+    let Some(d) = &env.disk else {
+        return w;
+    };
+    let fs = d.filesystem.as_str();
+    if matches!(fs, "tmpfs" | "ramfs" | "devtmpfs") {
+        w.push(format!(
+            "`{}` is on {fs}: memory, not a disk. fsync returns at once and nothing survives a power cut, so sync costs here are not disk costs.",
+            d.path.display()
+        ));
+    }
+    if d.write_cache.as_deref() == Some("write through") && !matches!(fs, "tmpfs" | "ramfs") {
+        w.push(format!(
+            "The device behind `{}` reports its write cache as \"write through\", so the kernel sends it no flushes: a sync is durable only if the device really has no volatile cache.",
+            d.path.display()
+        ));
+    }
+    let opts: Vec<&str> = d.mount_options.split(',').collect();
+    if opts.iter().any(|o| *o == "nobarrier" || *o == "barrier=0") {
+        w.push(format!(
+            "`{}` is mounted with barriers off (`{}`): fsync does not flush the device's cache.",
+            d.mount_point.display(),
+            d.mount_options
+        ));
+    }
+    w
 }
 
 /// One loaded run.
@@ -78,6 +263,10 @@ pub struct ComparedRun {
     pub env: Option<Environment>,
     /// Its ok rows by cell.
     pub cells: BTreeMap<CellKey, RunRow>,
+    /// Its cells in runs.csv order.
+    pub order: Vec<CellKey>,
+    /// Its probe (`probe.csv`); empty when it has none.
+    pub probe: Vec<ProbeRow>,
 }
 
 /// The comparison.
@@ -89,7 +278,8 @@ pub struct Comparison {
     pub rows: Vec<CompareRow>,
     /// Cells missing from some runs, with the labels of the runs that have them.
     pub missing: Vec<(CellKey, Vec<String>)>,
-    /// Warnings: different tool versions or workload seeds.
+    /// Warnings: the same folder twice, a disk whose syncs are not durable,
+    /// different tool versions or workload seeds.
     pub warnings: Vec<String>,
     /// Environment fields that differ: (field, value per run).
     pub env_diff: Vec<(String, Vec<String>)>,
@@ -128,16 +318,27 @@ pub fn load_run(dir: &Path) -> Result<ComparedRun> {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default()
         });
-    let cells = rows
-        .into_iter()
-        .filter(|r| r.status == "ok")
-        .map(|r| (key(&r), r))
-        .collect();
+    let ok: Vec<RunRow> = rows.into_iter().filter(|r| r.status == "ok").collect();
+    let mut order: Vec<CellKey> = Vec::new();
+    for r in &ok {
+        let k = key(r);
+        if !order.contains(&k) {
+            order.push(k);
+        }
+    }
+    let cells = ok.into_iter().map(|r| (key(&r), r)).collect();
+    let probe: Vec<ProbeRow> = if rd.probe().exists() {
+        read_csv(&rd.probe())?
+    } else {
+        Vec::new()
+    };
     Ok(ComparedRun {
         dir: dir.to_path_buf(),
         label,
         env,
         cells,
+        order,
+        probe,
     })
 }
 
@@ -146,6 +347,41 @@ pub fn load_run(dir: &Path) -> Result<ComparedRun> {
 /// environment.json.
 fn warnings(runs: &[ComparedRun], all: &[CellKey]) -> Vec<String> {
     let mut warnings = Vec::new();
+    let canonical: Vec<PathBuf> = runs
+        .iter()
+        .map(|r| std::fs::canonicalize(&r.dir).unwrap_or_else(|_| r.dir.clone()))
+        .collect();
+    for (i, a) in canonical.iter().enumerate() {
+        for (j, b) in canonical.iter().enumerate().skip(i + 1) {
+            if a == b {
+                warnings.push(format!(
+                    "{} and {} are the same folder ({}): every figure is compared with itself",
+                    runs[i].label,
+                    runs[j].label,
+                    a.display()
+                ));
+            }
+        }
+    }
+    for r in runs {
+        if let Some(e) = &r.env {
+            for w in disk_warnings(e) {
+                warnings.push(format!("{}: {w}", r.label));
+            }
+        }
+        if let Some(w) = no_flush_warning(r.cells.values()) {
+            warnings.push(format!("{}: {w}", r.label));
+        }
+        let mut lying: Vec<&str> = Vec::new();
+        for w in r.probe.iter().flat_map(|p| p.warning.split(" | ")) {
+            if !w.trim().is_empty() && !lying.contains(&w) {
+                lying.push(w);
+            }
+        }
+        for w in lying {
+            warnings.push(format!("{}: the probe warns: {w}", r.label));
+        }
+    }
     for r in runs.iter().filter(|r| r.env.is_none()) {
         warnings.push(format!(
             "{}: environment.json is missing or unreadable, so its machine, disk and tool version are unknown",
@@ -210,9 +446,36 @@ pub fn compare(dirs: &[PathBuf]) -> Result<Comparison> {
             r.label = format!("{} ({})", r.label, n);
         }
     }
-    let mut all: Vec<CellKey> = runs.iter().flat_map(|r| r.cells.keys().cloned()).collect();
-    all.sort();
-    all.dedup();
+    // Cells in the baseline's order (its matrix), then the others' extra
+    // cells; within a workload, thread count and engine, by durability.
+    let mut all: Vec<CellKey> = Vec::new();
+    for k in runs.iter().flat_map(|r| r.order.iter()) {
+        if !all.contains(k) {
+            all.push(k.clone());
+        }
+    }
+    let first_seen = |f: &dyn Fn(&CellKey) -> String| -> Vec<String> {
+        let mut v: Vec<String> = Vec::new();
+        for k in &all {
+            let x = f(k);
+            if !v.contains(&x) {
+                v.push(x);
+            }
+        }
+        v
+    };
+    let workloads = first_seen(&|k| k.2.clone());
+    let engines = first_seen(&|k| k.0.clone());
+    let pos = |v: &[String], x: &str| v.iter().position(|y| y == x).unwrap_or(usize::MAX);
+    all.sort_by_cached_key(|k| {
+        (
+            pos(&workloads, &k.2),
+            k.3,
+            pos(&engines, &k.0),
+            durability_rank(&k.1),
+            k.4,
+        )
+    });
     let mut rows = Vec::new();
     let mut missing = Vec::new();
     for k in &all {
@@ -227,6 +490,15 @@ pub fn compare(dirs: &[PathBuf]) -> Result<Comparison> {
         for (i, r) in runs.iter().enumerate() {
             let Some(c) = r.cells.get(k) else { continue };
             let r_of = |f: fn(&RunRow) -> f64| base.and_then(|b| ratio(f(c), f(b)));
+            let ops = ops_interval(c);
+            let (ops_change, p99_change) = match base {
+                _ if i == 0 => ("baseline".to_string(), "baseline".to_string()),
+                Some(b) => (
+                    change(ops, ops_interval(b), "faster", "slower"),
+                    change(p99_interval(c), p99_interval(b), "higher", "lower"),
+                ),
+                None => (String::new(), String::new()),
+            };
             rows.push(CompareRow {
                 engine: k.0.clone(),
                 policy: k.1.clone(),
@@ -252,6 +524,11 @@ pub fn compare(dirs: &[PathBuf]) -> Result<Comparison> {
                 p999_ratio: r_of(|x| x.p999_us),
                 sync_p99_ratio: base.and_then(|b| ratio(c.sync_p99_us?, b.sync_p99_us?)),
                 efficiency_ratio: base.and_then(|b| ratio(c.efficiency?, b.efficiency?)),
+                ops_per_sec_low: Some(ops.low),
+                ops_per_sec_high: Some(ops.high),
+                interval: ops.kind.to_string(),
+                ops_change,
+                p99_change,
             });
         }
     }
@@ -416,8 +693,8 @@ mod tests {
         assert_eq!(
             missing,
             vec![
-                ("btree", &["hdd".to_string()][..]),
-                ("lsm", &["ssd".to_string()][..])
+                ("lsm", &["ssd".to_string()][..]),
+                ("btree", &["hdd".to_string()][..])
             ]
         );
         assert!(c.warnings.iter().any(|w| w.contains("tool versions")));
@@ -445,5 +722,101 @@ mod tests {
             .iter()
             .any(|w| w.contains("environment.json is missing")));
         assert_eq!(c.rows[1].ops_ratio, Some(2.0));
+    }
+
+    #[test]
+    fn a_change_needs_intervals_that_do_not_overlap() {
+        let t = tempfile::tempdir().unwrap();
+        let mut a1 = row("a", "wal", "always", 5000.0, 200.0, 1);
+        (a1.ops_per_sec_ci_low, a1.ops_per_sec_ci_high) = (Some(4800.0), Some(5200.0));
+        let mut a2 = row("a", "wal", "none", 100_000.0, 5.0, 1);
+        (a2.ops_per_sec_min, a2.ops_per_sec_max) = (90_000.0, 110_000.0);
+        let mut b1 = row("b", "wal", "always", 5150.0, 200.0, 1);
+        (b1.ops_per_sec_ci_low, b1.ops_per_sec_ci_high) = (Some(5100.0), Some(5300.0));
+        let mut b2 = row("b", "wal", "none", 130_000.0, 2.0, 1);
+        (b2.ops_per_sec_min, b2.ops_per_sec_max) = (120_000.0, 140_000.0);
+        let a = folder(t.path(), "a", &[a2, a1], None);
+        let b = folder(t.path(), "b", &[b1, b2], None);
+        let c = compare(&[a, b]).unwrap();
+        let find = |run: &str, policy: &str| {
+            c.rows
+                .iter()
+                .find(|r| r.run == run && r.policy == policy)
+                .unwrap()
+        };
+        // A CI wider than the observed range is narrowed to it.
+        let mut wide = row("c", "wal", "always", 5000.0, 1.0, 1);
+        (wide.ops_per_sec_min, wide.ops_per_sec_max) = (4000.0, 9000.0);
+        (wide.ops_per_sec_ci_low, wide.ops_per_sec_ci_high) = (Some(0.0), Some(12000.0));
+        let i = ops_interval(&wide);
+        assert_eq!(
+            (i.low, i.high, i.kind),
+            (4000.0, 9000.0, "ci95 within min..max")
+        );
+        // 5150 vs 5000 with overlapping 95% intervals: noise.
+        assert_eq!(find("b", "always").ops_change, "within noise");
+        assert_eq!(find("b", "always").interval, "ci95");
+        // min..max 120k..140k against 90k..110k: a real change.
+        assert_eq!(find("b", "none").ops_change, "faster");
+        assert_eq!(find("b", "none").interval, "min..max");
+        // One repetition of p99 each: points, so any difference counts.
+        assert_eq!(find("b", "none").p99_change, "lower");
+        assert_eq!(find("b", "always").p99_change, "within noise");
+        assert_eq!(find("a", "none").ops_change, "baseline");
+        // Rows in durability order: none before always, whatever runs.csv says.
+        assert_eq!(c.rows[0].policy, "none");
+    }
+
+    #[test]
+    fn the_same_folder_twice_and_a_tmpfs_disk_are_flagged() {
+        let t = tempfile::tempdir().unwrap();
+        let mut e = env("ram", "tmpfs", "0.1.0");
+        e.disk.as_mut().unwrap().path = "/dev/shm/x".into();
+        let a = folder(
+            t.path(),
+            "a",
+            &[row("ram", "wal", "none", 1.0, 1.0, 1)],
+            Some(&e),
+        );
+        let same = t.path().join("a/../a");
+        let c = compare(&[a, same]).unwrap();
+        assert!(
+            c.warnings.iter().any(|w| w.contains("same folder")),
+            "{:?}",
+            c.warnings
+        );
+        assert!(
+            c.warnings
+                .iter()
+                .any(|w| w.contains("tmpfs") && w.contains("/dev/shm/x")),
+            "{:?}",
+            c.warnings
+        );
+    }
+
+    #[test]
+    fn policies_order_from_least_to_most_durable() {
+        let mut p = vec![
+            "always+dir@fsync",
+            "always",
+            "group+dir",
+            "none",
+            "batch:32+dir",
+            "always+dir",
+            "batch:8",
+        ];
+        p.sort_by_key(|x| durability_rank(x));
+        assert_eq!(
+            p,
+            [
+                "none",
+                "batch:32+dir",
+                "batch:8",
+                "group+dir",
+                "always",
+                "always+dir",
+                "always+dir@fsync"
+            ]
+        );
     }
 }

@@ -1,0 +1,223 @@
+//! The report's tables and warnings: the probe's ceilings, every cell with
+//! its interval and flags, and the warnings a reader must see before the
+//! figures (a disk whose syncs may not reach stable storage, noisy cells).
+
+use std::fmt::Write as _;
+
+use results::{Environment, ProbeRow, RunRow};
+
+use crate::cells::{
+    or_dash, plus_minus, sig, spread_flagged, supported, timed_ops, FLAG, SPREAD_FLAG,
+};
+use crate::chart::human;
+
+/// Efficiency above this means the probe's ceiling is not the disk's best.
+const EFFICIENCY_SUSPECT: f64 = 1.05;
+
+/// The warnings shown at the top of the report, each one paragraph.
+pub(crate) fn warnings(
+    env: Option<&Environment>,
+    probe: &[ProbeRow],
+    runs: &[RunRow],
+) -> Vec<String> {
+    let mut w: Vec<String> = Vec::new();
+    if let Some(e) = env {
+        w.extend(results::compare::disk_warnings(e));
+    }
+    if let Some(nf) = results::compare::no_flush_warning(runs) {
+        w.push(format!(
+            "**{nf}.** Sync costs measured here are not the costs of durable writes."
+        ));
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for p in probe {
+        for warning in p.warning.split(" | ").filter(|x| !x.trim().is_empty()) {
+            if !seen.contains(&warning) {
+                seen.push(warning);
+                w.push(format!(
+                    "**The probe suspects this disk acknowledges syncs it has not made durable** (first seen in `{}`, {} B): {}.",
+                    p.pattern,
+                    p.record_bytes,
+                    warning.trim_end_matches('.')
+                ));
+            }
+        }
+    }
+    let noisy = runs.iter().filter(|r| r.noisy == Some(true)).count();
+    if noisy > 0 {
+        w.push(format!(
+            "**{noisy} of {} cells are noisy**: other processes wrote to the device at more than 1/20 of the cell's own rate, so their device figures (device write amplification, flushes per write) are marked {FLAG} and may include others' I/O.",
+            runs.len()
+        ));
+    }
+    let spread = runs.iter().filter(|r| spread_flagged(r)).count();
+    if spread > 0 {
+        w.push(format!(
+            "**{spread} of {} cells spread more than {:.0}% between repetitions** (marked {FLAG} after ops/s): the disk or machine was not steady; read those figures as ranges.",
+            runs.len(),
+            SPREAD_FLAG * 100.0
+        ));
+    }
+    let suspect = runs
+        .iter()
+        .filter(|r| r.efficiency.is_some_and(|e| e > EFFICIENCY_SUSPECT) && !r.open_loop)
+        .count();
+    if suspect > 0 {
+        w.push(format!(
+            "**{suspect} cells beat the probe's ceiling** (efficiency above {EFFICIENCY_SUSPECT}): the probe did not find the disk's best pattern for them, so their efficiency overstates the engine."
+        ));
+    }
+    w
+}
+
+/// Writes each warning as a block quote.
+pub(crate) fn warnings_md(m: &mut String, warnings: &[String]) {
+    for w in warnings {
+        let _ = writeln!(m, "> {FLAG} {w}\n");
+    }
+}
+
+/// The probe's patterns: what the disk itself does without an engine.
+pub(crate) fn probe_md(m: &mut String, probe: &[ProbeRow]) {
+    let _ = writeln!(m, "What the disk itself does for each access pattern, without an engine: the ceiling each cell's efficiency is measured against (a cell is compared with the best pattern for its sync cadence, record size and thread count). `append` writes grow a file; `overwrite` writes go to space already allocated (`prepared`: a file `written` once, or reserved with `fallocate`), which needs no journal commit per sync. ops/s is the median of the rounds, min..max their range.\n");
+    let _ = writeln!(
+        m,
+        "| pattern | prepared | record B | writes/sync | threads | layout | ops/s | min..max | p50 µs | p99 µs | p99.9 µs | max µs | flushes/sync | warning |\n|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"
+    );
+    for p in probe {
+        let range = match (p.ops_per_sec_min, p.ops_per_sec_max) {
+            (Some(lo), Some(hi)) => format!("{}..{}", human(lo), human(hi)),
+            _ => "-".into(),
+        };
+        let _ = writeln!(
+            m,
+            "| `{}` | {} | {} | {} | {} | {} | {:.0} | {range} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} |",
+            p.pattern,
+            if p.prepared.is_empty() { "-" } else { &p.prepared },
+            p.record_bytes,
+            p.writes_per_sync,
+            or_dash(p.threads, |t| t.to_string()),
+            if p.layout.is_empty() { "-" } else { &p.layout },
+            p.ops_per_sec,
+            p.p50_us,
+            p.p99_us,
+            p.p999_us,
+            p.max_us,
+            or_dash(p.flushes_per_sync, |f| sig(f, 2)),
+            if p.warning.is_empty() {
+                String::new()
+            } else {
+                // The full text is in the warnings at the top of the report.
+                format!("{FLAG} may not be durable (see the top)")
+            }
+        );
+    }
+    let _ = writeln!(m);
+}
+
+/// Syncs a cell issued (file + directory); `-` where they were not counted.
+fn syncs(r: &RunRow) -> String {
+    match (r.file_syncs, r.dir_syncs) {
+        (Some(f), d) => (f + d.unwrap_or(0)).to_string(),
+        (None, Some(d)) => d.to_string(),
+        (None, None) => "-".into(),
+    }
+}
+
+/// A device figure, flagged when the cell was noisy.
+fn device_figure(r: &RunRow, v: Option<f64>, digits: u32) -> String {
+    match v {
+        None => "-".into(),
+        Some(v) if r.noisy == Some(true) => format!("{} {FLAG} noisy", sig(v, digits)),
+        Some(v) => sig(v, digits),
+    }
+}
+
+/// Every finished cell, one line each, with the footnotes its marks need.
+pub(crate) fn cells_md(m: &mut String, runs: &[RunRow]) {
+    let _ = writeln!(
+        m,
+        "Medians over repetitions; the full rows (CPU, bytes, device I/Os, intervals of p99) are in `runs.csv`. `-` = not measured (a `0` is a counted zero).\n"
+    );
+    let _ = writeln!(
+        m,
+        "| engine | policy | workload | threads | value B | ops/s | ± | p50 µs | p99 µs | p99.9 µs | syncs | writes/sync | flushes/write | engine WA | device WA | efficiency |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    let (mut thin_tail, mut below_engine, mut open_loop, mut above_one) =
+        (false, false, false, false);
+    for r in runs {
+        let pm = plus_minus(r);
+        let flag = if spread_flagged(r) { FLAG } else { "" };
+        let mut tail = |p: f64, v: f64| {
+            if supported(p, timed_ops(r)) {
+                format!("{v:.1}")
+            } else {
+                thin_tail = true;
+                format!("{v:.1}*")
+            }
+        };
+        let p99 = tail(99.0, r.p99_us);
+        let p999 = tail(99.9, r.p999_us);
+        let engine_wa = if r.engine_bytes_written == 0 && r.engine_bytes_source.is_empty() {
+            "-".into()
+        } else {
+            sig(r.engine_write_amp, 3)
+        };
+        let mut device_wa = device_figure(r, r.device_write_amp, 3);
+        if r.device_bytes_written
+            .is_some_and(|d| r.engine_bytes_written > 0 && d < r.engine_bytes_written)
+        {
+            below_engine = true;
+            device_wa.push_str(" ↓");
+        }
+        let efficiency = if r.open_loop {
+            open_loop = true;
+            "- (open loop)".to_string()
+        } else {
+            match r.efficiency {
+                Some(e) if e > EFFICIENCY_SUSPECT => {
+                    above_one = true;
+                    format!("{e:.2} {FLAG}")
+                }
+                e => or_dash(e, |e| format!("{e:.2}")),
+            }
+        };
+        let _ = writeln!(
+            m,
+            "| {} | `{}` | {} | {} | {} | {:.0} | {}{} | {:.1} | {p99} | {p999} | {} | {} | {} | {engine_wa} | {device_wa} | {efficiency} |",
+            r.engine,
+            r.policy,
+            r.workload,
+            r.threads,
+            r.value_size_bytes,
+            r.ops_per_sec,
+            if pm.is_empty() { "-".to_string() } else { pm },
+            if flag.is_empty() { String::new() } else { format!(" {flag}") },
+            r.p50_us,
+            syncs(r),
+            or_dash(r.writes_per_sync, |w| sig(w, 3)),
+            device_figure(r, r.flushes_per_write, 3),
+        );
+    }
+    let _ = writeln!(m);
+    let mut notes: Vec<String> = vec![format!(
+        "± is half the 95% confidence interval of the median; `(a..b)` is min..max, where no interval was computed or the interval ran past the observed range; {FLAG} after it: repetitions spread more than {:.0}%.",
+        SPREAD_FLAG * 100.0
+    )];
+    if thin_tail {
+        notes.push("`*` after a percentile: fewer timed operations than it needs (500 for p99, 5,000 for p99.9: five above it), so the figure is (close to) the largest latency, not that percentile.".into());
+    }
+    if below_engine {
+        notes.push("`↓` after device WA: the device wrote fewer bytes than the engine handed to the kernel. Data written to files deleted before writeback (compaction, rotated logs) never reaches the device; it is not a counting error.".into());
+    }
+    if open_loop {
+        notes.push("An open-loop cell is held to a target rate, so its throughput says nothing about the disk's capacity: it has no efficiency.".into());
+    }
+    if above_one {
+        notes.push(format!("{FLAG} after efficiency: above {EFFICIENCY_SUSPECT}, so the probe's ceiling for this cadence is not the disk's best."));
+    }
+    for n in notes {
+        let _ = writeln!(m, "- {n}");
+    }
+    let _ = writeln!(m);
+}
