@@ -2,6 +2,8 @@
 //! puts (16-byte keys, 100-byte values) over 100k keys, with the default
 //! configuration and policy `none`. A measurement, not a check: run with
 //! `cargo test --release -p engines --test amplification -- --ignored --nocapture`.
+//! `AMP_FILL=N` instead inserts N distinct keys (fillrandom);
+//! `AMP_MEMTABLE_BYTES` and `AMP_CACHE_PAGES` override those defaults.
 
 use engines::fs::{RealFs, Vfs};
 use engines::{EngineConfig, SyncPolicy};
@@ -22,18 +24,32 @@ fn key(i: u64) -> [u8; 16] {
 #[test]
 #[ignore = "a measurement (about 10 s per engine), not a check"]
 fn amplification_after_1m_random_puts_over_100k_keys() {
+    let only = std::env::var("AMP_ENGINE").ok();
     for name in ["lsm", "btree"] {
+        if only.as_deref().is_some_and(|o| o != name) {
+            continue;
+        }
         let t = tempfile::tempdir().unwrap();
-        let e = engines::open(name, EngineConfig::new(t.path(), SyncPolicy::NONE)).unwrap();
+        let mut cfg = EngineConfig::new(t.path(), SyncPolicy::NONE);
+        let env = |v: &str| std::env::var(v).ok().and_then(|s| s.parse::<u64>().ok());
+        if let Some(n) = env("AMP_MEMTABLE_BYTES") {
+            cfg.memtable_bytes = n;
+        }
+        if let Some(n) = env("AMP_CACHE_PAGES") {
+            cfg.cache_pages = n as usize;
+        }
+        let fill = env("AMP_FILL");
+        let e = engines::open(name, cfg).unwrap();
         let mut x = 0x1234_5678u64;
         let mut value = [0u8; 100];
-        for i in 0..PUTS {
+        for i in 0..fill.unwrap_or(PUTS) {
             x = x
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
             value[..8].copy_from_slice(&i.to_le_bytes());
             value[8..16].copy_from_slice(&x.to_le_bytes());
-            e.put(&key((x >> 33) % KEYS), &value).unwrap();
+            let k = if fill.is_some() { i } else { (x >> 33) % KEYS };
+            e.put(&key(k), &value).unwrap();
         }
         let s = e.stats();
         let live = e.scan(b"", None, usize::MAX).unwrap();

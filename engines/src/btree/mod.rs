@@ -43,15 +43,20 @@
 //! and reopening replays nothing). In order:
 //!
 //! 1. seal the active WAL (synced per policy if it has unsynced writes);
-//! 2. write all dirty pages and the new meta page (checkpoint generation =
-//!    the sealed WAL's) to `data.dwb`, sync it (unless `none`);
-//! 3. write them in place in `data.pages`, sync it (unless `none`);
-//! 4. truncate `data.dwb`; create the next WAL generation (directory fsync
+//! 2. write the dirty pages new since the last checkpoint (numbered past its
+//!    page count, so nothing on disk refers to them) in place in
+//!    `data.pages`, sync it (unless `none`);
+//! 3. write the other pages dirtied since the last checkpoint and the new
+//!    meta page (checkpoint generation = the sealed WAL's) to `data.dwb`,
+//!    sync it (unless `none`);
+//! 4. write those in place in `data.pages`, sync it (unless `none`);
+//! 5. truncate `data.dwb`; create the next WAL generation (directory fsync
 //!    under `+dir`), remove the covered one (directory fsync under `+dir`).
 //!
-//! A crash before step 2's sync leaves the data file at the previous
-//! checkpoint, and recovery replays the WAL (still present) over it. A crash
-//! during step 3 may leave torn or mixed pages; recovery writes back every
+//! A crash before step 3's sync leaves the data file at the previous
+//! checkpoint (plus unreferenced pages past its end), and recovery replays
+//! the WAL (still present) over it. A crash
+//! during step 4 may leave torn or mixed pages; recovery writes back every
 //! page of the complete doublewrite copy that differs, which finishes the
 //! checkpoint, and then the sealed WAL is covered. The WAL is removed only
 //! after the data file holding its changes is synced. A page that fails its
