@@ -275,37 +275,63 @@ impl Table {
         }))
     }
 
-    fn read_block(&self, b: &BlockRef) -> Result<Vec<Entry>> {
+    /// Reads block `b` and checks its CRC; returns the entries' bytes.
+    fn read_raw(&self, b: &BlockRef) -> Result<Vec<u8>> {
         let mut raw = vec![0u8; b.len as usize];
         self.file.read_at(&mut raw, b.offset)?;
-        let body = checked(&*self.file, &raw, b.offset, "data block")?;
-        let mut out = Vec::new();
+        checked(&*self.file, &raw, b.offset, "data block")?;
+        raw.truncate(raw.len() - 4);
+        Ok(raw)
+    }
+
+    /// The entry of block `b` at `p` of its body: key, value (`None`: a
+    /// tombstone) and the offset of the next entry.
+    fn entry_at<'a>(
+        &self,
+        b: &BlockRef,
+        body: &'a [u8],
+        p: usize,
+    ) -> Result<(&'a [u8], Option<&'a [u8]>, usize)> {
+        if p + 9 > body.len() {
+            return Err(Error::corrupt(
+                self.file.path(),
+                b.offset,
+                "truncated entry",
+            ));
+        }
+        let tomb = body[p] & 1 == 1;
+        let klen = u32_le(&body[p + 1..]) as usize;
+        let vlen = u32_le(&body[p + 5..]) as usize;
+        let end = (p + 9).saturating_add(klen).saturating_add(vlen);
+        if end > body.len() {
+            return Err(Error::corrupt(
+                self.file.path(),
+                b.offset,
+                "entry past block end",
+            ));
+        }
+        let key = &body[p + 9..p + 9 + klen];
+        let value = (!tomb).then(|| &body[p + 9 + klen..end]);
+        Ok((key, value, end))
+    }
+
+    /// Calls `f(key, value)` for each entry of a block body, in order,
+    /// until it returns false.
+    fn each_entry(
+        &self,
+        b: &BlockRef,
+        body: &[u8],
+        mut f: impl FnMut(&[u8], Option<&[u8]>) -> bool,
+    ) -> Result<()> {
         let mut p = 0usize;
         while p < body.len() {
-            if p + 9 > body.len() {
-                return Err(Error::corrupt(
-                    self.file.path(),
-                    b.offset,
-                    "truncated entry",
-                ));
+            let (key, value, end) = self.entry_at(b, body, p)?;
+            if !f(key, value) {
+                break;
             }
-            let tomb = body[p] & 1 == 1;
-            let klen = u32_le(&body[p + 1..]) as usize;
-            let vlen = u32_le(&body[p + 5..]) as usize;
-            let end = p + 9 + klen + vlen;
-            if end > body.len() {
-                return Err(Error::corrupt(
-                    self.file.path(),
-                    b.offset,
-                    "entry past block end",
-                ));
-            }
-            let key = body[p + 9..p + 9 + klen].to_vec();
-            let value = (!tomb).then(|| body[p + 9 + klen..end].to_vec());
-            out.push((key, value));
             p = end;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Largest key.
@@ -332,19 +358,26 @@ impl Table {
         let Some(b) = self.blocks.get(i) else {
             return Ok(None);
         };
-        Ok(self
-            .read_block(b)?
-            .into_iter()
-            .find(|(k, _)| k.as_slice() == key)
-            .map(|(_, v)| v))
+        let body = self.read_raw(b)?;
+        let mut found = None;
+        self.each_entry(b, &body, |k, v| {
+            if k == key {
+                found = Some(v.map(<[u8]>::to_vec));
+            }
+            found.is_none() && k < key
+        })?;
+        Ok(found)
     }
 
-    /// Entries with key >= `start`, in order, read block by block.
+    /// Entries with key >= `start`, in order, read block by block and
+    /// decoded one entry at a time (only the entries taken are copied).
     pub fn iter_from(self: &Arc<Self>, start: &[u8]) -> TableIter {
         TableIter {
             table: self.clone(),
             next_block: self.block_for(start),
-            buf: std::collections::VecDeque::new(),
+            block: None,
+            body: Vec::new(),
+            pos: 0,
             start: start.to_vec(),
         }
     }
@@ -360,7 +393,11 @@ impl Table {
 pub struct TableIter {
     table: Arc<Table>,
     next_block: usize,
-    buf: std::collections::VecDeque<Entry>,
+    /// The block `body` holds.
+    block: Option<usize>,
+    body: Vec<u8>,
+    pos: usize,
+    /// Entries below it are skipped (it only matters in the first block).
     start: Vec<u8>,
 }
 
@@ -369,17 +406,36 @@ impl Iterator for TableIter {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(e) = self.buf.pop_front() {
-                if e.0 < self.start {
-                    continue;
+            if let Some(bi) = self.block.filter(|_| self.pos < self.body.len()) {
+                let t = &self.table;
+                match t.entry_at(&t.blocks[bi], &self.body, self.pos) {
+                    Ok((k, v, end)) => {
+                        self.pos = end;
+                        if k < self.start.as_slice() {
+                            continue;
+                        }
+                        if !self.start.is_empty() {
+                            self.start.clear();
+                        }
+                        return Some(Ok((k.to_vec(), v.map(<[u8]>::to_vec))));
+                    }
+                    Err(e) => {
+                        self.block = None;
+                        self.next_block = usize::MAX;
+                        return Some(Err(e));
+                    }
                 }
-                return Some(Ok(e));
             }
             let b = self.table.blocks.get(self.next_block)?;
-            self.next_block += 1;
-            match self.table.read_block(b) {
-                Ok(entries) => self.buf.extend(entries),
+            match self.table.read_raw(b) {
+                Ok(body) => {
+                    self.body = body;
+                    self.pos = 0;
+                    self.block = Some(self.next_block);
+                    self.next_block += 1;
+                }
                 Err(e) => {
+                    self.block = None;
                     self.next_block = usize::MAX;
                     return Some(Err(e));
                 }
