@@ -31,6 +31,10 @@ const BLOCK_TARGET: usize = 4096;
 /// A key's entry: `None` value is a tombstone.
 pub type Entry = (Vec<u8>, Option<Vec<u8>>);
 
+/// An entry inside a block: key, value (`None`: tombstone), and the offset
+/// of the next entry.
+type RawEntry<'a> = (&'a [u8], Option<&'a [u8]>, usize);
+
 fn u32_le(b: &[u8]) -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
@@ -286,12 +290,7 @@ impl Table {
 
     /// The entry of block `b` at `p` of its body: key, value (`None`: a
     /// tombstone) and the offset of the next entry.
-    fn entry_at<'a>(
-        &self,
-        b: &BlockRef,
-        body: &'a [u8],
-        p: usize,
-    ) -> Result<(&'a [u8], Option<&'a [u8]>, usize)> {
+    fn entry_at<'a>(&self, b: &BlockRef, body: &'a [u8], p: usize) -> Result<RawEntry<'a>> {
         if p + 9 > body.len() {
             return Err(Error::corrupt(
                 self.file.path(),
