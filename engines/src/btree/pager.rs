@@ -22,21 +22,30 @@
 //!
 //! Pages are overwritten in place, so a crash during a checkpoint can leave
 //! the data file with some pages new, some old and some torn, which logical
-//! redo cannot repair. [`Pager::checkpoint`] therefore:
+//! redo cannot repair. [`Pager::checkpoint`] writes only the pages dirtied
+//! since the last checkpoint, and:
 //!
-//! 1. writes every dirty page image and the new meta page to `data.dwb` in
-//!    one write and syncs it (unless `none`);
-//! 2. writes the same images in place (runs of adjacent pages coalesced into
+//! 1. writes the dirty pages numbered at or past the last checkpoint's page
+//!    count ("fresh" pages, new at the end of the file: nothing on disk
+//!    refers to them, so a torn write there loses nothing) in place and
+//!    syncs `data.pages` (unless `none`); they get no doublewrite copy;
+//! 2. writes every other dirty page image and the new meta page to
+//!    `data.dwb` in one write and syncs it (unless `none`);
+//! 3. writes those images in place (runs of adjacent pages coalesced into
 //!    one write) and syncs `data.pages` (unless `none`);
-//! 3. truncates `data.dwb` to zero (not synced: a stale copy that comes back
+//! 4. truncates `data.dwb` to zero (not synced: a stale copy that comes back
 //!    holds exactly what the data file already has).
+//!
+//! Pages taken from the free list are not fresh: the last checkpoint's free
+//! list runs through them, so they go through the copy like any other.
 //!
 //! [`Pager::open`] first checks a complete `data.dwb` (valid CRC) whose
 //! generation is not older than the data file's meta page: every image in
 //! it that differs from the data file is written back and the data file
-//! synced. After a crash in step 2 this finishes the checkpoint; after a
-//! crash in step 1 the copy is incomplete, nothing was written in place, and
-//! the data file still holds the previous checkpoint whole. A page that fails
+//! synced. After a crash in step 3 this finishes the checkpoint (the fresh
+//! pages were durable before the copy); after a crash in step 1 or 2 the
+//! copy is incomplete, nothing the previous checkpoint refers to was
+//! written, and the data file still holds that checkpoint whole. A page that fails
 //! its checksum anyway (damage outside a checkpoint) is reported as
 //! `Error::Corrupt` with the file and the page's offset when it is read.
 //!
@@ -91,6 +100,9 @@ pub struct Pager {
     cache: HashMap<PageId, Slot>,
     tick: u64,
     dirty: usize,
+    /// Page count of the data file's meta page (the last checkpoint):
+    /// pages at or past it are referenced by nothing on disk.
+    durable_pages: u32,
     /// The meta page as the next checkpoint will write it.
     pub meta: Meta,
     /// Bytes written and pages read.
@@ -185,6 +197,7 @@ impl Pager {
             cache: HashMap::with_capacity(cache_pages + 64),
             tick: 0,
             dirty: 0,
+            durable_pages: meta.page_count,
             meta,
             counts,
             scratch: Vec::with_capacity(page_bytes),
@@ -372,17 +385,32 @@ impl Pager {
             .map(|(id, _)| *id)
             .collect();
         ids.sort_unstable();
+        // Pages past the last checkpoint's page count hold nothing the
+        // data file's tree or free list refers to: a torn write there
+        // loses nothing, so they skip the doublewrite copy. They are
+        // written (and synced) before the copy, so a complete copy always
+        // finds them in place.
+        let split = ids.partition_point(|&id| id < self.durable_pages);
         let pb = self.page_bytes;
-        let count = ids.len() + 1;
-        let mut dwb = Vec::with_capacity(DWB_HEADER + count * (pb + 4) + 4);
+        let entry = pb + 4;
+        let mut image = std::mem::take(&mut self.scratch);
+        let mut fresh = Vec::with_capacity((ids.len() - split) * entry);
+        for id in &ids[split..] {
+            if let Some(slot) = self.cache.get(id) {
+                page::encode_into(&slot.node, pb, &mut image);
+                fresh.extend_from_slice(&id.to_le_bytes());
+                fresh.extend_from_slice(&image);
+            }
+        }
+        let count = split + 1;
+        let mut dwb = Vec::with_capacity(DWB_HEADER + count * entry + 4);
         dwb.extend_from_slice(&DWB_MAGIC.to_le_bytes());
         dwb.extend_from_slice(&gen.to_le_bytes());
         dwb.extend_from_slice(&(pb as u32).to_le_bytes());
         dwb.extend_from_slice(&(count as u32).to_le_bytes());
         dwb.extend_from_slice(&0u32.to_le_bytes());
         dwb.extend_from_slice(&page::encode_meta(&self.meta, pb));
-        let mut image = std::mem::take(&mut self.scratch);
-        for id in &ids {
+        for id in &ids[..split] {
             if let Some(slot) = self.cache.get(id) {
                 page::encode_into(&slot.node, pb, &mut image);
                 dwb.extend_from_slice(&id.to_le_bytes());
@@ -393,15 +421,44 @@ impl Pager {
         let crc = crc32fast::hash(&dwb);
         dwb.extend_from_slice(&crc.to_le_bytes());
 
-        // 1. The doublewrite copy, durable before any page is overwritten.
+        // 1. Fresh pages in place, durable before the copy can be complete.
+        if !fresh.is_empty() {
+            self.write_in_place(&fresh)?;
+            if policy.syncs_data() {
+                policy.sync_file(&*self.file)?;
+            }
+        }
+        // 2. The doublewrite copy, durable before any page is overwritten.
         self.dwb.write_at(&dwb, 0)?;
         self.counts.dwb += dwb.len() as u64;
         if policy.syncs_data() {
             policy.sync_file(&*self.dwb)?;
         }
-        // 2. In place, adjacent pages in one write each.
-        let body = &dwb[DWB_HEADER..dwb.len() - 4];
+        // 3. In place.
+        self.write_in_place(&dwb[DWB_HEADER..dwb.len() - 4])?;
+        if policy.syncs_data() {
+            policy.sync_file(&*self.file)?;
+        }
+        // 4. The copy is no longer needed.
+        self.dwb.set_len(0)?;
+        for slot in self.cache.values_mut() {
+            slot.dirty = false;
+        }
+        self.dirty = 0;
+        self.durable_pages = self.meta.page_count;
+        if self.cache.len() > self.cap {
+            self.evict();
+        }
+        Ok(())
+    }
+
+    /// Writes `(page id u32, image)` entries, sorted by id, in place:
+    /// runs of adjacent pages in one write each.
+    fn write_in_place(&mut self, body: &[u8]) -> Result<()> {
+        let pb = self.page_bytes;
         let entry = pb + 4;
+        let count = body.len() / entry;
+        let mut buf = Vec::new();
         let mut i = 0;
         while i < count {
             let first = page::u32_at(body, i * entry);
@@ -409,25 +466,13 @@ impl Pager {
             while i + run < count && page::u32_at(body, (i + run) * entry) == first + run as u32 {
                 run += 1;
             }
-            let mut buf = Vec::with_capacity(run * pb);
+            buf.clear();
             for j in i..i + run {
                 buf.extend_from_slice(&body[j * entry + 4..(j + 1) * entry]);
             }
             self.file.write_at(&buf, self.offset(first))?;
             self.counts.pages += buf.len() as u64;
             i += run;
-        }
-        if policy.syncs_data() {
-            policy.sync_file(&*self.file)?;
-        }
-        // 3. The copy is no longer needed.
-        self.dwb.set_len(0)?;
-        for slot in self.cache.values_mut() {
-            slot.dirty = false;
-        }
-        self.dirty = 0;
-        if self.cache.len() > self.cap {
-            self.evict();
         }
         Ok(())
     }

@@ -8,7 +8,8 @@
 const BITS_PER_KEY: usize = 10;
 const PROBES: u8 = 7;
 
-fn hash(key: &[u8]) -> (u32, u32) {
+/// The two hashes a key is probed with.
+pub fn hash(key: &[u8]) -> (u32, u32) {
     let mut h: u64 = 0xCBF2_9CE4_8422_2325;
     for &b in key {
         h ^= u64::from(b);
@@ -17,15 +18,14 @@ fn hash(key: &[u8]) -> (u32, u32) {
     (h as u32, ((h >> 32) as u32) | 1)
 }
 
-/// Builds the encoded filter for `keys`.
-pub fn build<'a>(keys: impl ExactSizeIterator<Item = &'a [u8]>) -> Vec<u8> {
-    let bits = (keys.len() * BITS_PER_KEY).max(64);
+/// Builds the encoded filter for keys given by their [`hash`]es.
+pub fn build(hashes: &[(u32, u32)]) -> Vec<u8> {
+    let bits = (hashes.len() * BITS_PER_KEY).max(64);
     let bytes = bits.div_ceil(8);
     let bits = bytes * 8;
     let mut out = vec![0u8; 1 + bytes];
     out[0] = PROBES;
-    for k in keys {
-        let (h1, h2) = hash(k);
+    for &(h1, h2) in hashes {
         for i in 0..u32::from(PROBES) {
             let bit = (h1.wrapping_add(i.wrapping_mul(h2)) as usize) % bits;
             out[1 + bit / 8] |= 1 << (bit % 8);
@@ -57,7 +57,8 @@ mod tests {
         let keys: Vec<Vec<u8>> = (0..10_000u32)
             .map(|i| format!("key{i}").into_bytes())
             .collect();
-        let f = build(keys.iter().map(Vec::as_slice));
+        let hashes: Vec<(u32, u32)> = keys.iter().map(|k| hash(k)).collect();
+        let f = build(&hashes);
         assert!(keys.iter().all(|k| may_contain(&f, k)));
         let fp = (0..10_000u32)
             .filter(|i| may_contain(&f, format!("other{i}").as_bytes()))

@@ -1,12 +1,14 @@
-//! The manifest: which SSTables are live, newest first, and which WAL
+//! The manifest: which SSTables are live in which level, and which WAL
 //! generations they cover.
 //!
 //! ## Format
 //!
-//! `MANIFEST` holds one record in the shared framing (key `manifest`) whose
-//! value is: next table id (u64 LE), flushed WAL generation (u64 LE: every
-//! WAL generation up to this one is covered by tables), table count (u32
-//! LE), then the live table ids (u64 LE each), newest first. It is replaced
+//! `MANIFEST` holds one record in the shared framing (key `manifest2`)
+//! whose value is: next table id (u64 LE), flushed WAL generation (u64 LE:
+//! every WAL generation up to this one is covered by tables), level count
+//! (u32 LE), then per level its table count (u32 LE) and table ids (u64 LE
+//! each). Level 0 lists its (overlapping) tables newest first; deeper
+//! levels list their non-overlapping tables in key order. It is replaced
 //! whole through [`crate::fs::ReplaceFile`] (temp, sync unless `none`,
 //! rename, directory sync under `+dir`), so it is always either the old or
 //! the new version.
@@ -18,6 +20,8 @@ use crate::{Error, Result};
 /// File name of the manifest.
 pub const NAME: &str = "MANIFEST";
 
+const KEY: &[u8] = b"manifest2";
+
 /// The live tables and the WAL generations they cover.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Manifest {
@@ -25,23 +29,27 @@ pub struct Manifest {
     pub next_table: u64,
     /// Every WAL generation <= this is covered by tables.
     pub flushed_gen: u64,
-    /// Live table ids, newest first.
-    pub tables: Vec<u64>,
+    /// Live table ids per level: level 0 newest first, deeper levels in
+    /// key order.
+    pub levels: Vec<Vec<u64>>,
 }
 
 impl Manifest {
     /// Encodes as one framed record.
     pub fn encode(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(20 + 8 * self.tables.len());
+        let mut v = Vec::with_capacity(20 + 4 * self.levels.len());
         v.extend_from_slice(&self.next_table.to_le_bytes());
         v.extend_from_slice(&self.flushed_gen.to_le_bytes());
-        v.extend_from_slice(&(self.tables.len() as u32).to_le_bytes());
-        for t in &self.tables {
-            v.extend_from_slice(&t.to_le_bytes());
+        v.extend_from_slice(&(self.levels.len() as u32).to_le_bytes());
+        for level in &self.levels {
+            v.extend_from_slice(&(level.len() as u32).to_le_bytes());
+            for t in level {
+                v.extend_from_slice(&t.to_le_bytes());
+            }
         }
         record::encode(&Record {
             seq: 0,
-            key: b"manifest",
+            key: KEY,
             value: Some(&v),
             batch_continues: false,
         })
@@ -56,7 +64,9 @@ impl Manifest {
         let image = f.read_all()?;
         let mut found = None;
         let end = record::scan_log(&image, f.path(), |_, r| {
-            found = r.value.map(<[u8]>::to_vec);
+            if r.key == KEY {
+                found = r.value.map(<[u8]>::to_vec);
+            }
             Ok(())
         })?;
         let bad = |why: &str| Error::corrupt(f.path(), 0, why.to_string());
@@ -72,14 +82,30 @@ impl Manifest {
             a.copy_from_slice(&v[p..p + 8]);
             u64::from_le_bytes(a)
         };
-        let n = u32::from_le_bytes([v[16], v[17], v[18], v[19]]) as usize;
-        if v.len() != 20 + 8 * n {
-            return Err(bad("manifest table list has the wrong length"));
+        let u32_at = |p: usize| u32::from_le_bytes([v[p], v[p + 1], v[p + 2], v[p + 3]]) as usize;
+        let short = || bad("manifest level list has the wrong length");
+        let nlevels = u32_at(16);
+        let mut levels = Vec::with_capacity(nlevels.min(64));
+        let mut p = 20;
+        for _ in 0..nlevels {
+            if p + 4 > v.len() {
+                return Err(short());
+            }
+            let n = u32_at(p);
+            p += 4;
+            if n > (v.len() - p) / 8 {
+                return Err(short());
+            }
+            levels.push((0..n).map(|i| u64_at(p + 8 * i)).collect());
+            p += 8 * n;
+        }
+        if p != v.len() {
+            return Err(short());
         }
         Ok(Some(Manifest {
             next_table: u64_at(0),
             flushed_gen: u64_at(8),
-            tables: (0..n).map(|i| u64_at(20 + 8 * i)).collect(),
+            levels,
         }))
     }
 

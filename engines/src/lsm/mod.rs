@@ -3,22 +3,38 @@
 //!
 //! Writes go to a WAL generation and a memtable (an ordered map). When the
 //! memtable passes `memtable_bytes` it becomes immutable, a new WAL
-//! generation starts, and the immutable memtable is flushed to an SSTable
-//! while writes continue (on a background thread, or inline when
-//! `background_maintenance` is off). Reads check the memtable, the immutable
-//! memtable, then the tables newest first (bloom filter, block index).
+//! generation starts, and the immutable memtable is flushed to a level-0
+//! SSTable while writes continue (on a background thread, or inline when
+//! `background_maintenance` is off).
 //!
-//! Compaction is **full size-tiered**: when `merge_trigger_files` tables
-//! exist, all of them are merged into one table (newest value of each key
-//! wins; tombstones are dropped because the output holds the oldest data of
-//! every key it covers). It runs after flushes, on the same thread.
+//! Compaction is **leveled**, as in LevelDB and RocksDB. Level 0 holds
+//! flushed tables, which overlap each other. Levels 1 to 6 each hold tables
+//! with disjoint key ranges, in key order; level 1's target size is
+//! `merge_trigger_files x memtable_bytes` (about the size of a full level 0)
+//! and each deeper level's is 10x the one above. One compaction step is
+//! either level 0 (once it has `merge_trigger_files` tables) merged with the
+//! level-1 tables it overlaps, or one table of the level furthest over its
+//! target (round robin through its key range) merged with the tables of
+//! the next level it overlaps; a table that overlaps nothing below is moved
+//! down by the manifest alone. So one step rewrites at most level 0 plus
+//! level 1, or one table plus about 10 of the next level, never the whole
+//! tree. Outputs are streamed into tables of about `memtable_bytes`. A
+//! tombstone is dropped only when no deeper level has a table whose key
+//! range holds its key. Flushes run between compaction steps, so writers
+//! wait for at most one step. Compaction I/O runs without the tree lock:
+//! gets and scans only wait for the brief swap of the table lists.
+//!
+//! Reads check the memtable, the immutable memtable, the level-0 tables
+//! newest first, then in each deeper level the one table whose range holds
+//! the key (bloom filter, block index). A scan merges the memtables, each
+//! level-0 table, and one concatenating iterator per deeper level.
 //!
 //! ## Format
 //!
 //! - `NNNNNNNNNNNN.wal`: the WAL of one memtable generation, records in the
 //!   shared framing ([`crate::record`]).
 //! - `NNNNNNNNNNNN.sst`: tables, see [`sstable`].
-//! - `MANIFEST`: live tables newest first and the last flushed WAL
+//! - `MANIFEST`: the live tables of each level and the last flushed WAL
 //!   generation, see [`manifest`].
 //!
 //! ## Durability
@@ -30,7 +46,9 @@
 //! (synced unless `none`). A flush writes the SSTable to a temporary name,
 //! syncs it (unless `none`), renames it and fsyncs the directory (`+dir`),
 //! then replaces the manifest the same way; only after the manifest naming
-//! the table is durable are the WAL generations it covers removed. The
+//! the table is durable are the WAL generations it covers removed. A
+//! compaction step writes its output tables the same way, then the
+//! manifest, and only then removes its input tables. The
 //! seed's WAL only flushed (never fsynced) and its SSTables were written in
 //! place: under `none` (and without `+dir`) this engine shows what that
 //! costs. Under `none` recovery is best effort: a manifest or table that
@@ -47,7 +65,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
-use crate::fs::{EngineDir, FileHandle};
+use crate::fs::{EngineDir, FileHandle, ReplaceFile};
 use crate::record::{self, Record};
 use crate::syncer::Syncer;
 use crate::worker::{self, Signal, Worker};
@@ -55,7 +73,7 @@ use crate::{Error, Result};
 
 use manifest::Manifest;
 use merge::{MergeIter, Source};
-use sstable::{Entry, Table};
+use sstable::{Table, TableWriter};
 
 /// Capabilities: everything but replay.
 pub const CAPABILITIES: Capabilities = Capabilities {
@@ -67,6 +85,13 @@ pub const CAPABILITIES: Capabilities = Capabilities {
 
 /// Per-entry memory overhead counted against `memtable_bytes`.
 const ENTRY_OVERHEAD: u64 = 32;
+
+/// Levels, level 0 included.
+const LEVELS: usize = 7;
+
+/// Each level below level 1 targets this many times the size of the one
+/// above.
+const LEVEL_RATIO: u64 = 10;
 
 fn wal_name(gen: u64) -> String {
     format!("{gen:012}.wal")
@@ -88,12 +113,67 @@ struct Memtable {
     gen: u64,
 }
 
+/// The live tables.
+#[derive(Debug, Clone)]
+struct Version {
+    /// `levels[0]`: overlapping tables, newest first. Deeper levels:
+    /// tables with disjoint key ranges, in key order.
+    levels: Vec<Vec<Arc<Table>>>,
+}
+
+impl Default for Version {
+    fn default() -> Self {
+        Version {
+            levels: vec![Vec::new(); LEVELS],
+        }
+    }
+}
+
+impl Version {
+    fn ids(&self) -> Vec<Vec<u64>> {
+        self.levels
+            .iter()
+            .map(|l| l.iter().map(|t| t.id).collect())
+            .collect()
+    }
+
+    fn tables(&self) -> impl Iterator<Item = &Arc<Table>> {
+        self.levels.iter().flatten()
+    }
+
+    fn level_bytes(&self, level: usize) -> u64 {
+        self.levels[level].iter().map(|t| t.size).sum()
+    }
+
+    /// The table of sorted level `level` (>= 1) whose range holds `key`.
+    fn find(&self, level: usize, key: &[u8]) -> Option<&Arc<Table>> {
+        let l = &self.levels[level];
+        let i = l.partition_point(|t| t.last_key() < key);
+        l.get(i).filter(|t| t.first_key.as_slice() <= key)
+    }
+
+    /// Whether a level below `level` has a table whose range holds `key`.
+    fn deeper_may_hold(&self, level: usize, key: &[u8]) -> bool {
+        (level + 1..self.levels.len()).any(|l| self.find(l, key).is_some())
+    }
+}
+
 #[derive(Debug, Default)]
 struct Tree {
     mem: Memtable,
     imm: Option<Arc<Memtable>>,
-    /// Newest first.
-    tables: Vec<Arc<Table>>,
+    version: Version,
+}
+
+/// What one compaction step merges.
+#[derive(Debug)]
+struct Step {
+    /// Level of `upper`; the output goes to `level + 1`.
+    level: usize,
+    /// Level-0 tables newest first, or one table of a sorted level.
+    upper: Vec<Arc<Table>>,
+    /// The tables of `level + 1` that overlap `upper`, in key order.
+    lower: Vec<Arc<Table>>,
 }
 
 #[derive(Debug)]
@@ -113,13 +193,19 @@ struct Counters {
     manifest_bytes: AtomicU64,
     flushes: AtomicU64,
     compactions: AtomicU64,
+    moves: AtomicU64,
 }
 
 #[derive(Debug)]
 struct Inner {
     dir: EngineDir,
     memtable_bytes: u64,
+    /// Level-0 tables that trigger a level-0 compaction.
     trigger: usize,
+    /// Target size of level 1.
+    level1_bytes: u64,
+    /// Per sorted level, the last key compacted from it (round robin).
+    cursors: Mutex<Vec<Vec<u8>>>,
     background: bool,
     tree: RwLock<Tree>,
     wal: Mutex<Wal>,
@@ -168,20 +254,28 @@ impl Lsm {
             }
             Err(e) => return Err(e),
         };
-        let mut tables = Vec::new();
+        let mut version = Version::default();
+        version
+            .levels
+            .resize(manifest.levels.len().max(LEVELS), Vec::new());
         let mut live_ids = Vec::new();
-        for &id in &manifest.tables {
-            match dir
-                .open_file(&sst_name(id))
-                .and_then(|f| Table::open(id, f))
-            {
-                Ok(t) => {
-                    tables.push(t);
-                    live_ids.push(id);
+        for (level, ids) in manifest.levels.iter().enumerate() {
+            for &id in ids {
+                match dir
+                    .open_file(&sst_name(id))
+                    .and_then(|f| Table::open(id, f))
+                {
+                    Ok(t) => {
+                        version.levels[level].push(t);
+                        live_ids.push(id);
+                    }
+                    Err(e) if best_effort => dropped.push(format!("table {id}: {e}")),
+                    Err(e) => return Err(e),
                 }
-                Err(e) if best_effort => dropped.push(format!("table {id}: {e}")),
-                Err(e) => return Err(e),
             }
+        }
+        for l in version.levels.iter_mut().skip(1) {
+            l.sort_by(|a, b| a.first_key.cmp(&b.first_key));
         }
         let names = dir.list()?;
         let mut max_table = manifest.next_table;
@@ -226,7 +320,7 @@ impl Lsm {
         let manifest = Manifest {
             next_table: max_table,
             flushed_gen: manifest.flushed_gen,
-            tables: live_ids,
+            levels: version.ids(),
         };
 
         let signal = Arc::new(Signal::default());
@@ -235,11 +329,15 @@ impl Lsm {
             dir,
             memtable_bytes: config.memtable_bytes,
             trigger: config.merge_trigger_files,
+            level1_bytes: config
+                .memtable_bytes
+                .saturating_mul(config.merge_trigger_files as u64),
+            cursors: Mutex::new(vec![Vec::new(); version.levels.len()]),
             background: config.background_maintenance,
             tree: RwLock::new(Tree {
                 mem,
                 imm: None,
-                tables,
+                version,
             }),
             wal: Mutex::new(Wal {
                 gen,
@@ -386,13 +484,15 @@ impl Inner {
         Ok(())
     }
 
-    /// Flushes the immutable memtable (if any), then compacts when the
-    /// table count reaches the trigger (or always, when `force`).
+    /// Flushes the immutable memtable (if any), then runs compaction steps
+    /// while a level is over its target, flushing between steps. With
+    /// `force`, level 0 is compacted even below its trigger.
     fn maintain(&self, force: bool) -> Result<()> {
         self.flush()?;
-        let n = self.tree().tables.len();
-        if n >= self.trigger || (force && n > 1) {
-            self.compact()?;
+        let mut force_l0 = force;
+        while self.compact_step(force_l0)? {
+            force_l0 = false;
+            self.flush()?;
         }
         Ok(())
     }
@@ -404,20 +504,62 @@ impl Inner {
         id
     }
 
-    /// Writes sorted entries as table `id` through a temporary file.
-    fn write_table<'a>(
+    /// Streams sorted entries into new tables of about `memtable_bytes`
+    /// each (a single table when `split` is false), each through a
+    /// temporary file; returns the tables, in key order, and the bytes
+    /// written. Writes nothing for no entries.
+    fn write_tables(
         &self,
-        id: u64,
-        entries: impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)>,
-    ) -> Result<(Arc<Table>, u64)> {
-        let image = sstable::encode(entries);
-        let rf = self.dir.replace(&sst_name(id))?;
-        for chunk in image.chunks(1 << 20) {
-            rf.file().append(chunk)?;
+        entries: impl Iterator<Item = Result<(impl AsRef<[u8]>, Option<impl AsRef<[u8]>>)>>,
+        split: bool,
+    ) -> Result<(Vec<Arc<Table>>, u64)> {
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        let mut cur: Option<(u64, ReplaceFile, TableWriter)> = None;
+        let run = || -> Result<()> {
+            for e in entries {
+                let (k, v) = e?;
+                let (_, _, w) = match &mut cur {
+                    Some(c) => c,
+                    None => {
+                        let id = self.alloc_table();
+                        let rf = self.dir.replace(&sst_name(id))?;
+                        let w = TableWriter::new(rf.file().clone());
+                        cur.insert((id, rf, w))
+                    }
+                };
+                w.add(k.as_ref(), v.as_ref().map(AsRef::as_ref))?;
+                if split && w.bytes() >= self.memtable_bytes {
+                    if let Some(c) = cur.take() {
+                        bytes += self.finish_table(c, &mut out)?;
+                    }
+                }
+            }
+            if let Some(c) = cur.take() {
+                bytes += self.finish_table(c, &mut out)?;
+            }
+            Ok(())
+        };
+        if let Err(e) = run() {
+            // Tables already renamed into place are orphans the manifest
+            // does not name: recovery removes them.
+            if let Some((_, rf, _)) = cur.take() {
+                let _ = rf.abort();
+            }
+            return Err(e);
         }
+        Ok((out, bytes))
+    }
+
+    fn finish_table(
+        &self,
+        (id, rf, w): (u64, ReplaceFile, TableWriter),
+        out: &mut Vec<Arc<Table>>,
+    ) -> Result<u64> {
+        let size = w.finish()?;
         rf.commit()?;
-        let table = Table::open(id, self.dir.open_file(&sst_name(id))?)?;
-        Ok((table, image.len() as u64))
+        out.push(Table::open(id, self.dir.open_file(&sst_name(id))?)?);
+        Ok(size)
     }
 
     fn store_manifest(&self, m: &Manifest) -> Result<()> {
@@ -431,21 +573,26 @@ impl Inner {
         let Some(imm) = self.tree().imm.clone() else {
             return Ok(());
         };
-        let id = self.alloc_table();
-        let (table, bytes) = self.write_table(
-            id,
-            imm.map.iter().map(|(k, v)| (k.as_slice(), v.as_deref())),
+        let (tables, bytes) = self.write_tables(
+            imm.map
+                .iter()
+                .map(|(k, v)| Ok((k.as_slice(), v.as_deref()))),
+            false,
         )?;
         self.counters.flush_bytes.fetch_add(bytes, Relaxed);
+        let mut version = self.tree().version.clone();
+        for t in tables {
+            version.levels[0].insert(0, t);
+        }
         {
             let mut m = lock(&self.manifest);
-            m.tables.insert(0, id);
+            m.levels = version.ids();
             m.flushed_gen = imm.gen;
             self.store_manifest(&m)?;
         }
         {
             let mut t = self.tree_mut();
-            t.tables.insert(0, table);
+            t.version = version;
             t.imm = None;
         }
         {
@@ -464,44 +611,107 @@ impl Inner {
         Ok(())
     }
 
-    fn compact(&self) -> Result<()> {
-        let _one = lock(&self.maintenance);
-        let inputs: Vec<Arc<Table>> = self.tree().tables.clone();
-        if inputs.len() < 2 {
-            return Ok(());
+    fn level_target(&self, level: usize) -> u64 {
+        let mut t = self.level1_bytes;
+        for _ in 1..level {
+            t = t.saturating_mul(LEVEL_RATIO);
         }
-        let sources: Vec<Source<'_>> = inputs
+        t
+    }
+
+    /// The next compaction step, if any level needs one: level 0 at its
+    /// trigger (or non-empty, when `force_l0`), else the sorted level (not
+    /// the last) furthest over its target.
+    fn pick(&self, v: &Version, force_l0: bool) -> Option<Step> {
+        let l0 = &v.levels[0];
+        let (level, upper) = if l0.len() >= self.trigger || (force_l0 && !l0.is_empty()) {
+            (0, l0.clone())
+        } else {
+            let mut best: Option<(usize, f64)> = None;
+            for level in 1..v.levels.len() - 1 {
+                let score = v.level_bytes(level) as f64 / self.level_target(level) as f64;
+                if score >= 1.0 && best.is_none_or(|(_, s)| score > s) {
+                    best = Some((level, score));
+                }
+            }
+            let (level, _) = best?;
+            let tables = &v.levels[level];
+            let cursors = lock(&self.cursors);
+            let after = cursors.get(level).map_or(&[][..], Vec::as_slice);
+            let i = tables.partition_point(|t| t.first_key.as_slice() <= after);
+            let t = tables.get(i).or_else(|| tables.first())?;
+            (level, vec![t.clone()])
+        };
+        let lo = upper.iter().map(|t| t.first_key.as_slice()).min()?;
+        let hi = upper.iter().map(|t| t.last_key()).max()?;
+        let lower = v.levels[level + 1]
             .iter()
-            .map(|t| Box::new(t.all()) as Source<'_>)
+            .filter(|t| t.overlaps(lo, hi))
+            .cloned()
             .collect();
-        let mut live: Vec<Entry> = Vec::new();
-        for e in MergeIter::new(sources) {
-            let e = e?;
-            // Every older version of the key is in the inputs: drop tombstones.
-            if e.1.is_some() {
-                live.push(e);
+        Some(Step {
+            level,
+            upper,
+            lower,
+        })
+    }
+
+    /// Runs one compaction step; false when no level needs one.
+    fn compact_step(&self, force_l0: bool) -> Result<bool> {
+        let _one = lock(&self.maintenance);
+        let v = self.tree().version.clone();
+        let Some(step) = self.pick(&v, force_l0) else {
+            return Ok(false);
+        };
+        let out_level = step.level + 1;
+        if step.level > 0 {
+            if let Some(t) = step.upper.first() {
+                let mut cursors = lock(&self.cursors);
+                if let Some(c) = cursors.get_mut(step.level) {
+                    c.clear();
+                    c.extend_from_slice(t.last_key());
+                }
             }
         }
-        let id = self.alloc_table();
-        let (table, bytes) =
-            self.write_table(id, live.iter().map(|(k, v)| (k.as_slice(), v.as_deref())))?;
-        self.counters.compaction_bytes.fetch_add(bytes, Relaxed);
-        let input_ids: Vec<u64> = inputs.iter().map(|t| t.id).collect();
+        let input_ids: Vec<u64> = step.upper.iter().chain(&step.lower).map(|t| t.id).collect();
+        let mut version = v.clone();
+        for l in &mut version.levels {
+            l.retain(|t| !input_ids.contains(&t.id));
+        }
+        let moved = step.upper.len() == 1 && step.lower.is_empty();
+        if moved {
+            // Nothing below overlaps: move the table down, no I/O.
+            version.levels[out_level].extend(step.upper.iter().cloned());
+        } else {
+            let mut sources: Vec<Source<'_>> = step
+                .upper
+                .iter()
+                .map(|t| Box::new(t.all()) as Source<'_>)
+                .collect();
+            sources.push(level_source(&step.lower, &[]));
+            let live = MergeIter::new(sources).filter(|e| match e {
+                Ok((k, None)) => v.deeper_may_hold(out_level, k),
+                _ => true,
+            });
+            let (tables, bytes) = self.write_tables(live, true)?;
+            self.counters.compaction_bytes.fetch_add(bytes, Relaxed);
+            version.levels[out_level].extend(tables);
+        }
+        version.levels[out_level].sort_by(|a, b| a.first_key.cmp(&b.first_key));
         {
             let mut m = lock(&self.manifest);
-            m.tables.retain(|id| !input_ids.contains(id));
-            m.tables.push(id);
+            m.levels = version.ids();
             self.store_manifest(&m)?;
         }
-        {
-            let mut t = self.tree_mut();
-            t.tables.retain(|t| !input_ids.contains(&t.id));
-            t.tables.push(table);
+        self.tree_mut().version = version;
+        if moved {
+            self.counters.moves.fetch_add(1, Relaxed);
+        } else {
+            let names: Vec<String> = input_ids.iter().map(|&i| sst_name(i)).collect();
+            self.dir.remove_all(&names)?;
+            self.counters.compactions.fetch_add(1, Relaxed);
         }
-        let names: Vec<String> = input_ids.iter().map(|&i| sst_name(i)).collect();
-        self.dir.remove_all(&names)?;
-        self.counters.compactions.fetch_add(1, Relaxed);
-        Ok(())
+        Ok(true)
     }
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -513,9 +723,17 @@ impl Inner {
         if let Some(v) = t.imm.as_ref().and_then(|m| m.map.get(key)) {
             return Ok(v.clone());
         }
-        for table in &t.tables {
+        let v = &t.version;
+        for table in &v.levels[0] {
             if let Some(v) = table.get(key)? {
                 return Ok(v);
+            }
+        }
+        for level in 1..v.levels.len() {
+            if let Some(table) = v.find(level, key) {
+                if let Some(v) = table.get(key)? {
+                    return Ok(v);
+                }
             }
         }
         Ok(None)
@@ -533,8 +751,12 @@ impl Inner {
         if let Some(imm) = &t.imm {
             sources.push(mem_source(imm, start));
         }
-        for table in &t.tables {
+        let v = &t.version;
+        for table in &v.levels[0] {
             sources.push(Box::new(table.iter_from(start)));
+        }
+        for level in v.levels.iter().skip(1).filter(|l| !l.is_empty()) {
+            sources.push(level_source(level, start));
         }
         let mut out = Vec::new();
         for e in MergeIter::new(sources) {
@@ -557,8 +779,8 @@ impl Inner {
         let gens = lock(&self.wal_gens).len() as u64;
         let mut stats = EngineStats {
             live_keys: None,
-            files: t.tables.len() as u64 + gens + 1,
-            disk_bytes: t.tables.iter().map(|t| t.size).sum::<u64>() + wal_len,
+            files: t.version.tables().count() as u64 + gens + 1,
+            disk_bytes: t.version.tables().map(|t| t.size).sum::<u64>() + wal_len,
             user_bytes: c.user_bytes.load(Relaxed),
             log_writes: s.writes,
             log_syncs: s.syncs,
@@ -576,11 +798,27 @@ impl Inner {
         stats
             .maintenance_runs
             .insert("compactions".into(), c.compactions.load(Relaxed));
+        stats
+            .maintenance_runs
+            .insert("trivial_moves".into(), c.moves.load(Relaxed));
+        let levels: Vec<String> = t
+            .version
+            .levels
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| !l.is_empty())
+            .map(|(i, l)| format!("L{i}={}", l.len()))
+            .collect();
+        stats
+            .notes
+            .insert("tables_per_level".into(), levels.join(" "));
         stats.notes.insert(
             "compaction".into(),
             format!(
-                "full size-tiered at {} tables, {}",
+                "leveled: level 0 at {} tables, level 1 target {} bytes, x{} per level, {}",
                 self.trigger,
+                self.level1_bytes,
+                LEVEL_RATIO,
                 if self.background {
                     "background thread"
                 } else {
@@ -595,6 +833,17 @@ impl Inner {
         }
         stats
     }
+}
+
+/// Entries of a sorted level's tables (in key order) from `start` on.
+fn level_source<'a>(tables: &'a [Arc<Table>], start: &[u8]) -> Source<'a> {
+    let first = tables.partition_point(|t| t.last_key() < start);
+    let start = start.to_vec();
+    Box::new(
+        tables[first..]
+            .iter()
+            .flat_map(move |t| t.iter_from(&start)),
+    )
 }
 
 /// Entries of a memtable from `start` on.
@@ -657,3 +906,6 @@ impl Engine for Lsm {
         self.inner.stats()
     }
 }
+
+#[cfg(test)]
+mod tests;

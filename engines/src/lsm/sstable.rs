@@ -5,16 +5,18 @@
 //! ```text
 //! data block*   entries, then crc32 (u32 LE) of the entries
 //!   entry:      flags u8 (bit 0: tombstone), key len u32, value len u32, key, value
-//! index         one entry per block: last key len u32, last key, offset u64, length u32;
+//! index         first key len u32, first key (the table's smallest key); then one
+//!               entry per block: last key len u32, last key, offset u64, length u32;
 //!               then crc32 of the index
 //! bloom         see `bloom`; then crc32
 //! footer (48)   index offset u64, index len u32, bloom offset u64, bloom len u32,
-//!               entries u64, magic u64 "LSMTBL01", crc32 of the preceding 40 bytes, 4 zero bytes
+//!               entries u64, magic u64 "LSMTBL02", crc32 of the preceding 40 bytes, 4 zero bytes
 //! ```
 //!
-//! Blocks hold ~4 KiB of entries in key order. The index and bloom filter
-//! are loaded when the table is opened; data blocks are read on demand and
-//! their CRC checked on every read.
+//! Blocks hold ~4 KiB of entries in key order. Tables are written by
+//! streaming ([`TableWriter`]): blocks are appended as they fill. The index
+//! and bloom filter are loaded when the table is opened; data blocks are
+//! read on demand and their CRC checked on every read.
 
 use std::sync::Arc;
 
@@ -22,12 +24,16 @@ use super::bloom;
 use crate::fs::{FileHandle, VFile};
 use crate::{Error, Result};
 
-const MAGIC: u64 = u64::from_le_bytes(*b"LSMTBL01");
+const MAGIC: u64 = u64::from_le_bytes(*b"LSMTBL02");
 const FOOTER_LEN: usize = 48;
 const BLOCK_TARGET: usize = 4096;
 
 /// A key's entry: `None` value is a tombstone.
 pub type Entry = (Vec<u8>, Option<Vec<u8>>);
+
+/// An entry inside a block: key, value (`None`: tombstone), and the offset
+/// of the next entry.
+type RawEntry<'a> = (&'a [u8], Option<&'a [u8]>, usize);
 
 fn u32_le(b: &[u8]) -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
@@ -39,61 +45,124 @@ fn u64_le(b: &[u8]) -> u64 {
     u64::from_le_bytes(a)
 }
 
-/// Encodes sorted entries into a complete table image, written with one
-/// append per ~1 MiB by the caller.
-pub fn encode<'a>(entries: impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)>) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut index = Vec::new();
-    let mut keys: Vec<&[u8]> = Vec::new();
-    let mut block_start = 0usize;
-    let mut last_key: &[u8] = &[];
-    let mut count = 0u64;
-    let finish_block = |out: &mut Vec<u8>, index: &mut Vec<u8>, start: &mut usize, last: &[u8]| {
-        let crc = crc32fast::hash(&out[*start..]);
-        out.extend_from_slice(&crc.to_le_bytes());
-        index.extend_from_slice(&(last.len() as u32).to_le_bytes());
-        index.extend_from_slice(last);
-        index.extend_from_slice(&(*start as u64).to_le_bytes());
-        index.extend_from_slice(&((out.len() - *start) as u32).to_le_bytes());
-        *start = out.len();
-    };
-    for (k, v) in entries {
+/// Appends are batched to about this many bytes.
+const WRITE_CHUNK: usize = 256 << 10;
+
+/// Writes a table by streaming: entries are added in key order, data
+/// blocks are appended to the file in ~256 KiB writes as they fill, and
+/// only the index and the bloom filter's key hashes stay in memory.
+#[derive(Debug)]
+pub struct TableWriter {
+    file: FileHandle,
+    /// Encoded bytes not yet appended; starts at file offset `written`.
+    out: Vec<u8>,
+    written: u64,
+    block_start: usize,
+    index: Vec<u8>,
+    first_key: Option<Vec<u8>>,
+    last_key: Vec<u8>,
+    hashes: Vec<(u32, u32)>,
+    count: u64,
+}
+
+impl TableWriter {
+    /// A writer into `file` (empty, positioned at its start).
+    pub fn new(file: FileHandle) -> Self {
+        TableWriter {
+            file,
+            out: Vec::with_capacity(WRITE_CHUNK + BLOCK_TARGET * 2),
+            written: 0,
+            block_start: 0,
+            index: Vec::new(),
+            first_key: None,
+            last_key: Vec::new(),
+            hashes: Vec::new(),
+            count: 0,
+        }
+    }
+
+    /// Entries added so far.
+    pub fn entries(&self) -> u64 {
+        self.count
+    }
+
+    /// Bytes of data so far (appended or buffered).
+    pub fn bytes(&self) -> u64 {
+        self.written + self.out.len() as u64
+    }
+
+    /// Adds the next entry; keys must come in strictly increasing order.
+    pub fn add(&mut self, k: &[u8], v: Option<&[u8]>) -> Result<()> {
+        let out = &mut self.out;
         out.push(u8::from(v.is_none()));
         out.extend_from_slice(&(k.len() as u32).to_le_bytes());
         out.extend_from_slice(&(v.map_or(0, <[u8]>::len) as u32).to_le_bytes());
         out.extend_from_slice(k);
         out.extend_from_slice(v.unwrap_or(&[]));
-        keys.push(k);
-        last_key = k;
-        count += 1;
-        if out.len() - block_start >= BLOCK_TARGET {
-            finish_block(&mut out, &mut index, &mut block_start, last_key);
+        if self.first_key.is_none() {
+            self.first_key = Some(k.to_vec());
         }
+        self.last_key.clear();
+        self.last_key.extend_from_slice(k);
+        self.hashes.push(bloom::hash(k));
+        self.count += 1;
+        if self.out.len() - self.block_start >= BLOCK_TARGET {
+            self.finish_block();
+            if self.out.len() >= WRITE_CHUNK {
+                self.file.append(&self.out)?;
+                self.written += self.out.len() as u64;
+                self.out.clear();
+                self.block_start = 0;
+            }
+        }
+        Ok(())
     }
-    if out.len() > block_start {
-        finish_block(&mut out, &mut index, &mut block_start, last_key);
+
+    fn finish_block(&mut self) {
+        let start = self.block_start;
+        let crc = crc32fast::hash(&self.out[start..]);
+        self.out.extend_from_slice(&crc.to_le_bytes());
+        let index = &mut self.index;
+        index.extend_from_slice(&(self.last_key.len() as u32).to_le_bytes());
+        index.extend_from_slice(&self.last_key);
+        index.extend_from_slice(&(self.written + start as u64).to_le_bytes());
+        index.extend_from_slice(&((self.out.len() - start) as u32).to_le_bytes());
+        self.block_start = self.out.len();
     }
-    let index_off = out.len() as u64;
-    let icrc = crc32fast::hash(&index);
-    out.extend_from_slice(&index);
-    out.extend_from_slice(&icrc.to_le_bytes());
-    let bloom = bloom::build(keys.into_iter());
-    let bloom_off = out.len() as u64;
-    let bcrc = crc32fast::hash(&bloom);
-    out.extend_from_slice(&bloom);
-    out.extend_from_slice(&bcrc.to_le_bytes());
-    let mut footer = Vec::with_capacity(FOOTER_LEN);
-    footer.extend_from_slice(&index_off.to_le_bytes());
-    footer.extend_from_slice(&((index.len() + 4) as u32).to_le_bytes());
-    footer.extend_from_slice(&bloom_off.to_le_bytes());
-    footer.extend_from_slice(&((bloom.len() + 4) as u32).to_le_bytes());
-    footer.extend_from_slice(&count.to_le_bytes());
-    footer.extend_from_slice(&MAGIC.to_le_bytes());
-    let fcrc = crc32fast::hash(&footer);
-    footer.extend_from_slice(&fcrc.to_le_bytes());
-    footer.extend_from_slice(&[0u8; 4]);
-    out.extend_from_slice(&footer);
-    out
+
+    /// Writes the last block, the index, the bloom filter and the footer;
+    /// returns the table's size. The caller syncs and renames the file.
+    pub fn finish(mut self) -> Result<u64> {
+        if self.out.len() > self.block_start {
+            self.finish_block();
+        }
+        let first = self.first_key.take().unwrap_or_default();
+        let mut index = Vec::with_capacity(4 + first.len() + self.index.len());
+        index.extend_from_slice(&(first.len() as u32).to_le_bytes());
+        index.extend_from_slice(&first);
+        index.extend_from_slice(&self.index);
+        let out = &mut self.out;
+        let index_off = self.written + out.len() as u64;
+        out.extend_from_slice(&index);
+        out.extend_from_slice(&crc32fast::hash(&index).to_le_bytes());
+        let bloom = bloom::build(&self.hashes);
+        let bloom_off = self.written + out.len() as u64;
+        out.extend_from_slice(&bloom);
+        out.extend_from_slice(&crc32fast::hash(&bloom).to_le_bytes());
+        let mut footer = Vec::with_capacity(FOOTER_LEN);
+        footer.extend_from_slice(&index_off.to_le_bytes());
+        footer.extend_from_slice(&((index.len() + 4) as u32).to_le_bytes());
+        footer.extend_from_slice(&bloom_off.to_le_bytes());
+        footer.extend_from_slice(&((bloom.len() + 4) as u32).to_le_bytes());
+        footer.extend_from_slice(&self.count.to_le_bytes());
+        footer.extend_from_slice(&MAGIC.to_le_bytes());
+        let fcrc = crc32fast::hash(&footer);
+        footer.extend_from_slice(&fcrc.to_le_bytes());
+        footer.extend_from_slice(&[0u8; 4]);
+        out.extend_from_slice(&footer);
+        self.file.append(out)?;
+        Ok(self.written + out.len() as u64)
+    }
 }
 
 #[derive(Debug)]
@@ -115,6 +184,8 @@ pub struct Table {
     pub entries: u64,
     /// File size.
     pub size: u64,
+    /// Smallest key.
+    pub first_key: Vec<u8>,
 }
 
 fn checked<'a>(file: &dyn VFile, section: &'a [u8], offset: u64, what: &str) -> Result<&'a [u8]> {
@@ -164,8 +235,12 @@ impl Table {
         let mut raw = vec![0u8; index_len as usize];
         file.read_at(&mut raw, index_off)?;
         let index = checked(&*file, &raw, index_off, "table index")?;
+        if index.len() < 4 || 4 + u32_le(index) as usize > index.len() {
+            return Err(bad(index_off, "truncated first key"));
+        }
+        let first_key = index[4..4 + u32_le(index) as usize].to_vec();
         let mut blocks = Vec::new();
-        let mut p = 0usize;
+        let mut p = 4 + first_key.len();
         while p < index.len() {
             if p + 4 > index.len() {
                 return Err(bad(index_off, "truncated index entry"));
@@ -190,7 +265,11 @@ impl Table {
         let mut braw = vec![0u8; bloom_len as usize];
         file.read_at(&mut braw, bloom_off)?;
         let bloom = checked(&*file, &braw, bloom_off, "bloom filter")?.to_vec();
+        if blocks.is_empty() {
+            return Err(bad(index_off, "table has no data blocks"));
+        }
         Ok(Arc::new(Table {
+            first_key,
             id,
             file,
             blocks,
@@ -200,37 +279,68 @@ impl Table {
         }))
     }
 
-    fn read_block(&self, b: &BlockRef) -> Result<Vec<Entry>> {
+    /// Reads block `b` and checks its CRC; returns the entries' bytes.
+    fn read_raw(&self, b: &BlockRef) -> Result<Vec<u8>> {
         let mut raw = vec![0u8; b.len as usize];
         self.file.read_at(&mut raw, b.offset)?;
-        let body = checked(&*self.file, &raw, b.offset, "data block")?;
-        let mut out = Vec::new();
+        checked(&*self.file, &raw, b.offset, "data block")?;
+        raw.truncate(raw.len() - 4);
+        Ok(raw)
+    }
+
+    /// The entry of block `b` at `p` of its body: key, value (`None`: a
+    /// tombstone) and the offset of the next entry.
+    fn entry_at<'a>(&self, b: &BlockRef, body: &'a [u8], p: usize) -> Result<RawEntry<'a>> {
+        if p + 9 > body.len() {
+            return Err(Error::corrupt(
+                self.file.path(),
+                b.offset,
+                "truncated entry",
+            ));
+        }
+        let tomb = body[p] & 1 == 1;
+        let klen = u32_le(&body[p + 1..]) as usize;
+        let vlen = u32_le(&body[p + 5..]) as usize;
+        let end = (p + 9).saturating_add(klen).saturating_add(vlen);
+        if end > body.len() {
+            return Err(Error::corrupt(
+                self.file.path(),
+                b.offset,
+                "entry past block end",
+            ));
+        }
+        let key = &body[p + 9..p + 9 + klen];
+        let value = (!tomb).then(|| &body[p + 9 + klen..end]);
+        Ok((key, value, end))
+    }
+
+    /// Calls `f(key, value)` for each entry of a block body, in order,
+    /// until it returns false.
+    fn each_entry(
+        &self,
+        b: &BlockRef,
+        body: &[u8],
+        mut f: impl FnMut(&[u8], Option<&[u8]>) -> bool,
+    ) -> Result<()> {
         let mut p = 0usize;
         while p < body.len() {
-            if p + 9 > body.len() {
-                return Err(Error::corrupt(
-                    self.file.path(),
-                    b.offset,
-                    "truncated entry",
-                ));
+            let (key, value, end) = self.entry_at(b, body, p)?;
+            if !f(key, value) {
+                break;
             }
-            let tomb = body[p] & 1 == 1;
-            let klen = u32_le(&body[p + 1..]) as usize;
-            let vlen = u32_le(&body[p + 5..]) as usize;
-            let end = p + 9 + klen + vlen;
-            if end > body.len() {
-                return Err(Error::corrupt(
-                    self.file.path(),
-                    b.offset,
-                    "entry past block end",
-                ));
-            }
-            let key = body[p + 9..p + 9 + klen].to_vec();
-            let value = (!tomb).then(|| body[p + 9 + klen..end].to_vec());
-            out.push((key, value));
             p = end;
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// Largest key.
+    pub fn last_key(&self) -> &[u8] {
+        self.blocks.last().map_or(&[], |b| b.last_key.as_slice())
+    }
+
+    /// Whether the table's key range overlaps `[lo, hi]`.
+    pub fn overlaps(&self, lo: &[u8], hi: &[u8]) -> bool {
+        self.first_key.as_slice() <= hi && self.last_key() >= lo
     }
 
     /// Index of the first block that can hold `key` (its last key >= key).
@@ -247,19 +357,26 @@ impl Table {
         let Some(b) = self.blocks.get(i) else {
             return Ok(None);
         };
-        Ok(self
-            .read_block(b)?
-            .into_iter()
-            .find(|(k, _)| k.as_slice() == key)
-            .map(|(_, v)| v))
+        let body = self.read_raw(b)?;
+        let mut found = None;
+        self.each_entry(b, &body, |k, v| {
+            if k == key {
+                found = Some(v.map(<[u8]>::to_vec));
+            }
+            found.is_none() && k < key
+        })?;
+        Ok(found)
     }
 
-    /// Entries with key >= `start`, in order, read block by block.
+    /// Entries with key >= `start`, in order, read block by block and
+    /// decoded one entry at a time (only the entries taken are copied).
     pub fn iter_from(self: &Arc<Self>, start: &[u8]) -> TableIter {
         TableIter {
             table: self.clone(),
             next_block: self.block_for(start),
-            buf: std::collections::VecDeque::new(),
+            block: None,
+            body: Vec::new(),
+            pos: 0,
             start: start.to_vec(),
         }
     }
@@ -275,7 +392,11 @@ impl Table {
 pub struct TableIter {
     table: Arc<Table>,
     next_block: usize,
-    buf: std::collections::VecDeque<Entry>,
+    /// The block `body` holds.
+    block: Option<usize>,
+    body: Vec<u8>,
+    pos: usize,
+    /// Entries below it are skipped (it only matters in the first block).
     start: Vec<u8>,
 }
 
@@ -284,17 +405,36 @@ impl Iterator for TableIter {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(e) = self.buf.pop_front() {
-                if e.0 < self.start {
-                    continue;
+            if let Some(bi) = self.block.filter(|_| self.pos < self.body.len()) {
+                let t = &self.table;
+                match t.entry_at(&t.blocks[bi], &self.body, self.pos) {
+                    Ok((k, v, end)) => {
+                        self.pos = end;
+                        if k < self.start.as_slice() {
+                            continue;
+                        }
+                        if !self.start.is_empty() {
+                            self.start.clear();
+                        }
+                        return Some(Ok((k.to_vec(), v.map(<[u8]>::to_vec))));
+                    }
+                    Err(e) => {
+                        self.block = None;
+                        self.next_block = usize::MAX;
+                        return Some(Err(e));
+                    }
                 }
-                return Some(Ok(e));
             }
             let b = self.table.blocks.get(self.next_block)?;
-            self.next_block += 1;
-            match self.table.read_block(b) {
-                Ok(entries) => self.buf.extend(entries),
+            match self.table.read_raw(b) {
+                Ok(body) => {
+                    self.body = body;
+                    self.pos = 0;
+                    self.block = Some(self.next_block);
+                    self.next_block += 1;
+                }
                 Err(e) => {
+                    self.block = None;
                     self.next_block = usize::MAX;
                     return Some(Err(e));
                 }
