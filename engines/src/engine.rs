@@ -153,11 +153,16 @@ pub struct EngineConfig {
     /// bytes (wal, bitcask, loghash). Default 4 MiB, so rotation happens
     /// during a benchmark run.
     pub segment_bytes: u64,
-    /// Memtable size that triggers a flush, in bytes (lsm). Default 4 MiB.
+    /// Memtable size that triggers a flush, in bytes (lsm). Default 16 MiB,
+    /// fjall's default memtable size, so the two LSM trees compact alike.
     pub memtable_bytes: u64,
     /// Page size in bytes (btree). Default 4096.
     pub page_bytes: usize,
-    /// Pages held in the page cache (btree). Default 4096.
+    /// Pages held in the page cache (btree). Default 32,768 (128 MiB of
+    /// 4 KiB pages, filled only as the tree grows): a cache that holds the
+    /// working set checkpoints rarely, and each checkpoint rewrites fewer
+    /// pages (write amplification 6 instead of 57 for 600k random inserts;
+    /// see the btree module's `## Page cache size`).
     pub cache_pages: usize,
     /// Immutable files that trigger a merge/compaction (bitcask, loghash,
     /// lsm). Default 4.
@@ -182,9 +187,9 @@ impl EngineConfig {
             vfs,
             policy,
             segment_bytes: 4 << 20,
-            memtable_bytes: 4 << 20,
+            memtable_bytes: 16 << 20,
             page_bytes: 4096,
-            cache_pages: 4096,
+            cache_pages: 32_768,
             merge_trigger_files: 4,
             background_maintenance: true,
             checkpoint_bytes: 16 << 20,
