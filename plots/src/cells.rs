@@ -116,15 +116,11 @@ pub(crate) fn timed_ops(r: &RunRow) -> u64 {
     r.ops / u64::from(r.latency_sample_every.unwrap_or(1).max(1))
 }
 
-/// Timed operations that must lie above a percentile for it to be shown
-/// (the runner's rule, `results::MIN_TAIL_SAMPLES` on main).
-const MIN_TAIL_SAMPLES: f64 = 5.0;
-
-/// Whether `count` timed operations support the percentile `p` (0-100):
-/// at least [`MIN_TAIL_SAMPLES`] operations lie above it, so p99 needs 500
-/// and p99.9 5,000. The maximum (100) is not a point of a spectrum.
+/// Whether `count` timed operations support the percentile `p` (0-100) as
+/// a point of a spectrum: the runner's rule ([`results::percentile_supported`]),
+/// without the maximum (100), which is not a point of a spectrum.
 pub(crate) fn supported(p: f64, count: u64) -> bool {
-    p < 100.0 && count as f64 * (1.0 - p / 100.0) >= MIN_TAIL_SAMPLES - 1e-9
+    p < 100.0 && results::percentile_supported(count, p)
 }
 
 #[cfg(test)]

@@ -161,17 +161,15 @@ pub(crate) fn thread_word(t: u32) -> String {
     }
 }
 
-/// The stem of a cell's `hgrm/` files: policy `+`, `:`, `@` become `-`,
-/// `_`, `_at_` (`wal_always-dir_fillrandom_t1_v100`).
-pub(crate) fn hgrm_stem(r: &results::RunRow) -> String {
-    let policy = r
-        .policy
-        .replace('+', "-")
-        .replace('@', "_at_")
-        .replace(':', "_");
-    format!(
-        "{}_{}_{}_t{}_v{}",
-        r.engine, policy, r.workload, r.threads, r.value_size_bytes
+/// The stem of a cell's `hgrm/` file for `operation`, as `results` names it.
+pub(crate) fn hgrm_stem(r: &results::RunRow, operation: &str) -> String {
+    results::hgrm_stem(
+        &r.engine,
+        &r.policy,
+        &r.workload,
+        r.threads,
+        r.value_size_bytes,
+        operation,
     )
 }
 
@@ -190,8 +188,8 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            hgrm_stem(&r),
-            "wal_batch_32-dir_at_fsync_fillrandom_t4_v100"
+            hgrm_stem(&r, "all"),
+            "wal_batch_32-dir_at_fsync_fillrandom_t4_v100_all"
         );
     }
 

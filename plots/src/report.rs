@@ -210,7 +210,7 @@ fn hgrm_total_count(path: &Path) -> Option<u64> {
 /// rows of latency.csv. Percentiles that the operation count does not
 /// support (p99.99 of 1,200 operations is just the largest) are left out.
 fn spectrum(d: &Loaded, r: &RunRow, operation: &str) -> Result<Vec<(f64, f64)>, PlotError> {
-    let path = d.rd.hgrm(&format!("{}_{operation}", hgrm_stem(r)));
+    let path = d.rd.hgrm(&hgrm_stem(r, operation));
     let rows: Vec<&LatencyRow> = d
         .latency
         .rows()

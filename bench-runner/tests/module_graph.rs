@@ -1,0 +1,130 @@
+//! The runner's modules form a graph without cycles: each module names the
+//! ones it uses (`crate::x`), and nothing uses a module that uses it back.
+//! (Cycles such as cli <-> crash_cmd and run <-> output made each half
+//! impossible to change or test alone.)
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+fn module_name(path: &Path, src: &Path) -> String {
+    let rel = path.strip_prefix(src).unwrap().with_extension("");
+    let mut parts: Vec<String> = rel
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    if parts.last().is_some_and(|p| p == "mod") {
+        parts.pop();
+    }
+    parts.first().cloned().unwrap_or_default()
+}
+
+fn edges() -> BTreeMap<String, BTreeSet<String>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    let mut stack = vec![src.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                files.push(p);
+            }
+        }
+    }
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for f in files {
+        let from = module_name(&f, &src);
+        if from == "lib" || from == "main" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        // Only non-test code counts.
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let entry = graph.entry(from.clone()).or_default();
+        for (i, _) in code.match_indices("crate::") {
+            let rest = &code[i + "crate::".len()..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            // `use crate::{a, b}` groups.
+            if name.is_empty() && rest.starts_with('{') {
+                let group = &rest[1..rest.find('}').unwrap_or(1)];
+                for n in group.split(',') {
+                    let n = n.trim().split("::").next().unwrap_or("").trim();
+                    if !n.is_empty()
+                        && n != from
+                        && n.chars().next().is_some_and(|c| c.is_lowercase())
+                    {
+                        entry.insert(n.to_string());
+                    }
+                }
+                continue;
+            }
+            if !name.is_empty()
+                && name != from
+                && name.chars().next().is_some_and(|c| c.is_lowercase())
+            {
+                entry.insert(name);
+            }
+        }
+    }
+    graph
+}
+
+fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        n: &str,
+        g: &BTreeMap<String, BTreeSet<String>>,
+        state: &mut BTreeMap<String, u8>,
+        path: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        match state.get(n) {
+            Some(2) => return None,
+            Some(1) => {
+                let start = path.iter().position(|p| p == n).unwrap_or(0);
+                let mut c = path[start..].to_vec();
+                c.push(n.to_string());
+                return Some(c);
+            }
+            _ => {}
+        }
+        state.insert(n.to_string(), 1);
+        path.push(n.to_string());
+        for m in g.get(n).into_iter().flatten() {
+            if let Some(c) = visit(m, g, state, path) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        state.insert(n.to_string(), 2);
+        None
+    }
+    let mut state = BTreeMap::new();
+    for n in graph.keys() {
+        if let Some(c) = visit(n, graph, &mut state, &mut Vec::new()) {
+            return Some(c);
+        }
+    }
+    None
+}
+
+#[test]
+fn modules_have_no_cycle() {
+    let g = edges();
+    assert!(g.len() > 5, "found the modules: {g:?}");
+    if let Some(c) = find_cycle(&g) {
+        panic!("module cycle: {}", c.join(" -> "));
+    }
+}
+
+#[test]
+fn the_cycle_finder_finds_cycles() {
+    let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    g.entry("a".into()).or_default().insert("b".into());
+    g.entry("b".into()).or_default().insert("c".into());
+    assert!(find_cycle(&g).is_none());
+    g.entry("c".into()).or_default().insert("a".into());
+    assert_eq!(find_cycle(&g).unwrap(), ["a", "b", "c", "a"]);
+}
