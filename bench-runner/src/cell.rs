@@ -182,8 +182,14 @@ fn run_in(
     let base = base_vfs(plan);
 
     if spec.load && spec.record_count > 0 {
-        // The load phase is not measured: write under `none`, then sync once.
-        let cfg = EngineConfig::with_vfs(dir, base.clone(), SyncPolicy::NONE);
+        // The load phase is not measured: write under `none` (or, for an
+        // engine that refuses `none`, the cell's own policy), then sync once.
+        let load_policy = if (plan.engine.supports)(&SyncPolicy::NONE).is_ok() {
+            SyncPolicy::NONE
+        } else {
+            plan.policy
+        };
+        let cfg = EngineConfig::with_vfs(dir, base.clone(), load_policy);
         let engine: Arc<dyn Engine> = Arc::from(plan.engine.open(cfg)?);
         let mut streams: Vec<OpStream> =
             (0..threads).map(|t| spec.load_stream(t, threads)).collect();
