@@ -238,9 +238,11 @@ impl Engine for HashLog {
         if self.inner.closed.swap(true, Relaxed) {
             return Ok(());
         }
-        self.worker.stop();
+        let stopped = self.worker.stop();
         drop(lock(&self.inner.merging));
-        self.inner.syncer.close(&|| self.inner.active_file())
+        self.inner.syncer.close(&|| self.inner.active_file())?;
+        // A merge thread that panicked or failed is reported, not ignored.
+        stopped
     }
     fn stats(&self) -> EngineStats {
         self.inner.stats()

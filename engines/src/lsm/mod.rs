@@ -650,8 +650,9 @@ impl Engine for Lsm {
         if self.inner.closed.swap(true, Relaxed) {
             return Ok(());
         }
-        self.worker.stop();
-        self.inner.syncer.close(&|| self.inner.wal_file())
+        let stopped = self.worker.stop();
+        self.inner.syncer.close(&|| self.inner.wal_file())?;
+        stopped
     }
     fn stats(&self) -> EngineStats {
         self.inner.stats()
