@@ -21,7 +21,7 @@
 //!   before that sync may keep the old size or the new one (zeros). Where
 //!   the filesystem cannot reserve, it behaves as `set_len` growth (a sparse
 //!   extension). Logs that reserve space find their end by their records,
-//!   never by the file size ([`crate::log`]).
+//!   never by the file size ([`crate::logfile`]).
 //! - [`VFile::append`] is one `write(2)` of the whole buffer at the current end
 //!   of the file. An engine that buffers in user space flushes that buffer with
 //!   `append` before it acknowledges a write, so an acknowledged write under
