@@ -164,7 +164,7 @@ impl Btree {
             Err(e) => return Err(e),
         };
         let mut replayed = 0;
-        let step = crate::logfile::reserve_step(config.checkpoint_bytes);
+        let step = crate::logfile::reserve_step(policy, config.checkpoint_bytes);
         let wal = RedoLog::recover(&dir, tree.pager.meta.checkpoint_gen, step, |rec| {
             let meta = &mut tree.pager.meta;
             meta.next_seq = meta.next_seq.max(rec.seq + 1);

@@ -33,7 +33,7 @@
 //! ## Durability
 //!
 //! A put or delete is one positional write of one record into the active
-//! file's reserved space under the write lock (so its sync changes no file
+//! file's reserved space (every policy but `none`) under the write lock (so its sync changes no file
 //! size, except after a reservation step), then the shared [`Syncer`]: nothing more under `none`
 //! (no user-space buffer: the record is in the kernel when `put` returns);
 //! one `fdatasync` (`fsync` with `@fsync`) per write under `always`; one per
@@ -286,7 +286,7 @@ impl HashLog {
         );
 
         let background = config.background_maintenance;
-        let reserve_step = logfile::reserve_step(config.segment_bytes);
+        let reserve_step = logfile::reserve_step(config.policy, config.segment_bytes);
         let signal = Arc::new(Signal::default());
         let syncer = Syncer::for_dir(config.policy, &dir);
         let inner = Arc::new(Inner {

@@ -25,7 +25,8 @@
 //! ## Durability
 //!
 //! A put or delete is one positional write into the current WAL
-//! generation's reserved space (its sync changes no file size), then the
+//! generation's reserved space (every policy but `none`: its sync changes
+//! no file size), then the
 //! shared syncer (no sync under `none`; one per write under `always`; one
 //! per N under `batch:N`; one per group under `group`). A new WAL generation
 //! is created (directory fsync under `+dir`) after the old one is sealed
@@ -247,8 +248,8 @@ impl Lsm {
             }),
             wal: Mutex::new(Wal {
                 gen,
-                log: LogFile::new(file, 0, logfile::reserve_step(config.segment_bytes))?,
-                reserve_step: logfile::reserve_step(config.segment_bytes),
+                log: LogFile::new(file, 0, logfile::reserve_step(policy, config.segment_bytes))?,
+                reserve_step: logfile::reserve_step(policy, config.segment_bytes),
                 buf: Vec::with_capacity(4096),
             }),
             wal_gens: Mutex::new(gens),

@@ -24,8 +24,8 @@
 //! ## Durability
 //!
 //! Every acknowledged write is one positional write (one `pwrite(2)`) of its
-//! encoded record(s) into reserved space, so its sync changes no file size
-//! (except after a reservation step), then [`Syncer::commit`]: no sync under `none`; one
+//! encoded record(s) into reserved space (under every policy but `none`),
+//! so its sync changes no file size (except after a reservation step), then [`Syncer::commit`]: no sync under `none`; one
 //! `fdatasync` (or `fsync` with `@fsync`) per write under `always`; one every
 //! N writes under `batch:N`; one per commit group under `group`. Rotation
 //! syncs the old segment first (unless `none`) and, under `+dir`, fsyncs the
@@ -128,7 +128,7 @@ impl Wal {
             });
             active = Some((file, end.valid_len));
         }
-        let reserve_step = logfile::reserve_step(config.segment_bytes);
+        let reserve_step = logfile::reserve_step(config.policy, config.segment_bytes);
         let (file, len) = match active {
             Some(a) => a,
             None => {
