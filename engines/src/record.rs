@@ -358,12 +358,9 @@ mod tests {
                 end.torn_bytes + end.reserved_bytes,
                 (cut - last_start) as u64
             );
-            assert_eq!(
-                full[last_start + end.torn_bytes as usize..cut]
-                    .iter()
-                    .all(|&b| b == 0),
-                true
-            );
+            assert!(full[last_start + end.torn_bytes as usize..cut]
+                .iter()
+                .all(|&b| b == 0));
         }
     }
 
