@@ -1,10 +1,9 @@
 //! Fault injection for the runner's own tests: a disk that fills up.
 
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
-use engines::fs::{FileHandle, VFile, Vfs};
+use engines::fs::{FileHandle, FileLayer, VFile, Vfs, VfsLayer};
 use engines::{Error, Result};
 
 /// A `Vfs` whose writes fail with ENOSPC once `limit` bytes were written.
@@ -22,39 +21,17 @@ impl FullDiskFs {
             left: Arc::new(AtomicU64::new(limit)),
         }
     }
+}
 
+impl VfsLayer for FullDiskFs {
+    fn inner(&self) -> &dyn Vfs {
+        &*self.inner
+    }
     fn wrap(&self, f: FileHandle) -> FileHandle {
         Arc::new(FullDiskFile {
             inner: f,
             left: self.left.clone(),
         })
-    }
-}
-
-impl Vfs for FullDiskFs {
-    fn create(&self, path: &Path) -> Result<FileHandle> {
-        self.inner.create(path).map(|f| self.wrap(f))
-    }
-    fn open(&self, path: &Path) -> Result<FileHandle> {
-        self.inner.open(path).map(|f| self.wrap(f))
-    }
-    fn rename(&self, from: &Path, to: &Path) -> Result<()> {
-        self.inner.rename(from, to)
-    }
-    fn remove(&self, path: &Path) -> Result<()> {
-        self.inner.remove(path)
-    }
-    fn list_dir(&self, path: &Path) -> Result<Vec<String>> {
-        self.inner.list_dir(path)
-    }
-    fn create_dir_all(&self, path: &Path) -> Result<()> {
-        self.inner.create_dir_all(path)
-    }
-    fn sync_dir(&self, path: &Path) -> Result<()> {
-        self.inner.sync_dir(path)
-    }
-    fn exists(&self, path: &Path) -> Result<bool> {
-        self.inner.exists(path)
     }
 }
 
@@ -80,9 +57,9 @@ impl FullDiskFile {
     }
 }
 
-impl VFile for FullDiskFile {
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
-        self.inner.read_at(buf, offset)
+impl FileLayer for FullDiskFile {
+    fn inner(&self) -> &dyn VFile {
+        &*self.inner
     }
     fn write_at(&self, buf: &[u8], offset: u64) -> Result<()> {
         self.take(buf.len())?;
@@ -92,19 +69,16 @@ impl VFile for FullDiskFile {
         self.take(buf.len())?;
         self.inner.append(buf)
     }
-    fn len(&self) -> Result<u64> {
-        self.inner.len()
-    }
-    fn set_len(&self, len: u64) -> Result<()> {
-        self.inner.set_len(len)
-    }
-    fn sync_data(&self) -> Result<()> {
-        self.inner.sync_data()
-    }
-    fn sync_all(&self) -> Result<()> {
-        self.inner.sync_all()
-    }
-    fn path(&self) -> &Path {
-        self.inner.path()
+    /// A full disk has nothing left to reserve; reserving does not use up
+    /// the write budget (it counts written bytes).
+    fn allocate(&self, len: u64) -> Result<()> {
+        if self.left.load(Relaxed) == 0 {
+            return Err(Error::io(
+                "fallocate",
+                self.inner.path(),
+                std::io::Error::from_raw_os_error(libc::ENOSPC),
+            ));
+        }
+        self.inner.allocate(len)
     }
 }

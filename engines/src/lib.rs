@@ -11,6 +11,7 @@ pub mod engine;
 mod error;
 pub mod fs;
 pub mod hashlog;
+pub mod logfile;
 pub mod loghash;
 pub mod lsm;
 pub mod policy;

@@ -16,12 +16,16 @@
 //!
 //! ## Torn tails and corruption
 //!
-//! [`scan_log`] walks a log from the start. At the first record that does not
-//! decode (too short, lengths past the end of the file, or a CRC mismatch) it
-//! looks for any valid record after that point. If there is none, the bad
-//! bytes are a torn tail (a write cut short by a crash, or zeros from an
-//! unsynced extension): they are reported in [`LogEnd::torn_bytes`] and the
-//! log ends before them. If a valid record follows, the damage is in the
+//! [`scan_log`] walks a log from the start. The log ends at the first bytes
+//! that do not decode (too short, lengths past the end of the file, or a
+//! CRC mismatch), never at the file size: logs reserve space ahead of their
+//! appends ([`crate::logfile`]), and zeros never decode (the CRC of an
+//! all-zero record body is not zero). Trailing zeros are reserved space
+//! (or an unsynced extension) and are reported in [`LogEnd::reserved_bytes`].
+//! Non-zero bytes that do not decode are searched for a valid record after
+//! them; if there is none, they are a torn tail (a write cut short by a
+//! crash), reported in [`LogEnd::torn_bytes`], and the log ends before
+//! them. If a valid record follows, the damage is in the
 //! middle of the file and the scan fails with [`Error::Corrupt`] naming the
 //! file and offset: mid-file corruption is never skipped silently. A batch
 //! (records flagged "batch continues" up to one without the flag) is
@@ -190,8 +194,11 @@ pub fn decode(buf: &[u8]) -> Result<(Record<'_>, usize), DecodeError> {
 pub struct LogEnd {
     /// Length of the valid prefix: the offset after the last complete batch.
     pub valid_len: u64,
-    /// Bytes after `valid_len` that belong to a torn tail.
+    /// Bytes after `valid_len` that belong to a torn tail: up to the last
+    /// non-zero byte of the file.
     pub torn_bytes: u64,
+    /// Zeros after the torn tail (or after `valid_len`): reserved space.
+    pub reserved_bytes: u64,
     /// Records delivered.
     pub records: u64,
 }
@@ -222,7 +229,10 @@ pub fn scan_log<'a>(
                 }
             }
             Err(e) => {
-                if let Some(next) = find_valid_record(buf, pos + 1) {
+                // A valid record after the damage must start before the last
+                // non-zero byte; past it there are only zeros (reserved).
+                let nonzero_end = nonzero_end(buf);
+                if let Some(next) = find_valid_record(buf, pos + 1, nonzero_end) {
                     return Err(Error::corrupt(
                         path,
                         pos as u64,
@@ -236,21 +246,31 @@ pub fn scan_log<'a>(
             }
         }
     }
+    let torn = nonzero_end(buf).saturating_sub(batch_start);
     Ok(LogEnd {
         valid_len: batch_start as u64,
-        torn_bytes: (buf.len() - batch_start) as u64,
+        torn_bytes: torn as u64,
+        reserved_bytes: (buf.len() - batch_start - torn) as u64,
         records,
     })
 }
 
-/// Offset of the first position at or after `from` where a record decodes.
-fn find_valid_record(buf: &[u8], from: usize) -> Option<usize> {
-    (from..buf.len().saturating_sub(HEADER_LEN - 1)).find(|&at| decode(&buf[at..]).is_ok())
+/// Offset just after the last non-zero byte (0 for an all-zero buffer).
+fn nonzero_end(buf: &[u8]) -> usize {
+    buf.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1)
 }
 
-/// Reads and scans a whole log file; on a torn tail, truncates the file to
-/// its valid prefix and (unless the policy is `none`) syncs the truncation so
-/// a second crash cannot bring the torn bytes back between valid records.
+/// Offset of the first position in `from..to` where a record decodes.
+fn find_valid_record(buf: &[u8], from: usize, to: usize) -> Option<usize> {
+    let last = buf.len().saturating_sub(HEADER_LEN - 1).min(to);
+    (from..last).find(|&at| decode(&buf[at..]).is_ok())
+}
+
+/// Reads and scans a whole log file and truncates it to its valid prefix.
+/// On a torn tail the truncation is synced (unless the policy is `none`) so
+/// a second crash cannot bring the torn bytes back between valid records;
+/// a tail of reserved zeros is trimmed without a sync (zeros that come back
+/// end the log all the same).
 pub fn recover_log<'a>(
     file: &FileHandle,
     image: &'a [u8],
@@ -260,6 +280,8 @@ pub fn recover_log<'a>(
     let end = scan_log(image, file.path(), visit)?;
     if end.torn_bytes > 0 {
         truncate_to(&**file, end.valid_len, policy)?;
+    } else if end.reserved_bytes > 0 {
+        file.set_len(end.valid_len)?;
     }
     Ok(end)
 }
@@ -330,20 +352,48 @@ mod tests {
             let end = scan_log(&full[..cut], Path::new("t"), |_, _| Ok(())).unwrap();
             assert_eq!(end.records, 4);
             assert_eq!(end.valid_len, last_start as u64);
-            assert_eq!(end.torn_bytes, (cut - last_start) as u64);
+            // Torn up to its last non-zero byte; zeros after that (a cut
+            // inside a length field, say) count as reserved.
+            assert_eq!(
+                end.torn_bytes + end.reserved_bytes,
+                (cut - last_start) as u64
+            );
+            assert!(full[last_start + end.torn_bytes as usize..cut]
+                .iter()
+                .all(|&b| b == 0));
         }
     }
 
     #[test]
-    fn zero_filled_tail_is_torn_not_corrupt() {
+    fn zero_filled_tail_is_reserved_not_torn_or_corrupt() {
         let mut buf = log(3);
         let good = buf.len() as u64;
         buf.extend_from_slice(&[0u8; 4096]);
         let end = scan_log(&buf, Path::new("t"), |_, _| Ok(())).unwrap();
         assert_eq!(
-            (end.records, end.valid_len, end.torn_bytes),
-            (3, good, 4096)
+            (
+                end.records,
+                end.valid_len,
+                end.torn_bytes,
+                end.reserved_bytes
+            ),
+            (3, good, 0, 4096)
         );
+    }
+
+    #[test]
+    fn a_torn_record_in_reserved_space_is_torn_and_the_zeros_reserved() {
+        let mut buf = log(3);
+        let good = buf.len();
+        let next = encode(&rec(9, b"k9", Some(b"value")));
+        buf.extend_from_slice(&next[..10]);
+        buf.extend_from_slice(&[0u8; 1000]);
+        let end = scan_log(&buf, Path::new("t"), |_, _| Ok(())).unwrap();
+        assert_eq!(end.records, 3);
+        assert_eq!(end.valid_len, good as u64);
+        // The torn part ends at its last non-zero byte.
+        assert!(end.torn_bytes > 0 && end.torn_bytes <= 10);
+        assert_eq!(end.torn_bytes + end.reserved_bytes, 1010);
     }
 
     #[test]

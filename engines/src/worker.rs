@@ -1,5 +1,13 @@
 //! A background maintenance thread (merge, flush, compaction) woken on
 //! request, shared by the engines that have one.
+//!
+//! Background work never dies silently: a job that fails, and a job that
+//! panics, both leave their cause in the [`Signal`], and every later write
+//! checks it ([`Signal::check`]) and fails with [`Error::Poisoned`]. A panic
+//! is caught by a guard on the thread's stack ([`PoisonOnPanic`], after
+//! fjall's `PoisonDart`): its `Drop` runs on every way out of the thread and
+//! asks [`std::thread::panicking`]. [`Worker::stop`] reports a thread that
+//! panicked instead of ignoring its join result.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -45,6 +53,10 @@ impl Signal {
         }
     }
 
+    fn set_error(&self, cause: String) {
+        lock(&self.error).get_or_insert(cause);
+    }
+
     /// Waits for a request; false when stopping.
     fn wait(&self) -> bool {
         let mut s = lock(&self.state);
@@ -56,9 +68,35 @@ impl Signal {
     }
 }
 
+/// Lives on a worker thread's stack; if the thread unwinds from a panic,
+/// its `Drop` poisons the signal, so the engine refuses writes instead of
+/// going on without its maintenance.
+#[derive(Debug)]
+pub struct PoisonOnPanic {
+    name: String,
+    signal: Arc<Signal>,
+}
+
+impl PoisonOnPanic {
+    /// A guard for the thread `name` that poisons `signal`.
+    pub fn new(name: String, signal: Arc<Signal>) -> Self {
+        PoisonOnPanic { name, signal }
+    }
+}
+
+impl Drop for PoisonOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.signal
+                .set_error(format!("{} panicked (see stderr)", self.name));
+        }
+    }
+}
+
 /// Starts a thread that runs `job` on every request until stopped. A
-/// failing job stops the thread; its error is kept in the signal and makes
-/// later writes fail (the engine's files may be in an unknown state).
+/// failing or panicking job stops the thread; its cause is kept in the
+/// signal and makes later writes fail (the engine's files may be in an
+/// unknown state).
 pub fn spawn(
     name: String,
     signal: Arc<Signal>,
@@ -67,9 +105,10 @@ pub fn spawn(
     std::thread::Builder::new()
         .name(name.clone())
         .spawn(move || {
+            let _guard = PoisonOnPanic::new(name.clone(), signal.clone());
             while signal.wait() {
                 if let Err(e) = job() {
-                    *lock(&signal.error) = Some(format!("{name} failed: {e}"));
+                    signal.set_error(format!("{name} failed: {e}"));
                     return;
                 }
             }
@@ -93,17 +132,65 @@ impl Worker {
         }
     }
 
-    /// Stops the thread and waits for it.
-    pub fn stop(&self) {
+    /// Stops the thread and waits for it. Fails with [`Error::Poisoned`]
+    /// when the thread panicked (now or earlier) or its job failed.
+    pub fn stop(&self) -> Result<()> {
         self.signal.stop();
         if let Some(h) = lock(&self.handle).take() {
-            let _ = h.join();
+            if let Err(payload) = h.join() {
+                let what = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a non-string panic".to_string());
+                self.signal
+                    .set_error(format!("maintenance thread panicked: {what}"));
+            }
         }
+        self.signal.check()
     }
 }
 
 impl Drop for Worker {
     fn drop(&mut self) {
-        self.stop();
+        // The outcome stays in the signal; a drop has no one to report to.
+        let _ = self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_job_poisons_the_signal_and_stop_reports_it() {
+        let signal = Arc::new(Signal::default());
+        let ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let r = ran.clone();
+        let handle = spawn("test worker".into(), signal.clone(), move || {
+            r.store(true, std::sync::atomic::Ordering::SeqCst);
+            panic!("injected panic in a maintenance job")
+        })
+        .unwrap();
+        let worker = Worker::new(signal.clone(), Some(handle));
+        assert!(signal.check().is_ok());
+        signal.request();
+        // A stop requested before the job starts would win; wait for it.
+        while !ran.load(std::sync::atomic::Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        let err = worker.stop().unwrap_err();
+        assert!(matches!(err, Error::Poisoned { .. }), "{err}");
+        assert!(matches!(signal.check(), Err(Error::Poisoned { .. })));
+    }
+
+    #[test]
+    fn a_clean_stop_is_ok() {
+        let signal = Arc::new(Signal::default());
+        let handle = spawn("test worker".into(), signal.clone(), || Ok(())).unwrap();
+        let worker = Worker::new(signal.clone(), Some(handle));
+        signal.request();
+        worker.stop().unwrap();
+        assert!(signal.check().is_ok());
     }
 }

@@ -187,7 +187,8 @@ impl Btree {
             Err(e) => return Err(e),
         };
         let mut replayed = 0;
-        let wal = RedoLog::recover(&dir, tree.pager.meta.checkpoint_gen, |rec| {
+        let step = crate::logfile::reserve_step(policy, config.checkpoint_bytes);
+        let wal = RedoLog::recover(&dir, tree.pager.meta.checkpoint_gen, step, |rec| {
             let meta = &mut tree.pager.meta;
             meta.next_seq = meta.next_seq.max(rec.seq + 1);
             replayed += 1;

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicI64, Ordering::SeqCst};
 use std::sync::Arc;
 
 use super::*;
-use crate::fs::{RealFs, VFile, Vfs};
+use crate::fs::{FileLayer, RealFs, VFile, Vfs, VfsLayer};
 use crate::policy::SyncPolicy;
 
 struct Lcg(u64);
@@ -272,23 +272,22 @@ struct DyingFile {
     left: Arc<AtomicI64>,
 }
 
-impl Vfs for DyingFs {
+impl VfsLayer for DyingFs {
+    fn inner(&self) -> &dyn Vfs {
+        &*self.inner
+    }
+    fn wrap(&self, inner: crate::fs::FileHandle) -> crate::fs::FileHandle {
+        Arc::new(DyingFile {
+            inner,
+            left: self.left.clone(),
+        })
+    }
     fn create(&self, path: &Path) -> Result<crate::fs::FileHandle> {
         if !DyingFs::step(&self.left)? {
             return Err(died());
         }
         let inner = self.inner.create(path)?;
-        Ok(Arc::new(DyingFile {
-            inner,
-            left: self.left.clone(),
-        }))
-    }
-    fn open(&self, path: &Path) -> Result<crate::fs::FileHandle> {
-        let inner = self.inner.open(path)?;
-        Ok(Arc::new(DyingFile {
-            inner,
-            left: self.left.clone(),
-        }))
+        Ok(VfsLayer::wrap(self, inner))
     }
     fn rename(&self, from: &Path, to: &Path) -> Result<()> {
         if !DyingFs::step(&self.left)? {
@@ -302,23 +301,14 @@ impl Vfs for DyingFs {
         }
         self.inner.remove(path)
     }
-    fn list_dir(&self, path: &Path) -> Result<Vec<String>> {
-        self.inner.list_dir(path)
-    }
-    fn create_dir_all(&self, path: &Path) -> Result<()> {
-        self.inner.create_dir_all(path)
-    }
     fn sync_dir(&self, _path: &Path) -> Result<()> {
         Ok(())
     }
-    fn exists(&self, path: &Path) -> Result<bool> {
-        self.inner.exists(path)
-    }
 }
 
-impl VFile for DyingFile {
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
-        self.inner.read_at(buf, offset)
+impl FileLayer for DyingFile {
+    fn inner(&self) -> &dyn VFile {
+        &*self.inner
     }
     fn write_at(&self, buf: &[u8], offset: u64) -> Result<()> {
         if DyingFs::step(&self.left)? {
@@ -334,23 +324,23 @@ impl VFile for DyingFile {
         self.inner.append(&buf[..buf.len() / 2])?;
         Err(died())
     }
-    fn len(&self) -> Result<u64> {
-        self.inner.len()
-    }
     fn set_len(&self, len: u64) -> Result<()> {
         if !DyingFs::step(&self.left)? {
             return Err(died());
         }
         self.inner.set_len(len)
     }
+    fn allocate(&self, len: u64) -> Result<()> {
+        if !DyingFs::step(&self.left)? {
+            return Err(died());
+        }
+        self.inner.allocate(len)
+    }
     fn sync_data(&self) -> Result<()> {
         Ok(())
     }
     fn sync_all(&self) -> Result<()> {
         Ok(())
-    }
-    fn path(&self) -> &Path {
-        self.inner.path()
     }
 }
 

@@ -5,7 +5,9 @@
 //! `NNNNNN.wal` (the generation, zero-padded to at least six digits) holds
 //! the put and delete records written since the checkpoint before it, in
 //! the shared framing of [`crate::record`] (crc32, flags with the tombstone
-//! bit, sequence number, key and value lengths, key, value). Redo is
+//! bit, sequence number, key and value lengths, key, value), then reserved
+//! zeros: the active generation is written through [`LogFile`] and its end
+//! is found by its records. Redo is
 //! logical: replaying a record is `put(key, value)` or `delete(key)` on the
 //! tree, which is why the data file must hold a whole checkpoint when it is
 //! replayed (see [`super::pager`]).
@@ -15,6 +17,7 @@
 //! and replays the others in order.
 
 use crate::fs::{EngineDir, FileHandle};
+use crate::logfile::LogFile;
 use crate::record::{self, Record};
 use crate::syncer::Syncer;
 use crate::Result;
@@ -40,8 +43,8 @@ pub struct RedoLog {
     dir: EngineDir,
     /// Live generations, oldest first; the last is the active one.
     gens: Vec<u64>,
-    file: FileHandle,
-    len: u64,
+    log: LogFile,
+    reserve_step: u64,
     /// Bytes appended since open.
     pub bytes_written: u64,
     /// Torn bytes dropped by recovery.
@@ -56,6 +59,7 @@ impl RedoLog {
     pub fn recover(
         dir: &EngineDir,
         checkpoint_gen: u64,
+        reserve_step: u64,
         mut apply: impl FnMut(&Record<'_>) -> Result<()>,
     ) -> Result<RedoLog> {
         let mut gens: Vec<u64> = dir.list()?.iter().filter_map(|n| parse(n)).collect();
@@ -72,14 +76,15 @@ impl RedoLog {
             torn_bytes += end.torn_bytes;
             last = Some((file, end.valid_len));
         }
+        let (file, len) = match last {
+            Some(l) => l,
+            None => (dir.create(&file_name(checkpoint_gen + 1))?, 0),
+        };
         let mut log = RedoLog {
             dir: dir.clone(),
             gens,
-            file: match &last {
-                Some((f, _)) => f.clone(),
-                None => dir.create(&file_name(checkpoint_gen + 1))?,
-            },
-            len: last.as_ref().map_or(0, |l| l.1),
+            log: LogFile::new(file, len, reserve_step)?,
+            reserve_step,
             bytes_written: 0,
             torn_bytes,
         };
@@ -96,17 +101,17 @@ impl RedoLog {
 
     /// The active file (the sync target).
     pub fn file(&self) -> &FileHandle {
-        &self.file
+        self.log.file()
     }
 
     /// Bytes in the active generation.
     pub fn len(&self) -> u64 {
-        self.len
+        self.log.len()
     }
 
     /// Whether the active generation is empty and nothing older is live.
     pub fn is_empty(&self) -> bool {
-        self.len == 0 && self.gens.len() <= 1
+        self.log.is_empty() && self.gens.len() <= 1
     }
 
     /// Live generation files.
@@ -117,13 +122,7 @@ impl RedoLog {
     /// Appends encoded records with one write. A failed append is cut back
     /// off the file; if even that fails, `syncer` is poisoned.
     pub fn append(&mut self, bytes: &[u8], syncer: &Syncer) -> Result<()> {
-        if let Err(e) = self.file.append(bytes) {
-            if self.file.set_len(self.len).is_err() {
-                syncer.poison(&e);
-            }
-            return Err(e);
-        }
-        self.len += bytes.len() as u64;
+        self.log.append(bytes, syncer)?;
         self.bytes_written += bytes.len() as u64;
         Ok(())
     }
@@ -136,8 +135,7 @@ impl RedoLog {
         let next = self.gen() + 1;
         let file = self.dir.create(&file_name(next))?;
         let covered: Vec<String> = self.gens.iter().map(|&g| file_name(g)).collect();
-        self.file = file;
-        self.len = 0;
+        self.log = LogFile::new(file, 0, self.reserve_step)?;
         self.gens = vec![next];
         self.dir.remove_all(&covered)
     }

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use hdrhistogram::Histogram;
 
-use super::{FileHandle, VFile, Vfs};
+use super::{FileHandle, FileLayer, VFile, Vfs, VfsLayer};
 use crate::Result;
 
 /// Counters shared by a [`CountingFs`] and every file it opened.
@@ -198,6 +198,12 @@ impl CountingFs {
     pub fn counters(&self) -> Arc<IoCounters> {
         self.counters.clone()
     }
+}
+
+impl VfsLayer for CountingFs {
+    fn inner(&self) -> &dyn Vfs {
+        &*self.inner
+    }
 
     fn wrap(&self, file: FileHandle) -> FileHandle {
         let kind = self.counters.kind_counter(file.path());
@@ -207,18 +213,11 @@ impl CountingFs {
             kind_bytes: kind,
         })
     }
-}
 
-impl Vfs for CountingFs {
     fn create(&self, path: &Path) -> Result<FileHandle> {
         let f = self.inner.create(path)?;
         self.counters.creates.fetch_add(1, Relaxed);
-        Ok(self.wrap(f))
-    }
-
-    fn open(&self, path: &Path) -> Result<FileHandle> {
-        let f = self.inner.open(path)?;
-        Ok(self.wrap(f))
+        Ok(VfsLayer::wrap(self, f))
     }
 
     fn rename(&self, from: &Path, to: &Path) -> Result<()> {
@@ -233,24 +232,12 @@ impl Vfs for CountingFs {
         Ok(())
     }
 
-    fn list_dir(&self, path: &Path) -> Result<Vec<String>> {
-        self.inner.list_dir(path)
-    }
-
-    fn create_dir_all(&self, path: &Path) -> Result<()> {
-        self.inner.create_dir_all(path)
-    }
-
     fn sync_dir(&self, path: &Path) -> Result<()> {
         let t = Instant::now();
         let r = self.inner.sync_dir(path);
         self.counters.sync_dir.fetch_add(1, Relaxed);
         self.counters.record_sync(t);
         r
-    }
-
-    fn exists(&self, path: &Path) -> Result<bool> {
-        self.inner.exists(path)
     }
 }
 
@@ -269,7 +256,11 @@ impl CountingFile {
     }
 }
 
-impl VFile for CountingFile {
+impl FileLayer for CountingFile {
+    fn inner(&self) -> &dyn VFile {
+        &*self.inner
+    }
+
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
         self.counters.read_calls.fetch_add(1, Relaxed);
         self.counters
@@ -288,14 +279,6 @@ impl VFile for CountingFile {
         self.inner.append(buf)
     }
 
-    fn len(&self) -> Result<u64> {
-        self.inner.len()
-    }
-
-    fn set_len(&self, len: u64) -> Result<()> {
-        self.inner.set_len(len)
-    }
-
     fn sync_data(&self) -> Result<()> {
         let t = Instant::now();
         let r = self.inner.sync_data();
@@ -310,10 +293,6 @@ impl VFile for CountingFile {
         self.counters.sync_all.fetch_add(1, Relaxed);
         self.counters.record_sync(t);
         r
-    }
-
-    fn path(&self) -> &Path {
-        self.inner.path()
     }
 }
 

@@ -8,6 +8,20 @@
 //! - [`VFile::read_at`] fills the whole buffer or fails: a short read (reading
 //!   past the end of the file) is an error, never a partial result.
 //! - [`VFile::set_len`] growth reads back as zeros.
+//! - [`VFile::allocate`] reserves space: it grows the file to at least the
+//!   given length (never shrinks it), the new range reads back as zeros, and
+//!   where the filesystem supports it (`fallocate(2)`, mode 0: ext4, xfs,
+//!   tmpfs) the blocks are allocated, so later writes inside the range need
+//!   no block allocation and change no file size. The file *size* changes at
+//!   `allocate`, on purpose (not `FALLOC_FL_KEEP_SIZE`): that size change is
+//!   metadata which the next `sync_data` (fdatasync commits a size change:
+//!   it is needed to read the data back) or `sync_all` makes durable, and
+//!   after it a synced overwrite inside the range changes no size, so an
+//!   fdatasync of it commits no journal transaction for the size. A crash
+//!   before that sync may keep the old size or the new one (zeros). Where
+//!   the filesystem cannot reserve, it behaves as `set_len` growth (a sparse
+//!   extension). Logs that reserve space find their end by their records,
+//!   never by the file size ([`crate::logfile`]).
 //! - [`VFile::append`] is one `write(2)` of the whole buffer at the current end
 //!   of the file. An engine that buffers in user space flushes that buffer with
 //!   `append` before it acknowledges a write, so an acknowledged write under
@@ -25,11 +39,13 @@
 
 mod counting;
 mod dir;
+mod layer;
 mod real;
 pub mod sim;
 
 pub use counting::{file_kind, new_latency_histogram, CountingFs, IoCounters, IoSnapshot};
 pub use dir::{EngineDir, ReplaceFile};
+pub use layer::{FileLayer, VfsLayer};
 pub use real::RealFs;
 pub use sim::{CrashMode, CrashReport, CrashRng, Faults, Profile, SimFs};
 
@@ -79,6 +95,10 @@ pub trait VFile: Send + Sync + Debug {
     fn len(&self) -> Result<u64>;
     /// Truncates or extends (with zeros) to `len` bytes.
     fn set_len(&self, len: u64) -> Result<()>;
+    /// Grows the file to at least `len` bytes with reserved, zero-reading
+    /// space; does nothing when it is already that long (see the module
+    /// contract for what becomes durable when).
+    fn allocate(&self, len: u64) -> Result<()>;
     /// Makes the file's data durable (fdatasync).
     fn sync_data(&self) -> Result<()>;
     /// Makes the file's data and metadata durable (fsync).

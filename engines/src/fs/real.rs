@@ -161,6 +161,42 @@ impl VFile for RealFile {
         Ok(())
     }
 
+    /// `fallocate(2)` mode 0 (the size grows; see the contract in
+    /// [`super`]); where the filesystem does not support it (EOPNOTSUPP),
+    /// a sparse `ftruncate` extension instead.
+    fn allocate(&self, len: u64) -> Result<()> {
+        use std::os::fd::AsRawFd;
+        let mut end = self.end();
+        if len <= *end {
+            return Ok(());
+        }
+        let (Ok(start), Ok(count)) = (
+            libc::off_t::try_from(*end),
+            libc::off_t::try_from(len - *end),
+        ) else {
+            return Err(Error::io(
+                "fallocate",
+                &self.path,
+                std::io::Error::from_raw_os_error(libc::EFBIG),
+            ));
+        };
+        // SAFETY: plain syscall on a descriptor this handle owns; no memory
+        // is passed.
+        #[allow(unsafe_code)]
+        let rc = unsafe { libc::fallocate(self.file.as_raw_fd(), 0, start, count) };
+        if rc != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EOPNOTSUPP) {
+                return Err(Error::io("fallocate", &self.path, e));
+            }
+            self.file
+                .set_len(len)
+                .map_err(|e| Error::io("truncate", &self.path, e))?;
+        }
+        *end = len;
+        Ok(())
+    }
+
     fn sync_data(&self) -> Result<()> {
         self.file
             .sync_data()

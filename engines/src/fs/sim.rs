@@ -16,6 +16,14 @@
 //!   directory sync commits every name operation made before it (the
 //!   journal commit).
 //!
+//! Reserved space ([`VFile::allocate`]) is a pending data operation like a
+//! write or a truncate: it reads as zeros, becomes durable with the file's
+//! next `sync_data` or `sync_all` under both profiles (the size is metadata
+//! that fdatasync must commit, since the data cannot be read back without
+//! it: POSIX, and ext4/xfs in practice), and before that a crash keeps it or
+//! not, in order with the file's other unsynced operations. The model does
+//! not charge fdatasync for the size change; only real disks show that cost.
+//!
 //! [`SimFs::crash`] builds the filesystem a power loss leaves, from a seed
 //! and a [`CrashMode`]. Within one file, unsynced operations persist in
 //! order (a prefix); across files and directories, [`CrashMode::Subset`]
@@ -113,8 +121,13 @@ pub struct CrashReport {
 
 #[derive(Debug, Clone)]
 enum DataOp {
-    Write { off: u64, bytes: Vec<u8> },
+    Write {
+        off: u64,
+        bytes: Vec<u8>,
+    },
     SetLen(u64),
+    /// `allocate`: grows to at least this length with zeros, never shrinks.
+    Allocate(u64),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -185,6 +198,11 @@ fn apply(data: &mut Vec<u8>, op: &DataOp) {
             data[off..off + bytes.len()].copy_from_slice(bytes);
         }
         DataOp::SetLen(n) => data.resize(*n as usize, 0),
+        DataOp::Allocate(n) => {
+            if data.len() < *n as usize {
+                data.resize(*n as usize, 0);
+            }
+        }
     }
 }
 
@@ -402,7 +420,7 @@ impl SimFs {
                     .iter()
                     .filter_map(|op| match op {
                         DataOp::Write { off, bytes } => Some(off + bytes.len() as u64),
-                        DataOp::SetLen(_) => None,
+                        DataOp::SetLen(_) | DataOp::Allocate(_) => None,
                     })
                     .max()
                     .unwrap_or(0) as usize;
@@ -840,6 +858,27 @@ impl VFile for SimFile {
         apply(&mut node.data, &op);
         node.pending.push((opn, op));
         st.event(|| format!("set_len {} {len}", self.path.display()));
+        Ok(())
+    }
+
+    /// A pending data operation like a write: it reaches the durable image
+    /// with the file's next sync (either primitive: fdatasync commits a size
+    /// change), and a crash before that keeps it or not, in order with the
+    /// file's other pending operations. Reserved space reads as zeros.
+    /// Allocation is not counted against [`Faults::disk_bytes`] (written
+    /// bytes only).
+    fn allocate(&self, len: u64) -> Result<()> {
+        let mut st = self.fs.lock();
+        if st.inodes.get(&self.ino).map_or(0, |n| n.data.len() as u64) >= len {
+            return Ok(());
+        }
+        st.op += 1;
+        let opn = st.op;
+        let node = st.inodes.entry(self.ino).or_default();
+        let op = DataOp::Allocate(len);
+        apply(&mut node.data, &op);
+        node.pending.push((opn, op));
+        st.event(|| format!("allocate {} {len}", self.path.display()));
         Ok(())
     }
 

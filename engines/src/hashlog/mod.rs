@@ -8,7 +8,9 @@
 //! - Data files (`NNNNNNNN.data` for bitcask, `segment_NNNNNNNN.log` for
 //!   loghash): records in the shared framing ([`crate::record`]): crc32,
 //!   flags (tombstone), sequence number, key length, value length, key,
-//!   value. Each record's sequence number orders it against every other
+//!   value. The active file is written through [`LogFile`]: reserved zeros
+//!   follow its records and its end is found by them; a rotated file ends
+//!   at its last record. Each record's sequence number orders it against every other
 //!   record of the engine, so recovery does not depend on file order.
 //! - Hint files (bitcask only, `NNNNNNNN.hint`, see [`hint`]), one per
 //!   merged data file.
@@ -30,8 +32,9 @@
 //!
 //! ## Durability
 //!
-//! A put or delete is one `append` of one record to the active file under
-//! the write lock, then the shared [`Syncer`]: nothing more under `none`
+//! A put or delete is one positional write of one record into the active
+//! file's reserved space (every policy but `none`) under the write lock (so its sync changes no file
+//! size, except after a reservation step), then the shared [`Syncer`]: nothing more under `none`
 //! (no user-space buffer: the record is in the kernel when `put` returns);
 //! one `fdatasync` (`fsync` with `@fsync`) per write under `always`; one per
 //! N writes and on close under `batch:N`; one per commit group under
@@ -70,6 +73,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
 use crate::fs::{EngineDir, FileHandle};
+use crate::logfile::{self, LogFile};
 use crate::record::{self, Record};
 use crate::syncer::Syncer;
 use crate::worker::{self, Signal, Worker};
@@ -152,8 +156,7 @@ impl Tables {
 #[derive(Debug)]
 struct Active {
     id: u32,
-    file: FileHandle,
-    len: u64,
+    log: LogFile,
     buf: Vec<u8>,
 }
 
@@ -172,6 +175,7 @@ struct Inner {
     flavor: &'static Flavor,
     dir: EngineDir,
     segment_bytes: u64,
+    reserve_step: u64,
     trigger: usize,
     background: bool,
     tables: RwLock<Tables>,
@@ -238,9 +242,11 @@ impl Engine for HashLog {
         if self.inner.closed.swap(true, Relaxed) {
             return Ok(());
         }
-        self.worker.stop();
+        let stopped = self.worker.stop();
         drop(lock(&self.inner.merging));
-        self.inner.syncer.close(&|| self.inner.active_file())
+        self.inner.syncer.close(&|| self.inner.active_file())?;
+        // A merge thread that panicked or failed is reported, not ignored.
+        stopped
     }
     fn stats(&self) -> EngineStats {
         self.inner.stats()
@@ -280,12 +286,14 @@ impl HashLog {
         );
 
         let background = config.background_maintenance;
+        let reserve_step = logfile::reserve_step(config.policy, config.segment_bytes);
         let signal = Arc::new(Signal::default());
         let syncer = Syncer::for_dir(config.policy, &dir);
         let inner = Arc::new(Inner {
             flavor,
             dir,
             segment_bytes: config.segment_bytes,
+            reserve_step,
             trigger: config.merge_trigger_files,
             background,
             tables: RwLock::new(Tables {
@@ -296,8 +304,7 @@ impl HashLog {
             }),
             writer: Mutex::new(Active {
                 id: active_id,
-                file: active,
-                len: 0,
+                log: LogFile::new(active, 0, reserve_step)?,
                 buf: Vec::with_capacity(4096),
             }),
             syncer,
@@ -351,7 +358,7 @@ impl Inner {
     }
 
     fn active_file(&self) -> FileHandle {
-        lock(&self.writer).file.clone()
+        lock(&self.writer).log.file().clone()
     }
 
     fn tables_read(&self) -> RwLockReadGuard<'_, Tables> {
@@ -410,19 +417,11 @@ impl Inner {
     /// Appends to the active file, rotating first when the record would take
     /// it past the size limit. Returns the record's offset.
     fn append_locked(&self, w: &mut Active, bytes: &[u8]) -> Result<u64> {
-        if w.len > 0 && w.len + bytes.len() as u64 > self.segment_bytes {
+        if !w.log.is_empty() && w.log.len() + bytes.len() as u64 > self.segment_bytes {
             self.rotate_locked(w)?;
         }
-        let offset = w.len;
-        if let Err(e) = w.file.append(bytes) {
-            // Cut the partial record off; if even that fails, nothing after
-            // it may be acknowledged.
-            if w.file.set_len(w.len).is_err() {
-                self.syncer.poison(&e);
-            }
-            return Err(e);
-        }
-        w.len += bytes.len() as u64;
+        // A failed append is cut off the file (or poisons the syncer).
+        let offset = w.log.append(bytes, &self.syncer)?;
         self.counters
             .data_bytes
             .fetch_add(bytes.len() as u64, Relaxed);
@@ -430,14 +429,15 @@ impl Inner {
     }
 
     fn rotate_locked(&self, w: &mut Active) -> Result<()> {
-        self.syncer.seal(&w.file)?;
+        w.log.trim()?;
+        self.syncer.seal(w.log.file())?;
         let id = self.next_file.fetch_add(1, Relaxed);
         let file = self.dir.create(&(self.flavor.data_name)(id))?;
         let mut t = self.tables_write();
         if let Some(old) = t.files.get_mut(&w.id) {
-            old.len = w.len;
+            old.len = w.log.len();
         }
-        t.immutable_bytes += w.len;
+        t.immutable_bytes += w.log.len();
         t.files.insert(
             id,
             DataFile {
@@ -449,14 +449,13 @@ impl Inner {
         t.active = id;
         drop(t);
         w.id = id;
-        w.file = file;
-        w.len = 0;
+        w.log = LogFile::new(file, 0, self.reserve_step)?;
         Ok(())
     }
 
     fn rotate_now(&self) -> Result<()> {
         let mut w = lock(&self.writer);
-        if w.len > 0 {
+        if !w.log.is_empty() {
             self.rotate_locked(&mut w)?;
         }
         Ok(())
@@ -512,7 +511,7 @@ impl Inner {
     }
 
     fn stats(&self) -> EngineStats {
-        let active_len = lock(&self.writer).len;
+        let active_len = lock(&self.writer).log.len();
         let t = self.tables_read();
         let hint_files = t.files.values().filter(|f| f.hint_len > 0).count() as u64;
         let disk_bytes =

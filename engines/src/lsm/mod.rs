@@ -32,14 +32,17 @@
 //! ## Format
 //!
 //! - `NNNNNNNNNNNN.wal`: the WAL of one memtable generation, records in the
-//!   shared framing ([`crate::record`]).
+//!   shared framing ([`crate::record`]), then reserved zeros: its end is
+//!   found by its records ([`crate::logfile`]).
 //! - `NNNNNNNNNNNN.sst`: tables, see [`sstable`].
 //! - `MANIFEST`: the live tables of each level and the last flushed WAL
 //!   generation, see [`manifest`].
 //!
 //! ## Durability
 //!
-//! A put or delete is one `append` to the current WAL generation, then the
+//! A put or delete is one positional write into the current WAL
+//! generation's reserved space (every policy but `none`: its sync changes
+//! no file size), then the
 //! shared syncer (no sync under `none`; one per write under `always`; one
 //! per N under `batch:N`; one per group under `group`). A new WAL generation
 //! is created (directory fsync under `+dir`) after the old one is sealed
@@ -66,6 +69,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLock
 
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
 use crate::fs::{EngineDir, FileHandle, ReplaceFile};
+use crate::logfile::{self, LogFile};
 use crate::record::{self, Record};
 use crate::syncer::Syncer;
 use crate::worker::{self, Signal, Worker};
@@ -179,8 +183,9 @@ struct Step {
 #[derive(Debug)]
 struct Wal {
     gen: u64,
-    file: FileHandle,
-    len: u64,
+    /// The generation's log (reserved space, end found by records).
+    log: LogFile,
+    reserve_step: u64,
     buf: Vec<u8>,
 }
 
@@ -341,8 +346,8 @@ impl Lsm {
             }),
             wal: Mutex::new(Wal {
                 gen,
-                file,
-                len: 0,
+                log: LogFile::new(file, 0, logfile::reserve_step(policy, config.segment_bytes))?,
+                reserve_step: logfile::reserve_step(policy, config.segment_bytes),
                 buf: Vec::with_capacity(4096),
             }),
             wal_gens: Mutex::new(gens),
@@ -394,7 +399,7 @@ impl Inner {
     }
 
     fn wal_file(&self) -> FileHandle {
-        lock(&self.wal).file.clone()
+        lock(&self.wal).log.file().clone()
     }
 
     fn write(&self, key: &[u8], value: Option<&[u8]>) -> Result<()> {
@@ -419,16 +424,11 @@ impl Inner {
                     batch_continues: false,
                 },
             );
-            let appended = w.file.append(&buf);
+            // A failed append is cut off the file (or poisons the syncer).
+            let appended = w.log.append(&buf, &self.syncer);
             let len = buf.len() as u64;
             w.buf = buf;
-            if let Err(e) = appended {
-                if w.file.set_len(w.len).is_err() {
-                    self.syncer.poison(&e);
-                }
-                return Err(e);
-            }
-            w.len += len;
+            appended?;
             self.counters.wal_bytes.fetch_add(len, Relaxed);
             let mut t = self.tree_mut();
             t.mem.bytes += (key.len() + value.map_or(0, <[u8]>::len)) as u64 + ENTRY_OVERHEAD;
@@ -470,13 +470,13 @@ impl Inner {
                 self.flush()?;
             }
         }
-        self.syncer.seal(&w.file)?;
+        w.log.trim()?;
+        self.syncer.seal(w.log.file())?;
         let gen = w.gen + 1;
         let file = self.dir.create(&wal_name(gen))?;
         lock(&self.wal_gens).push(gen);
         w.gen = gen;
-        w.file = file;
-        w.len = 0;
+        w.log = LogFile::new(file, 0, w.reserve_step)?;
         let mut t = self.tree_mut();
         let mem = std::mem::take(&mut t.mem);
         t.mem.gen = gen;
@@ -775,7 +775,7 @@ impl Inner {
         let t = self.tree();
         let c = &self.counters;
         let s = self.syncer.stats();
-        let wal_len = lock(&self.wal).len;
+        let wal_len = lock(&self.wal).log.len();
         let gens = lock(&self.wal_gens).len() as u64;
         let mut stats = EngineStats {
             live_keys: None,
@@ -899,8 +899,9 @@ impl Engine for Lsm {
         if self.inner.closed.swap(true, Relaxed) {
             return Ok(());
         }
-        self.worker.stop();
-        self.inner.syncer.close(&|| self.inner.wal_file())
+        let stopped = self.worker.stop();
+        self.inner.syncer.close(&|| self.inner.wal_file())?;
+        stopped
     }
     fn stats(&self) -> EngineStats {
         self.inner.stats()

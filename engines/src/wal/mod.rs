@@ -17,12 +17,15 @@
 //! one without the flag. Sequence numbers start at 1 and increase by one per
 //! record. The active segment is rotated when the next append would take it
 //! past `segment_bytes` (a single record larger than that gets a segment of
-//! its own).
+//! its own). Segments are written through [`LogFile`]: the active one is
+//! followed by reserved zeros, and recovery finds its end by its records
+//! (see [`crate::logfile`]); a rotated segment ends at its last record.
 //!
 //! ## Durability
 //!
-//! Every acknowledged write is one `append` (one `write(2)`) of its encoded
-//! record(s), then [`Syncer::commit`]: no sync under `none`; one
+//! Every acknowledged write is one positional write (one `pwrite(2)`) of its
+//! encoded record(s) into reserved space (under every policy but `none`),
+//! so its sync changes no file size (except after a reservation step), then [`Syncer::commit`]: no sync under `none`; one
 //! `fdatasync` (or `fsync` with `@fsync`) per write under `always`; one every
 //! N writes under `batch:N`; one per commit group under `group`. Rotation
 //! syncs the old segment first (unless `none`) and, under `+dir`, fsyncs the
@@ -39,6 +42,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats, LoggedOp};
 use crate::fs::{EngineDir, FileHandle};
+use crate::logfile::{self, LogFile};
 use crate::record::{self, Record};
 use crate::syncer::Syncer;
 use crate::{Error, Result};
@@ -61,8 +65,7 @@ struct Segment {
 
 #[derive(Debug)]
 struct Writer {
-    active: FileHandle,
-    active_len: u64,
+    active: LogFile,
     /// Closed segments followed by the active one, oldest first.
     segments: Vec<Segment>,
     next_seq: u64,
@@ -74,6 +77,7 @@ struct Writer {
 pub struct Wal {
     dir: EngineDir,
     segment_bytes: u64,
+    reserve_step: u64,
     writer: Mutex<Writer>,
     syncer: Syncer,
     closed: AtomicBool,
@@ -124,7 +128,8 @@ impl Wal {
             });
             active = Some((file, end.valid_len));
         }
-        let (active, active_len) = match active {
+        let reserve_step = logfile::reserve_step(config.policy, config.segment_bytes);
+        let (file, len) = match active {
             Some(a) => a,
             None => {
                 let name = segment_name(next_seq);
@@ -136,13 +141,14 @@ impl Wal {
                 (file, 0)
             }
         };
+        let active = LogFile::new(file, len, reserve_step)?;
         let syncer = Syncer::for_dir(config.policy, &dir);
         Ok(Wal {
             dir,
             segment_bytes: config.segment_bytes,
+            reserve_step,
             writer: Mutex::new(Writer {
                 active,
-                active_len,
                 segments,
                 next_seq,
                 buf: Vec::with_capacity(4096),
@@ -168,7 +174,7 @@ impl Wal {
     }
 
     fn active_file(&self) -> FileHandle {
-        self.lock().active.clone()
+        self.lock().active.file().clone()
     }
 
     /// Appends `ops` as one batch that replays all or nothing; returns the
@@ -217,21 +223,15 @@ impl Wal {
     /// would take it past the size limit. A failed append is cut back off the
     /// file; if even that fails the log is poisoned.
     fn append_locked(&self, w: &mut Writer, bytes: &[u8], first_seq: u64) -> Result<()> {
-        if w.active_len > 0 && w.active_len + bytes.len() as u64 > self.segment_bytes {
-            self.syncer.seal(&w.active)?;
+        if !w.active.is_empty() && w.active.len() + bytes.len() as u64 > self.segment_bytes {
+            w.active.trim()?;
+            self.syncer.seal(w.active.file())?;
             let name = segment_name(first_seq);
             let file = self.dir.create(&name)?;
             w.segments.push(Segment { first_seq, name });
-            w.active = file;
-            w.active_len = 0;
+            w.active = LogFile::new(file, 0, self.reserve_step)?;
         }
-        if let Err(e) = w.active.append(bytes) {
-            if w.active.set_len(w.active_len).is_err() {
-                self.syncer.poison(&e);
-            }
-            return Err(e);
-        }
-        w.active_len += bytes.len() as u64;
+        w.active.append(bytes, &self.syncer)?;
         self.wal_bytes.fetch_add(bytes.len() as u64, Relaxed);
         Ok(())
     }
@@ -251,7 +251,7 @@ impl Wal {
                 continue;
             }
             let file = if i + 1 == w.segments.len() {
-                w.active.clone()
+                w.active.file().clone()
             } else {
                 self.dir.open_file(&seg.name)?
             };
@@ -354,7 +354,7 @@ impl Engine for Wal {
         let mut disk_bytes = 0;
         for (i, seg) in w.segments.iter().enumerate() {
             disk_bytes += if i + 1 == w.segments.len() {
-                w.active_len
+                w.active.len()
             } else {
                 self.dir
                     .open_file(&seg.name)

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
 
-use engines::fs::{FileHandle, RealFs, VFile, Vfs};
+use engines::fs::{FileHandle, FileLayer, RealFs, VFile, Vfs, VfsLayer};
 use engines::registry::EngineInfo;
 use engines::{Engine, EngineConfig, Result, SyncPolicy};
 
@@ -70,21 +70,20 @@ impl EventFs {
     }
 }
 
-impl Vfs for EventFs {
+impl VfsLayer for EventFs {
+    fn inner(&self) -> &dyn Vfs {
+        &*self.inner
+    }
+    fn wrap(&self, f: FileHandle) -> FileHandle {
+        Arc::new(EventFile {
+            inner: f,
+            log: self.log.clone(),
+        })
+    }
     fn create(&self, path: &Path) -> Result<FileHandle> {
         let f = self.inner.create(path)?;
         self.push(Ev::Create(path.to_path_buf()));
-        Ok(Arc::new(EventFile {
-            inner: f,
-            log: self.log.clone(),
-        }))
-    }
-    fn open(&self, path: &Path) -> Result<FileHandle> {
-        let f = self.inner.open(path)?;
-        Ok(Arc::new(EventFile {
-            inner: f,
-            log: self.log.clone(),
-        }))
+        Ok(VfsLayer::wrap(self, f))
     }
     fn rename(&self, from: &Path, to: &Path) -> Result<()> {
         self.inner.rename(from, to)?;
@@ -96,19 +95,10 @@ impl Vfs for EventFs {
         self.push(Ev::Remove(path.to_path_buf()));
         Ok(())
     }
-    fn list_dir(&self, path: &Path) -> Result<Vec<String>> {
-        self.inner.list_dir(path)
-    }
-    fn create_dir_all(&self, path: &Path) -> Result<()> {
-        self.inner.create_dir_all(path)
-    }
     fn sync_dir(&self, path: &Path) -> Result<()> {
         self.inner.sync_dir(path)?;
         self.push(Ev::SyncDir(path.to_path_buf()));
         Ok(())
-    }
-    fn exists(&self, path: &Path) -> Result<bool> {
-        self.inner.exists(path)
     }
 }
 
@@ -141,9 +131,9 @@ impl EventFile {
     }
 }
 
-impl VFile for EventFile {
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
-        self.inner.read_at(buf, offset)
+impl FileLayer for EventFile {
+    fn inner(&self) -> &dyn VFile {
+        &*self.inner
     }
     fn write_at(&self, buf: &[u8], offset: u64) -> Result<()> {
         // Logged under the lock so the event order is the order of the writes.
@@ -168,20 +158,11 @@ impl VFile for EventFile {
         });
         Ok(offset)
     }
-    fn len(&self) -> Result<u64> {
-        self.inner.len()
-    }
-    fn set_len(&self, len: u64) -> Result<()> {
-        self.inner.set_len(len)
-    }
     fn sync_data(&self) -> Result<()> {
         self.synced(|| self.inner.sync_data())
     }
     fn sync_all(&self) -> Result<()> {
         self.synced(|| self.inner.sync_all())
-    }
-    fn path(&self) -> &Path {
-        self.inner.path()
     }
 }
 
