@@ -147,7 +147,7 @@ pub enum Command {
     Compare(CompareArgs),
     /// Crash verification: which acknowledged writes each policy keeps, on a simulated filesystem (or with --kill, on a real disk).
     #[command(after_long_help = CRASH_EXAMPLES)]
-    Crash(crate::crash_cmd::CrashArgs),
+    Crash(crate::crash_args::CrashArgs),
     /// Print a shell completion script on stdout.
     #[command(after_long_help = COMPLETIONS_EXAMPLES)]
     Completions(CompletionsArgs),
@@ -156,22 +156,10 @@ pub enum Command {
     Man,
     /// Internal: the child process of `crash --kill`.
     #[command(hide = true)]
-    CrashChild(crate::crash_cmd::CrashChildArgs),
+    CrashChild(crate::crash_args::CrashChildArgs),
 }
 
-/// Options shared by every command that writes files.
-#[derive(Debug, Args, Clone, Default)]
-pub struct OutputArgs {
-    /// Results folder (default: a new folder ./bench-results/<host>-<command>-<time>).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Name for this machine/disk in results and charts (default: the host name).
-    #[arg(long)]
-    pub label: Option<String>,
-    /// No progress output on stderr (it is also hidden when stderr is not a terminal).
-    #[arg(long, short)]
-    pub quiet: bool,
-}
+pub use crate::output_args::OutputArgs;
 
 /// How `run` prints its rows on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

@@ -3,11 +3,13 @@
 
 pub mod cell;
 pub mod cli;
+pub mod crash_args;
 pub mod crash_cmd;
 pub mod faults;
 pub mod list;
 pub mod null;
 pub mod output;
+pub mod output_args;
 pub mod plan;
 pub mod probe;
 pub mod progress;

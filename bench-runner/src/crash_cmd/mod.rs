@@ -15,7 +15,6 @@ mod table;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use clap::{Args, ValueEnum};
 use crashcheck::process::{run_process_trial, Launch, ProcessTrial};
 use crashcheck::{classify, run_trial, LineSpec, TrialSpec};
 use engines::fs::{Faults, Profile};
@@ -25,85 +24,7 @@ use results::CrashRow;
 pub use process::{child, ChildEngine, PROCESS_KILL};
 pub use table::{likely_fix, replay_command, ReplayContext, LEGEND};
 
-use crate::cli::OutputArgs;
-
-/// Which simulated filesystem profiles to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum ProfileArg {
-    /// Only what POSIX promises.
-    Posix,
-    /// ext4/xfs defaults.
-    Linux,
-    /// Both.
-    #[default]
-    Both,
-}
-
-/// Options of `crash`.
-#[derive(Debug, Args, Clone)]
-pub struct CrashArgs {
-    /// Engines, comma-separated (default: every registered engine).
-    #[arg(long, value_delimiter = ',')]
-    pub engines: Vec<String>,
-    /// Policies, comma-separated (default: none,always,always+dir,batch:32+dir,group+dir).
-    #[arg(long, value_delimiter = ',')]
-    pub policies: Vec<String>,
-    /// Simulated filesystem profile (default: both).
-    #[arg(long, value_enum, default_value_t = ProfileArg::Both)]
-    pub profile: ProfileArg,
-    /// Trials per engine x policy x profile line (default: 500; with --kill or --exec, kills per line, default 10).
-    #[arg(long, value_name = "N")]
-    pub trials: Option<u64>,
-    /// Operations per trial before the crash (default: 80).
-    #[arg(long, default_value_t = 80, value_name = "N")]
-    pub ops: u64,
-    /// Base seed; each trial's seed derives from it (default: 1).
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Writers at once in the extra concurrent lines run for `always` and
-    /// `group` policies (slow simulated syncs, so group commit's
-    /// leader/follower path is checked); 0 skips them (default: 4).
-    #[arg(long, default_value_t = 4, value_name = "N")]
-    pub threads: u64,
-    /// Trials per concurrent line (default: a fifth of --trials).
-    #[arg(long, value_name = "N")]
-    pub concurrent_trials: Option<u64>,
-    /// Rerun one trial by its seed (a BROKEN line prints the exact command) and print its trace; uses the first engine, policy and profile given.
-    #[arg(long, value_name = "SEED")]
-    pub replay: Option<u64>,
-    /// Process crashes on a real disk: SIGKILL a child process driving each engine (needs --disk).
-    #[arg(long)]
-    pub kill: bool,
-    /// Test an external engine: a shell command speaking the line protocol on stdin/stdout (see the README), started with `sh -c CMD` and BENCH_DIR set to its data directory; needs --exec-promise and --disk.
-    #[arg(long, value_name = "CMD")]
-    pub exec: Option<String>,
-    /// What the --exec program claims an `ok` means: none, always or batch:N.
-    #[arg(long, value_name = "POLICY", requires = "exec")]
-    pub exec_promise: Option<String>,
-    /// Directory on the disk for --kill and --exec (a fresh subfolder is used and removed).
-    #[arg(long, value_name = "DIR")]
-    pub disk: Option<PathBuf>,
-    /// Testing the checker only: syncs on the simulated filesystem report success without syncing.
-    #[arg(long, hide = true)]
-    pub broken_sync: bool,
-    /// Output options.
-    #[command(flatten)]
-    pub output: OutputArgs,
-}
-
-/// Hidden child of `crash --kill`: serves the line protocol for one engine.
-#[derive(Debug, Args, Clone)]
-pub struct CrashChildArgs {
-    /// Engine.
-    #[arg(long)]
-    pub engine: String,
-    /// Policy.
-    #[arg(long)]
-    pub policy: String,
-    /// Engine directory (default: $BENCH_DIR).
-    #[arg(long)]
-    pub dir: Option<PathBuf>,
-}
+pub use crate::crash_args::{CrashArgs, CrashChildArgs, ProfileArg};
 
 fn profiles(p: ProfileArg) -> Vec<Profile> {
     match p {
