@@ -35,6 +35,17 @@ pub enum ProfileArg {
     Both,
 }
 
+/// Where the engines' files live during crash trials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum FsArg {
+    /// In process, on the simulated filesystem (our engines only).
+    #[default]
+    Sim,
+    /// The simulated filesystem mounted through FUSE, every engine in a
+    /// child process (see `crash_fuse`).
+    Fuse,
+}
+
 /// Options of `crash`.
 #[derive(Debug, Args, Clone)]
 pub struct CrashArgs {
@@ -44,6 +55,9 @@ pub struct CrashArgs {
     /// Policies, comma-separated (default: none,always,always+dir,batch:32+dir,group+dir).
     #[arg(long, value_delimiter = ',')]
     pub policies: Vec<String>,
+    /// Where trials run: `sim` (in process, our five engines) or `fuse` (the simulated filesystem mounted through FUSE, every engine in a child process, power-cut by SIGKILL plus a simulated crash; needs /dev/fuse and root; mounts under --disk, default the system temp folder; default 20 trials per line).
+    #[arg(long, value_enum, default_value_t = FsArg::Sim)]
+    pub fs: FsArg,
     /// Simulated filesystem profile (default: both).
     #[arg(long, value_enum, default_value_t = ProfileArg::Both)]
     pub profile: ProfileArg,
@@ -93,6 +107,13 @@ pub struct CrashChildArgs {
     /// Seed.
     #[arg(long)]
     pub seed: u64,
+    /// Use the in-process crash trials' small file sizes (rotation, flush,
+    /// merge and checkpoint within a few dozen writes).
+    #[arg(long)]
+    pub trial_sizes: bool,
+    /// Recover, print every key and exit (the recovery half of `--fs fuse`).
+    #[arg(long)]
+    pub read_back: bool,
 }
 
 fn profiles(p: ProfileArg) -> Vec<Profile> {
@@ -103,7 +124,7 @@ fn profiles(p: ProfileArg) -> Vec<Profile> {
     }
 }
 
-fn row(s: &CrashSummary) -> CrashRow {
+pub(crate) fn row(s: &CrashSummary) -> CrashRow {
     CrashRow {
         engine: s.engine.clone(),
         policy: s.policy.clone(),
@@ -166,6 +187,9 @@ pub fn print_table(rows: &[CrashRow]) {
 
 /// Runs `crash`; returns the exit code (1 when a promise was broken).
 pub fn run(args: &CrashArgs, command_line: &str) -> Result<u8> {
+    if args.fs == FsArg::Fuse {
+        return crate::crash_fuse::run(args, command_line);
+    }
     let engines = crate::run::resolve_engines(&args.engines)?;
     let policies = crate::run::resolve_policies(&args.policies)?;
     if args.ops == 0 {
@@ -308,12 +332,18 @@ pub fn run(args: &CrashArgs, command_line: &str) -> Result<u8> {
 
 /// The child of `--kill`: writes until killed, printing each acknowledgement.
 pub fn child(args: &CrashChildArgs) -> Result<u8> {
+    if args.read_back {
+        return crate::crash_fuse::read_back(args);
+    }
     let policy: SyncPolicy = args.policy.parse()?;
     let info = engines::registry::info(&args.engine)?;
     let mut cfg = EngineConfig::new(&args.dir, policy);
     cfg.segment_bytes = 64 * 1024;
     cfg.memtable_bytes = 64 * 1024;
     cfg.checkpoint_bytes = 128 * 1024;
+    if args.trial_sizes {
+        cfg = crate::crash_fuse::child_config(&args.dir, policy);
+    }
     let engine = info.open(cfg)?;
     let mut rng = CrashRng::new(args.seed);
     let stdout = std::io::stdout();

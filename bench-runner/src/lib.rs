@@ -4,6 +4,7 @@
 pub mod cell;
 pub mod cli;
 pub mod crash_cmd;
+pub mod crash_fuse;
 pub mod faults;
 pub mod list;
 pub mod null;
