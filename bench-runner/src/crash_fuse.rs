@@ -326,6 +326,17 @@ impl FuseLine<'_> {
             o.violation = Some(format!("scan after recovery: {s}"));
         }
         check(&ops, acked, &state, &self.policy, &mut o);
+        if let (Some(v), false) = (&mut o.violation, report.files_lost.is_empty()) {
+            let names: Vec<String> = report
+                .files_lost
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            v.push_str(&format!(
+                " (files with synced data whose names the crash removed: {})",
+                names.join(", ")
+            ));
+        }
         if o.lost > 0 {
             o.cause = Some(if o.files_lost > 0 {
                 LossCause::DirEntryNeverSynced
@@ -466,6 +477,7 @@ pub fn run(args: &CrashArgs, command_line: &str) -> Result<u8> {
     let exe = std::env::current_exe().context("find bench-runner's own executable")?;
     let trials = args.trials.unwrap_or(20);
     let mut rows = Vec::new();
+    let mut broken = Vec::new();
     let mut interrupted = false;
     'lines: for &info in &engines {
         for &policy in &policies {
@@ -493,7 +505,12 @@ pub fn run(args: &CrashArgs, command_line: &str) -> Result<u8> {
                     ops: args.ops,
                 };
                 match line.run(trials, args.seed, &stop)? {
-                    Some(s) => rows.push(crate::crash_cmd::row(&s)),
+                    Some(s) => {
+                        if let Some(v) = &s.first_violation {
+                            broken.push(format!("{} {} {}: {v}", s.engine, s.policy, s.profile));
+                        }
+                        rows.push(crate::crash_cmd::row(&s));
+                    }
                     None => {
                         interrupted = true;
                         break 'lines;
@@ -518,9 +535,14 @@ pub fn run(args: &CrashArgs, command_line: &str) -> Result<u8> {
         eprintln!("bench-runner: interrupted; every mount was undone; the finished lines are in the table above");
         return Ok(crate::EXIT_INTERRUPTED);
     }
-    let broken = rows.iter().filter(|r| !r.promise_kept).count();
-    if broken > 0 {
-        eprintln!("bench-runner: {broken} line(s) broke their policy's promise through FUSE");
+    if !broken.is_empty() {
+        for b in &broken {
+            eprintln!("broken: {b}");
+        }
+        eprintln!(
+            "bench-runner: {} line(s) broke their policy's promise through FUSE (first failure of each above)",
+            broken.len()
+        );
         return Ok(crate::EXIT_CHECK_FAILED);
     }
     Ok(0)
