@@ -28,7 +28,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use engines::crash::{self, CrashSummary, LossCause, TrialOutcome};
@@ -68,6 +70,66 @@ fn drain(r: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
         let _ = BufReader::new(r).read_to_string(&mut s);
         s
     })
+}
+
+/// How long a child may print nothing before it is taken for hung.
+const STALL: Duration = Duration::from_secs(60);
+
+/// How a child's output ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChildEnd {
+    /// It exited by itself.
+    Exited,
+    /// We killed it: the power cut, or an interruption.
+    Cut,
+    /// It printed nothing for [`STALL`] and was killed.
+    Stalled,
+}
+
+/// Reads a child's stdout lines until it ends, killing it as soon as
+/// `cut(line)` says so or `stop` is set (checked at least every 100 ms,
+/// output or not), or after [`STALL`] without output.
+fn collect(
+    child: &mut ChildGuard,
+    stop: &AtomicBool,
+    mut cut: impl FnMut(&str) -> bool,
+) -> Result<(Vec<String>, ChildEnd)> {
+    let out = child.0.stdout.take().context("child stdout")?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let mut end = ChildEnd::Exited;
+    let mut last = Instant::now();
+    loop {
+        let kill = match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(line) => {
+                last = Instant::now();
+                let now = cut(&line);
+                lines.push(line);
+                if now || stop.load(Relaxed) {
+                    Some(ChildEnd::Cut)
+                } else {
+                    None
+                }
+            }
+            Err(RecvTimeoutError::Timeout) if stop.load(Relaxed) => Some(ChildEnd::Cut),
+            Err(RecvTimeoutError::Timeout) if last.elapsed() > STALL => Some(ChildEnd::Stalled),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        if let (Some(why), ChildEnd::Exited) = (kill, end) {
+            child.0.kill().context("SIGKILL the child")?;
+            end = why;
+        }
+    }
+    Ok((lines, end))
 }
 
 /// One operation the writer announced.
@@ -243,21 +305,11 @@ impl FuseLine<'_> {
         let dir = m.path().join("db");
         let mut child = self.child(&dir, seed, false)?;
         let err = drain(child.0.stderr.take().context("child stderr")?);
-        let out = child.0.stdout.take().context("child stdout")?;
-        let mut lines = Vec::new();
         let mut acks = 0;
-        let mut cut = false;
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { break };
-            if line == "ok" {
-                acks += 1;
-            }
-            lines.push(line);
-            if !cut && (acks >= cut_after || stop.load(Relaxed)) {
-                child.0.kill().context("SIGKILL the writer")?;
-                cut = true;
-            }
-        }
+        let (lines, end) = collect(&mut child, stop, |line| {
+            acks += u64::from(line == "ok");
+            acks >= cut_after
+        })?;
         let status = child.0.wait().context("reap the writer")?;
         sim.freeze_now();
         let stderr = err.join().unwrap_or_default();
@@ -266,7 +318,15 @@ impl FuseLine<'_> {
         if stop.load(Relaxed) {
             return Ok(None);
         }
-        if lines.first().map(String::as_str) != Some("ready") || !cut {
+        if end == ChildEnd::Stalled {
+            bail!(
+                "{} {} writer on the FUSE mount made no progress for {} s; killed",
+                self.engine.name,
+                self.policy,
+                STALL.as_secs()
+            );
+        }
+        if lines.first().map(String::as_str) != Some("ready") || end != ChildEnd::Cut {
             bail!(
                 "{} {} writer on the FUSE mount failed before the power cut ({status}): {}",
                 self.engine.name,
@@ -286,12 +346,21 @@ impl FuseLine<'_> {
         let m = Mounted::mount(crashed, &mnt)?;
         let mut child = self.child(&m.path().join("db"), seed, true)?;
         let err = drain(child.0.stderr.take().context("child stderr")?);
-        let out = child.0.stdout.take().context("child stdout")?;
-        let lines: Vec<String> = BufReader::new(out).lines().map_while(|l| l.ok()).collect();
+        let (lines, end) = collect(&mut child, stop, |_| false)?;
         let status = child.0.wait().context("reap the recovery child")?;
         let stderr = err.join().unwrap_or_default();
         drop(child);
         m.unmount()?;
+        match end {
+            ChildEnd::Cut => return Ok(None), // interrupted
+            ChildEnd::Stalled => bail!(
+                "{} {} recovery on the FUSE mount made no progress for {} s; killed",
+                self.engine.name,
+                self.policy,
+                STALL.as_secs()
+            ),
+            ChildEnd::Exited => {}
+        }
         let mut state = BTreeMap::new();
         let mut scan = None;
         for l in &lines {
@@ -440,6 +509,15 @@ fn profiles(p: ProfileArg) -> Vec<Profile> {
     }
 }
 
+/// The flag Ctrl-C sets (checked at least every 100 ms during a trial).
+fn install_stop() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    // A second Ctrl-C while the first is being honoured is ignored.
+    let _ = ctrlc::set_handler(move || flag.store(true, Relaxed));
+    stop
+}
+
 /// Removes the scratch folder on every path out of the run.
 struct Scratch(PathBuf);
 
@@ -463,11 +541,7 @@ pub fn run(args: &CrashArgs, command_line: &str) -> Result<u8> {
     simfuse::fuse_available().context(
         "--fs fuse mounts the simulated filesystem through FUSE, which needs /dev/fuse and root",
     )?;
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        let _ = ctrlc::set_handler(move || stop.store(true, Relaxed));
-    }
+    let stop = install_stop();
     let quiet = args.output.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut env = results::Environment::capture(args.disk.as_deref());
     let out = crate::output::results_dir(args.output.out.as_deref(), &env.host, "crash")?;
