@@ -56,7 +56,7 @@ pub enum Error {
     #[error("FUSE is not available: {0}")]
     Unavailable(String),
     /// The mount failed.
-    #[error("cannot mount the simulated filesystem at {path}: {source}")]
+    #[error("cannot mount the simulated filesystem at {path} (FUSE mounts need root here, or fusermount3 for other users)")]
     Mount {
         /// The mount point.
         path: PathBuf,
@@ -65,7 +65,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The unmount failed, even lazily.
-    #[error("cannot unmount {path}: {source}")]
+    #[error("cannot unmount {path}, not even lazily")]
     Unmount {
         /// The mount point.
         path: PathBuf,
