@@ -650,7 +650,10 @@ impl Filesystem for SimFuse {
         reply: ReplyEmpty,
     ) {
         // SimFs has no allocation operation yet: refused (EOPNOTSUPP), so a
-        // caller falls back to writing, which is modelled.
+        // caller falls back to writing or a sparse ftruncate, which are
+        // modelled. Once `VFile::allocate` exists: mode 0 becomes
+        // `allocate(offset + length)`, FALLOC_FL_KEEP_SIZE a no-op (nothing
+        // visible changes), every other mode stays refused.
         reply.error(Errno::EOPNOTSUPP);
     }
 }
