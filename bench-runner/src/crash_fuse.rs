@@ -20,8 +20,8 @@
 //! Rows carry profile `fuse-posix` or `fuse-linux`. Every mount is undone
 //! on every path out of a trial ([`simfuse::Mounted`] unmounts on drop,
 //! lazily if need be), the child is killed and reaped before its mount is
-//! touched, and Ctrl-C (SIGINT) ends the run after the current step with
-//! exit code 130 and the finished lines written.
+//! touched, and Ctrl-C (SIGINT) ends the run within 100 ms with exit code
+//! 130 and the finished lines written.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -368,7 +368,9 @@ impl FuseLine<'_> {
             match (p.next(), p.next(), p.next()) {
                 (Some("key"), Some(k), Some(v)) => {
                     let Ok(k) = k.parse::<u64>() else { continue };
-                    state.insert(k, if v == "none" { None } else { unhex(v) });
+                    // Malformed hex reads as an empty value: a corrupt read.
+                    let value = (v != "none").then(|| unhex(v).unwrap_or_default());
+                    state.insert(k, value);
                 }
                 (Some("scan"), Some(what), rest) => {
                     scan = Some(format!("{what} {}", rest.unwrap_or("")).trim().to_string())
