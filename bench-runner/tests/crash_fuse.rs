@@ -68,9 +68,9 @@ fn fuse_and_in_process_trials_agree_for_our_engines() {
     )
     .status()
     .unwrap();
-    assert_eq!(status.code(), Some(0), "no line may be BROKEN");
     no_mount_under(tmp.path(), "a run");
     let fuse = rows(tmp.path(), "out");
+    assert_eq!(status.code(), Some(0), "no line may be BROKEN: {fuse:#?}");
     assert_eq!(fuse.len(), engines.len() * 2 * 2);
     let mut disagreements = Vec::new();
     for f in &fuse {
@@ -128,8 +128,9 @@ fn none_loses_unsynced_writes_through_fuse() {
     )
     .status()
     .unwrap();
-    assert_eq!(status.code(), Some(0));
-    for r in rows(tmp.path(), "out") {
+    let rows = rows(tmp.path(), "out");
+    assert_eq!(status.code(), Some(0), "{rows:#?}");
+    for r in rows {
         assert!(
             r.lost_writes > 0,
             "{}: a power cut under none lost nothing",
