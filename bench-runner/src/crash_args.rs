@@ -20,6 +20,17 @@ pub enum ProfileArg {
     Both,
 }
 
+/// Where the engines' files live during crash trials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum FsArg {
+    /// In process, on the simulated filesystem (our engines only).
+    #[default]
+    Sim,
+    /// The simulated filesystem mounted through FUSE, each engine (or the
+    /// --exec program) in a child process that is power-cut.
+    Fuse,
+}
+
 /// Options of `crash`.
 #[derive(Debug, Args, Clone)]
 pub struct CrashArgs {
@@ -29,10 +40,13 @@ pub struct CrashArgs {
     /// Policies, comma-separated (default: none,always,always+dir,batch:32+dir,group+dir).
     #[arg(long, value_delimiter = ',')]
     pub policies: Vec<String>,
+    /// Where trials run: `sim` (in process, our five engines) or `fuse` (the simulated filesystem mounted through FUSE, every engine or the --exec program in a child process, power-cut by SIGKILL plus a simulated crash; needs /dev/fuse and root; mounts under --disk, default the system temp folder; default 20 trials per line) (default: sim).
+    #[arg(long, value_enum, default_value_t = FsArg::Sim)]
+    pub fs: FsArg,
     /// Simulated filesystem profile (default: both).
     #[arg(long, value_enum, default_value_t = ProfileArg::Both)]
     pub profile: ProfileArg,
-    /// Trials per engine x policy x profile line (default: 500; with --kill or --exec, kills per line, default 10).
+    /// Trials per engine x policy x profile line (default: 500; with --kill or --exec, kills per line, default 10; with --fs fuse, power cuts per line, default 20).
     #[arg(long, value_name = "N")]
     pub trials: Option<u64>,
     /// Operations per trial before the crash (default: 80).
@@ -55,13 +69,13 @@ pub struct CrashArgs {
     /// Process crashes on a real disk: SIGKILL a child process driving each engine (needs --disk).
     #[arg(long)]
     pub kill: bool,
-    /// Test an external engine: a shell command speaking the line protocol on stdin/stdout (see the README), started with `sh -c CMD` and BENCH_DIR set to its data directory; needs --exec-promise and --disk.
+    /// Test an external engine: a shell command speaking the line protocol on stdin/stdout (see the README), started with `sh -c CMD` and BENCH_DIR set to its data directory; needs --exec-promise, and --disk unless --fs fuse.
     #[arg(long, value_name = "CMD")]
     pub exec: Option<String>,
     /// What the --exec program claims an `ok` means: none, always or batch:N.
     #[arg(long, value_name = "POLICY", requires = "exec")]
     pub exec_promise: Option<String>,
-    /// Directory on the disk for --kill and --exec (a fresh subfolder is used and removed).
+    /// Directory on the disk for --kill and --exec, and where --fs fuse mounts (default for --fs fuse: the system temp folder; a fresh subfolder is used and removed).
     #[arg(long, value_name = "DIR")]
     pub disk: Option<PathBuf>,
     /// Testing the checker only: syncs on the simulated filesystem report success without syncing.

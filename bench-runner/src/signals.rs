@@ -65,6 +65,17 @@ pub struct Signals {
 impl Signals {
     /// Installs the handlers for SIGINT, SIGTERM and SIGHUP.
     pub fn install() -> Result<Signals> {
+        Self::install_with(true)
+    }
+
+    /// As [`Signals::install`], but a second signal is ignored too: for
+    /// runs that hold FUSE mounts, which only the run itself can undo
+    /// (ending the process at once would leave them behind).
+    pub fn install_patient() -> Result<Signals> {
+        Self::install_with(false)
+    }
+
+    fn install_with(second_ends: bool) -> Result<Signals> {
         let stop = Arc::new(AtomicBool::new(false));
         let which = Arc::new(AtomicUsize::new(0));
         for sig in [SIGINT, SIGTERM, SIGHUP] {
@@ -73,7 +84,16 @@ impl Signals {
             // set, so it fires only on the second signal.
             signal_hook::flag::register_usize(sig, which.clone(), sig as usize)
                 .and_then(|_| {
-                    signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, stop.clone())
+                    if second_ends {
+                        signal_hook::flag::register_conditional_shutdown(
+                            sig,
+                            128 + sig,
+                            stop.clone(),
+                        )
+                        .map(drop)
+                    } else {
+                        Ok(())
+                    }
                 })
                 .and_then(|_| signal_hook::flag::register(sig, stop.clone()))
                 .with_context(|| format!("install a handler for signal {sig}"))?;

@@ -710,6 +710,8 @@ fn crash_fs_words(profile: &str) -> String {
         "posix" => "simulated power cut, `posix`: unsynced data and never-synced file names vanish",
         "linux" => "simulated power cut, `linux`: unsynced data vanishes, a file sync also keeps the names created before it",
         "process-kill" => "the engine process killed with SIGKILL on a real disk: the kernel's page cache survives",
+        "fuse-posix" => "power cut under a separate process writing through a FUSE mount of the simulator, `posix`: unsynced data and never-synced file names vanish",
+        "fuse-linux" => "power cut under a separate process writing through a FUSE mount of the simulator, `linux`: unsynced data vanishes, a file sync also keeps the names created before it",
         other => other,
     };
     if threads.is_empty() {
@@ -723,7 +725,7 @@ fn crash_table(crash: &[CrashRow]) -> String {
     let mut m = String::new();
     let _ = writeln!(
         m,
-        "Each line crashed an engine many times under one policy and checked what it kept. A **power cut** (fs `posix`, `linux`) drops everything the engine had not synced, as a machine losing power would; `posix` keeps a new file's name only after a directory fsync, `linux` behaves like ext4/xfs by default. A **process kill** (`process-kill`) kills the engine with SIGKILL on a real disk: what reached the kernel survives. **BROKEN** means the engine lost or corrupted data it had promised to keep under that policy: do not rely on that engine with that setting. *Expected* losses are what the policy allows (without `+dir`, file names never synced; `none` and `batch:N`, writes not yet synced).\n"
+        "Each line crashed an engine many times under one policy and checked what it kept. A **power cut** (fs `posix`, `linux`) drops everything the engine had not synced, as a machine losing power would; `posix` keeps a new file's name only after a directory fsync, `linux` behaves like ext4/xfs by default; `fuse-posix` and `fuse-linux` are the same power cuts under any engine (SQLite, redb, fjall, LMDB, an external program) running as its own process on a FUSE mount of the simulated filesystem. A **process kill** (`process-kill`) kills the engine with SIGKILL on a real disk: what reached the kernel survives. **BROKEN** means the engine lost or corrupted data it had promised to keep under that policy: do not rely on that engine with that setting. *Expected* losses are what the policy allows (without `+dir`, file names never synced; `none` and `batch:N`, writes not yet synced).\n"
     );
     let _ = writeln!(
         m,

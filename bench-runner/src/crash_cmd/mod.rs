@@ -7,12 +7,16 @@
 //! operation, a new child recovers, and every acknowledged write must have
 //! survived (a process crash keeps everything that reached the kernel, so
 //! this holds under every policy, `none` included). `--exec CMD` drives an
-//! external program the same way.
+//! external program the same way. With `--fs fuse` ([`fuse`]), the same
+//! child processes (every engine, the reference engines included, or the
+//! `--exec` program) write through a FUSE mount of the simulated
+//! filesystem, which is power-cut between the kill and the restart.
 
+pub mod fuse;
 mod process;
 mod table;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use crashcheck::process::{run_process_trial, Launch, ProcessTrial};
@@ -21,10 +25,10 @@ use engines::fs::{Faults, Profile};
 use engines::{EngineInfo, SyncPolicy};
 use results::CrashRow;
 
-pub use process::{child, ChildEngine, PROCESS_KILL};
+pub use process::{child, kill_seed, ChildEngine, PROCESS_KILL};
 pub use table::{likely_fix, replay_command, ReplayContext, LEGEND};
 
-pub use crate::crash_args::{CrashArgs, CrashChildArgs, ProfileArg};
+pub use crate::crash_args::{CrashArgs, CrashChildArgs, FsArg, ProfileArg};
 
 fn profiles(p: ProfileArg) -> Vec<Profile> {
     match p {
@@ -41,6 +45,9 @@ enum Target {
     Sim(Vec<&'static EngineInfo>),
     /// Child processes killed on a real disk.
     Kill(Vec<ChildEngine>, PathBuf),
+    /// Child processes power-cut on a FUSE mount of the simulator, with
+    /// the mount's scratch folder.
+    Fuse(Vec<ChildEngine>, PathBuf),
 }
 
 /// Parses `--exec-promise`: a claim, so only the modes (`+dir` and `@fsync`
@@ -75,6 +82,16 @@ fn target(args: &CrashArgs) -> Result<Target> {
     if args.ops == 0 {
         bail!("--ops must be at least 1");
     }
+    let fuse = args.fs == FsArg::Fuse;
+    if fuse {
+        if args.kill {
+            bail!("--fs fuse power-cuts child processes itself: drop --kill");
+        }
+        simfuse::fuse_available().context(
+            "--fs fuse mounts the simulated filesystem through FUSE, which needs /dev/fuse and root",
+        )?;
+    }
+    let fuse_disk = || args.disk.clone().unwrap_or_else(std::env::temp_dir);
     if let Some(cmd) = &args.exec {
         if !args.engines.is_empty() || !args.policies.is_empty() {
             bail!("--exec tests one external program under its --exec-promise: drop --engines and --policies");
@@ -83,31 +100,44 @@ fn target(args: &CrashArgs) -> Result<Target> {
             bail!("--exec needs a command");
         }
         let promise = exec_promise(args.exec_promise.as_deref())?;
-        let Some(disk) = &args.disk else {
-            bail!("--exec needs --disk DIR: the program writes its data to a real disk");
-        };
         let engine = ChildEngine {
             name: "exec".into(),
             launch: Launch::shell(cmd),
             promise,
+            dir_sync_optional: false,
+        };
+        if fuse {
+            return Ok(Target::Fuse(vec![engine], fuse_disk()));
+        }
+        let Some(disk) = &args.disk else {
+            bail!("--exec needs --disk DIR: the program writes its data to a real disk");
         };
         return Ok(Target::Kill(vec![engine], disk.clone()));
     }
     let engines = crate::run::resolve_engines(&args.engines)?;
     let policies = crate::run::resolve_policies(&args.policies)?;
-    if args.kill {
-        let Some(disk) = &args.disk else {
-            bail!("--kill needs --disk DIR (process crashes are checked on a real disk)");
-        };
+    if args.kill || fuse {
         let mut children = Vec::new();
         for &info in &engines {
-            for &policy in policies.iter().filter(|p| (info.supports)(p).is_ok()) {
-                children.push(ChildEngine::builtin(info, policy)?);
+            for &policy in &policies {
+                match (info.supports)(&policy) {
+                    Ok(()) => children.push(ChildEngine::builtin(info, policy)?),
+                    Err(why) if !args.policies.is_empty() => {
+                        eprintln!("note: {} {policy} skipped: {why}", info.name);
+                    }
+                    Err(_) => {}
+                }
             }
         }
         if children.is_empty() {
-            bail!("no engine given supports any policy given: nothing to kill");
+            bail!("no engine given supports any policy given: nothing to run");
         }
+        if fuse {
+            return Ok(Target::Fuse(children, fuse_disk()));
+        }
+        let Some(disk) = &args.disk else {
+            bail!("--kill needs --disk DIR (process crashes are checked on a real disk)");
+        };
         return Ok(Target::Kill(children, disk.clone()));
     }
     let (reachable, unreachable): (Vec<_>, Vec<_>) = engines.iter().partition(|e| e.uses_vfs);
@@ -142,10 +172,17 @@ pub fn run(args: &CrashArgs, command_line: &str) -> Result<u8> {
         exec: exec_selector(args),
         disk: args.disk.clone(),
         ops: args.ops,
+        seed: args.seed,
     };
     if let Some(seed) = args.replay {
         return replay(args, &target, &policies, seed);
     }
+    // Stop signals end a FUSE run after the current trial, mounts undone.
+    let signals = match &target {
+        Target::Fuse(..) => Some(crate::signals::Signals::install_patient()?),
+        _ => None,
+    };
+    let mut interrupted = false;
     let quiet = args.output.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr());
     let env = results::Environment::capture(args.disk.as_deref());
     let out = crate::output::results_dir(args.output.out.as_deref(), &env.host, "crash")?;
@@ -163,6 +200,21 @@ pub fn run(args: &CrashArgs, command_line: &str) -> Result<u8> {
                 eprint!("\r\x1b[2K");
             }
             result?
+        }
+        Target::Fuse(children, disk) => {
+            let stop = signals
+                .as_ref()
+                .map(|s| s.stop_flag())
+                .context("stop signals not installed")?;
+            let run_id = crate::output::run_id(&env.host);
+            let work = crate::run::prepare_disk(disk, &run_id)?;
+            let (rows, done) = fuse_lines(args, children, &work, stop, quiet);
+            let _ = std::fs::remove_dir_all(&work);
+            if !quiet {
+                eprint!("\r\x1b[2K");
+            }
+            interrupted = !done?;
+            rows
         }
         Target::Sim(engines) => sim_lines(args, engines, &policies, quiet),
     };
@@ -184,6 +236,17 @@ pub fn run(args: &CrashArgs, command_line: &str) -> Result<u8> {
     if let Err(e) = crate::report::plot(out.root(), None) {
         eprintln!("bench-runner: report not redrawn: {e:#}");
     }
+    if interrupted {
+        let sig = signals
+            .as_ref()
+            .and_then(|s| s.received())
+            .unwrap_or(crate::signals::StopSignal::Int);
+        eprintln!(
+            "bench-runner: stopped by {}; every FUSE mount was undone; the finished lines are in the table above",
+            sig.name()
+        );
+        return Ok(sig.exit_code());
+    }
     let broken = rows.iter().filter(|r| !r.promise_kept).count();
     if broken > 0 {
         eprintln!(
@@ -196,6 +259,36 @@ pub fn run(args: &CrashArgs, command_line: &str) -> Result<u8> {
     } else {
         0
     })
+}
+
+/// The FUSE lines, each engine on each profile, until done or stopped;
+/// the rows finished so far, and whether every line finished (an error
+/// after some lines still returns those).
+fn fuse_lines(
+    args: &CrashArgs,
+    children: &[ChildEngine],
+    work: &Path,
+    stop: &std::sync::atomic::AtomicBool,
+    quiet: bool,
+) -> (Vec<CrashRow>, Result<bool>) {
+    let run = fuse::FuseRun {
+        work,
+        trials: args.trials.unwrap_or(20),
+        base_seed: args.seed,
+        ops: args.ops,
+        quiet,
+    };
+    let mut rows = Vec::new();
+    for child in children {
+        for profile in profiles(args.profile) {
+            match run.line(child, profile, stop) {
+                Ok(Some(row)) => rows.push(row),
+                Ok(None) => return (rows, Ok(false)),
+                Err(e) => return (rows, Err(e)),
+            }
+        }
+    }
+    (rows, Ok(true))
 }
 
 fn sim_lines(
@@ -280,6 +373,24 @@ fn replay(args: &CrashArgs, target: &Target, policies: &[SyncPolicy], seed: u64)
             let mut o = classify(&spec, o, |s| run_trial(s, false));
             o.trace = traced;
             o
+        }
+        Target::Fuse(children, disk) => {
+            let child = &children[0];
+            let profile = profiles(args.profile)[0];
+            println!(
+                "replay: {} promise {} {} seed {seed}",
+                child.name,
+                child.promise,
+                fuse::profile_label(profile)
+            );
+            let Some(i) = fuse::trial_index(args.seed, profile, seed) else {
+                bail!("seed {seed} is not a trial of --seed {} on {}: give the --seed of the run that printed it", args.seed, fuse::profile_label(profile));
+            };
+            let env_host = results::Environment::capture(None).host;
+            let work = crate::run::prepare_disk(disk, &crate::output::run_id(&env_host))?;
+            let r = fuse::classified_trial(child, profile, &work.join("mnt"), seed, i, args.ops);
+            let _ = std::fs::remove_dir_all(&work);
+            r?
         }
         Target::Kill(children, disk) => {
             let child = &children[0];

@@ -24,6 +24,12 @@ pub struct ChildEngine {
     pub launch: Launch,
     /// The promise it is held to.
     pub promise: SyncPolicy,
+    /// Whether the engine offers `+dir` for this promise, so that losing
+    /// never-synced file names without it is a choice (an expected loss
+    /// after a power cut). False for external programs and for libraries
+    /// that manage their directory entries themselves (SQLite, redb,
+    /// fjall): their claim covers the names, and such a loss is BROKEN.
+    pub dir_sync_optional: bool,
 }
 
 impl ChildEngine {
@@ -46,6 +52,12 @@ impl ChildEngine {
                 .collect(),
             },
             promise: policy,
+            dir_sync_optional: !policy.dir_sync
+                && (info.supports)(&SyncPolicy {
+                    dir_sync: true,
+                    ..policy
+                })
+                .is_ok(),
         })
     }
 

@@ -9,7 +9,10 @@ legend:
   fs        where the crash happened. posix, linux: a simulated power cut
             (everything not yet synced may vanish; posix: a new file's name
             survives only a directory fsync; linux: ext4/xfs defaults, a file
-            fsync also commits the names created before it). process-kill:
+            fsync also commits the names created before it). fuse-posix,
+            fuse-linux: the same power cut under a process writing through a
+            FUSE mount of the simulator (any engine, or an --exec program).
+            process-kill:
             the engine process SIGKILLed on a real disk (the kernel's page
             cache survives, so no policy may lose an acknowledged write).
             'N threads': N writers at once.
@@ -38,6 +41,8 @@ pub struct ReplayContext {
     pub disk: Option<std::path::PathBuf>,
     /// `--ops` of the run.
     pub ops: u64,
+    /// `--seed` of the run (FUSE replays find the trial's crash mode by it).
+    pub seed: u64,
 }
 
 /// Prints the table, the legend, and how to follow up each BROKEN line.
@@ -111,7 +116,18 @@ pub fn replay_command(r: &CrashRow, seed: u64, ctx: &ReplayContext) -> String {
         Some(exec) => c.push_str(exec),
         None => c.push_str(&format!(" --engines {} --policies {}", r.engine, r.policy)),
     }
-    if fs == "process-kill" {
+    if let Some(profile) = fs.strip_prefix("fuse-") {
+        c.push_str(&format!(" --fs fuse --profile {profile}"));
+        if let Some(d) = &ctx.disk {
+            c.push_str(&format!(
+                " --disk {}",
+                shell_quote(&d.display().to_string())
+            ));
+        }
+        if ctx.seed != 1 {
+            c.push_str(&format!(" --seed {}", ctx.seed));
+        }
+    } else if fs == "process-kill" {
         let disk = ctx
             .disk
             .as_ref()
@@ -160,6 +176,12 @@ pub fn likely_fix(r: &CrashRow) -> String {
     if r.engine.starts_with("exec") {
         return "the program acknowledges before its data is durable: fsync the file before replying ok, and fsync the directory after creating, renaming or removing a file".into();
     }
+    if !r.policy.contains("+dir") && r.files_lost > 0 && !offers_dir_sync(r) {
+        return format!(
+            "{} creates files without fsyncing their directory and has no setting that does ({} +dir is refused): its {} promise holds only where a file sync also commits the names before it (ext4, xfs: the linux profile); the library must fsync the directory after creating a file",
+            r.engine, r.engine, r.policy
+        );
+    }
     if !r.policy.contains("+dir") {
         return format!(
             "add +dir ({}+dir): file names created without a directory fsync vanish on power loss",
@@ -167,4 +189,20 @@ pub fn likely_fix(r: &CrashRow) -> String {
         );
     }
     "an acknowledgement came before the sync that covers it: check the engine's sync path (this is what syncs that do not sync look like)".into()
+}
+
+/// Whether the row's engine offers `+dir` for its policy (unknown engines
+/// and unparsable policies: assumed so).
+fn offers_dir_sync(r: &CrashRow) -> bool {
+    let (Ok(info), Ok(policy)) = (
+        engines::registry::info(&r.engine),
+        r.policy.parse::<engines::SyncPolicy>(),
+    ) else {
+        return true;
+    };
+    (info.supports)(&engines::SyncPolicy {
+        dir_sync: true,
+        ..policy
+    })
+    .is_ok()
 }

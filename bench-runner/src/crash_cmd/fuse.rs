@@ -1,0 +1,295 @@
+//! `crash --fs fuse`: power cuts through a real kernel path, for every
+//! engine (the reference engines included) and for external programs
+//! (`--exec`).
+//!
+//! One trial is a [process trial](crashcheck::process) whose data
+//! directory lies on a [`SimFs`] mounted through FUSE ([`simfuse`]), with
+//! [`FuseCut`] as its [`PowerCut`]: the engine process (our `crash-child`,
+//! which opens the engine with a plain `RealFs`, or the `--exec` program)
+//! writes through the kernel into the simulator; at a seeded operation it
+//! is SIGKILLed and reaped, the simulator's image is frozen, the mount
+//! undone, [`SimFs::crash`] applied with the line's profile and the
+//! trial's crash mode (trial `i` uses mode `i mod 4`: durable state only,
+//! a prefix in time, a torn prefix, per-file subsets), exactly as
+//! in-process trials crash, and what survived is mounted again. A new
+//! process recovers on it and reads every key back; the history is checked
+//! by the same checker as every other trial, and the outcome is classified
+//! ([`classify_with`]: a loss under a policy without `+dir` on `posix` is
+//! rerun with the same seed on `linux`, through FUSE too) and tallied
+//! ([`LineTally`]) into the same [`CrashRow`] and verdicts as in-process
+//! lines. Rows carry profile `fuse-posix` or `fuse-linux`.
+//!
+//! Every mount is undone on every path out of a trial ([`simfuse::Mounted`]
+//! unmounts on drop, lazily if need be), the engine process is killed and
+//! reaped before its mount is touched, and a stop signal (SIGINT, SIGTERM,
+//! SIGHUP) ends the run after the current trial with the finished lines
+//! written.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+use anyhow::{Context, Result};
+use crashcheck::process::{run_process_trial, PowerCut, ProcessTrial};
+use crashcheck::protocol::ProtocolError;
+use crashcheck::{classify_with, LineTally, LossCause, TrialOutcome};
+use engines::fs::{CrashMode, CrashReport, Profile, SimFs};
+use results::CrashRow;
+use simfuse::Mounted;
+
+use super::process::{kill_seed, ChildEngine};
+
+/// Row label of a profile served through FUSE.
+pub fn profile_label(profile: Profile) -> String {
+    format!("fuse-{}", profile.name())
+}
+
+/// A [`SimFs`] mounted through FUSE, and the power cut that crashes it.
+#[derive(Debug)]
+pub struct FuseCut {
+    sim: SimFs,
+    mounted: Option<Mounted>,
+    mountpoint: PathBuf,
+    mode: CrashMode,
+    /// What the last power cut did.
+    pub report: Option<CrashReport>,
+}
+
+impl FuseCut {
+    /// Mounts an empty simulator with `profile` at `mountpoint` (created if
+    /// missing) and makes the engine's data directory on it.
+    pub fn mount(profile: Profile, mountpoint: &Path, mode: CrashMode) -> Result<FuseCut> {
+        std::fs::create_dir_all(mountpoint)
+            .with_context(|| format!("create mount point {}", mountpoint.display()))?;
+        let sim = SimFs::new(profile);
+        let mounted = Mounted::mount(sim.clone(), mountpoint)?;
+        let cut = FuseCut {
+            sim,
+            mountpoint: mounted.path().to_path_buf(),
+            mounted: Some(mounted),
+            mode,
+            report: None,
+        };
+        // Directories on SimFs are durable once made.
+        let dir = cut.data_dir();
+        std::fs::create_dir(&dir).with_context(|| format!("create {}", dir.display()))?;
+        Ok(cut)
+    }
+
+    /// The engine's data directory on the mount.
+    pub fn data_dir(&self) -> PathBuf {
+        self.mountpoint.join("db")
+    }
+
+    /// Unmounts, reporting a mount that would not go.
+    pub fn unmount(mut self) -> Result<()> {
+        match self.mounted.take() {
+            Some(m) => m.unmount().map_err(Into::into),
+            None => Ok(()),
+        }
+    }
+}
+
+impl PowerCut for FuseCut {
+    fn cut(&mut self, seed: u64) -> Result<String, ProtocolError> {
+        let failed = |e: simfuse::Error| ProtocolError::Io {
+            what: "power cut through FUSE".into(),
+            source: std::io::Error::other(format!("{:#}", anyhow::Error::from(e))),
+        };
+        // The engine process is dead and reaped: nothing more can arrive
+        // that a power cut would keep.
+        self.sim.freeze_now();
+        if let Some(m) = self.mounted.take() {
+            m.unmount().map_err(failed)?;
+        }
+        let (survivor, report) = self.sim.crash(seed, self.mode);
+        let line = format!(
+            "SimFs crashed ({:?}): {} unsynced operations dropped, {} truncates reverted, files lost: {}",
+            self.mode,
+            report.writes_dropped,
+            report.truncates_reverted,
+            if report.files_lost.is_empty() {
+                "none".to_string()
+            } else {
+                report
+                    .files_lost
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        );
+        self.report = Some(report);
+        self.mounted = Some(Mounted::mount(survivor.clone(), &self.mountpoint).map_err(failed)?);
+        self.sim = survivor;
+        Ok(line)
+    }
+}
+
+/// The crash mode of trial `i`: each mode in turn.
+pub fn trial_mode(i: u64) -> CrashMode {
+    CrashMode::ALL[(i % CrashMode::ALL.len() as u64) as usize]
+}
+
+/// Runs one power-cut trial of `engine` through a FUSE mount at
+/// `mountpoint`, unclassified; the mount is undone on every path.
+pub fn fuse_trial(
+    engine: &ChildEngine,
+    profile: Profile,
+    mountpoint: &Path,
+    mode: CrashMode,
+    seed: u64,
+    ops: u64,
+) -> Result<TrialOutcome> {
+    let mut cut = FuseCut::mount(profile, mountpoint, mode)?;
+    let dir = cut.data_dir();
+    let trial = ProcessTrial {
+        launch: &engine.launch,
+        dir: &dir,
+        promise: engine.promise,
+        seed,
+        ops,
+    };
+    let r = run_process_trial(&trial, Some(&mut cut)).with_context(|| {
+        format!(
+            "{} ({}) could not be driven through a power-cut trial on FUSE (seed {seed})",
+            engine.name, engine.promise
+        )
+    });
+    let report = cut.report.take();
+    cut.unmount()?;
+    let mut o = r?;
+    if let Some(report) = report {
+        o.files_lost = report.files_lost.len() as u64;
+        if let (Some(v), false) = (&mut o.violation, report.files_lost.is_empty()) {
+            let names: Vec<String> = report
+                .files_lost
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            v.push_str(&format!(
+                " (files with synced data whose names the crash removed: {})",
+                names.join(", ")
+            ));
+        }
+        if o.lost > 0 {
+            o.cause = Some(if !report.files_lost.is_empty() {
+                LossCause::DirEntryNeverSynced
+            } else if report.truncates_reverted > 0 {
+                LossCause::TruncateReverted
+            } else {
+                LossCause::DataNeverSynced
+            });
+        }
+    }
+    Ok(o)
+}
+
+/// Runs trial `i` of a line and classifies it: a loss that could be an
+/// expected one (no `+dir`, `posix`) is rerun with the same seed and
+/// crash mode on `linux`, through FUSE. Only where the engine offers `+dir`
+/// ([`ChildEngine::dir_sync_optional`]): a program or library that gives
+/// no choice about directory syncs promises its file names with its
+/// writes, so losing them is BROKEN.
+pub fn classified_trial(
+    engine: &ChildEngine,
+    profile: Profile,
+    mountpoint: &Path,
+    seed: u64,
+    i: u64,
+    ops: u64,
+) -> Result<TrialOutcome> {
+    let mode = trial_mode(i);
+    let o = fuse_trial(engine, profile, mountpoint, mode, seed, ops)?;
+    if !engine.dir_sync_optional {
+        return Ok(o);
+    }
+    let mut rerun_err = None;
+    let o = classify_with(&engine.promise, profile, o, || {
+        fuse_trial(engine, Profile::Linux, mountpoint, mode, seed, ops).unwrap_or_else(|e| {
+            let v = format!("rerun on linux failed: {e:#}");
+            rerun_err = Some(e);
+            TrialOutcome {
+                violation: Some(v),
+                ..TrialOutcome::default()
+            }
+        })
+    });
+    match rerun_err {
+        Some(e) => Err(e),
+        None => Ok(o),
+    }
+}
+
+/// What every FUSE line of a run shares.
+#[derive(Debug, Clone, Copy)]
+pub struct FuseRun<'a> {
+    /// Scratch folder; the mount point is made in it.
+    pub work: &'a Path,
+    /// Power cuts per line.
+    pub trials: u64,
+    /// Base seed ([`fuse_seed`]).
+    pub base_seed: u64,
+    /// Operations per trial before the kill (at most).
+    pub ops: u64,
+    /// No progress line on stderr.
+    pub quiet: bool,
+}
+
+impl FuseRun<'_> {
+    /// The mount point of every trial.
+    pub fn mountpoint(&self) -> PathBuf {
+        self.work.join("mnt")
+    }
+
+    /// One line: `trials` power cuts of `engine` on `profile`; `None` when
+    /// `stop` was set.
+    pub fn line(
+        &self,
+        engine: &ChildEngine,
+        profile: Profile,
+        stop: &AtomicBool,
+    ) -> Result<Option<CrashRow>> {
+        let mountpoint = self.mountpoint();
+        let mut tally = LineTally::new(&engine.name, &engine.promise, profile_label(profile));
+        for i in 0..self.trials {
+            if stop.load(Relaxed) {
+                return Ok(None);
+            }
+            if !self.quiet {
+                eprint!(
+                    "\r\x1b[2K{} {} {} {}/{}",
+                    engine.name,
+                    engine.promise,
+                    profile_label(profile),
+                    i + 1,
+                    self.trials
+                );
+            }
+            let seed = fuse_seed(self.base_seed, profile, i);
+            let o = classified_trial(engine, profile, &mountpoint, seed, i, self.ops);
+            // A stop signal can kill the engine process (Ctrl-C reaches the
+            // whole process group): that is an interruption, not an error.
+            if stop.load(Relaxed) {
+                return Ok(None);
+            }
+            tally.add(&o?, seed);
+        }
+        Ok(Some(tally.finish()))
+    }
+}
+
+/// The seed of trial `i` of a FUSE line (the kill seeds, apart per profile).
+pub fn fuse_seed(base: u64, profile: Profile, i: u64) -> u64 {
+    let salt = match profile {
+        Profile::Posix => 0,
+        Profile::Linux => 0x9E37_79B9,
+    };
+    kill_seed(base ^ salt, i)
+}
+
+/// The trial index a seed of [`fuse_seed`] came from, for `--replay`
+/// (which picks the crash mode by it); `None` when the seed is not one.
+pub fn trial_index(base: u64, profile: Profile, seed: u64) -> Option<u64> {
+    let i = seed.wrapping_sub(fuse_seed(base, profile, 0));
+    (i < 1 << 32).then_some(i)
+}

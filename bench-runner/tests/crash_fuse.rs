@@ -1,0 +1,280 @@
+//! `crash --fs fuse`: the power cut through a real kernel path agrees with
+//! the in-process trials for our engines (same verdicts, from the same
+//! classification), loses unsynced writes under `none`, and never leaves a
+//! mount behind (after a run, a run whose check failed, a run that failed
+//! with an error, and SIGINT). Needs /dev/fuse (and root); each test is
+//! skipped with a printed reason where /dev/fuse is absent.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crashcheck::LineSpec;
+use engines::fs::Profile;
+use results::{read_csv, CrashRow};
+
+const EXE: &str = env!("CARGO_BIN_EXE_bench-runner");
+
+fn fuse_present() -> bool {
+    if Path::new("/dev/fuse").exists() {
+        return true;
+    }
+    eprintln!("skipped: /dev/fuse is absent, so nothing can be mounted through FUSE here");
+    false
+}
+
+fn crash_cmd(disk: &Path, out: &str, extra: &[&str]) -> Command {
+    let mut c = Command::new(EXE);
+    c.args(["crash", "--fs", "fuse", "--quiet", "--disk"])
+        .arg(disk)
+        .arg("--out")
+        .arg(disk.join(out))
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    c
+}
+
+fn rows(disk: &Path, out: &str) -> Vec<CrashRow> {
+    read_csv(&disk.join(out).join("crash.csv")).unwrap()
+}
+
+fn no_mount_under(dir: &Path, after: &str) {
+    let left = simfuse::mounts_under(dir);
+    assert!(left.is_empty(), "{after} left mounts: {left:?}");
+}
+
+#[test]
+fn fuse_and_in_process_trials_agree_for_our_engines() {
+    if !fuse_present() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let engines = ["wal", "bitcask", "loghash", "lsm", "btree"];
+    // Eight power cuts per line: each crash mode twice.
+    let status = crash_cmd(
+        tmp.path(),
+        "out",
+        &[
+            "--engines",
+            &engines.join(","),
+            "--policies",
+            "always,always+dir",
+            "--trials",
+            "8",
+            "--ops",
+            "80",
+        ],
+    )
+    .status()
+    .unwrap();
+    no_mount_under(tmp.path(), "a run");
+    let fuse = rows(tmp.path(), "out");
+    assert_eq!(status.code(), Some(0), "no line may be BROKEN: {fuse:#?}");
+    assert_eq!(fuse.len(), engines.len() * 2 * 2);
+    let mut disagreements = Vec::new();
+    for f in &fuse {
+        let profile = match f.profile.as_str() {
+            "fuse-posix" => Profile::Posix,
+            "fuse-linux" => Profile::Linux,
+            other => panic!("unexpected profile {other}"),
+        };
+        let sim = crashcheck::run_line(&LineSpec {
+            engine: engines::registry::info(&f.engine).unwrap(),
+            policy: f.policy.parse().unwrap(),
+            profile,
+            trials: 100,
+            base_seed: 7,
+            ops: 80,
+            broken_sync: false,
+        });
+        let same_promise = f.promise_kept == sim.promise_kept;
+        let same_loss = (f.lost_writes > 0) == (sim.lost_writes > 0);
+        if !same_promise || !same_loss || f.verdict != sim.verdict {
+            disagreements.push(format!(
+                "{} {} {}: fuse {} lost={} ({}), in-process {} lost={} ({})",
+                f.engine,
+                f.policy,
+                f.profile,
+                f.verdict,
+                f.lost_writes,
+                f.first_violation,
+                sim.verdict,
+                sim.lost_writes,
+                sim.first_violation
+            ));
+        }
+    }
+    assert!(disagreements.is_empty(), "{disagreements:#?}");
+}
+
+#[test]
+fn none_loses_unsynced_writes_through_fuse() {
+    if !fuse_present() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let status = crash_cmd(
+        tmp.path(),
+        "out",
+        &[
+            "--engines",
+            "bitcask",
+            "--policies",
+            "none",
+            "--trials",
+            "4",
+        ],
+    )
+    .status()
+    .unwrap();
+    let rows = rows(tmp.path(), "out");
+    assert_eq!(status.code(), Some(0), "{rows:#?}");
+    for r in rows {
+        assert!(
+            r.lost_writes > 0,
+            "{}: a power cut under none lost nothing",
+            r.profile
+        );
+        assert!(r.promise_kept, "none promises nothing: {:?}", r);
+        assert_eq!(r.verdict, "lost (no sync: expected)");
+    }
+}
+
+fn kv_py(mode: &str) -> Option<String> {
+    let ok = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("skipped part: python3 is not installed, the example engine cannot run");
+        return None;
+    }
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/exec-engine/kv.py")
+        .canonicalize()
+        .unwrap();
+    Some(format!("python3 '{}' {mode}", script.display()))
+}
+
+#[test]
+fn no_mount_remains_after_a_run_a_failed_check_or_an_error() {
+    if !fuse_present() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let ok = crash_cmd(
+        tmp.path(),
+        "ok",
+        &[
+            "--engines",
+            "bitcask",
+            "--policies",
+            "always+dir",
+            "--trials",
+            "2",
+        ],
+    )
+    .status()
+    .unwrap();
+    assert_eq!(ok.code(), Some(0));
+    no_mount_under(tmp.path(), "a run");
+    let profiles: Vec<String> = rows(tmp.path(), "ok")
+        .into_iter()
+        .map(|r| r.profile)
+        .collect();
+    assert_eq!(profiles, ["fuse-posix", "fuse-linux"]);
+
+    // A program that dies at once cannot be driven: an error (exit 2).
+    let err = crash_cmd(
+        tmp.path(),
+        "err",
+        &[
+            "--exec",
+            "exit 3",
+            "--exec-promise",
+            "always",
+            "--trials",
+            "2",
+        ],
+    )
+    .status()
+    .unwrap();
+    assert_eq!(err.code(), Some(2));
+    no_mount_under(tmp.path(), "a run that failed with an error");
+
+    // A program that never syncs its directory breaks `always` on posix.
+    let Some(cmd) = kv_py("fsync") else { return };
+    let failed = crash_cmd(
+        tmp.path(),
+        "failed",
+        &[
+            "--exec",
+            &cmd,
+            "--exec-promise",
+            "always",
+            "--profile",
+            "posix",
+            "--trials",
+            "8",
+            "--ops",
+            "120",
+        ],
+    )
+    .status()
+    .unwrap();
+    assert_eq!(failed.code(), Some(1));
+    no_mount_under(tmp.path(), "a run whose check failed");
+}
+
+#[test]
+fn no_mount_remains_after_ctrl_c() {
+    if !fuse_present() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = crash_cmd(
+        tmp.path(),
+        "out",
+        &[
+            "--engines",
+            "bitcask",
+            "--policies",
+            "always",
+            "--trials",
+            "100000",
+        ],
+    )
+    .spawn()
+    .unwrap();
+    // Wait for a mount to appear (bounded, so a broken build fails rather than hangs).
+    let started = Instant::now();
+    while simfuse::mounts_under(tmp.path()).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no mount appeared"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Twice: a second signal must not end the run before its mounts are undone.
+    for _ in 0..2 {
+        let sent = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("the run did not end after SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    no_mount_under(tmp.path(), "SIGINT");
+}

@@ -1,0 +1,667 @@
+//! [`SimFuse`]: the FUSE request handlers, each mapped onto one [`SimFs`]
+//! call.
+//!
+//! The kernel names files by inode number; `SimFs` names them by path. A
+//! table maps each inode number the kernel knows to the node's current
+//! path and, for files, an open `SimFs` handle. The handle names the
+//! simulator's own inode, so a file renamed or unlinked while open keeps
+//! receiving its writes and syncs, as on a real filesystem.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use engines::fs::{FileHandle as SimFile, SimFs, Vfs};
+use fuser::{
+    Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, LockOwner,
+    OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty,
+    ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request, TimeOrNow, WriteFlags,
+};
+
+/// How long the kernel may cache names and attributes. Only this mount's
+/// kernel side changes the tree, so caching is safe; a fresh mount after
+/// each crash starts with an empty cache.
+const TTL: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    File,
+    Dir,
+}
+
+#[derive(Debug)]
+struct Node {
+    /// Current path in the simulator; `None` once unlinked or replaced.
+    path: Option<PathBuf>,
+    kind: Kind,
+    /// Open handle on the simulator's inode (files only).
+    file: Option<SimFile>,
+    /// Lookups the kernel holds (released by `forget`).
+    lookups: u64,
+    mtime: SystemTime,
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    nodes: HashMap<u64, Node>,
+    by_path: HashMap<PathBuf, u64>,
+    next: u64,
+}
+
+/// A [`SimFs`] as a FUSE filesystem. Every `write` reaches the simulator
+/// before the system call returns (no writeback cache is negotiated), so
+/// unsynced data sits in the simulator's page-cache model where a crash
+/// can drop it; `fsync`/`fdatasync`/`msync` arrive as FSYNC and directory
+/// fsyncs as FSYNCDIR.
+#[derive(Debug)]
+pub struct SimFuse {
+    sim: SimFs,
+    table: Mutex<Table>,
+    uid: u32,
+    gid: u32,
+}
+
+fn errno(e: &engines::Error) -> Errno {
+    match e {
+        engines::Error::Io { source, .. } => match source.raw_os_error() {
+            Some(n) => Errno::from_i32(n),
+            None => match source.kind() {
+                std::io::ErrorKind::NotFound => Errno::ENOENT,
+                std::io::ErrorKind::AlreadyExists => Errno::EEXIST,
+                std::io::ErrorKind::NotADirectory => Errno::ENOTDIR,
+                std::io::ErrorKind::UnexpectedEof => Errno::EIO,
+                _ => Errno::EIO,
+            },
+        },
+        _ => Errno::EIO,
+    }
+}
+
+impl SimFuse {
+    /// Serves `sim`, whose root `/` becomes the mount's root.
+    pub fn new(sim: SimFs) -> Self {
+        let mut table = Table {
+            next: 2,
+            ..Table::default()
+        };
+        table.nodes.insert(
+            INodeNo::ROOT.0,
+            Node {
+                path: Some(PathBuf::from("/")),
+                kind: Kind::Dir,
+                file: None,
+                lookups: 1,
+                mtime: SystemTime::now(),
+            },
+        );
+        table.by_path.insert(PathBuf::from("/"), INodeNo::ROOT.0);
+        SimFuse {
+            sim,
+            table: Mutex::new(table),
+            uid: nix::unistd::geteuid().as_raw(),
+            gid: nix::unistd::getegid().as_raw(),
+        }
+    }
+
+    fn table(&self) -> MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn is_dir(&self, path: &Path) -> bool {
+        self.sim.list_dir(path).is_ok()
+    }
+
+    fn attr(&self, ino: u64, node: &Node) -> Result<FileAttr, Errno> {
+        let (kind, size, perm, nlink) = match node.kind {
+            Kind::Dir => (FileType::Directory, 4096, 0o755, 2),
+            Kind::File => {
+                let f = node.file.as_ref().ok_or(Errno::EIO)?;
+                let size = f.len().map_err(|e| errno(&e))?;
+                (
+                    FileType::RegularFile,
+                    size,
+                    0o644,
+                    u32::from(node.path.is_some()),
+                )
+            }
+        };
+        Ok(FileAttr {
+            ino: INodeNo(ino),
+            size,
+            blocks: size.div_ceil(512),
+            atime: node.mtime,
+            mtime: node.mtime,
+            ctime: node.mtime,
+            crtime: node.mtime,
+            kind,
+            perm,
+            nlink,
+            uid: self.uid,
+            gid: self.gid,
+            rdev: 0,
+            blksize: 4096,
+            flags: 0,
+        })
+    }
+
+    /// The path of `name` inside directory `parent`.
+    fn child(&self, t: &Table, parent: INodeNo, name: &OsStr) -> Result<PathBuf, Errno> {
+        let node = t.nodes.get(&parent.0).ok_or(Errno::ENOENT)?;
+        if node.kind != Kind::Dir {
+            return Err(Errno::ENOTDIR);
+        }
+        let dir = node.path.as_ref().ok_or(Errno::ENOENT)?;
+        if name.is_empty() || name == "." || name == ".." {
+            return Err(Errno::EINVAL);
+        }
+        Ok(dir.join(name))
+    }
+
+    /// The inode number for `path` (which exists in the simulator),
+    /// registering it when the kernel has not seen it yet.
+    fn node_at(&self, t: &mut Table, path: &Path) -> Result<u64, Errno> {
+        if let Some(&ino) = t.by_path.get(path) {
+            return Ok(ino);
+        }
+        let (kind, file) = if self.is_dir(path) {
+            (Kind::Dir, None)
+        } else if self.sim.exists(path).map_err(|e| errno(&e))? {
+            (
+                Kind::File,
+                Some(self.sim.open(path).map_err(|e| errno(&e))?),
+            )
+        } else {
+            return Err(Errno::ENOENT);
+        };
+        let ino = t.next;
+        t.next += 1;
+        t.nodes.insert(
+            ino,
+            Node {
+                path: Some(path.to_path_buf()),
+                kind,
+                file,
+                lookups: 0,
+                mtime: SystemTime::now(),
+            },
+        );
+        t.by_path.insert(path.to_path_buf(), ino);
+        Ok(ino)
+    }
+
+    /// Looks `path` up for the kernel: one more lookup reference.
+    fn entry(&self, t: &mut Table, path: &Path) -> Result<FileAttr, Errno> {
+        let ino = self.node_at(t, path)?;
+        let node = t.nodes.get_mut(&ino).ok_or(Errno::EIO)?;
+        node.lookups += 1;
+        self.attr(ino, node)
+    }
+
+    fn file(&self, ino: INodeNo) -> Result<SimFile, Errno> {
+        let t = self.table();
+        let node = t.nodes.get(&ino.0).ok_or(Errno::ENOENT)?;
+        match (&node.kind, &node.file) {
+            (Kind::File, Some(f)) => Ok(f.clone()),
+            _ => Err(Errno::EISDIR),
+        }
+    }
+
+    fn touch(&self, ino: INodeNo) {
+        if let Some(n) = self.table().nodes.get_mut(&ino.0) {
+            n.mtime = SystemTime::now();
+        }
+    }
+
+    /// Forgets that `path` names anything (after unlink or replacement).
+    fn detach(t: &mut Table, path: &Path) {
+        if let Some(ino) = t.by_path.remove(path) {
+            if let Some(n) = t.nodes.get_mut(&ino) {
+                n.path = None;
+                if n.lookups == 0 {
+                    t.nodes.remove(&ino);
+                }
+            }
+        }
+    }
+
+    fn create_file(
+        &self,
+        parent: INodeNo,
+        name: &OsStr,
+        exclusive: bool,
+    ) -> Result<FileAttr, Errno> {
+        let mut t = self.table();
+        let path = self.child(&t, parent, name)?;
+        if self.sim.exists(&path).map_err(|e| errno(&e))? {
+            if exclusive || self.is_dir(&path) {
+                return Err(Errno::EEXIST);
+            }
+            return self.entry(&mut t, &path);
+        }
+        let file = self.sim.create(&path).map_err(|e| errno(&e))?;
+        Self::detach(&mut t, &path);
+        let ino = t.next;
+        t.next += 1;
+        t.nodes.insert(
+            ino,
+            Node {
+                path: Some(path.clone()),
+                kind: Kind::File,
+                file: Some(file),
+                lookups: 0,
+                mtime: SystemTime::now(),
+            },
+        );
+        t.by_path.insert(path.clone(), ino);
+        self.entry(&mut t, &path)
+    }
+}
+
+impl Filesystem for SimFuse {
+    fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+        let mut t = self.table();
+        match self
+            .child(&t, parent, name)
+            .and_then(|p| self.entry(&mut t, &p))
+        {
+            Ok(attr) => reply.entry(&TTL, &attr, Generation(0)),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
+        if ino == INodeNo::ROOT {
+            return;
+        }
+        let mut t = self.table();
+        let gone = match t.nodes.get_mut(&ino.0) {
+            Some(n) => {
+                n.lookups = n.lookups.saturating_sub(nlookup);
+                n.lookups == 0
+            }
+            None => false,
+        };
+        if gone {
+            if let Some(n) = t.nodes.remove(&ino.0) {
+                if let Some(p) = n.path {
+                    t.by_path.remove(&p);
+                }
+            }
+        }
+    }
+
+    fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
+        let t = self.table();
+        match t.nodes.get(&ino.0).ok_or(Errno::ENOENT) {
+            Ok(node) => match self.attr(ino.0, node) {
+                Ok(a) => reply.attr(&TTL, &a),
+                Err(e) => reply.error(e),
+            },
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn setattr(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _mode: Option<u32>,
+        _uid: Option<u32>,
+        _gid: Option<u32>,
+        size: Option<u64>,
+        _atime: Option<TimeOrNow>,
+        _mtime: Option<TimeOrNow>,
+        _ctime: Option<SystemTime>,
+        _fh: Option<FileHandle>,
+        _crtime: Option<SystemTime>,
+        _chgtime: Option<SystemTime>,
+        _bkuptime: Option<SystemTime>,
+        _flags: Option<fuser::BsdFileFlags>,
+        reply: ReplyAttr,
+    ) {
+        // Only the size is modelled (truncate/extend, a data operation that
+        // needs a sync like a write); mode, owner and times are accepted and
+        // not stored.
+        if let Some(len) = size {
+            match self
+                .file(ino)
+                .and_then(|f| f.set_len(len).map_err(|e| errno(&e)))
+            {
+                Ok(()) => self.touch(ino),
+                Err(e) => return reply.error(e),
+            }
+        }
+        self.getattr(_req, ino, None, reply);
+    }
+
+    fn mknod(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        mode: u32,
+        _umask: u32,
+        _rdev: u32,
+        reply: ReplyEntry,
+    ) {
+        if mode & libc_s_ifmt() != libc_s_ifreg() {
+            return reply.error(Errno::EOPNOTSUPP);
+        }
+        match self.create_file(parent, name, true) {
+            Ok(attr) => reply.entry(&TTL, &attr, Generation(0)),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn mkdir(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        _mode: u32,
+        _umask: u32,
+        reply: ReplyEntry,
+    ) {
+        let mut t = self.table();
+        let r = self.child(&t, parent, name).and_then(|path| {
+            if self.sim.exists(&path).map_err(|e| errno(&e))? {
+                return Err(Errno::EEXIST);
+            }
+            // SimFs directories are durable once made (the engines make
+            // their directory once, before any data).
+            self.sim.create_dir_all(&path).map_err(|e| errno(&e))?;
+            self.entry(&mut t, &path)
+        });
+        match r {
+            Ok(attr) => reply.entry(&TTL, &attr, Generation(0)),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        let mut t = self.table();
+        let r = self.child(&t, parent, name).and_then(|path| {
+            if self.is_dir(&path) {
+                return Err(Errno::EISDIR);
+            }
+            self.sim.remove(&path).map_err(|e| errno(&e))?;
+            Self::detach(&mut t, &path);
+            Ok(())
+        });
+        match r {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn rmdir(&self, _req: &Request, _parent: INodeNo, _name: &OsStr, reply: ReplyEmpty) {
+        // SimFs has no directory removal: refused rather than faked.
+        reply.error(Errno::EOPNOTSUPP);
+    }
+
+    fn rename(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        newparent: INodeNo,
+        newname: &OsStr,
+        flags: RenameFlags,
+        reply: ReplyEmpty,
+    ) {
+        let mut t = self.table();
+        let r = (|| {
+            let from = self.child(&t, parent, name)?;
+            let to = self.child(&t, newparent, newname)?;
+            if !(flags - RenameFlags::RENAME_NOREPLACE).is_empty() {
+                return Err(Errno::EINVAL); // RENAME_EXCHANGE, RENAME_WHITEOUT
+            }
+            if self.is_dir(&from) {
+                return Err(Errno::EOPNOTSUPP); // SimFs renames files only.
+            }
+            if self.is_dir(&to) {
+                return Err(Errno::EISDIR);
+            }
+            if flags.contains(RenameFlags::RENAME_NOREPLACE)
+                && self.sim.exists(&to).map_err(|e| errno(&e))?
+            {
+                return Err(Errno::EEXIST);
+            }
+            self.sim.rename(&from, &to).map_err(|e| errno(&e))?;
+            if from != to {
+                Self::detach(&mut t, &to);
+                if let Some(ino) = t.by_path.remove(&from) {
+                    if let Some(n) = t.nodes.get_mut(&ino) {
+                        n.path = Some(to.clone());
+                    }
+                    t.by_path.insert(to, ino);
+                }
+            }
+            Ok(())
+        })();
+        match r {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn open(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        // No FOPEN_DIRECT_IO (shared writable mmap keeps working) and no
+        // FOPEN_KEEP_CACHE; writes are write-through because the session
+        // never asks for FUSE_WRITEBACK_CACHE.
+        match self.file(ino) {
+            Ok(_) => reply.opened(FileHandle(0), FopenFlags::empty()),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn read(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        size: u32,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyData,
+    ) {
+        let r = self.file(ino).and_then(|f| {
+            let len = f.len().map_err(|e| errno(&e))?;
+            let n = len.saturating_sub(offset).min(u64::from(size));
+            let mut buf = vec![0u8; usize::try_from(n).map_err(|_| Errno::EINVAL)?];
+            if n > 0 {
+                f.read_at(&mut buf, offset).map_err(|e| errno(&e))?;
+            }
+            Ok(buf)
+        });
+        match r {
+            Ok(buf) => reply.data(&buf),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn write(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        data: &[u8],
+        _write_flags: WriteFlags,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyWrite,
+    ) {
+        // Writes from mmap writeback (FUSE_WRITE_CACHE) arrive here too; they
+        // are keyed by inode, not by the handle that dirtied the page.
+        match self
+            .file(ino)
+            .and_then(|f| f.write_at(data, offset).map_err(|e| errno(&e)))
+        {
+            Ok(()) => {
+                self.touch(ino);
+                reply.written(u32::try_from(data.len()).unwrap_or(u32::MAX))
+            }
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn flush(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _lock_owner: LockOwner,
+        reply: ReplyEmpty,
+    ) {
+        // close(2) is not a sync: nothing becomes durable.
+        reply.ok();
+    }
+
+    fn fsync(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        datasync: bool,
+        reply: ReplyEmpty,
+    ) {
+        // The kernel writes dirty mmap pages back (as `write`s) before it
+        // sends FSYNC, so msync(MS_SYNC) and fsync cover them.
+        let r = self.file(ino).and_then(|f| {
+            if datasync {
+                f.sync_data()
+            } else {
+                f.sync_all()
+            }
+            .map_err(|e| errno(&e))
+        });
+        match r {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn readdir(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        mut reply: ReplyDirectory,
+    ) {
+        let mut t = self.table();
+        let Some(dir) = t.nodes.get(&ino.0).and_then(|n| n.path.clone()) else {
+            return reply.error(Errno::ENOENT);
+        };
+        let names = match self.sim.list_dir(&dir) {
+            Ok(n) => n,
+            Err(e) => return reply.error(errno(&e)),
+        };
+        let mut entries: Vec<(u64, FileType, String)> = vec![
+            (ino.0, FileType::Directory, ".".into()),
+            (ino.0, FileType::Directory, "..".into()),
+        ];
+        for name in names {
+            let path = dir.join(&name);
+            let Ok(child) = self.node_at(&mut t, &path) else {
+                continue;
+            };
+            let kind = match t.nodes.get(&child).map(|n| n.kind) {
+                Some(Kind::Dir) => FileType::Directory,
+                _ => FileType::RegularFile,
+            };
+            entries.push((child, kind, name));
+        }
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        for (i, (child, kind, name)) in entries.into_iter().enumerate().skip(start) {
+            if reply.add(INodeNo(child), i as u64 + 1, kind, name) {
+                break;
+            }
+        }
+        reply.ok();
+    }
+
+    fn fsyncdir(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        _datasync: bool,
+        reply: ReplyEmpty,
+    ) {
+        let path = self.table().nodes.get(&ino.0).and_then(|n| n.path.clone());
+        let Some(path) = path else {
+            return reply.error(Errno::ENOENT);
+        };
+        match self.sim.sync_dir(&path) {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(errno(&e)),
+        }
+    }
+
+    fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
+        // An in-memory filesystem: report ample room.
+        reply.statfs(1 << 24, 1 << 23, 1 << 23, 1 << 20, 1 << 19, 4096, 255, 4096);
+    }
+
+    fn access(&self, _req: &Request, ino: INodeNo, _mask: fuser::AccessFlags, reply: ReplyEmpty) {
+        if self.table().nodes.contains_key(&ino.0) {
+            reply.ok();
+        } else {
+            reply.error(Errno::ENOENT);
+        }
+    }
+
+    fn create(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        _mode: u32,
+        _umask: u32,
+        flags: i32,
+        reply: ReplyCreate,
+    ) {
+        let exclusive = flags & nix::fcntl::OFlag::O_EXCL.bits() != 0;
+        match self.create_file(parent, name, exclusive) {
+            Ok(attr) => reply.created(
+                &TTL,
+                &attr,
+                Generation(0),
+                FileHandle(0),
+                FopenFlags::empty(),
+            ),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn fallocate(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _offset: u64,
+        _length: u64,
+        _mode: i32,
+        reply: ReplyEmpty,
+    ) {
+        // SimFs has no allocation operation yet: refused (EOPNOTSUPP), so a
+        // caller falls back to writing or a sparse ftruncate, which are
+        // modelled. Once `VFile::allocate` exists: mode 0 becomes
+        // `allocate(offset + length)`, FALLOC_FL_KEEP_SIZE a no-op (nothing
+        // visible changes), every other mode stays refused.
+        reply.error(Errno::EOPNOTSUPP);
+    }
+}
+
+fn libc_s_ifmt() -> u32 {
+    nix::sys::stat::SFlag::S_IFMT.bits()
+}
+
+fn libc_s_ifreg() -> u32 {
+    nix::sys::stat::SFlag::S_IFREG.bits()
+}
