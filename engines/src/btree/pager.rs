@@ -34,7 +34,9 @@
 //! 3. writes those images in place (runs of adjacent pages coalesced into
 //!    one write) and syncs `data.pages` (unless `none`);
 //! 4. truncates `data.dwb` to zero (not synced: a stale copy that comes back
-//!    holds exactly what the data file already has).
+//!    holds exactly what the data file already has). When a data file is
+//!    started again (lost, or never finished), the truncation of an old
+//!    copy *is* synced first: that copy belongs to another file.
 //!
 //! Pages taken from the free list are not fresh: the last checkpoint's free
 //! list runs through them, so they go through the copy like any other.
@@ -158,6 +160,16 @@ impl Pager {
                 (file, meta)
             }
             None => {
+                // A doublewrite copy left from an earlier data file must be
+                // gone for good before a new data file exists: a crash would
+                // otherwise bring the unsynced truncation back, and the next
+                // open would write the old file's pages into the new one.
+                if dwb.len()? > 0 {
+                    dwb.set_len(0)?;
+                    if policy.syncs_data() {
+                        policy.sync_file(&*dwb)?;
+                    }
+                }
                 let file = if dir.exists(DATA)? {
                     dir.open_file(DATA)?
                 } else {
