@@ -40,24 +40,24 @@ pub struct CrashArgs {
     /// Policies, comma-separated (default: none,always,always+dir,batch:32+dir,group+dir).
     #[arg(long, value_delimiter = ',')]
     pub policies: Vec<String>,
-    /// Where trials run: `sim` (in process, our five engines) or `fuse` (the simulated filesystem mounted through FUSE, every engine or the --exec program in a child process, power-cut by SIGKILL plus a simulated crash; needs /dev/fuse and root; mounts under --disk, default the system temp folder; default 20 trials per line) (default: sim).
+    /// Where trials run: `sim` (in process, our five engines) or `fuse` (the simulated filesystem mounted through FUSE, every engine or the --exec program in a child process, power-cut by SIGKILL plus a simulated crash; needs /dev/fuse and root; mounts under --disk, else the system temp folder; 20 trials per line unless --trials says).
     #[arg(long, value_enum, default_value_t = FsArg::Sim)]
     pub fs: FsArg,
-    /// Simulated filesystem profile (default: both).
+    /// Simulated filesystem profile.
     #[arg(long, value_enum, default_value_t = ProfileArg::Both)]
     pub profile: ProfileArg,
     /// Trials per engine x policy x profile line (default: 500; with --kill or --exec, kills per line, default 10; with --fs fuse, power cuts per line, default 20).
     #[arg(long, value_name = "N")]
     pub trials: Option<u64>,
-    /// Operations per trial before the crash (default: 80).
+    /// Operations per trial before the crash.
     #[arg(long, default_value_t = 80, value_name = "N")]
     pub ops: u64,
-    /// Base seed; each trial's seed derives from it (default: 1).
+    /// Base seed; each trial's seed derives from it.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Writers at once in the extra concurrent lines run for `always` and
     /// `group` policies (slow simulated syncs, so group commit's
-    /// leader/follower path is checked); 0 skips them (default: 4).
+    /// leader/follower path is checked); 0 skips them.
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub threads: u64,
     /// Trials per concurrent line (default: a fifth of --trials).
