@@ -35,8 +35,9 @@ impl ProgressMode {
     }
 }
 
-/// The progress reporter shared by `run`, `probe` and `crash`.
-#[derive(Debug)]
+/// The progress reporter shared by `run`, `probe` and `crash` (clones
+/// share one bar).
+#[derive(Debug, Clone)]
 pub struct Progress {
     mode: ProgressMode,
     bar: ProgressBar,
@@ -77,7 +78,7 @@ impl Progress {
     }
 
     /// Shows `msg` as the current step.
-    pub fn step(&mut self, msg: &str) {
+    pub fn step(&self, msg: &str) {
         match self.mode {
             ProgressMode::Bar => self.bar.set_message(msg.to_string()),
             ProgressMode::Lines => eprintln!("{msg}"),

@@ -221,7 +221,7 @@ pub fn classified_trial(
 }
 
 /// What every FUSE line of a run shares.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct FuseRun<'a> {
     /// Scratch folder; the mount point is made in it.
     pub work: &'a Path,
@@ -231,8 +231,8 @@ pub struct FuseRun<'a> {
     pub base_seed: u64,
     /// Operations per trial before the kill (at most).
     pub ops: u64,
-    /// No progress line on stderr.
-    pub quiet: bool,
+    /// Where progress goes.
+    pub progress: crate::progress::Progress,
 }
 
 impl FuseRun<'_> {
@@ -255,16 +255,14 @@ impl FuseRun<'_> {
             if stop.load(Relaxed) {
                 return Ok(None);
             }
-            if !self.quiet {
-                eprint!(
-                    "\r\x1b[2K{} {} {} {}/{}",
-                    engine.name,
-                    engine.promise,
-                    profile_label(profile),
-                    i + 1,
-                    self.trials
-                );
-            }
+            self.progress.step(&format!(
+                "{} {} {} {}/{}",
+                engine.name,
+                engine.promise,
+                profile_label(profile),
+                i + 1,
+                self.trials
+            ));
             let seed = fuse_seed(self.base_seed, profile, i);
             let o = classified_trial(engine, profile, &mountpoint, seed, i, self.ops);
             // A stop signal can kill the engine process (Ctrl-C reaches the

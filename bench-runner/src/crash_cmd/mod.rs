@@ -16,6 +16,8 @@ pub mod fuse;
 mod process;
 mod table;
 
+use crate::progress::{Progress, ProgressMode};
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -183,7 +185,7 @@ pub fn run(args: &CrashArgs, command_line: &str) -> Result<u8> {
         _ => None,
     };
     let mut interrupted = false;
-    let quiet = args.output.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut progress = Progress::new(ProgressMode::detect(args.output.quiet));
     let env = results::Environment::capture(args.disk.as_deref());
     let out = crate::output::results_dir(args.output.out.as_deref(), &env.host, "crash")?;
     let rows = match &target {
@@ -193,12 +195,9 @@ pub fn run(args: &CrashArgs, command_line: &str) -> Result<u8> {
             let trials = args.trials.unwrap_or(10);
             let result: Result<Vec<CrashRow>> = children
                 .iter()
-                .map(|c| process::kill_line(&work, c, trials, args.seed, args.ops, quiet))
+                .map(|c| process::kill_line(&work, c, trials, args.seed, args.ops, &progress))
                 .collect();
             let _ = std::fs::remove_dir_all(&work);
-            if !quiet {
-                eprint!("\r\x1b[2K");
-            }
             result?
         }
         Target::Fuse(children, disk) => {
@@ -208,16 +207,14 @@ pub fn run(args: &CrashArgs, command_line: &str) -> Result<u8> {
                 .context("stop signals not installed")?;
             let run_id = crate::output::run_id(&env.host);
             let work = crate::run::prepare_disk(disk, &run_id)?;
-            let (rows, done) = fuse_lines(args, children, &work, stop, quiet);
+            let (rows, done) = fuse_lines(args, children, &work, stop, &progress);
             let _ = std::fs::remove_dir_all(&work);
-            if !quiet {
-                eprint!("\r\x1b[2K");
-            }
             interrupted = !done?;
             rows
         }
-        Target::Sim(engines) => sim_lines(args, engines, &policies, quiet),
+        Target::Sim(engines) => sim_lines(args, engines, &policies, &progress),
     };
+    progress.finish();
     let mut env = env;
     env.command = command_line.to_string();
     env.started_utc = crate::output::utc_now();
@@ -269,14 +266,14 @@ fn fuse_lines(
     children: &[ChildEngine],
     work: &Path,
     stop: &std::sync::atomic::AtomicBool,
-    quiet: bool,
+    progress: &Progress,
 ) -> (Vec<CrashRow>, Result<bool>) {
     let run = fuse::FuseRun {
         work,
         trials: args.trials.unwrap_or(20),
         base_seed: args.seed,
         ops: args.ops,
-        quiet,
+        progress: progress.clone(),
     };
     let mut rows = Vec::new();
     for child in children {
@@ -295,7 +292,7 @@ fn sim_lines(
     args: &CrashArgs,
     engines: &[&'static EngineInfo],
     policies: &[SyncPolicy],
-    quiet: bool,
+    progress: &Progress,
 ) -> Vec<CrashRow> {
     let trials = args.trials.unwrap_or(500);
     let line = |engine, policy, profile, trials| LineSpec {
@@ -311,9 +308,7 @@ fn sim_lines(
     for &info in engines {
         for &policy in policies {
             for profile in profiles(args.profile) {
-                if !quiet {
-                    eprint!("\r\x1b[2K{} {} {} ...", info.name, policy, profile.name());
-                }
+                progress.step(&format!("{} {} {} ...", info.name, policy, profile.name()));
                 rows.push(crashcheck::run_line(&line(info, policy, profile, trials)));
             }
         }
@@ -325,23 +320,18 @@ fn sim_lines(
         for &info in engines {
             for &policy in policies.iter().filter(|p| p.max_lost_writes() == Some(0)) {
                 for profile in profiles(args.profile) {
-                    if !quiet {
-                        eprint!(
-                            "\r\x1b[2K{} {} {} {} threads ...",
-                            info.name,
-                            policy,
-                            profile.name(),
-                            args.threads
-                        );
-                    }
+                    progress.step(&format!(
+                        "{} {} {} {} threads ...",
+                        info.name,
+                        policy,
+                        profile.name(),
+                        args.threads
+                    ));
                     let l = line(info, policy, profile, concurrent);
                     rows.push(crashcheck::run_concurrent_line(&l, args.threads));
                 }
             }
         }
-    }
-    if !quiet {
-        eprint!("\r\x1b[2K");
     }
     rows
 }

@@ -88,18 +88,16 @@ pub fn kill_line(
     trials: u64,
     seed: u64,
     ops: u64,
-    quiet: bool,
+    progress: &crate::progress::Progress,
 ) -> Result<CrashRow> {
     let mut tally = LineTally::new(&engine.name, &engine.promise, PROCESS_KILL);
     for t in 0..trials {
-        if !quiet {
-            eprint!(
-                "\r\x1b[2K{} {} kill {}/{trials}",
-                engine.name,
-                engine.promise,
-                t + 1
-            );
-        }
+        progress.step(&format!(
+            "{} {} kill {}/{trials}",
+            engine.name,
+            engine.promise,
+            t + 1
+        ));
         let s = kill_seed(seed, t);
         let o = kill_one(work, engine, s, ops)?;
         tally.add(&o, s);
