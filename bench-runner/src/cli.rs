@@ -215,7 +215,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", allow_negative_numbers = true,
           value_parser = whole(0, u64::MAX, "keys"))]
     pub record_count: Option<u64>,
-    /// A smoke run of the whole matrix in about a minute (short cells, small load).
+    /// A smoke run of the whole matrix in about two minutes (short cells, small load, a 3-round probe of 0.3 s per pattern).
     #[arg(long)]
     pub quick: bool,
     /// Drop the page cache before each cell (root only).
