@@ -14,12 +14,13 @@ pub const MAX_THREADS: u64 = 1024;
 pub const MAX_REPEAT: u64 = 1000;
 
 /// `--version`: the crate version and the git commit it was built from.
-pub const VERSION: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
-    " (git ",
-    env!("BENCH_RUNNER_GIT_COMMIT"),
-    ")"
-);
+pub static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{} (git {})",
+        env!("CARGO_PKG_VERSION"),
+        crate::short_commit()
+    )
+});
 
 const MAIN_EXAMPLES: &str = "\
 Examples:
@@ -114,7 +115,7 @@ See `bench-runner --help` for every command and option.";
 #[derive(Debug, Parser)]
 #[command(
     name = "bench-runner",
-    version = VERSION,
+    version = VERSION.as_str(),
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
     after_long_help = MAIN_EXAMPLES

@@ -37,9 +37,15 @@ pub const EXIT_CHECK_FAILED: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 /// Exit code: interrupted by Ctrl-C (SIGTERM gives 143, SIGHUP 129).
 pub const EXIT_INTERRUPTED: u8 = 130;
-/// The git commit this binary was built from (short hash), or `unknown`
-/// outside a git checkout. Set by build.rs.
-pub const GIT_COMMIT: &str = env!("BENCH_RUNNER_GIT_COMMIT");
+/// The git commit this binary was built from, or `unknown` outside a git
+/// checkout: the one `environment.json` records (the results crate's
+/// build script reads it).
+pub const GIT_COMMIT: &str = results::GIT_COMMIT;
+
+/// [`GIT_COMMIT`] shortened to 10 hex digits, for `--version`.
+pub fn short_commit() -> &'static str {
+    GIT_COMMIT.get(..10).unwrap_or(GIT_COMMIT)
+}
 
 /// Parses the command line, runs the command, prints errors with their
 /// whole chain, and maps the outcome to an exit code.

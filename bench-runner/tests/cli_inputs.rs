@@ -369,7 +369,7 @@ fn completions_man_page_and_version() {
         .arg("--version")
         .assert()
         .success()
-        .stdout(contains(format!("(git {})", bench_runner::GIT_COMMIT)));
+        .stdout(contains(format!("(git {})", bench_runner::short_commit())));
     bench()
         .args(["run", "--help"])
         .assert()
