@@ -110,6 +110,7 @@ use std::sync::{Mutex, MutexGuard};
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
 use crate::fs::{EngineDir, FileHandle};
 use crate::record::{self, Record};
+use crate::recycle::LogPool;
 use crate::syncer::Syncer;
 use crate::{Error, Result};
 
@@ -200,7 +201,8 @@ impl Btree {
         };
         let mut replayed = 0;
         let step = crate::logfile::reserve_step(policy, config.checkpoint_bytes);
-        let wal = RedoLog::recover(&dir, tree.pager.meta.checkpoint_gen, step, |rec| {
+        let pool = LogPool::with_capacity(&dir, config.recycled_logs);
+        let wal = RedoLog::recover(&dir, pool, tree.pager.meta.checkpoint_gen, step, |rec| {
             let meta = &mut tree.pager.meta;
             meta.next_seq = meta.next_seq.max(rec.seq + 1);
             replayed += 1;

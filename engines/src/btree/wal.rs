@@ -61,10 +61,11 @@ pub struct RedoLog {
 impl RedoLog {
     /// Removes generations `<= checkpoint_gen`, passes every record of the
     /// others to `apply` in order (torn tails truncated), and continues the
-    /// newest one (creating generation `checkpoint_gen + 1` if none is
-    /// left).
+    /// newest one (beginning generation `checkpoint_gen + 1` if none is
+    /// left); covered generations go to `pool` from then on.
     pub fn recover(
         dir: &EngineDir,
+        mut pool: LogPool,
         checkpoint_gen: u64,
         reserve_step: u64,
         mut apply: impl FnMut(&Record<'_>) -> Result<()>,
@@ -84,7 +85,6 @@ impl RedoLog {
             torn_bytes += end.torn_bytes;
             last = Some((file, end.valid_len, g));
         }
-        let mut pool = LogPool::new(dir);
         let log = match last {
             Some((file, len, g)) => pool.continue_log(file, len, reserve_step, g)?,
             None => pool.begin(

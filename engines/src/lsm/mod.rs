@@ -335,7 +335,7 @@ impl Lsm {
         }
         let gen = gens.last().copied().unwrap_or(0).max(manifest.flushed_gen) + 1;
         let reserve_step = logfile::reserve_step(policy, config.segment_bytes);
-        let mut wal_pool = LogPool::new(&dir);
+        let mut wal_pool = LogPool::with_capacity(&dir, config.recycled_logs);
         let log = wal_pool.begin(&wal_name(gen), gen, reserve_step)?;
         gens.push(gen);
         mem.gen = gen;
