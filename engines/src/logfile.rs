@@ -166,7 +166,17 @@ impl LogFile {
     /// a crash end the log all the same. A recyclable log keeps its size:
     /// its next generation writes into it.
     pub fn trim(&mut self) -> Result<()> {
-        if self.generation.is_none() && self.reserved > self.len {
+        if self.generation.is_none() {
+            self.trim_all()?;
+        }
+        Ok(())
+    }
+
+    /// As [`LogFile::trim`], also for a recyclable log (whose space past
+    /// its records may be an older generation's leftovers): the file ends
+    /// at its last record. For a closing engine.
+    pub fn trim_all(&mut self) -> Result<()> {
+        if self.reserved > self.len {
             self.file.set_len(self.len)?;
             self.reserved = self.len;
         }

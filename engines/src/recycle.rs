@@ -12,7 +12,10 @@
 //! changes no metadata at all: better than appending (a size change per
 //! sync, a journal commit on ext4/xfs) and better than space reserved with
 //! `fallocate` (unwritten extents, converted on the first write into
-//! them). Files beyond the pool are removed as before.
+//! them). Files beyond the pool are removed as before. The cost is space:
+//! a recycled file keeps the size its largest generation reached. A
+//! closing engine removes its pooled files and cuts its active log back to
+//! its records ([`LogPool::release`]).
 //!
 //! Only under policies that sync data: under `none` the pool is empty,
 //! files are created and removed exactly as without it, and records carry
@@ -256,6 +259,21 @@ impl LogPool {
             self.retire(covered)?;
             Ok(log)
         }
+    }
+
+    /// For a closing engine: removes the pooled files (covered: recovery
+    /// would remove them too; one directory sync under `+dir`) and gives
+    /// back `active`'s space past its last record, so that a closed
+    /// engine's directory holds its data, not spare log space. Not synced:
+    /// space that comes back after a crash ends the log all the same. Does
+    /// nothing when the pool does not recycle.
+    pub fn release(&mut self, active: &mut LogFile) -> Result<()> {
+        if !self.recycles() {
+            return Ok(());
+        }
+        let free = std::mem::take(&mut self.free);
+        self.dir.remove_all(&free)?;
+        active.trim_all()
     }
 
     /// Generations begun in a recycled file so far.
@@ -555,6 +573,39 @@ mod tests {
         assert_eq!(log.generation(), None);
         assert_eq!(pool.recycled(), 0);
         assert_eq!(sim.list_dir(Path::new("/d")).unwrap(), vec![name(2)]);
+    }
+
+    #[test]
+    fn release_removes_pooled_files_and_trims_the_active_log() {
+        let sim = SimFs::new(Profile::Linux);
+        let dir =
+            EngineDir::open(Arc::new(sim.clone()), Path::new("/d"), SyncPolicy::ALWAYS).unwrap();
+        let syncer = Syncer::new(SyncPolicy::ALWAYS);
+        let mut pool = LogPool::with_capacity(&dir, 2);
+        let mut one = pool.begin(&name(1), 1, 256).unwrap();
+        let mut buf = Vec::new();
+        let r = Record {
+            seq: 1,
+            key: b"k",
+            value: Some(&[1u8; 50]),
+            batch_continues: false,
+        };
+        record::encode_into_generation(&mut buf, &r, one.generation());
+        one.append(&buf, &syncer).unwrap();
+        pool.begin(&name(2), 2, 256).unwrap();
+        pool.retire(&[name(2)]).unwrap();
+        // The most recently covered file is reused first.
+        let mut three = pool.replace(&[name(1)], &name(3), 3, 256).unwrap();
+        assert_eq!(pool.recycled(), 1);
+        assert_eq!(pool.pooled(), 1);
+        assert_eq!(
+            three.file().len().unwrap(),
+            256,
+            "a recycled file keeps its size"
+        );
+        pool.release(&mut three).unwrap();
+        assert_eq!(sim.list_dir(Path::new("/d")).unwrap(), vec![name(3)]);
+        assert_eq!(three.file().len().unwrap(), 0);
     }
 
     /// Files found at recovery (begun elsewhere, maybe without generations)

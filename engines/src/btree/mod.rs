@@ -397,7 +397,8 @@ impl Engine for Btree {
         }
         self.syncer.close(&|| self.wal_file())?;
         let mut s = lock(&self.state);
-        self.checkpoint_locked(&mut s)
+        self.checkpoint_locked(&mut s)?;
+        s.wal.release_space()
     }
 
     fn stats(&self) -> EngineStats {

@@ -129,6 +129,11 @@ impl RedoLog {
         self.pool.fault = Some(fault);
     }
 
+    /// For a closing engine: see [`LogPool::release`].
+    pub fn release_space(&mut self) -> Result<()> {
+        self.pool.release(&mut self.log)
+    }
+
     /// Generations begun in a recycled file since open.
     pub fn recycled(&self) -> u64 {
         self.pool.recycled()

@@ -923,6 +923,8 @@ impl Engine for Lsm {
         }
         let stopped = self.worker.stop();
         self.inner.syncer.close(&|| self.inner.wal_file())?;
+        let mut w = lock(&self.inner.wal);
+        lock(&self.inner.wal_pool).release(&mut w.log)?;
         stopped
     }
     fn stats(&self) -> EngineStats {
