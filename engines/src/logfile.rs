@@ -37,6 +37,13 @@
 //! nothing acknowledged, since no acknowledged record is past an unsynced
 //! size.
 //!
+//! Better still is a file whose blocks are already written: a recycled
+//! log ([`crate::recycle`]) overwrites an older generation's bytes, so an
+//! append into it changes neither the size nor an extent's state (writing
+//! into `fallocate`d space still converts unwritten extents, which the
+//! sync must commit). Its rename must be durable before anything written
+//! into it is acknowledged; [`crate::recycle`] says how.
+//!
 //! A failed write or reservation is cut back off the file (`set_len` to the
 //! end of the last whole record): the next record starts there, and no
 //! partial record can sit between records. If even the cut fails, the
