@@ -8,11 +8,14 @@
 //! `always` never reaches; this reaches it within seconds.
 //!
 //! ```text
-//! cargo run --release -p engines --example wal_recycling -- DIR [SECONDS] [POLICY] [LOG_MIB] [ROUNDS]
+//! cargo run --release -p engines --example wal_recycling -- DIR [SECONDS] [POLICY] [LOG_MIB] [ROUNDS] [STAT]
 //! ```
 //!
 //! Defaults: 5 seconds per cell, `always`, 1 MiB, 2 rounds. Prints one
-//! line per cell (ops/s, WAL generations recycled, syncs) to stdout.
+//! line per cell (ops/s, WAL generations recycled, syncs) to stdout; with
+//! `STAT`, the disk's `/sys/block/<dev>/stat`, also the device's write
+//! requests and flushes per put (a journal commit shows as extra writes;
+//! other I/O on the disk counts too).
 
 use std::error::Error;
 use std::path::PathBuf;
@@ -27,8 +30,20 @@ fn key(i: u64) -> [u8; 16] {
     k
 }
 
+/// Write requests and flushes completed so far (fields 5 and 16 of
+/// `/sys/block/<dev>/stat`).
+fn device_counts(stat: Option<&str>) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(stat?).ok()?;
+    let f: Vec<u64> = text
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    Some((*f.get(4)?, *f.get(15).unwrap_or(&0)))
+}
+
 fn cell(
     disk: &PathBuf,
+    stat: Option<&str>,
     engine: &str,
     policy: SyncPolicy,
     log_bytes: u64,
@@ -43,6 +58,7 @@ fn cell(
     let info = engines::registry::info(engine)?;
     let e: Box<dyn Engine> = info.open(cfg)?;
     let value = [42u8; 100];
+    let before = device_counts(stat);
     let start = Instant::now();
     let limit = Duration::from_secs_f64(secs);
     let mut n = 0u64;
@@ -51,6 +67,14 @@ fn cell(
         n += 1;
     }
     let elapsed = start.elapsed().as_secs_f64();
+    let device = match (before, device_counts(stat)) {
+        (Some((w0, f0)), Some((w1, f1))) => format!(
+            "  device writes/put {:.2} flushes/put {:.2}",
+            (w1 - w0) as f64 / n as f64,
+            (f1 - f0) as f64 / n as f64
+        ),
+        _ => String::new(),
+    };
     let s = e.stats();
     let recycled = s
         .notes
@@ -58,7 +82,7 @@ fn cell(
         .cloned()
         .unwrap_or_default();
     println!(
-        "{engine:<6} {:<12} recycled_logs={recycled_logs} {:>9.0} ops/s  {n:>8} puts  WAL files recycled {recycled:>3}  syncs {}",
+        "{engine:<6} {:<12} recycled_logs={recycled_logs} {:>9.0} ops/s  {n:>8} puts  WAL files recycled {recycled:>3}  syncs {}{device}",
         policy.to_string(),
         n as f64 / elapsed,
         s.log_syncs
@@ -77,11 +101,20 @@ fn main() -> Result<(), Box<dyn Error>> {
     let policy: SyncPolicy = args.next().map_or(Ok(SyncPolicy::ALWAYS), |s| s.parse())?;
     let log_mib: f64 = args.next().map_or(Ok(1.0), |s| s.parse())?;
     let rounds: u32 = args.next().map_or(Ok(2), |s| s.parse())?;
+    let stat = args.next();
     let log_bytes = (log_mib * (1 << 20) as f64) as u64;
     for _ in 0..rounds {
         for engine in ["lsm", "btree"] {
             for recycled_logs in [0, 1] {
-                cell(&disk, engine, policy, log_bytes, recycled_logs, secs)?;
+                cell(
+                    &disk,
+                    stat.as_deref(),
+                    engine,
+                    policy,
+                    log_bytes,
+                    recycled_logs,
+                    secs,
+                )?;
             }
         }
     }
