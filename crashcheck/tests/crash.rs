@@ -368,14 +368,24 @@ fn concurrent_writers_keep_group_and_always_promises() {
 /// bytes in the trial config), and the crashes land on reserved segments
 /// and in the middle of a reservation: a crash instant after an `allocate`
 /// that no file sync has covered yet (under `batch:8`, where appends, and
-/// so reservations, wait for a sync). No promise may break there, on
-/// either profile.
+/// so reservations, wait for a sync). The lsm and btree recycle covered
+/// WAL files, and crashes land on recycled files and in the middle of
+/// recycling: after a WAL file's rename and before any file sync (the
+/// rename's, or the overwriting records'). No promise may break there, on
+/// either profile. Recycled files rarely need a reservation, so the lsm
+/// and btree search more seeds for a crash during one.
 #[test]
-fn crashes_land_on_reserved_log_space_and_during_a_reservation() {
+fn crashes_land_on_reserved_and_recycled_logs_during_reservation_and_recycling() {
     for info in registry::vfs_engines() {
+        let recycles = matches!(info.name, "lsm" | "btree");
         for profile in [Profile::Posix, Profile::Linux] {
             let (mut reserved, mut during) = (0, 0);
-            for seed in 0..40 {
+            let (mut recycled, mut during_recycling) = (0, 0);
+            for seed in 0..400 {
+                let enough = during > 0 && (!recycles || during_recycling > 0);
+                if seed >= 40 && enough {
+                    break;
+                }
                 let p = if seed % 2 == 0 {
                     "always+dir"
                 } else {
@@ -385,10 +395,12 @@ fn crashes_land_on_reserved_log_space_and_during_a_reservation() {
                 assert!(out.violation.is_none(), "{}: {out:?}", info.name);
                 assert!(out.recovery_failure.is_none(), "{}: {out:?}", info.name);
                 let t = &out.trace;
-                // The frozen instant, or the end of the workload.
+                // The frozen instant (the filesystem's marker, which comes
+                // after the operation's own line: the crash may fall inside
+                // it), or the end of the workload.
                 let Some(crash) = t
                     .iter()
-                    .position(|l| l.contains("crash instant") || l.starts_with("crash ("))
+                    .position(|l| l.contains("== crash instant") || l.starts_with("crash ("))
                 else {
                     continue;
                 };
@@ -405,6 +417,15 @@ fn crashes_land_on_reserved_log_space_and_during_a_reservation() {
                 if allocated > synced {
                     during += 1;
                 }
+                let renamed = t[..crash]
+                    .iter()
+                    .rposition(|l| l.contains("fs: rename ") && l.contains(".wal -> "));
+                if renamed.is_some() {
+                    recycled += 1;
+                }
+                if renamed > synced {
+                    during_recycling += 1;
+                }
             }
             assert!(reserved > 10, "{} {profile:?}: {reserved}", info.name);
             assert!(
@@ -412,8 +433,18 @@ fn crashes_land_on_reserved_log_space_and_during_a_reservation() {
                 "{} {profile:?}: no crash during a reservation",
                 info.name
             );
+            if recycles {
+                assert!(recycled > 10, "{} {profile:?}: {recycled}", info.name);
+                assert!(
+                    during_recycling > 0,
+                    "{} {profile:?}: no crash during recycling",
+                    info.name
+                );
+            } else {
+                assert_eq!(recycled, 0, "{}: only lsm and btree recycle", info.name);
+            }
             eprintln!(
-                "{:<8} {:<6} trials on reserved logs {reserved}/40, crashes during a reservation {during}",
+                "{:<8} {:<6} trials on reserved logs {reserved}, crashes during a reservation {during}, on recycled logs {recycled}, during recycling {during_recycling}",
                 info.name,
                 profile.name()
             );

@@ -178,6 +178,11 @@ pub struct EngineConfig {
     pub background_maintenance: bool,
     /// WAL bytes after which the btree checkpoints. Default 16 MiB.
     pub checkpoint_bytes: u64,
+    /// Covered WAL files kept for the next generation to overwrite instead
+    /// of a new file (lsm, btree; RocksDB's `recycle_log_file_num`, see
+    /// [`crate::recycle`]). Default 1; 0 removes them, as under `none`,
+    /// where nothing is recycled whatever this says.
+    pub recycled_logs: usize,
 }
 
 impl EngineConfig {
@@ -199,6 +204,7 @@ impl EngineConfig {
             merge_trigger_files: 4,
             background_maintenance: true,
             checkpoint_bytes: 16 << 20,
+            recycled_logs: crate::recycle::POOL_FILES,
         }
     }
 

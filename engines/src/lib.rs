@@ -16,6 +16,7 @@ pub mod loghash;
 pub mod lsm;
 pub mod policy;
 pub mod record;
+pub mod recycle;
 pub mod reference;
 pub mod registry;
 pub mod syncer;

@@ -17,6 +17,13 @@
 //! their last record; a crash before that leaves zeros, which recovery
 //! trims ([`crate::record::recover_log`]).
 //!
+//! A *recyclable* log ([`LogFile::generation`] is set; see
+//! [`crate::recycle`]) writes its generation into every record's header
+//! and keeps its reservation when it stops taking appends: its file may be
+//! renamed to a later generation and overwritten from offset 0, and then
+//! the old generation's records (not zeros) follow the new ones, ending
+//! the log ([`crate::record::scan_generation`]).
+//!
 //! ## Durability
 //!
 //! Why reserve: an `fdatasync` after an append that grew the file must
@@ -29,6 +36,13 @@
 //! a crash before that sync loses it (the file is shorter), which loses
 //! nothing acknowledged, since no acknowledged record is past an unsynced
 //! size.
+//!
+//! Better still is a file whose blocks are already written: a recycled
+//! log ([`crate::recycle`]) overwrites an older generation's bytes, so an
+//! append into it changes neither the size nor an extent's state (writing
+//! into `fallocate`d space still converts unwritten extents, which the
+//! sync must commit). Its rename must be durable before anything written
+//! into it is acknowledged; [`crate::recycle`] says how.
 //!
 //! A failed write or reservation is cut back off the file (`set_len` to the
 //! end of the last whole record): the next record starts there, and no
@@ -68,6 +82,8 @@ pub struct LogFile {
     /// File size as this writer left it (`>= len`).
     reserved: u64,
     step: u64,
+    /// The generation written into every record (recyclable logs).
+    generation: Option<u64>,
 }
 
 impl LogFile {
@@ -75,13 +91,34 @@ impl LogFile {
     /// file; `LogEnd::valid_len` after recovery), reserving in steps of
     /// `step` bytes (0: never reserve, every append grows the file).
     pub fn new(file: FileHandle, len: u64, step: u64) -> Result<Self> {
+        Self::with_generation(file, len, step, None)
+    }
+
+    /// As [`LogFile::new`], for a log whose records carry `generation`
+    /// (`Some`: a recyclable log). Everything in the file past `len` (zeros,
+    /// or an older generation's records in a recycled file) is overwritten
+    /// by the appends.
+    pub fn with_generation(
+        file: FileHandle,
+        len: u64,
+        step: u64,
+        generation: Option<u64>,
+    ) -> Result<Self> {
         let size = file.len()?;
         Ok(LogFile {
             file,
             len,
             reserved: size.max(len),
             step,
+            generation,
         })
+    }
+
+    /// The generation its records must carry
+    /// ([`crate::record::encode_into_generation`]); `None` for a log that
+    /// is never recycled.
+    pub fn generation(&self) -> Option<u64> {
+        self.generation
     }
 
     /// The file (the sync target).
@@ -133,8 +170,19 @@ impl LogFile {
     /// Gives the unused reservation back (the file ends at its last record);
     /// call before the log stops taking appends. Not synced here: the seal
     /// that follows syncs it (unless `none`), and zeros that come back after
-    /// a crash end the log all the same.
+    /// a crash end the log all the same. A recyclable log keeps its size:
+    /// its next generation writes into it.
     pub fn trim(&mut self) -> Result<()> {
+        if self.generation.is_none() {
+            self.trim_all()?;
+        }
+        Ok(())
+    }
+
+    /// As [`LogFile::trim`], also for a recyclable log (whose space past
+    /// its records may be an older generation's leftovers): the file ends
+    /// at its last record. For a closing engine.
+    pub fn trim_all(&mut self) -> Result<()> {
         if self.reserved > self.len {
             self.file.set_len(self.len)?;
             self.reserved = self.len;

@@ -68,16 +68,22 @@
 //!    meta page (checkpoint generation = the sealed WAL's) to `data.dwb`,
 //!    sync it (unless `none`);
 //! 4. write those in place in `data.pages`, sync it (unless `none`);
-//! 5. truncate `data.dwb`; create the next WAL generation (directory fsync
-//!    under `+dir`), remove the covered one (directory fsync under `+dir`).
+//! 5. truncate `data.dwb`; start the next WAL generation: under every
+//!    policy but `none` in the covered generation's file, renamed (directory
+//!    fsync under `+dir`, else an `fsync` of the file, so the rename is
+//!    durable before anything is appended) and overwritten from offset 0
+//!    with records that carry the new generation, so syncing an append
+//!    changes no metadata ([`crate::recycle`]); under `none` in a new file,
+//!    and the covered one is removed (directory fsync under `+dir`).
 //!
 //! A crash before step 3's sync leaves the data file at the previous
 //! checkpoint (plus unreferenced pages past its end), and recovery replays
 //! the WAL (still present) over it. A crash
 //! during step 4 may leave torn or mixed pages; recovery writes back every
 //! page of the complete doublewrite copy that differs, which finishes the
-//! checkpoint, and then the sealed WAL is covered. The WAL is removed only
-//! after the data file holding its changes is synced. A page that fails its
+//! checkpoint, and then the sealed WAL is covered. The WAL is removed (or
+//! recycled) only after the data file holding its changes is synced. A
+//! page that fails its
 //! checksum outside this window (damage the doublewrite copy does not cover)
 //! is reported as [`Error::Corrupt`] with `data.pages` and the page's
 //! offset when it is read. Any failed checkpoint poisons the engine (writes
@@ -104,6 +110,7 @@ use std::sync::{Mutex, MutexGuard};
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
 use crate::fs::{EngineDir, FileHandle};
 use crate::record::{self, Record};
+use crate::recycle::LogPool;
 use crate::syncer::Syncer;
 use crate::{Error, Result};
 
@@ -154,6 +161,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Btree {
+    /// Makes the WAL's recycler misbehave (tests that must catch it).
+    #[cfg(test)]
+    pub(crate) fn set_pool_fault(&self, fault: crate::recycle::PoolFault) {
+        lock(&self.state).wal.set_pool_fault(fault);
+    }
+
     /// Opens (recovering) or creates a B-tree in `config.dir`: repairs the
     /// data file from a complete doublewrite copy, then replays the WAL
     /// generations newer than its checkpoint.
@@ -188,7 +201,8 @@ impl Btree {
         };
         let mut replayed = 0;
         let step = crate::logfile::reserve_step(policy, config.checkpoint_bytes);
-        let wal = RedoLog::recover(&dir, tree.pager.meta.checkpoint_gen, step, |rec| {
+        let pool = LogPool::with_capacity(&dir, config.recycled_logs);
+        let wal = RedoLog::recover(&dir, pool, tree.pager.meta.checkpoint_gen, step, |rec| {
             let meta = &mut tree.pager.meta;
             meta.next_seq = meta.next_seq.max(rec.seq + 1);
             replayed += 1;
@@ -257,7 +271,7 @@ impl Btree {
             meta.next_seq += 1;
             let mut buf = std::mem::take(&mut s.buf);
             buf.clear();
-            record::encode_into(
+            record::encode_into_generation(
                 &mut buf,
                 &Record {
                     seq,
@@ -265,6 +279,7 @@ impl Btree {
                     value,
                     batch_continues: false,
                 },
+                s.wal.record_generation(),
             );
             let appended = s.wal.append(&buf, &self.syncer);
             s.buf = buf;
@@ -382,7 +397,8 @@ impl Engine for Btree {
         }
         self.syncer.close(&|| self.wal_file())?;
         let mut s = lock(&self.state);
-        self.checkpoint_locked(&mut s)
+        self.checkpoint_locked(&mut s)?;
+        s.wal.release_space()
     }
 
     fn stats(&self) -> EngineStats {
@@ -417,6 +433,7 @@ impl Engine for Btree {
         notes.insert("dirty_pages".into(), pager.dirty_pages().to_string());
         notes.insert("page_reads".into(), counts.reads.to_string());
         notes.insert("replayed_records".into(), self.replayed.to_string());
+        notes.insert("recycled_wal_files".into(), s.wal.recycled().to_string());
         notes.insert("repaired_pages".into(), counts.repaired.to_string());
         if let Some(why) = &self.reset {
             notes.insert(

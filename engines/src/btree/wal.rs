@@ -5,9 +5,14 @@
 //! `NNNNNN.wal` (the generation, zero-padded to at least six digits) holds
 //! the put and delete records written since the checkpoint before it, in
 //! the shared framing of [`crate::record`] (crc32, flags with the tombstone
-//! bit, sequence number, key and value lengths, key, value), then reserved
-//! zeros: the active generation is written through [`LogFile`] and its end
-//! is found by its records. Redo is
+//! bit, sequence number, key and value lengths, under every policy but
+//! `none` the generation, key, value), then reserved zeros or, in a
+//! recycled file, an older generation's leftovers: the active generation
+//! is written through [`LogFile`] and its end is found by its records
+//! ([`record::scan_generation`]). A checkpoint hands the generation it
+//! covered to a [`LogPool`], which renames that file to the next
+//! generation's name instead of removing it (see [`crate::recycle`] for the
+//! order of rename, sync and writes, and what recovery finds). Redo is
 //! logical: replaying a record is `put(key, value)` or `delete(key)` on the
 //! tree, which is why the data file must hold a whole checkpoint when it is
 //! replayed (see [`super::pager`]).
@@ -19,6 +24,7 @@
 use crate::fs::{EngineDir, FileHandle};
 use crate::logfile::LogFile;
 use crate::record::{self, Record};
+use crate::recycle::LogPool;
 use crate::syncer::Syncer;
 use crate::Result;
 
@@ -40,10 +46,11 @@ fn parse(name: &str) -> Option<u64> {
 /// The live WAL generations; appends go to the newest.
 #[derive(Debug)]
 pub struct RedoLog {
-    dir: EngineDir,
     /// Live generations, oldest first; the last is the active one.
     gens: Vec<u64>,
     log: LogFile,
+    /// Covered generations' files, recycled into the next generation.
+    pool: LogPool,
     reserve_step: u64,
     /// Bytes appended since open.
     pub bytes_written: u64,
@@ -54,10 +61,11 @@ pub struct RedoLog {
 impl RedoLog {
     /// Removes generations `<= checkpoint_gen`, passes every record of the
     /// others to `apply` in order (torn tails truncated), and continues the
-    /// newest one (creating generation `checkpoint_gen + 1` if none is
-    /// left).
+    /// newest one (beginning generation `checkpoint_gen + 1` if none is
+    /// left); covered generations go to `pool` from then on.
     pub fn recover(
         dir: &EngineDir,
+        mut pool: LogPool,
         checkpoint_gen: u64,
         reserve_step: u64,
         mut apply: impl FnMut(&Record<'_>) -> Result<()>,
@@ -72,18 +80,23 @@ impl RedoLog {
         for &g in &gens {
             let file = dir.open_file(&file_name(g))?;
             let image = file.read_all()?;
-            let end = record::recover_log(&file, &image, dir.policy(), |_, rec| apply(&rec))?;
+            let end =
+                record::recover_generation(&file, &image, dir.policy(), g, |_, rec| apply(&rec))?;
             torn_bytes += end.torn_bytes;
-            last = Some((file, end.valid_len));
+            last = Some((file, end.valid_len, g));
         }
-        let (file, len) = match last {
-            Some(l) => l,
-            None => (dir.create(&file_name(checkpoint_gen + 1))?, 0),
+        let log = match last {
+            Some((file, len, g)) => pool.continue_log(file, len, reserve_step, g)?,
+            None => pool.begin(
+                &file_name(checkpoint_gen + 1),
+                checkpoint_gen + 1,
+                reserve_step,
+            )?,
         };
         let mut log = RedoLog {
-            dir: dir.clone(),
             gens,
-            log: LogFile::new(file, len, reserve_step)?,
+            log,
+            pool,
             reserve_step,
             bytes_written: 0,
             torn_bytes,
@@ -102,6 +115,28 @@ impl RedoLog {
     /// The active file (the sync target).
     pub fn file(&self) -> &FileHandle {
         self.log.file()
+    }
+
+    /// The generation the records of the active file carry
+    /// ([`record::encode_into_generation`]): `None` under `none`.
+    pub fn record_generation(&self) -> Option<u64> {
+        self.log.generation()
+    }
+
+    /// Makes the recycler misbehave (tests that must catch it).
+    #[cfg(test)]
+    pub(crate) fn set_pool_fault(&mut self, fault: crate::recycle::PoolFault) {
+        self.pool.fault = Some(fault);
+    }
+
+    /// For a closing engine: see [`LogPool::release`].
+    pub fn release_space(&mut self) -> Result<()> {
+        self.pool.release(&mut self.log)
+    }
+
+    /// Generations begun in a recycled file since open.
+    pub fn recycled(&self) -> u64 {
+        self.pool.recycled()
     }
 
     /// Bytes in the active generation.
@@ -127,17 +162,20 @@ impl RedoLog {
         Ok(())
     }
 
-    /// After a checkpoint that covers every live generation: starts
-    /// generation `gen() + 1` (directory sync under `+dir` before anything
-    /// is appended to it) and removes the covered ones (directory sync under
-    /// `+dir`). The caller has sealed the active file.
+    /// After a checkpoint that covers every live generation: hands the
+    /// covered files to the pool (which keeps the one it may recycle and
+    /// removes the others, directory sync under `+dir`) and starts
+    /// generation `gen() + 1` in the recycled file or a new one (its name
+    /// made durable before anything is appended to it, see
+    /// [`crate::recycle`]). The caller has sealed the active file.
     pub fn start_next(&mut self) -> Result<()> {
         let next = self.gen() + 1;
-        let file = self.dir.create(&file_name(next))?;
         let covered: Vec<String> = self.gens.iter().map(|&g| file_name(g)).collect();
-        self.log = LogFile::new(file, 0, self.reserve_step)?;
+        self.log = self
+            .pool
+            .replace(&covered, &file_name(next), next, self.reserve_step)?;
         self.gens = vec![next];
-        self.dir.remove_all(&covered)
+        Ok(())
     }
 }
 

@@ -124,6 +124,23 @@ impl EngineDir {
         Ok(f)
     }
 
+    /// Renames file `from` to `to` (replacing `to`) and, under `+dir`,
+    /// syncs the directory so the new name survives a power loss before
+    /// anything written under it is acknowledged.
+    pub fn rename(&self, from: &str, to: &str) -> Result<()> {
+        self.check()?;
+        self.vfs.rename(&self.join(from), &self.join(to))?;
+        self.sync()
+    }
+
+    /// `fsync`s `file` (data and all metadata, whatever the policy's
+    /// primitive), as a name operation's sync: a failure poisons the
+    /// directory like a failed directory sync.
+    pub fn sync_file_metadata(&self, file: &FileHandle) -> Result<()> {
+        self.check()?;
+        file.sync_all().map_err(|e| self.failed(e))
+    }
+
     /// Opens an existing file.
     pub fn open_file(&self, name: &str) -> Result<FileHandle> {
         self.vfs.open(&self.join(name))

@@ -14,7 +14,12 @@
 //! - [`Profile::Linux`]: ext4/xfs defaults. Name operations persist in the
 //!   order they were made (a crash keeps a prefix of them), and any file or
 //!   directory sync commits every name operation made before it (the
-//!   journal commit).
+//!   journal commit). This is generous to `fdatasync`: on ext4 an
+//!   `fdatasync` that has no size or allocation change to commit (an
+//!   overwrite inside the file) commits no journal transaction, so a rename
+//!   made before it is not durable by it. Code that needs such a rename
+//!   durable without a directory sync `fsync`s the file first (recycled
+//!   logs, [`crate::recycle`]).
 //!
 //! Reserved space ([`VFile::allocate`]) is a pending data operation like a
 //! write or a truncate: it reads as zeros, becomes durable with the file's

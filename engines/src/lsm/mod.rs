@@ -32,8 +32,10 @@
 //! ## Format
 //!
 //! - `NNNNNNNNNNNN.wal`: the WAL of one memtable generation, records in the
-//!   shared framing ([`crate::record`]), then reserved zeros: its end is
-//!   found by its records ([`crate::logfile`]).
+//!   shared framing ([`crate::record`]; under every policy but `none` each
+//!   carries the generation), then reserved zeros or, in a recycled file,
+//!   an older generation's leftovers: its end is found by its records
+//!   ([`crate::logfile`], [`record::scan_generation`]).
 //! - `NNNNNNNNNNNN.sst`: tables, see [`sstable`].
 //! - `MANIFEST`: the live tables of each level and the last flushed WAL
 //!   generation, see [`manifest`].
@@ -45,11 +47,15 @@
 //! no file size), then the
 //! shared syncer (no sync under `none`; one per write under `always`; one
 //! per N under `batch:N`; one per group under `group`). A new WAL generation
-//! is created (directory fsync under `+dir`) after the old one is sealed
-//! (synced unless `none`). A flush writes the SSTable to a temporary name,
+//! starts after the old one is sealed (synced unless `none`): in a new file
+//! (directory fsync under `+dir`) or, under every policy but `none`, in the
+//! file of a generation a flush already covered, renamed (directory fsync
+//! under `+dir`, else an `fsync` of the file) and overwritten from offset
+//! 0, so syncing an append changes no metadata ([`crate::recycle`]). A flush writes the SSTable to a temporary name,
 //! syncs it (unless `none`), renames it and fsyncs the directory (`+dir`),
 //! then replaces the manifest the same way; only after the manifest naming
-//! the table is durable are the WAL generations it covers removed. A
+//! the table is durable are the WAL generations it covers removed (or kept
+//! for recycling). A
 //! compaction step writes its output tables the same way, then the
 //! manifest, and only then removes its input tables. The
 //! seed's WAL only flushed (never fsynced) and its SSTables were written in
@@ -71,6 +77,7 @@ use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
 use crate::fs::{EngineDir, FileHandle, ReplaceFile};
 use crate::logfile::{self, LogFile};
 use crate::record::{self, Record};
+use crate::recycle::LogPool;
 use crate::syncer::Syncer;
 use crate::worker::{self, Signal, Worker};
 use crate::{Error, Result};
@@ -216,6 +223,8 @@ struct Inner {
     wal: Mutex<Wal>,
     /// WAL generations on disk, oldest first.
     wal_gens: Mutex<Vec<u64>>,
+    /// Flushed generations' WAL files, recycled into new generations.
+    wal_pool: Mutex<LogPool>,
     syncer: Syncer,
     manifest: Mutex<Manifest>,
     /// One flush or compaction at a time.
@@ -243,6 +252,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Lsm {
+    /// Makes the WAL's recycler misbehave (tests that must catch it).
+    #[cfg(test)]
+    pub(crate) fn set_pool_fault(&self, fault: crate::recycle::PoolFault) {
+        lock(&self.inner.wal_pool).fault = Some(fault);
+    }
+
     /// Opens (recovering) or creates an LSM tree in `config.dir`.
     pub fn open(config: EngineConfig) -> Result<Self> {
         config.validate()?;
@@ -310,7 +325,7 @@ impl Lsm {
         for &g in &gens {
             let f = dir.open_file(&wal_name(g))?;
             let image = f.read_all()?;
-            let end = record::recover_log(&f, &image, policy, |_, r| {
+            let end = record::recover_generation(&f, &image, policy, g, |_, r| {
                 max_seq = max_seq.max(r.seq);
                 mem.bytes += (r.key.len() + r.value.map_or(0, <[u8]>::len)) as u64 + ENTRY_OVERHEAD;
                 mem.map.insert(r.key.to_vec(), r.value.map(<[u8]>::to_vec));
@@ -319,7 +334,9 @@ impl Lsm {
             torn_bytes += end.torn_bytes;
         }
         let gen = gens.last().copied().unwrap_or(0).max(manifest.flushed_gen) + 1;
-        let file = dir.create(&wal_name(gen))?;
+        let reserve_step = logfile::reserve_step(policy, config.segment_bytes);
+        let mut wal_pool = LogPool::with_capacity(&dir, config.recycled_logs);
+        let log = wal_pool.begin(&wal_name(gen), gen, reserve_step)?;
         gens.push(gen);
         mem.gen = gen;
         let manifest = Manifest {
@@ -346,11 +363,12 @@ impl Lsm {
             }),
             wal: Mutex::new(Wal {
                 gen,
-                log: LogFile::new(file, 0, logfile::reserve_step(policy, config.segment_bytes))?,
-                reserve_step: logfile::reserve_step(policy, config.segment_bytes),
+                log,
+                reserve_step,
                 buf: Vec::with_capacity(4096),
             }),
             wal_gens: Mutex::new(gens),
+            wal_pool: Mutex::new(wal_pool),
             syncer,
             manifest: Mutex::new(manifest),
             maintenance: Mutex::new(()),
@@ -415,7 +433,7 @@ impl Inner {
             let seq = self.next_seq.fetch_add(1, Relaxed);
             let mut buf = std::mem::take(&mut w.buf);
             buf.clear();
-            record::encode_into(
+            record::encode_into_generation(
                 &mut buf,
                 &Record {
                     seq,
@@ -423,6 +441,7 @@ impl Inner {
                     value,
                     batch_continues: false,
                 },
+                w.log.generation(),
             );
             // A failed append is cut off the file (or poisons the syncer).
             let appended = w.log.append(&buf, &self.syncer);
@@ -473,10 +492,9 @@ impl Inner {
         w.log.trim()?;
         self.syncer.seal(w.log.file())?;
         let gen = w.gen + 1;
-        let file = self.dir.create(&wal_name(gen))?;
+        w.log = lock(&self.wal_pool).begin(&wal_name(gen), gen, w.reserve_step)?;
         lock(&self.wal_gens).push(gen);
         w.gen = gen;
-        w.log = LogFile::new(file, 0, w.reserve_step)?;
         let mut t = self.tree_mut();
         let mem = std::mem::take(&mut t.mem);
         t.mem.gen = gen;
@@ -606,7 +624,7 @@ impl Inner {
             *gens = keep;
             old.into_iter().map(wal_name).collect()
         };
-        self.dir.remove_all(&covered)?;
+        lock(&self.wal_pool).retire(&covered)?;
         self.counters.flushes.fetch_add(1, Relaxed);
         Ok(())
     }
@@ -831,6 +849,10 @@ impl Inner {
                 .notes
                 .insert("dropped_on_recovery".into(), self.dropped.join("; "));
         }
+        stats.notes.insert(
+            "recycled_wal_files".into(),
+            lock(&self.wal_pool).recycled().to_string(),
+        );
         stats
     }
 }
@@ -901,6 +923,8 @@ impl Engine for Lsm {
         }
         let stopped = self.worker.stop();
         self.inner.syncer.close(&|| self.inner.wal_file())?;
+        let mut w = lock(&self.inner.wal);
+        lock(&self.inner.wal_pool).release(&mut w.log)?;
         stopped
     }
     fn stats(&self) -> EngineStats {
