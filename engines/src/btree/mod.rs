@@ -177,15 +177,18 @@ impl Btree {
         dir.remove_temporaries()?;
         let page_bytes = config.page_bytes;
         let max_entry = Tree::max_entry(page_bytes);
-        let opened = Pager::open(&dir, page_bytes, config.cache_pages, false).and_then(|pager| {
-            let mut tree = Tree::new(pager);
-            if !policy.syncs_data() {
-                if let Err(why) = tree.validate()? {
-                    return Err(Error::corrupt(tree.pager.file().path(), 0, why));
+        let wal_exists = wal::any_on_disk(&dir)?;
+        let opened = Pager::open(&dir, page_bytes, config.cache_pages, false, wal_exists).and_then(
+            |pager| {
+                let mut tree = Tree::new(pager);
+                if !policy.syncs_data() {
+                    if let Err(why) = tree.validate()? {
+                        return Err(Error::corrupt(tree.pager.file().path(), 0, why));
+                    }
                 }
-            }
-            Ok(tree)
-        });
+                Ok(tree)
+            },
+        );
         // Under `none` nothing was ever synced, so after a power loss the
         // data file may hold any mix of pages (even the doublewrite copy
         // may be gone): one that fails validation is started again and
@@ -194,7 +197,7 @@ impl Btree {
         let (mut tree, reset) = match opened {
             Ok(tree) => (tree, None),
             Err(e @ Error::Corrupt { .. }) if !policy.syncs_data() => {
-                let pager = Pager::open(&dir, page_bytes, config.cache_pages, true)?;
+                let pager = Pager::open(&dir, page_bytes, config.cache_pages, true, wal_exists)?;
                 (Tree::new(pager), Some(e.to_string()))
             }
             Err(e) => return Err(e),

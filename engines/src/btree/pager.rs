@@ -127,12 +127,14 @@ fn new_meta() -> Meta {
 impl Pager {
     /// Opens `data.pages` (creating it with an empty root leaf), after
     /// repairing it from a complete doublewrite file. With `start_over`,
-    /// an existing data file is emptied and started again.
+    /// an existing data file is emptied and started again. `wal_exists`:
+    /// a WAL generation is on disk, so the data file's creation finished.
     pub fn open(
         dir: &EngineDir,
         page_bytes: usize,
         cache_pages: usize,
         start_over: bool,
+        wal_exists: bool,
     ) -> Result<Pager> {
         let policy = dir.policy();
         let mut counts = PagerCounts::default();
@@ -149,16 +151,28 @@ impl Pager {
         } else {
             None
         };
-        let (file, meta) = match existing {
+        let existing = match existing {
             Some(file) => {
                 counts.repaired = repair_from_doublewrite(&file, &dwb, page_bytes, policy)?;
                 counts.pages += counts.repaired * page_bytes as u64;
                 let mut b = vec![0u8; page_bytes];
                 file.read_at(&mut b, 0)?;
-                let meta = page::decode_meta(&b, file.path())
-                    .map_err(|e| other_page_size(&file, page_bytes).unwrap_or(e))?;
-                (file, meta)
+                match page::decode_meta(&b, file.path()) {
+                    Ok(meta) => Some((file, meta)),
+                    // No WAL yet: the file's creation never finished (its
+                    // first pages are synced before the first WAL exists,
+                    // and every later meta page goes through the
+                    // doublewrite copy, repaired above). A crash kept its
+                    // size but not its pages; it is started again, like a
+                    // short file. Nothing was acknowledged.
+                    Err(_) if !wal_exists => None,
+                    Err(e) => return Err(other_page_size(&file, page_bytes).unwrap_or(e)),
+                }
             }
+            None => None,
+        };
+        let (file, meta) = match existing {
+            Some(found) => found,
             None => {
                 // A doublewrite copy left from an earlier data file must be
                 // gone for good before a new data file exists: a crash would

@@ -35,6 +35,11 @@ pub fn file_name(gen: u64) -> String {
     format!("{gen:06}{EXT}")
 }
 
+/// Whether any WAL generation is on disk in `dir`.
+pub fn any_on_disk(dir: &EngineDir) -> Result<bool> {
+    Ok(dir.list()?.iter().any(|n| parse(n).is_some()))
+}
+
 fn parse(name: &str) -> Option<u64> {
     let digits = name.strip_suffix(EXT)?;
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
