@@ -116,9 +116,17 @@ fn parse(name: &str, ext: &str) -> Option<u64> {
     name.strip_suffix(ext)?.parse().ok()
 }
 
+/// A memtable key: up to 24 bytes are held inside the map's nodes, so a
+/// search compares keys without following a pointer per comparison. At
+/// the default 64 MiB memtable (about 450k entries of 16-byte keys and
+/// 100-byte values) heap keys made a `none` put 24% slower than at 16 MiB
+/// (criterion `lsm/put_none`); inline keys ordered as byte strings, like
+/// `Vec<u8>`, remove that cost.
+type MemKey = smallvec::SmallVec<[u8; 24]>;
+
 #[derive(Debug, Default)]
 struct Memtable {
-    map: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    map: BTreeMap<MemKey, Option<Vec<u8>>>,
     bytes: u64,
     /// The newest WAL generation whose writes it holds.
     gen: u64,
@@ -328,7 +336,8 @@ impl Lsm {
             let end = record::recover_generation(&f, &image, policy, g, |_, r| {
                 max_seq = max_seq.max(r.seq);
                 mem.bytes += (r.key.len() + r.value.map_or(0, <[u8]>::len)) as u64 + ENTRY_OVERHEAD;
-                mem.map.insert(r.key.to_vec(), r.value.map(<[u8]>::to_vec));
+                mem.map
+                    .insert(MemKey::from_slice(r.key), r.value.map(<[u8]>::to_vec));
                 Ok(())
             })?;
             torn_bytes += end.torn_bytes;
@@ -451,7 +460,9 @@ impl Inner {
             self.counters.wal_bytes.fetch_add(len, Relaxed);
             let mut t = self.tree_mut();
             t.mem.bytes += (key.len() + value.map_or(0, <[u8]>::len)) as u64 + ENTRY_OVERHEAD;
-            t.mem.map.insert(key.to_vec(), value.map(<[u8]>::to_vec));
+            t.mem
+                .map
+                .insert(MemKey::from_slice(key), value.map(<[u8]>::to_vec));
             drop(t);
             self.syncer.appended()
         };
@@ -873,7 +884,7 @@ fn mem_source<'a>(m: &'a Memtable, start: &'a [u8]) -> Source<'a> {
     Box::new(
         m.map
             .range::<[u8], _>((std::ops::Bound::Included(start), std::ops::Bound::Unbounded))
-            .map(|(k, v)| Ok((k.clone(), v.clone()))),
+            .map(|(k, v)| Ok((k.to_vec(), v.clone()))),
     )
 }
 
