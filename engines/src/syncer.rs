@@ -204,6 +204,9 @@ impl Syncer {
         let mut st = self.lock();
         st.committers += 1;
         st.peak_committers = st.peak_committers.max(st.committers);
+        // Set once this thread led a sync: it wakes the followers after
+        // releasing the lock, so they do not wake into a held mutex.
+        let mut led = false;
         let result = loop {
             if st.durable >= ticket.0 {
                 break Ok(());
@@ -228,7 +231,7 @@ impl Syncer {
             let took = started.elapsed();
             st = self.lock();
             st.leader_active = false;
-            self.wake.notify_all();
+            led = true;
             match synced {
                 Ok(()) => {
                     st.durable = st.durable.max(upto);
@@ -245,6 +248,10 @@ impl Syncer {
             }
         };
         st.committers -= 1;
+        drop(st);
+        if led {
+            self.wake.notify_all();
+        }
         result
     }
 
