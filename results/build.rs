@@ -31,9 +31,14 @@ fn main() {
             watched.push(branch);
         }
         for name in watched {
+            // Only existing paths: cargo reruns a build script whose
+            // watched path is missing every time, rebuilding this crate
+            // and everything above it on each `cargo` command.
             if let Some(path) = git(dir, &["rev-parse", "--git-path", &name]) {
                 let path = dir.join(path);
-                println!("cargo:rerun-if-changed={}", path.display());
+                if path.exists() {
+                    println!("cargo:rerun-if-changed={}", path.display());
+                }
             }
         }
     }
