@@ -125,8 +125,10 @@ pub trait Engine: Send + Sync + Debug {
     /// whole (tables, merge outputs) without a sync, which engines cover
     /// with [`crate::syncer::Syncer::sync_everything`]. File names are durable
     /// only under `+dir` (or where a file sync commits them, as on ext4).
-    /// Under `none`, later maintenance may move synced data into unsynced
-    /// files again: "now" is all `none` promises.
+    /// Under `none` the promise outlives later maintenance: once an
+    /// explicit sync ran, a merge, compaction, flush or checkpoint syncs the
+    /// files it wrote before it removes the ones they replace
+    /// ([`crate::fs::EngineDir::remove_all`]).
     fn sync(&self) -> Result<()>;
     /// Runs the engine's merge/compaction/checkpoint now, if it has one.
     fn maintain(&self) -> Result<()> {

@@ -350,6 +350,7 @@ impl Syncer {
     /// the active log. A failure poisons the syncer.
     pub fn sync_everything(&self, dir: &EngineDir, target: &dyn Fn() -> FileHandle) -> Result<()> {
         self.check()?;
+        dir.note_explicit_sync();
         let mut owed = std::mem::take(&mut self.lock().sealed_unsynced);
         owed.extend(dir.take_owed());
         if !owed.is_empty() {

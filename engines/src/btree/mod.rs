@@ -320,6 +320,10 @@ impl Btree {
             self.syncer.seal(s.wal.file())?;
             let gen = s.wal.gen();
             s.tree.pager.checkpoint(gen, policy)?;
+            // Under `none` the pages are unsynced: owed to an explicit
+            // sync, and synced before the covered WAL is removed once one
+            // ran (`EngineDir::remove_all`).
+            self.dir.owe(pager::DATA);
             s.wal.start_next()
         })();
         match result {

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{parent_dir, FileHandle, Vfs};
@@ -23,6 +24,9 @@ pub struct EngineDir {
     /// Under `none`: files written whole and never synced (see
     /// [`EngineDir::owe`]). Shared by clones.
     owed: Arc<Mutex<BTreeSet<PathBuf>>>,
+    /// Under `none`: an explicit `Engine::sync` ran (see
+    /// [`EngineDir::remove_all`]). Shared by clones.
+    explicitly_synced: Arc<AtomicBool>,
     /// The first failed sync (directory sync, or a file sync this type
     /// issued). Shared by clones. Once set, every later name change fails
     /// with [`Error::Poisoned`], and so does the [`crate::syncer::Syncer`]
@@ -44,6 +48,7 @@ impl EngineDir {
             dir: dir.to_path_buf(),
             policy,
             owed: Arc::default(),
+            explicitly_synced: Arc::default(),
             failed: Arc::default(),
         };
         if !existed && policy.dir_sync {
@@ -147,15 +152,44 @@ impl EngineDir {
     }
 
     /// Removes files, then syncs the directory once under `+dir`.
+    ///
+    /// Under `none`, once an explicit `Engine::sync` has run, the files
+    /// written whole since (see [`EngineDir::owe`]: merge outputs, tables,
+    /// manifests, checkpointed pages) are synced, and the directory with
+    /// them, before anything is removed: the removed files may hold writes
+    /// that sync made durable, now rewritten into those unsynced files, and
+    /// maintenance must not undo what an explicit sync promised. Without an
+    /// explicit sync nothing was promised, and `none` syncs nothing.
     pub fn remove_all<S: AsRef<str>>(&self, names: &[S]) -> Result<()> {
         if names.is_empty() {
             return Ok(());
         }
         self.check()?;
+        self.keep_explicit_sync()?;
         for n in names {
             self.vfs.remove(&self.join(n.as_ref()))?;
         }
         self.sync()
+    }
+
+    /// Records that an explicit `Engine::sync` ran (called by
+    /// [`crate::syncer::Syncer::sync_everything`]).
+    pub fn note_explicit_sync(&self) {
+        if !self.policy.syncs_data() {
+            self.explicitly_synced.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn keep_explicit_sync(&self) -> Result<()> {
+        if self.policy.syncs_data() || !self.explicitly_synced.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let owed = self.take_owed();
+        if owed.is_empty() {
+            return Ok(());
+        }
+        self.sync_paths(&owed)?;
+        self.vfs.sync_dir(&self.dir).map_err(|e| self.failed(e))
     }
 
     /// Starts writing `name` through a temporary file (see [`ReplaceFile`]).
