@@ -180,8 +180,14 @@ impl EngineDir {
         }
     }
 
+    /// Under `none`: an explicit `Engine::sync` ran, so maintenance must
+    /// keep what it made durable (see [`EngineDir::remove_all`]).
+    pub fn explicit_sync_ran(&self) -> bool {
+        !self.policy.syncs_data() && self.explicitly_synced.load(Ordering::Relaxed)
+    }
+
     fn keep_explicit_sync(&self) -> Result<()> {
-        if self.policy.syncs_data() || !self.explicitly_synced.load(Ordering::Relaxed) {
+        if !self.explicit_sync_ran() {
             return Ok(());
         }
         let owed = self.take_owed();

@@ -17,7 +17,8 @@
 //! A record is judged against the keydir as it is now, not a snapshot, so a
 //! newer write may already have made it garbage. That newer write may not be
 //! durable yet; so before the merge is made complete (the marker), the
-//! active file is synced (unless `none`): nothing a merge drops can be lost
+//! active file is synced (unless `none`; under `none` every unsynced file
+//! is, once an explicit sync ran): nothing a merge drops can be lost
 //! while the write that superseded it is lost too. Writes that land during
 //! the merge win over the copies: the keydir is repointed to a copy only if
 //! it still points at the original.
@@ -121,9 +122,14 @@ impl Inner {
         }
         let outputs = out.finish()?;
 
-        // 2. Whatever superseded a dropped record is durable.
+        // 2. Whatever superseded a dropped record is durable. Under `none`
+        // too once an explicit sync ran: the dropped record may be one it
+        // made durable, and the newer write may sit in any unsynced file.
         if self.syncer.policy().syncs_data() {
             self.syncer.sync_now(&|| self.active_file())?;
+        } else if self.dir.explicit_sync_ran() {
+            self.syncer
+                .sync_everything(&self.dir, &|| self.active_file())?;
         }
 
         // 3. The merge is complete once its marker is durable.
