@@ -713,6 +713,50 @@ pub fn ceiling_for<'a>(
         .max_by(|a, b| a.ops_per_sec.total_cmp(&b.ops_per_sec))
 }
 
+/// The ceiling a cell's efficiency is measured against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ceiling {
+    /// Acknowledged writes per second.
+    pub ops_per_sec: f64,
+    /// How it reads in `ceiling_pattern`.
+    pub pattern: String,
+    /// Writers of the probe pattern (`None`: one).
+    pub threads: Option<u32>,
+}
+
+/// A cell's ceiling: [`ceiling_for`], except for `group` at T > 1 writers,
+/// where one sync acknowledges a whole commit group. T writers each
+/// syncing per write bound `always`, but a shared commit beats them (no
+/// writer can finish more than one write per sync it waits for, and no
+/// sync is faster than a lone writer's): the bound is T times the
+/// one-writer per-write ceiling, or the T-writer pattern if that is
+/// faster. Read as "the disk's best, had every sync covered every
+/// writer's write".
+pub fn cell_ceiling(
+    rows: &[ProbeRow],
+    policy: &SyncPolicy,
+    record_bytes: u64,
+    threads: u32,
+) -> Option<Ceiling> {
+    let own = ceiling_for(rows, policy, record_bytes, threads).map(|r| Ceiling {
+        ops_per_sec: r.ops_per_sec,
+        pattern: describe(r),
+        threads: r.threads,
+    });
+    if policy.mode != SyncMode::Group || threads <= 1 {
+        return own;
+    }
+    let shared = ceiling_for(rows, policy, record_bytes, 1).map(|r| Ceiling {
+        ops_per_sec: r.ops_per_sec * f64::from(threads),
+        pattern: format!("{} x{threads} shared commits", describe(r)),
+        threads: Some(threads),
+    });
+    match (own, shared) {
+        (Some(o), Some(s)) => Some(if s.ops_per_sec > o.ops_per_sec { s } else { o }),
+        (o, s) => o.or(s),
+    }
+}
+
 /// How a ceiling row reads in `ceiling_pattern`.
 pub fn describe(r: &ProbeRow) -> String {
     let mut s = format!("{} {} B", r.pattern, r.record_bytes);
@@ -832,6 +876,46 @@ mod tests {
             },
             ..ProbeRow::default()
         }
+    }
+
+    /// A group commit at T writers can beat T writers that each sync per
+    /// write (one sync acknowledges the group): its ceiling is T times the
+    /// one-writer per-write rate; at one writer, and for `always`, nothing
+    /// changes.
+    #[test]
+    fn group_cells_are_bounded_by_shared_commits() {
+        let rows = vec![
+            row("overwrite+fdatasync", 140, 1, 1, 8_000.0, "written"),
+            row("append+fdatasync", 140, 1, 16, 30_000.0, ""),
+            row("append+fdatasync", 140, 1, 4, 40_000.0, ""),
+        ];
+        let p = |s: &str| s.parse::<SyncPolicy>().unwrap();
+        let g16 = cell_ceiling(&rows, &p("group"), 137, 16).unwrap();
+        assert_eq!(g16.ops_per_sec, 128_000.0);
+        assert_eq!(
+            g16.pattern,
+            "overwrite+fdatasync 140 B (written) x16 shared commits"
+        );
+        assert_eq!(g16.threads, Some(16));
+        // Where the T-writer pattern is faster, it stays the bound.
+        assert_eq!(
+            cell_ceiling(&rows, &p("group"), 137, 4)
+                .unwrap()
+                .ops_per_sec,
+            40_000.0
+        );
+        assert_eq!(
+            cell_ceiling(&rows, &p("group"), 137, 1)
+                .unwrap()
+                .ops_per_sec,
+            8_000.0
+        );
+        assert_eq!(
+            cell_ceiling(&rows, &p("always"), 137, 16)
+                .unwrap()
+                .ops_per_sec,
+            30_000.0
+        );
     }
 
     #[test]

@@ -139,10 +139,10 @@ pub fn run_row(id: &CellId, m: &CellMeasurement, ctx: &RowContext<'_>) -> RunRow
     // the cell's write rate with it (reads in mixed workloads ride free).
     // A cell held to its target rate measures the target, not the engine:
     // only an open-loop cell that fell short of its target gets a figure.
-    let ceiling = probe::ceiling_for(ctx.probe, &id.policy, id.record_bytes(), id.threads);
+    let ceiling = probe::cell_ceiling(ctx.probe, &id.policy, id.record_bytes(), id.threads);
     if let Some(c) = ceiling.filter(|_| m.write_ops > 0) {
         row.ceiling_ops_per_sec = Some(c.ops_per_sec);
-        row.ceiling_pattern = probe::describe(c);
+        row.ceiling_pattern = c.pattern;
         row.ceiling_threads = c.threads;
         let held_to_target = m.target_rate.is_some_and(|t| row.ops_per_sec >= 0.95 * t);
         if !held_to_target {
