@@ -7,6 +7,7 @@
 
 pub mod bitcask;
 pub mod btree;
+pub mod combine;
 pub mod engine;
 mod error;
 pub mod fs;

@@ -170,8 +170,14 @@ impl Syncer {
     /// Records one appended write; call under the engine's write lock right
     /// after the append succeeded.
     pub fn appended(&self) -> Ticket {
+        self.appended_many(1)
+    }
+
+    /// Records `n` writes appended together (one write of several records,
+    /// [`crate::combine`]); their ticket is the last one's.
+    pub fn appended_many(&self, n: u64) -> Ticket {
         let mut st = self.lock();
-        st.appended += 1;
+        st.appended += n;
         if st.gathering && st.appended - st.durable >= u64::from(st.group_hint) {
             st.gathering = false;
             self.gather.notify_one();

@@ -107,11 +107,13 @@ pub mod wal;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, MutexGuard};
 
+use crate::combine::{Combiner, Op, WriteOp};
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
 use crate::fs::{EngineDir, FileHandle};
 use crate::record::{self, Record};
 use crate::recycle::LogPool;
-use crate::syncer::Syncer;
+use crate::syncer::{Syncer, Ticket};
+use crate::SyncMode;
 use crate::{Error, Result};
 
 use node::Tree;
@@ -143,6 +145,8 @@ struct State {
 pub struct Btree {
     state: Mutex<State>,
     syncer: Syncer,
+    /// Under `group`, batches concurrent writes (see [`crate::combine`]).
+    combiner: Combiner,
     /// The directory (for the files an explicit sync owes under `none`).
     dir: EngineDir,
     page_bytes: usize,
@@ -229,6 +233,7 @@ impl Btree {
                 pages_unsynced: false,
             }),
             syncer: Syncer::for_dir(policy, &dir),
+            combiner: Combiner::default(),
             dir,
             page_bytes,
             max_entry,
@@ -263,44 +268,59 @@ impl Btree {
             });
         }
         self.syncer.check()?;
-        let ticket = {
-            let mut s = lock(&self.state);
-            let pager = &s.tree.pager;
-            if s.wal.len() >= self.checkpoint_bytes || pager.dirty_pages() >= pager.dirty_limit() {
-                self.checkpoint_locked(&mut s)?;
-            }
-            let meta = &mut s.tree.pager.meta;
+        let commit = |ticket| self.syncer.commit(ticket, &|| self.wal_file());
+        if self.syncer.policy().mode == SyncMode::Group {
+            // One writer appends and applies for the group (crate::combine).
+            let op = Op::new(key, value);
+            return self.combiner.submit(op, &|ops| self.append(ops), &commit);
+        }
+        commit(self.append(&[(key, value)])?)
+    }
+
+    /// Logs `ops` with one append and applies them to the tree: their
+    /// ticket, still to be committed.
+    fn append<W: WriteOp>(&self, ops: &[W]) -> Result<Ticket> {
+        let mut s = lock(&self.state);
+        let pager = &s.tree.pager;
+        if s.wal.len() >= self.checkpoint_bytes || pager.dirty_pages() >= pager.dirty_limit() {
+            self.checkpoint_locked(&mut s)?;
+        }
+        let mut buf = std::mem::take(&mut s.buf);
+        buf.clear();
+        let generation = s.wal.record_generation();
+        let meta = &mut s.tree.pager.meta;
+        for op in ops {
             let seq = meta.next_seq;
             meta.next_seq += 1;
-            let mut buf = std::mem::take(&mut s.buf);
-            buf.clear();
             record::encode_into_generation(
                 &mut buf,
                 &Record {
                     seq,
-                    key,
-                    value,
+                    key: op.key(),
+                    value: op.value(),
                     batch_continues: false,
                 },
-                s.wal.record_generation(),
+                generation,
             );
-            let appended = s.wal.append(&buf, &self.syncer);
-            s.buf = buf;
-            appended?;
-            let applied = match value {
-                Some(v) => s.tree.put(key, v).map(|_| ()),
-                None => s.tree.delete(key).map(|_| ()),
+        }
+        let appended = s.wal.append(&buf, &self.syncer);
+        s.buf = buf;
+        appended?;
+        let mut user = 0;
+        for op in ops {
+            let applied = match op.value() {
+                Some(v) => s.tree.put(op.key(), v).map(|_| ()),
+                None => s.tree.delete(op.key()).map(|_| ()),
             };
             if let Err(e) = applied {
                 // The pages no longer follow the log: refuse further writes.
                 self.syncer.poison(&e);
                 return Err(e);
             }
-            self.syncer.appended()
-        };
-        self.user_bytes
-            .fetch_add((key.len() + value.map_or(0, <[u8]>::len)) as u64, Relaxed);
-        self.syncer.commit(ticket, &|| self.wal_file())
+            user += op.key().len() + op.value().map_or(0, <[u8]>::len);
+        }
+        self.user_bytes.fetch_add(user as u64, Relaxed);
+        Ok(self.syncer.appended_many(ops.len() as u64))
     }
 
     /// Runs a checkpoint now (see the module doc).

@@ -18,12 +18,14 @@ pub enum Ev {
     Rename(PathBuf, PathBuf),
     Remove(PathBuf),
     SyncDir(PathBuf),
-    /// An `append` or `write_at` of `len` bytes at `offset`.
+    /// An `append` or `write_at` of `len` bytes at `offset` (with the
+    /// bytes, to find which write carried a record).
     Write {
         path: PathBuf,
         thread: ThreadId,
         offset: u64,
         len: u64,
+        bytes: Arc<[u8]>,
     },
     SyncStart {
         path: PathBuf,
@@ -37,6 +39,10 @@ pub enum Ev {
     /// The test's `put` returned `Ok` on `thread`.
     Ack {
         thread: ThreadId,
+    },
+    /// The test's `put` of `key` returned `Ok` (whichever thread wrote it).
+    AckKey {
+        key: Vec<u8>,
     },
 }
 
@@ -67,6 +73,10 @@ impl EventFs {
         self.push(Ev::Ack {
             thread: std::thread::current().id(),
         });
+    }
+
+    pub fn ack_key(&self, key: &[u8]) {
+        self.push(Ev::AckKey { key: key.to_vec() });
     }
 }
 
@@ -144,6 +154,7 @@ impl FileLayer for EventFile {
             thread: std::thread::current().id(),
             offset,
             len: buf.len() as u64,
+            bytes: buf.into(),
         });
         Ok(())
     }
@@ -155,6 +166,7 @@ impl FileLayer for EventFile {
             thread: std::thread::current().id(),
             offset,
             len: buf.len() as u64,
+            bytes: buf.into(),
         });
         Ok(offset)
     }
