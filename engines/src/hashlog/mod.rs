@@ -71,12 +71,14 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use crate::combine::{Combiner, Op, WriteOp};
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
 use crate::fs::{EngineDir, FileHandle};
 use crate::logfile::{self, LogFile};
 use crate::record::{self, Record};
-use crate::syncer::Syncer;
+use crate::syncer::{Syncer, Ticket};
 use crate::worker::{self, Signal, Worker};
+use crate::SyncMode;
 use crate::{Error, Result};
 
 use keydir::{Keydir, Loc};
@@ -181,6 +183,8 @@ struct Inner {
     tables: RwLock<Tables>,
     writer: Mutex<Active>,
     syncer: Syncer,
+    /// Under `group`, batches concurrent writes (see [`crate::combine`]).
+    combiner: Combiner,
     /// Held by the one merge running.
     merging: Mutex<()>,
     next_file: AtomicU32,
@@ -308,6 +312,7 @@ impl HashLog {
                 buf: Vec::with_capacity(4096),
             }),
             syncer,
+            combiner: Combiner::default(),
             merging: Mutex::new(()),
             next_file: AtomicU32::new(active_id + 1),
             next_seq: AtomicU64::new(rec.max_seq + 1),
@@ -374,44 +379,63 @@ impl Inner {
         record::check_sizes(key, value)?;
         self.signal.check()?;
         self.syncer.check()?;
-        let ticket = {
-            let mut w = lock(&self.writer);
-            let seq = self.next_seq.fetch_add(1, Relaxed);
-            let mut buf = std::mem::take(&mut w.buf);
-            buf.clear();
+        let commit = |ticket| self.syncer.commit(ticket, &|| self.active_file());
+        if self.syncer.policy().mode == SyncMode::Group {
+            // One writer appends for the group (crate::combine).
+            let op = Op::new(key, value);
+            self.combiner.submit(op, &|ops| self.append(ops), &commit)?;
+        } else {
+            commit(self.append(&[(key, value)])?)?;
+        }
+        self.maybe_merge()
+    }
+
+    /// Appends `ops` with one write and points the keydir at them: their
+    /// ticket, still to be committed.
+    fn append<W: WriteOp>(&self, ops: &[W]) -> Result<Ticket> {
+        let mut w = lock(&self.writer);
+        let first = self.next_seq.fetch_add(ops.len() as u64, Relaxed);
+        let mut buf = std::mem::take(&mut w.buf);
+        buf.clear();
+        for (seq, op) in (first..).zip(ops) {
             record::encode_into(
                 &mut buf,
                 &Record {
                     seq,
-                    key,
-                    value,
+                    key: op.key(),
+                    value: op.value(),
                     batch_continues: false,
                 },
             );
-            let result = self.append_locked(&mut w, &buf);
-            let len = buf.len();
-            w.buf = buf;
-            let offset = result?;
-            let mut t = self.tables_write();
+        }
+        let result = self.append_locked(&mut w, &buf);
+        w.buf = buf;
+        let offset = result?;
+        let mut t = self.tables_write();
+        let mut at = offset;
+        let mut user = 0;
+        for (seq, op) in (first..).zip(ops) {
+            let (key, value) = (op.key(), op.value());
+            let len = record::encoded_len(key.len(), value.map_or(0, <[u8]>::len));
             match value {
                 Some(_) => t.keydir.put(
                     key,
                     Loc {
                         file: w.id,
-                        offset,
+                        offset: at,
                         len: len as u32,
                         seq,
                     },
                 ),
                 None => t.keydir.remove(key),
             }
-            drop(t);
-            self.syncer.appended()
-        };
-        let user = key.len() + value.map_or(0, <[u8]>::len);
+            at += len as u64;
+            user += key.len() + value.map_or(0, <[u8]>::len);
+        }
+        drop(t);
+        debug_assert_eq!(at - offset, w.buf.len() as u64);
         self.counters.user_bytes.fetch_add(user as u64, Relaxed);
-        self.syncer.commit(ticket, &|| self.active_file())?;
-        self.maybe_merge()
+        Ok(self.syncer.appended_many(ops.len() as u64))
     }
 
     /// Appends to the active file, rotating first when the record would take

@@ -73,13 +73,15 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use crate::combine::{Combiner, Op, WriteOp};
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
 use crate::fs::{EngineDir, FileHandle, ReplaceFile};
 use crate::logfile::{self, LogFile};
 use crate::record::{self, Record};
 use crate::recycle::LogPool;
-use crate::syncer::Syncer;
+use crate::syncer::{Syncer, Ticket};
 use crate::worker::{self, Signal, Worker};
+use crate::SyncMode;
 use crate::{Error, Result};
 
 use manifest::Manifest;
@@ -234,6 +236,8 @@ struct Inner {
     /// Flushed generations' WAL files, recycled into new generations.
     wal_pool: Mutex<LogPool>,
     syncer: Syncer,
+    /// Under `group`, batches concurrent writes (see [`crate::combine`]).
+    combiner: Combiner,
     manifest: Mutex<Manifest>,
     /// One flush or compaction at a time.
     maintenance: Mutex<()>,
@@ -379,6 +383,7 @@ impl Lsm {
             wal_gens: Mutex::new(gens),
             wal_pool: Mutex::new(wal_pool),
             syncer,
+            combiner: Combiner::default(),
             manifest: Mutex::new(manifest),
             maintenance: Mutex::new(()),
             flushed: Condvar::new(),
@@ -434,41 +439,14 @@ impl Inner {
         record::check_sizes(key, value)?;
         self.signal.check()?;
         self.syncer.check()?;
-        let ticket = {
-            let mut w = lock(&self.wal);
-            if self.tree().mem.bytes >= self.memtable_bytes {
-                self.rotate_memtable(&mut w)?;
-            }
-            let seq = self.next_seq.fetch_add(1, Relaxed);
-            let mut buf = std::mem::take(&mut w.buf);
-            buf.clear();
-            record::encode_into_generation(
-                &mut buf,
-                &Record {
-                    seq,
-                    key,
-                    value,
-                    batch_continues: false,
-                },
-                w.log.generation(),
-            );
-            // A failed append is cut off the file (or poisons the syncer).
-            let appended = w.log.append(&buf, &self.syncer);
-            let len = buf.len() as u64;
-            w.buf = buf;
-            appended?;
-            self.counters.wal_bytes.fetch_add(len, Relaxed);
-            let mut t = self.tree_mut();
-            t.mem.bytes += (key.len() + value.map_or(0, <[u8]>::len)) as u64 + ENTRY_OVERHEAD;
-            t.mem
-                .map
-                .insert(MemKey::from_slice(key), value.map(<[u8]>::to_vec));
-            drop(t);
-            self.syncer.appended()
-        };
-        let user = key.len() + value.map_or(0, <[u8]>::len);
-        self.counters.user_bytes.fetch_add(user as u64, Relaxed);
-        self.syncer.commit(ticket, &|| self.wal_file())?;
+        let commit = |ticket| self.syncer.commit(ticket, &|| self.wal_file());
+        if self.syncer.policy().mode == SyncMode::Group {
+            // One writer appends for the group (crate::combine).
+            let op = Op::new(key, value);
+            self.combiner.submit(op, &|ops| self.append(ops), &commit)?;
+        } else {
+            commit(self.append(&[(key, value)])?)?;
+        }
         if self.tree().imm.is_some() {
             if self.background {
                 self.signal.request();
@@ -477,6 +455,49 @@ impl Inner {
             }
         }
         Ok(())
+    }
+
+    /// Logs `ops` with one append and inserts them into the memtable:
+    /// their ticket, still to be committed.
+    fn append<W: WriteOp>(&self, ops: &[W]) -> Result<Ticket> {
+        let mut w = lock(&self.wal);
+        if self.tree().mem.bytes >= self.memtable_bytes {
+            self.rotate_memtable(&mut w)?;
+        }
+        let first = self.next_seq.fetch_add(ops.len() as u64, Relaxed);
+        let mut buf = std::mem::take(&mut w.buf);
+        buf.clear();
+        for (seq, op) in (first..).zip(ops) {
+            record::encode_into_generation(
+                &mut buf,
+                &Record {
+                    seq,
+                    key: op.key(),
+                    value: op.value(),
+                    batch_continues: false,
+                },
+                w.log.generation(),
+            );
+        }
+        // A failed append is cut off the file (or poisons the syncer).
+        let appended = w.log.append(&buf, &self.syncer);
+        let len = buf.len() as u64;
+        w.buf = buf;
+        appended?;
+        self.counters.wal_bytes.fetch_add(len, Relaxed);
+        let mut t = self.tree_mut();
+        let mut user = 0;
+        for op in ops {
+            let bytes = op.key().len() + op.value().map_or(0, <[u8]>::len);
+            t.mem.bytes += bytes as u64 + ENTRY_OVERHEAD;
+            t.mem
+                .map
+                .insert(MemKey::from_slice(op.key()), op.value().map(<[u8]>::to_vec));
+            user += bytes;
+        }
+        drop(t);
+        self.counters.user_bytes.fetch_add(user as u64, Relaxed);
+        Ok(self.syncer.appended_many(ops.len() as u64))
     }
 
     /// Under the WAL lock: freezes the memtable and starts a new WAL

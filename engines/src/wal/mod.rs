@@ -40,11 +40,13 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, MutexGuard};
 
+use crate::combine::{Combiner, Op, WriteOp};
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats, LoggedOp};
 use crate::fs::{EngineDir, FileHandle};
 use crate::logfile::{self, LogFile};
 use crate::record::{self, Record};
-use crate::syncer::Syncer;
+use crate::syncer::{Syncer, Ticket};
+use crate::SyncMode;
 use crate::{Error, Result};
 
 const EXT: &str = ".wal";
@@ -80,6 +82,8 @@ pub struct Wal {
     reserve_step: u64,
     writer: Mutex<Writer>,
     syncer: Syncer,
+    /// Under `group`, batches concurrent writes (see [`crate::combine`]).
+    combiner: Combiner,
     closed: AtomicBool,
     user_bytes: AtomicU64,
     wal_bytes: AtomicU64,
@@ -154,6 +158,7 @@ impl Wal {
                 buf: Vec::with_capacity(4096),
             }),
             syncer,
+            combiner: Combiner::default(),
             closed: AtomicBool::new(false),
             user_bytes: AtomicU64::new(0),
             wal_bytes: AtomicU64::new(0),
@@ -188,35 +193,56 @@ impl Wal {
             record::check_sizes(k, *v)?;
         }
         self.syncer.check()?;
-        let (first, ticket) = {
-            let mut w = self.lock();
-            let first = w.next_seq;
-            let mut buf = std::mem::take(&mut w.buf);
-            buf.clear();
-            for (i, (key, value)) in ops.iter().enumerate() {
-                record::encode_into(
-                    &mut buf,
-                    &Record {
-                        seq: first + i as u64,
-                        key,
-                        value: *value,
-                        batch_continues: i + 1 < ops.len(),
-                    },
-                );
-            }
-            let result = self.append_locked(&mut w, &buf, first);
-            w.buf = buf;
-            result?;
-            w.next_seq = first + ops.len() as u64;
-            (first, self.syncer.appended())
-        };
-        let user: usize = ops
-            .iter()
-            .map(|(k, v)| k.len() + v.map_or(0, <[u8]>::len))
-            .sum();
-        self.user_bytes.fetch_add(user as u64, Relaxed);
+        let (first, ticket) = self.append(ops, true)?;
         self.syncer.commit(ticket, &|| self.active_file())?;
         Ok(first)
+    }
+
+    /// One put or delete: under `group`, combined with the other writers'
+    /// ([`crate::combine`]).
+    fn write(&self, key: &[u8], value: Option<&[u8]>) -> Result<()> {
+        self.check_open()?;
+        record::check_sizes(key, value)?;
+        self.syncer.check()?;
+        let commit = |ticket| self.syncer.commit(ticket, &|| self.active_file());
+        if self.syncer.policy().mode == SyncMode::Group {
+            let op = Op::new(key, value);
+            return self
+                .combiner
+                .submit(op, &|ops| Ok(self.append(ops, false)?.1), &commit);
+        }
+        commit(self.append(&[(key, value)], false)?.1)
+    }
+
+    /// Logs `ops` with one write (`linked`: as one batch that replays all
+    /// or nothing, else as independent records): the first sequence number
+    /// and the ticket, still to be committed.
+    fn append<W: WriteOp>(&self, ops: &[W], linked: bool) -> Result<(u64, Ticket)> {
+        let mut w = self.lock();
+        let first = w.next_seq;
+        let mut buf = std::mem::take(&mut w.buf);
+        buf.clear();
+        for (i, op) in ops.iter().enumerate() {
+            record::encode_into(
+                &mut buf,
+                &Record {
+                    seq: first + i as u64,
+                    key: op.key(),
+                    value: op.value(),
+                    batch_continues: linked && i + 1 < ops.len(),
+                },
+            );
+        }
+        let result = self.append_locked(&mut w, &buf, first);
+        w.buf = buf;
+        result?;
+        w.next_seq = first + ops.len() as u64;
+        let user: usize = ops
+            .iter()
+            .map(|op| op.key().len() + op.value().map_or(0, <[u8]>::len))
+            .sum();
+        self.user_bytes.fetch_add(user as u64, Relaxed);
+        Ok((first, self.syncer.appended_many(ops.len() as u64)))
     }
 
     /// Appends encoded bytes to the active segment, rotating first if they
@@ -234,10 +260,6 @@ impl Wal {
         w.active.append(bytes, &self.syncer)?;
         self.wal_bytes.fetch_add(bytes.len() as u64, Relaxed);
         Ok(())
-    }
-
-    fn append_one(&self, key: &[u8], value: Option<&[u8]>) -> Result<u64> {
-        self.append_batch(&[(key, value)])
     }
 
     /// Every logged operation with sequence number `>= from`, in order.
@@ -306,7 +328,7 @@ impl Engine for Wal {
     }
 
     fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
-        self.append_one(key, Some(value)).map(|_| ())
+        self.write(key, Some(value))
     }
 
     fn get(&self, _key: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -317,7 +339,7 @@ impl Engine for Wal {
     }
 
     fn delete(&self, key: &[u8]) -> Result<()> {
-        self.append_one(key, None).map(|_| ())
+        self.write(key, None)
     }
 
     fn scan(
@@ -398,7 +420,7 @@ mod tests {
     fn sequence_numbers_continue_after_reopen() {
         let t = tempfile::tempdir().unwrap();
         let w = open(t.path(), 1 << 20);
-        assert_eq!(w.append_one(b"a", Some(b"1")).unwrap(), 1);
+        assert_eq!(w.append_batch(&[(b"a", Some(b"1"))]).unwrap(), 1);
         assert_eq!(
             w.append_batch(&[(b"b", Some(b"2")), (b"c", None)]).unwrap(),
             2
