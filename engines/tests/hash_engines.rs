@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use common::{key, value};
 use engines::fs::{CountingFs, CrashMode, Profile, RealFs, SimFs, Vfs};
@@ -29,7 +30,10 @@ type Model = Arc<Mutex<BTreeMap<Vec<u8>, Option<Vec<u8>>>>>;
 /// Three writers over their own keys (puts, empty values, deletes), one
 /// thread running `maintain` until they finish, one reader checking that
 /// every value it sees belongs to its key. Returns each key's last
-/// acknowledged state and the merges that ran.
+/// acknowledged state and the merges that ran. Halfway through, each
+/// writer waits for a merge to have run, so that merges overlap writes
+/// however fast the writers are (under `group` one writer appends for the
+/// others, and the writes could all finish before the merger's first turn).
 fn writers_and_merges(
     e: &Arc<dyn Engine>,
     rounds: u64,
@@ -42,6 +46,13 @@ fn writers_and_merges(
                 let (e, model) = (e.clone(), model.clone());
                 s.spawn(move || {
                     for round in 0..rounds {
+                        if round == rounds / 2 {
+                            // Bounded: a merger that died fails the test below.
+                            let until = Instant::now() + Duration::from_secs(30);
+                            while merges_run(&*e) == 0 && Instant::now() < until {
+                                std::thread::yield_now();
+                            }
+                        }
                         for i in 0..40u64 {
                             let k = key(th * 1000 + i);
                             let v = match (i * 7 + round) % 13 {
@@ -90,9 +101,12 @@ fn writers_and_merges(
         merger.join().unwrap();
         reader.join().unwrap();
     });
-    let merges = e.stats().maintenance_runs.values().sum();
     let model = model.lock().unwrap().clone();
-    (model, merges)
+    (model, merges_run(&**e))
+}
+
+fn merges_run(e: &dyn Engine) -> u64 {
+    e.stats().maintenance_runs.values().sum()
 }
 
 fn check(e: &dyn Engine, model: &BTreeMap<Vec<u8>, Option<Vec<u8>>>, what: &str) {
