@@ -225,6 +225,9 @@ pub struct RunArgs {
     /// Skip the device probe (efficiency columns stay empty).
     #[arg(long)]
     pub no_probe: bool,
+    /// Take the ceilings from the first probe only, instead of measuring each once more at the start of every repetition round (1 s, 0.3 s with --quick) and using the median of all its measurements (a disk's sync latency drifts between minutes).
+    #[arg(long, conflicts_with = "no_probe")]
+    pub probe_once: bool,
     /// Skip drawing charts and the report at the end.
     #[arg(long)]
     pub no_plots: bool,

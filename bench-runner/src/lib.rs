@@ -1,6 +1,7 @@
 //! `bench-runner`: measures what durability costs on a disk and proves what
 //! it protects. The binary is a thin wrapper over [`main_with_args`].
 
+pub mod ceilings;
 pub mod cell;
 pub mod cli;
 pub mod crash_args;

@@ -124,6 +124,8 @@ pub struct RunPlan {
     pub quick: bool,
     /// Run the device probe first.
     pub probe: bool,
+    /// Measure each syncing cell's ceiling again just before it.
+    pub recheck: bool,
     /// Draw charts and the report at the end.
     pub plots: bool,
     /// Drop the page cache before each cell (checked: we are root).
@@ -255,6 +257,7 @@ impl RunPlan {
             probe_budget_ms: args.probe_budget_ms,
             quick: args.quick,
             probe: !args.no_probe,
+            recheck: !args.probe_once,
             plots: !args.no_plots,
             drop_caches: args.drop_caches,
             inject_enospc_after_bytes: args.inject_enospc_after_bytes,

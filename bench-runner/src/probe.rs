@@ -187,6 +187,33 @@ impl Pattern {
         self.sync.map_or(0, |(_, n)| n)
     }
 
+    /// `probe.csv` `layout`: empty for one writer.
+    fn layout_name(&self) -> &'static str {
+        match (self.threads, self.layout) {
+            (1, _) => "",
+            (_, Layout::PerFile) => "per-file",
+            (_, Layout::Shared) => "shared",
+        }
+    }
+
+    /// `probe.csv` `prepared`: how overwritten space was laid out.
+    fn prepared_name(&self) -> &'static str {
+        match self.placement {
+            Placement::Append => "",
+            Placement::OverWritten => "written",
+            Placement::OverFallocated => "fallocate",
+        }
+    }
+
+    /// Whether `row` is this pattern's row.
+    fn is_row(&self, row: &ProbeRow) -> bool {
+        row.pattern == self.name()
+            && row.record_bytes == self.size
+            && row.threads.unwrap_or(1) == self.threads as u32
+            && row.layout == self.layout_name()
+            && row.prepared == self.prepared_name()
+    }
+
     fn label(&self) -> String {
         format!(
             "{} {} B x{}{}",
@@ -327,6 +354,25 @@ fn run_in(work: &Path, plan: &ProbePlan, progress: &mut dyn FnMut(&str)) -> Resu
     Ok(rows)
 }
 
+/// Measures `rows` again, one round each, in a fresh folder `work`
+/// (removed after): the ceilings of a cell, next to it in time. A disk's
+/// sync latency drifts by tens of percent between minutes, so a ceiling
+/// measured once before the first cell can sit below a cell measured later
+/// (efficiency above 1) or above it. Rows that are no pattern of `plan`
+/// (`create+dirsync`) are left out.
+pub fn remeasure(work: &Path, plan: &ProbePlan, rows: &[&ProbeRow]) -> Result<Vec<ProbeRow>> {
+    fs::create_dir_all(work).with_context(|| format!("create probe folder {}", work.display()))?;
+    let result: Result<Vec<ProbeRow>> = patterns(plan)
+        .iter()
+        .filter(|p| rows.iter().any(|r| p.is_row(r)))
+        .map(|p| Ok(summarize(p, vec![measure(work, p, plan)?], plan)))
+        .collect();
+    let cleanup = fs::remove_dir_all(work);
+    let rows = result?;
+    cleanup.with_context(|| format!("remove probe folder {}", work.display()))?;
+    Ok(rows)
+}
+
 /// The row of one pattern: median round, min and max, merged latency, and
 /// the lying-disk checks for per-write syncs.
 fn summarize(p: &Pattern, rounds: Vec<Round>, plan: &ProbePlan) -> ProbeRow {
@@ -355,6 +401,9 @@ fn summarize(p: &Pattern, rounds: Vec<Round>, plan: &ProbePlan) -> ProbeRow {
         pattern: p.name(),
         record_bytes: p.size,
         writes_per_sync: p.writes_per_sync(),
+        threads: Some(p.threads as u32),
+        layout: p.layout_name().into(),
+        prepared: p.prepared_name().into(),
         ops,
         ops_per_sec: results::median(&rates).unwrap_or(0.0),
         p50_us: us(hist.value_at_quantile(0.5)),
@@ -362,17 +411,6 @@ fn summarize(p: &Pattern, rounds: Vec<Round>, plan: &ProbePlan) -> ProbeRow {
         p999_us: us(hist.value_at_quantile(0.999)),
         max_us: us(hist.max()),
         mean_us: hist.mean() / 1000.0,
-        threads: Some(p.threads as u32),
-        layout: match (p.threads, p.layout) {
-            (1, _) => String::new(),
-            (_, Layout::PerFile) => "per-file".into(),
-            (_, Layout::Shared) => "shared".into(),
-        },
-        prepared: match p.placement {
-            Placement::Append => String::new(),
-            Placement::OverWritten => "written".into(),
-            Placement::OverFallocated => "fallocate".into(),
-        },
         rounds: Some(rounds.len() as u32),
         ops_per_sec_min: rates.iter().copied().reduce(f64::min),
         ops_per_sec_max: rates.iter().copied().reduce(f64::max),
@@ -711,6 +749,28 @@ pub fn ceiling_for<'a>(
         .into_iter()
         .filter(|r| t_of(r) == t && r.record_bytes == size)
         .max_by(|a, b| a.ops_per_sec.total_cmp(&b.ops_per_sec))
+}
+
+/// The probe rows [`cell_ceiling`] takes a cell's ceiling from: the best of
+/// its cadence, record size and writer count, and for `group` at several
+/// writers also the one-writer row its shared commits multiply.
+pub fn ceiling_rows<'a>(
+    rows: &'a [ProbeRow],
+    policy: &SyncPolicy,
+    record_bytes: u64,
+    threads: u32,
+) -> Vec<&'a ProbeRow> {
+    let mut out: Vec<&ProbeRow> = ceiling_for(rows, policy, record_bytes, threads)
+        .into_iter()
+        .collect();
+    if policy.mode == SyncMode::Group && threads > 1 {
+        if let Some(one) = ceiling_for(rows, policy, record_bytes, 1) {
+            if !out.iter().any(|r| std::ptr::eq(*r, one)) {
+                out.push(one);
+            }
+        }
+    }
+    out
 }
 
 /// The ceiling a cell's efficiency is measured against.

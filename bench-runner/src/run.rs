@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use hdrhistogram::Histogram;
 use results::{BlockDevice, Environment, ProbeRow, RunRow};
 
+use crate::ceilings::Ceilings;
 use crate::cell::{self, CellError, CellPlan};
 use crate::output;
 use crate::plan::{Cell, OutputFormat, RunPlan};
@@ -76,6 +77,7 @@ pub fn run(plan: &RunPlan, stop: &AtomicBool) -> Result<(RunEnd, PathBuf)> {
 
     // The device's own ceilings, first.
     let mut probe_rows: Vec<ProbeRow> = Vec::new();
+    let mut recheck = None;
     if plan.probe {
         let mut probe_plan = probe::plan_for(
             &plan.policies,
@@ -100,6 +102,7 @@ pub fn run(plan: &RunPlan, stop: &AtomicBool) -> Result<(RunEnd, PathBuf)> {
             reports.warn(&format!("probe: {w}"));
         }
         writer.probe_measured(&probe_rows)?;
+        recheck = plan.recheck.then_some(probe_plan);
     }
     reports.push(writer);
     match plan.format {
@@ -121,6 +124,7 @@ pub fn run(plan: &RunPlan, stop: &AtomicBool) -> Result<(RunEnd, PathBuf)> {
             .and_then(|d| BlockDevice::open(d.device.as_deref()?, d.disk_device.as_deref())),
         drop_caches: plan.drop_caches,
         quick: plan.quick,
+        recheck,
     };
     let slots = schedule::interleaved(cells.len(), plan.repeat, plan.order_seed);
     let (end, rows) = measure(&matrix, &slots, &probe_rows, &work, stop, &mut reports)?;
@@ -144,6 +148,10 @@ fn cell_id(c: &Cell, run_id: &str, host: &str, label: &str) -> CellId {
     }
 }
 
+/// A ceiling whose measurements over the run spread by more than this
+/// share of their median is reported as disk drift.
+const DRIFT_WARNING: f64 = 0.25;
+
 /// Everything the measuring loop needs about the matrix.
 struct Matrix<'a> {
     cells: &'a [Cell],
@@ -154,12 +162,16 @@ struct Matrix<'a> {
     device: Option<BlockDevice>,
     drop_caches: bool,
     quick: bool,
+    /// Measure the ceilings again at the start of each round, with this
+    /// plan (`None`: the first probe's ceilings serve every cell).
+    recheck: Option<probe::ProbePlan>,
 }
 
 /// Measures every slot in order. Before each measurement the device's
 /// background write rate is sampled over an idle window, so a cell whose
-/// device bytes are mostly someone else's is marked `noisy`. A failed cell
-/// is not measured again; a full disk or Ctrl-C ends the run.
+/// device bytes are mostly someone else's is marked `noisy`. Each round
+/// after the first starts by measuring the ceilings again ([`Ceilings`]).
+/// A failed cell is not measured again; a full disk or Ctrl-C ends the run.
 fn measure(
     m: &Matrix<'_>,
     slots: &[schedule::Slot],
@@ -174,10 +186,31 @@ fn measure(
     let mut reps: Vec<Vec<RunRow>> = vec![Vec::new(); m.cells.len()];
     let mut failed: Vec<Option<RunRow>> = vec![None; m.cells.len()];
     let mut end = RunEnd::Finished;
+    let writing = m
+        .cells
+        .iter()
+        .zip(&m.ids)
+        .filter(|(c, _)| c.workload.mix.writes());
+    let mut ceilings = Ceilings::new(
+        probe_rows,
+        writing.map(|(_, id)| (id.policy, id.record_bytes(), id.threads)),
+        m.recheck.clone(),
+        &work.join("recheck"),
+    );
+    let mut round = 0;
     for slot in slots {
         let (n, id) = (slot.cell, &m.ids[slot.cell]);
         if failed[n].is_some() {
             continue;
+        }
+        if slot.round != round {
+            round = slot.round;
+            match ceilings.new_round() {
+                Ok(lines) => lines.iter().for_each(|l| reports.note(l)),
+                Err(e) => reports.warn(&format!(
+                    "the ceilings are no longer measured again each round ({e:#}); those measured so far serve the rest of the run"
+                )),
+            }
         }
         if m.drop_caches {
             crate::sys::drop_caches().context("drop page cache")?;
@@ -196,7 +229,7 @@ fn measure(
         match cell::run_cell(&dir, &plan, stop, m.device.as_ref()) {
             Ok(meas) => {
                 let ctx = RowContext {
-                    probe: probe_rows,
+                    probe: ceilings.rows(),
                     background_bytes_per_sec: background,
                 };
                 let mut row = rows::run_row(id, &meas, &ctx);
@@ -240,6 +273,9 @@ fn measure(
                 }
             }
         }
+    }
+    for w in ceilings.drift_warnings(DRIFT_WARNING) {
+        reports.warn(&w);
     }
     let rows = (0..m.cells.len())
         .filter_map(|n| {

@@ -109,6 +109,90 @@ fn quick_run_writes_every_file_with_plausible_values() {
     );
 }
 
+/// With `--repeat 3`, rounds 2 and 3 start by measuring the ceiling
+/// again, and each repetition's ceiling is the median of the measurements
+/// so far: the first probe's alone in round 1. `--probe-once` keeps the
+/// first probe's.
+#[test]
+fn ceilings_are_measured_again_each_round() {
+    let t = tempfile::tempdir().unwrap();
+    let disk = t.path().join("disk");
+    std::fs::create_dir(&disk).unwrap();
+    let run = |out: &Path, extra: &[&str]| {
+        let a = bench()
+            .args(["run", "--disk"])
+            .arg(&disk)
+            .arg("--out")
+            .arg(out)
+            .args([
+                "--quick",
+                "--ops",
+                "200",
+                "--engines",
+                "wal",
+                "--policies",
+                "always",
+                "--workloads",
+                "fillrandom",
+                "--threads",
+                "1",
+                "--repeat",
+                "3",
+                "--no-plots",
+                "--probe-budget-ms",
+                "20",
+            ])
+            .args(extra)
+            .assert()
+            .success();
+        String::from_utf8_lossy(&a.get_output().stderr).to_string()
+    };
+    let out = t.path().join("out");
+    let stderr = run(&out, &[]);
+    let again = stderr.matches("ceiling overwrite+fdatasync").count();
+    assert_eq!(again, 2, "{stderr}");
+    assert!(stderr.contains("(median of 3 rounds"), "{stderr}");
+    let reps: Vec<RunRow> = read_csv(&out.join("repetitions.csv")).unwrap();
+    assert_eq!(reps.len(), 3);
+    for r in &reps {
+        assert_eq!(r.ceiling_pattern, reps[0].ceiling_pattern);
+        assert!(r.ceiling_ops_per_sec.is_some_and(|c| c > 0.0), "{r:?}");
+        assert!(r.efficiency.is_some(), "{r:?}");
+        if r.repetition == 0 {
+            assert_eq!(r.ceiling_ops_per_sec, Some(probe_rate(&out, r)), "{r:?}");
+        }
+    }
+
+    let once = t.path().join("once");
+    let stderr = run(&once, &["--probe-once"]);
+    assert!(!stderr.contains("again"), "{stderr}");
+    let reps: Vec<RunRow> = read_csv(&once.join("repetitions.csv")).unwrap();
+    for r in &reps {
+        assert_eq!(r.ceiling_ops_per_sec, Some(probe_rate(&once, r)), "{r:?}");
+    }
+}
+
+/// The `probe.csv` rate of the pattern a repetition's ceiling names
+/// (`overwrite+fdatasync 137 B (fallocate)`).
+fn probe_rate(out: &Path, r: &RunRow) -> f64 {
+    let probe: Vec<results::ProbeRow> = read_csv(&out.join("probe.csv")).unwrap();
+    let named = |p: &results::ProbeRow| {
+        let mut name = format!("{} {} B", p.pattern, p.record_bytes);
+        if !p.prepared.is_empty() {
+            name.push_str(&format!(" ({})", p.prepared));
+        }
+        name == r.ceiling_pattern
+    };
+    let rows: Vec<_> = probe.iter().filter(|p| named(p)).collect();
+    assert_eq!(
+        rows.len(),
+        1,
+        "{} in probe.csv: {rows:?}",
+        r.ceiling_pattern
+    );
+    rows[0].ops_per_sec
+}
+
 #[test]
 fn bad_names_list_the_valid_ones() {
     let t = tempfile::tempdir().unwrap();

@@ -242,6 +242,11 @@ impl OperationMix {
         }
     }
 
+    /// Whether any operation writes (puts or deletes).
+    pub fn writes(&self) -> bool {
+        self.update + self.insert + self.delete + self.read_modify_write + self.append > 0.0
+    }
+
     /// Whether any operation draws from existing keys.
     pub fn uses_existing_keys(&self) -> bool {
         self.read + self.update + self.delete + self.scan + self.read_modify_write > 0.0
