@@ -46,8 +46,11 @@
 //! An operation is acknowledged only when its batch's commit returned
 //! `Ok`. A failed append fails the operations of its chunk (the engine
 //! cut it off the log, or poisoned itself), and a failed commit every
-//! operation appended in the batch, each with a copy of the error. Only `group` combines: `always` promises a sync per write, and
-//! `none` and `batch:N` have no sync to share.
+//! operation appended in the batch, each with a copy of the error.
+//!
+//! Engines write through [`Combiner::write`], which owns the rule that
+//! only `group` combines: `always` promises a sync per write, and `none`
+//! and `batch:N` have no sync to share.
 
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Acquire, Ordering::Release};
@@ -56,7 +59,7 @@ use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
 use crate::syncer::Ticket;
-use crate::{Error, Result};
+use crate::{Error, Result, SyncMode};
 
 /// One queued write: an owned key, and the value (`None` deletes).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +107,18 @@ impl WriteOp for (&[u8], Option<&[u8]>) {
     }
 }
 
+/// An engine's write path, as [`Combiner::write`] drives it.
+pub trait Log {
+    /// Appends `ops` with one write under the engine's lock and applies
+    /// them: their ticket, still to be committed. On an error none of them
+    /// is acknowledged (the engine cut them off its log, or poisoned
+    /// itself).
+    fn append_ops<W: WriteOp>(&self, ops: &[W]) -> Result<Ticket>;
+    /// Makes everything up to `ticket` as durable as the policy asks: the
+    /// engine's [`crate::syncer::Syncer`] with the file to sync.
+    fn commit_ticket(&self, ticket: Ticket) -> Result<()>;
+}
+
 /// The error of a failed batch, kept for the followers in it.
 #[derive(Debug)]
 struct Failure {
@@ -146,11 +161,18 @@ pub struct Combiner {
     /// a woken follower whose batch is done returns `Ok` without the lock
     /// unless this is set.
     failed: AtomicBool,
+    /// The policy is `group`: the only one that combines.
+    combines: bool,
 }
 
-impl Default for Combiner {
-    fn default() -> Self {
+impl Combiner {
+    /// A combiner for an engine under `mode`. Only `group` combines:
+    /// `always` promises a sync per write, and `none` and `batch:N` have no
+    /// sync to share, so under them [`Combiner::write`] appends and commits
+    /// in the calling thread.
+    pub fn new(mode: SyncMode) -> Self {
         Combiner {
+            combines: mode == SyncMode::Group,
             state: Mutex::new(State {
                 queue: Vec::new(),
                 threads: Vec::new(),
@@ -243,6 +265,18 @@ impl Drop for Batch<'_> {
 impl Combiner {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// One put (`Some` value) or delete through `log`: under `group`
+    /// queued and combined with the other writers' ([`Combiner::submit`]),
+    /// under any other policy appended and committed by this thread.
+    pub fn write<L: Log>(&self, log: &L, key: &[u8], value: Option<&[u8]>) -> Result<()> {
+        if !self.combines {
+            return log.commit_ticket(log.append_ops(&[(key, value)])?);
+        }
+        self.submit(Op::new(key, value), &|ops| log.append_ops(ops), &|ticket| {
+            log.commit_ticket(ticket)
+        })
     }
 
     /// Queues `op` and returns once it is appended and committed, or has
@@ -423,7 +457,7 @@ mod tests {
     /// (a full disk stays one).
     #[test]
     fn writers_share_commits_and_their_errors() {
-        let combiner = Combiner::default();
+        let combiner = Combiner::new(SyncMode::Group);
         let syncer = Syncer::new(SyncPolicy::new(SyncMode::Group, false));
         let appended = AtomicUsize::new(0);
         let appends = AtomicUsize::new(0);
@@ -480,7 +514,7 @@ mod tests {
         assert!(combiner.lock().failures.is_empty());
         assert!(!combiner.failed.load(Relaxed));
         // A lone writer never waits for a group: a commit per write.
-        let alone = Combiner::default();
+        let alone = Combiner::new(SyncMode::Group);
         let lone_commits = AtomicUsize::new(0);
         for _ in 0..20 {
             alone

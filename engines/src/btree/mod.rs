@@ -107,13 +107,12 @@ pub mod wal;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, MutexGuard};
 
-use crate::combine::{Combiner, Op, WriteOp};
+use crate::combine::{Combiner, Log, WriteOp};
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
 use crate::fs::{EngineDir, FileHandle};
 use crate::record::{self, Record};
 use crate::recycle::LogPool;
 use crate::syncer::{Syncer, Ticket};
-use crate::SyncMode;
 use crate::{Error, Result};
 
 use node::Tree;
@@ -233,7 +232,7 @@ impl Btree {
                 pages_unsynced: false,
             }),
             syncer: Syncer::for_dir(policy, &dir),
-            combiner: Combiner::default(),
+            combiner: Combiner::new(policy.mode),
             dir,
             page_bytes,
             max_entry,
@@ -268,13 +267,8 @@ impl Btree {
             });
         }
         self.syncer.check()?;
-        let commit = |ticket| self.syncer.commit(ticket, &|| self.wal_file());
-        if self.syncer.policy().mode == SyncMode::Group {
-            // One writer appends and applies for the group (crate::combine).
-            let op = Op::new(key, value);
-            return self.combiner.submit(op, &|ops| self.append(ops), &commit);
-        }
-        commit(self.append(&[(key, value)])?)
+        // Under `group`, one writer appends and applies for many.
+        self.combiner.write(self, key, value)
     }
 
     /// Logs `ops` with one append and applies them to the tree: their
@@ -363,6 +357,15 @@ impl Btree {
     /// for the first violation found.
     pub fn validate(&self) -> Result<std::result::Result<(), String>> {
         lock(&self.state).tree.validate()
+    }
+}
+
+impl Log for Btree {
+    fn append_ops<W: WriteOp>(&self, ops: &[W]) -> Result<Ticket> {
+        self.append(ops)
+    }
+    fn commit_ticket(&self, ticket: Ticket) -> Result<()> {
+        self.syncer.commit(ticket, &|| self.wal_file())
     }
 }
 

@@ -71,14 +71,13 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::combine::{Combiner, Op, WriteOp};
+use crate::combine::{Combiner, Log, WriteOp};
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
 use crate::fs::{EngineDir, FileHandle};
 use crate::logfile::{self, LogFile};
 use crate::record::{self, Record};
 use crate::syncer::{Syncer, Ticket};
 use crate::worker::{self, Signal, Worker};
-use crate::SyncMode;
 use crate::{Error, Result};
 
 use keydir::{Keydir, Loc};
@@ -312,7 +311,7 @@ impl HashLog {
                 buf: Vec::with_capacity(4096),
             }),
             syncer,
-            combiner: Combiner::default(),
+            combiner: Combiner::new(config.policy.mode),
             merging: Mutex::new(()),
             next_file: AtomicU32::new(active_id + 1),
             next_seq: AtomicU64::new(rec.max_seq + 1),
@@ -354,6 +353,15 @@ impl HashLog {
     }
 }
 
+impl Log for Inner {
+    fn append_ops<W: WriteOp>(&self, ops: &[W]) -> Result<Ticket> {
+        self.append(ops)
+    }
+    fn commit_ticket(&self, ticket: Ticket) -> Result<()> {
+        self.syncer.commit(ticket, &|| self.active_file())
+    }
+}
+
 impl Inner {
     fn check_open(&self) -> Result<()> {
         if self.closed.load(Relaxed) {
@@ -379,14 +387,8 @@ impl Inner {
         record::check_sizes(key, value)?;
         self.signal.check()?;
         self.syncer.check()?;
-        let commit = |ticket| self.syncer.commit(ticket, &|| self.active_file());
-        if self.syncer.policy().mode == SyncMode::Group {
-            // One writer appends for the group (crate::combine).
-            let op = Op::new(key, value);
-            self.combiner.submit(op, &|ops| self.append(ops), &commit)?;
-        } else {
-            commit(self.append(&[(key, value)])?)?;
-        }
+        // Under `group`, one writer appends for many.
+        self.combiner.write(self, key, value)?;
         self.maybe_merge()
     }
 

@@ -73,7 +73,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::combine::{Combiner, Op, WriteOp};
+use crate::combine::{Combiner, Log, WriteOp};
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
 use crate::fs::{EngineDir, FileHandle, ReplaceFile};
 use crate::logfile::{self, LogFile};
@@ -81,7 +81,6 @@ use crate::record::{self, Record};
 use crate::recycle::LogPool;
 use crate::syncer::{Syncer, Ticket};
 use crate::worker::{self, Signal, Worker};
-use crate::SyncMode;
 use crate::{Error, Result};
 
 use manifest::Manifest;
@@ -383,7 +382,7 @@ impl Lsm {
             wal_gens: Mutex::new(gens),
             wal_pool: Mutex::new(wal_pool),
             syncer,
-            combiner: Combiner::default(),
+            combiner: Combiner::new(policy.mode),
             manifest: Mutex::new(manifest),
             maintenance: Mutex::new(()),
             flushed: Condvar::new(),
@@ -414,6 +413,15 @@ impl Lsm {
     }
 }
 
+impl Log for Inner {
+    fn append_ops<W: WriteOp>(&self, ops: &[W]) -> Result<Ticket> {
+        self.append(ops)
+    }
+    fn commit_ticket(&self, ticket: Ticket) -> Result<()> {
+        self.syncer.commit(ticket, &|| self.wal_file())
+    }
+}
+
 impl Inner {
     fn check_open(&self) -> Result<()> {
         if self.closed.load(Relaxed) {
@@ -439,14 +447,8 @@ impl Inner {
         record::check_sizes(key, value)?;
         self.signal.check()?;
         self.syncer.check()?;
-        let commit = |ticket| self.syncer.commit(ticket, &|| self.wal_file());
-        if self.syncer.policy().mode == SyncMode::Group {
-            // One writer appends for the group (crate::combine).
-            let op = Op::new(key, value);
-            self.combiner.submit(op, &|ops| self.append(ops), &commit)?;
-        } else {
-            commit(self.append(&[(key, value)])?)?;
-        }
+        // Under `group`, one writer appends for many.
+        self.combiner.write(self, key, value)?;
         if self.tree().imm.is_some() {
             if self.background {
                 self.signal.request();

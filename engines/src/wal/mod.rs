@@ -40,13 +40,12 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, MutexGuard};
 
-use crate::combine::{Combiner, Op, WriteOp};
+use crate::combine::{Combiner, Log, WriteOp};
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats, LoggedOp};
 use crate::fs::{EngineDir, FileHandle};
 use crate::logfile::{self, LogFile};
 use crate::record::{self, Record};
 use crate::syncer::{Syncer, Ticket};
-use crate::SyncMode;
 use crate::{Error, Result};
 
 const EXT: &str = ".wal";
@@ -158,7 +157,7 @@ impl Wal {
                 buf: Vec::with_capacity(4096),
             }),
             syncer,
-            combiner: Combiner::default(),
+            combiner: Combiner::new(config.policy.mode),
             closed: AtomicBool::new(false),
             user_bytes: AtomicU64::new(0),
             wal_bytes: AtomicU64::new(0),
@@ -204,14 +203,7 @@ impl Wal {
         self.check_open()?;
         record::check_sizes(key, value)?;
         self.syncer.check()?;
-        let commit = |ticket| self.syncer.commit(ticket, &|| self.active_file());
-        if self.syncer.policy().mode == SyncMode::Group {
-            let op = Op::new(key, value);
-            return self
-                .combiner
-                .submit(op, &|ops| Ok(self.append(ops, false)?.1), &commit);
-        }
-        commit(self.append(&[(key, value)], false)?.1)
+        self.combiner.write(self, key, value)
     }
 
     /// Logs `ops` with one write (`linked`: as one batch that replays all
@@ -315,6 +307,16 @@ impl Wal {
     /// The sequence number the next appended operation will get.
     pub fn next_seq(&self) -> u64 {
         self.lock().next_seq
+    }
+}
+
+impl Log for Wal {
+    /// Independent records, each replayed by itself.
+    fn append_ops<W: WriteOp>(&self, ops: &[W]) -> Result<Ticket> {
+        Ok(self.append(ops, false)?.1)
+    }
+    fn commit_ticket(&self, ticket: Ticket) -> Result<()> {
+        self.syncer.commit(ticket, &|| self.active_file())
     }
 }
 
