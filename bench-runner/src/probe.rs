@@ -13,8 +13,8 @@
 //! | `create+dirsync` | create a file, fsync its directory |
 //!
 //! Overwriting allocated space changes no file size, so `fdatasync` has no
-//! metadata to commit (ext4 skips the journal commit); appending commits
-//! the new size with every sync. Engines that preallocate or recycle their
+//! metadata to write (no journal commit; without a journal, no inode
+//! write); appending commits the new size with every sync. Engines that preallocate or recycle their
 //! logs (fjall's journal, SQLite's WAL, RocksDB's recycled logs) see the
 //! overwrite ceiling, so a cell's ceiling is the best pattern for its
 //! cadence, record size and writer count.

@@ -592,6 +592,9 @@ fn environment_md(m: &mut String, e: &Environment) {
             );
             let _ = writeln!(m, "| filesystem | {} |", disk.filesystem);
             let _ = writeln!(m, "| mount options | `{}` |", disk.mount_options);
+            if let Some(j) = &disk.journal {
+                let _ = writeln!(m, "| journal | {j} |");
+            }
             let _ = writeln!(
                 m,
                 "| device | {} |",

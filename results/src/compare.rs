@@ -241,6 +241,12 @@ pub fn disk_warnings(env: &Environment) -> Vec<String> {
             d.path.display()
         ));
     }
+    if fs == "ext4" && d.journal.as_deref() == Some("none") {
+        w.push(format!(
+            "`{}` is ext4 without a journal: a sync writes the inode in place instead of committing a journal, so its costs differ from a journaled ext4's, and a power cut can leave metadata that spans several blocks (a rename, a new directory entry) half written until fsck.",
+            d.mount_point.display()
+        ));
+    }
     let opts: Vec<&str> = d.mount_options.split(',').collect();
     if opts.iter().any(|o| *o == "nobarrier" || *o == "barrier=0") {
         w.push(format!(
@@ -571,6 +577,10 @@ pub fn compare(dirs: &[PathBuf]) -> Result<Comparison> {
             }),
         ),
         (
+            "journal",
+            field(&|e| e.disk.as_ref().map(|d| opt(&d.journal)).unwrap_or_default()),
+        ),
+        (
             "device",
             field(&|e| e.disk.as_ref().map(|d| opt(&d.device)).unwrap_or_default()),
         ),
@@ -645,6 +655,19 @@ mod tests {
             write_json(&dir.join("environment.json"), e).unwrap();
         }
         dir
+    }
+
+    #[test]
+    fn ext4_without_a_journal_is_named() {
+        let mut e = env("vm", "ext4", "0.1.0");
+        assert!(disk_warnings(&e).is_empty());
+        let disk = e.disk.as_mut().unwrap();
+        disk.journal = Some("jbd2".into());
+        assert!(disk_warnings(&e).is_empty());
+        e.disk.as_mut().unwrap().journal = Some("none".into());
+        let w = disk_warnings(&e);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("ext4 without a journal"), "{w:?}");
     }
 
     #[test]

@@ -75,6 +75,11 @@ pub struct DiskInfo {
     pub logical_sector_bytes: Option<u64>,
     /// Physical sector size.
     pub physical_sector_bytes: Option<u64>,
+    /// ext4's journal: `jbd2` when it has one, `none` when formatted
+    /// without (`/sys/fs/ext4/<dev>/journal_task` reads `<none>`); unset
+    /// for other filesystems or when not reported.
+    #[serde(default)]
+    pub journal: Option<String>,
 }
 
 fn read_trim(path: impl AsRef<Path>) -> Option<String> {
@@ -171,10 +176,25 @@ pub fn detect_disk(path: &Path) -> DiskInfo {
         info.model = read_trim(disk_dir.join("device/model"))
             .or_else(|| read_trim(disk_dir.join("device/name")))
             .filter(|s| !s.is_empty());
+        if info.filesystem == "ext4" {
+            info.journal = dev
+                .as_deref()
+                .and_then(|d| read_trim(format!("/sys/fs/ext4/{d}/journal_task")))
+                .map(|t| ext4_journal(&t).to_string());
+        }
         info.device = dev;
         info.disk_device = disk;
     }
     info
+}
+
+/// ext4's journal from its `journal_task` (the jbd2 thread, or `<none>`).
+fn ext4_journal(task: &str) -> &'static str {
+    if task.is_empty() || task == "<none>" {
+        "none"
+    } else {
+        "jbd2"
+    }
 }
 
 /// Sectors-written counter of a block device, from its `stat` file.
@@ -298,5 +318,20 @@ mod tests {
         let d = detect_disk(Path::new("/"));
         assert_eq!(d.mount_point, PathBuf::from("/"));
         assert!(!d.filesystem.is_empty());
+        if d.filesystem != "ext4" {
+            assert_eq!(d.journal, None);
+        }
+    }
+
+    #[test]
+    fn ext4_journal_task_names_the_journal() {
+        assert_eq!(ext4_journal("<none>"), "none");
+        assert_eq!(ext4_journal(""), "none");
+        assert_eq!(ext4_journal("jbd2/vda-8"), "jbd2");
+        assert_eq!(ext4_journal("317"), "jbd2");
+        // Environment files written before the field existed still load.
+        let old = r#"{"path":"/","mount_point":"/","filesystem":"ext4","mount_options":"rw","source":"/dev/vda","device":"vda","disk_device":"vda","model":null,"rotational":true,"write_cache":null,"logical_sector_bytes":512,"physical_sector_bytes":4096}"#;
+        let d: DiskInfo = serde_json::from_str(old).unwrap();
+        assert_eq!(d.journal, None);
     }
 }
