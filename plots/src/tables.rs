@@ -64,7 +64,7 @@ pub(crate) fn warnings(
         .count();
     if suspect > 0 {
         w.push(format!(
-            "**{suspect} cells beat the probe's ceiling** (efficiency above {EFFICIENCY_SUSPECT}): the probe did not find the disk's best pattern for them, so their efficiency overstates the engine."
+            "**{suspect} cells beat the probe's ceiling** (efficiency above {EFFICIENCY_SUSPECT}): the probe did not find the disk's best pattern for them, or the disk ran faster during those cells than while the ceiling was measured (its drift over the run is in `repetitions.csv`, `ceiling_ops_per_sec`), so their efficiency overstates the engine."
         ));
     }
     w
@@ -214,7 +214,7 @@ pub(crate) fn cells_md(m: &mut String, runs: &[RunRow]) {
         notes.push("An open-loop cell is held to a target rate, so its throughput says nothing about the disk's capacity: it has no efficiency.".into());
     }
     if above_one {
-        notes.push(format!("{FLAG} after efficiency: above {EFFICIENCY_SUSPECT}, so the probe's ceiling for this cadence is not the disk's best."));
+        notes.push(format!("{FLAG} after efficiency: above {EFFICIENCY_SUSPECT}: the probe's ceiling for this cadence is not the disk's best, or the disk drifted faster during the cell."));
     }
     for n in notes {
         let _ = writeln!(m, "- {n}");
