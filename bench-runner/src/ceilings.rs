@@ -18,7 +18,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use results::ProbeRow;
+use results::{CeilingRow, ProbeRow};
 
 use engines::SyncPolicy;
 
@@ -32,6 +32,9 @@ pub struct Ceilings {
     pooled: Vec<ProbeRow>,
     /// Per pooled row: every round's rate, the first probe's rounds first.
     rates: Vec<Vec<f64>>,
+    /// Every measurement so far, for `ceilings.csv`.
+    history: Vec<CeilingRow>,
+    round: u32,
     /// How to measure them again (`None`: never, the first probe serves).
     plan: Option<ProbePlan>,
     work: PathBuf,
@@ -56,12 +59,20 @@ impl Ceilings {
             }
         }
         let rates = pooled.iter().map(round_rates).collect();
+        let history = pooled.iter().map(|r| history_row(r, 0, r)).collect();
         Ceilings {
             pooled,
             rates,
+            history,
+            round: 0,
             plan,
             work: work.to_path_buf(),
         }
+    }
+
+    /// Every measurement so far, the first probe's as round 0.
+    pub fn history(&self) -> &[CeilingRow] {
+        &self.history
     }
 
     /// The rows a cell's ceiling is taken from now: for every cell of the
@@ -90,6 +101,7 @@ impl Ceilings {
                 return Err(e);
             }
         };
+        self.round += 1;
         let mut lines = Vec::new();
         for f in fresh {
             if let Some(i) = self.pooled.iter().position(|p| same_pattern(p, &f)) {
@@ -98,6 +110,8 @@ impl Ceilings {
                 self.pooled[i].ops_per_sec = median;
                 self.pooled[i].ops_per_sec_min = self.rates[i].iter().copied().reduce(f64::min);
                 self.pooled[i].ops_per_sec_max = self.rates[i].iter().copied().reduce(f64::max);
+                self.history
+                    .push(history_row(&f, self.round, &self.pooled[i]));
                 lines.push(format!(
                     "ceiling {} again: {:.0}/s (median of {} rounds {:.0}/s)",
                     probe::describe(&f),
@@ -110,29 +124,30 @@ impl Ceilings {
         Ok(lines)
     }
 
-    /// Ceilings whose measurements spread by more than `tolerance` of
-    /// their median over the run, as warnings.
+    /// Ceilings whose measurements over the run spread by more than
+    /// `tolerance` of their pooled value, as warnings
+    /// ([`results::compare::ceiling_drift_warnings`]).
     pub fn drift_warnings(&self, tolerance: f64) -> Vec<String> {
-        self.pooled
-            .iter()
-            .zip(&self.rates)
-            .filter_map(|(row, rates)| {
-                let (lo, hi) = (
-                    rates.iter().copied().reduce(f64::min)?,
-                    rates.iter().copied().reduce(f64::max)?,
-                );
-                let spread = (hi - lo) / row.ops_per_sec.max(1e-9);
-                (rates.len() > 3 && spread > tolerance).then(|| {
-                    format!(
-                        "the ceiling {} ranged from {lo:.0} to {hi:.0}/s over {} measurements ({:.0}% of its median {:.0}/s): the disk drifted during the run, so compare cells by their confidence intervals",
-                        probe::describe(row),
-                        rates.len(),
-                        spread * 100.0,
-                        row.ops_per_sec
-                    )
-                })
-            })
-            .collect()
+        results::compare::ceiling_drift_warnings(&self.history, tolerance)
+    }
+}
+
+/// The `ceilings.csv` row of `measured` in `round`, with the pooled
+/// ceiling `pooled` cells use from then on.
+fn history_row(measured: &ProbeRow, round: u32, pooled: &ProbeRow) -> CeilingRow {
+    CeilingRow {
+        run_id: pooled.run_id.clone(),
+        label: pooled.label.clone(),
+        round,
+        pattern: measured.pattern.clone(),
+        record_bytes: measured.record_bytes,
+        writes_per_sync: measured.writes_per_sync,
+        threads: measured.threads.unwrap_or(1),
+        layout: measured.layout.clone(),
+        prepared: measured.prepared.clone(),
+        ops_per_sec: measured.ops_per_sec,
+        p50_us: measured.p50_us,
+        pooled_ops_per_sec: pooled.ops_per_sec,
     }
 }
 
@@ -209,7 +224,25 @@ mod tests {
             let lines = c.new_round().unwrap();
             assert_eq!(lines.len(), 6, "{lines:?}");
             assert!(!work.exists(), "recheck folder left behind");
+            assert_eq!(c.history().len(), 6 * (1 + round));
+            let this: Vec<&CeilingRow> = c
+                .history()
+                .iter()
+                .filter(|h| h.round as usize == round)
+                .collect();
+            assert_eq!(this.len(), 6);
             for (row, rates) in c.pooled.iter().zip(&c.rates) {
+                let h = this
+                    .iter()
+                    .find(|h| {
+                        h.pattern == row.pattern
+                            && h.threads == row.threads.unwrap_or(1)
+                            && h.prepared == row.prepared
+                            && h.layout == row.layout
+                    })
+                    .unwrap();
+                assert_eq!(h.pooled_ops_per_sec, row.ops_per_sec);
+                assert_eq!(Some(&h.ops_per_sec), rates.last());
                 assert_eq!(rates.len(), 3 + round, "{rates:?}");
                 assert_eq!(Some(row.ops_per_sec), results::median(rates));
                 assert!(rates.iter().all(|r| *r > 0.0), "{rates:?}");
@@ -232,7 +265,7 @@ mod tests {
     }
 
     #[test]
-    fn drift_beyond_the_tolerance_is_reported() {
+    fn without_rechecks_nothing_drifts() {
         let row = |rate: f64| ProbeRow {
             pattern: "overwrite+fdatasync".into(),
             record_bytes: 137,
@@ -246,15 +279,11 @@ mod tests {
         };
         let always = ("always".parse::<SyncPolicy>().unwrap(), 137, 1);
         let mut c = Ceilings::new(&[row(10_000.0)], [always], None, Path::new("/nonexistent"));
-        // Three rounds of the first probe alone: its own spread, in probe.csv.
-        assert!(c.drift_warnings(0.05).is_empty());
-        c.rates[0].extend([7_000.0, 9_000.0]);
-        c.pooled[0].ops_per_sec = results::median(&c.rates[0]).unwrap();
-        let w = c.drift_warnings(0.25);
-        assert_eq!(w.len(), 1, "{w:?}");
-        assert!(w[0].contains("from 7000 to 10500/s over 5"), "{w:?}");
-        assert!(c.drift_warnings(0.5).is_empty());
+        // The first probe alone: its own spread is in probe.csv.
+        assert!(c.drift_warnings(0.0).is_empty());
+        assert_eq!(c.history().len(), 1);
         // Without a plan, a new round measures nothing.
         assert!(c.new_round().unwrap().is_empty());
+        assert_eq!(c.history().len(), 1);
     }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
-use results::{LatencyRow, ProbeRow, ResultsDir, RunRow};
+use results::{CeilingRow, LatencyRow, ProbeRow, ResultsDir, RunRow};
 
 use crate::plan::OutDir;
 use crate::reporter::{Repetition, Report};
@@ -178,6 +178,11 @@ impl ResultsWriter {
 impl Report for ResultsWriter {
     fn probe_measured(&mut self, rows: &[ProbeRow]) -> Result<()> {
         results::write_csv(&self.dir.probe(), rows)?;
+        Ok(())
+    }
+
+    fn ceilings_measured(&mut self, rows: &[CeilingRow]) -> Result<()> {
+        results::write_csv(&self.dir.ceilings(), rows)?;
         Ok(())
     }
 

@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 use hdrhistogram::Histogram;
-use results::{LatencyRow, ProbeRow, RunRow};
+use results::{CeilingRow, LatencyRow, ProbeRow, RunRow};
 
 use crate::rows::CellId;
 
@@ -30,6 +30,10 @@ pub trait Report {
     fn warn(&mut self, _msg: &str) {}
     /// The probe finished.
     fn probe_measured(&mut self, _rows: &[ProbeRow]) -> Result<()> {
+        Ok(())
+    }
+    /// The ceilings were measured again (every measurement so far).
+    fn ceilings_measured(&mut self, _rows: &[CeilingRow]) -> Result<()> {
         Ok(())
     }
     /// A measurement of cell `cell` starts.
@@ -82,6 +86,11 @@ impl Report for Reports {
     }
     fn probe_measured(&mut self, rows: &[ProbeRow]) -> Result<()> {
         self.0.iter_mut().try_for_each(|r| r.probe_measured(rows))
+    }
+    fn ceilings_measured(&mut self, rows: &[CeilingRow]) -> Result<()> {
+        self.0
+            .iter_mut()
+            .try_for_each(|r| r.ceilings_measured(rows))
     }
     fn cell_started(&mut self, cell: usize, id: &CellId, round: u32, rounds: u32) {
         self.0

@@ -148,10 +148,6 @@ fn cell_id(c: &Cell, run_id: &str, host: &str, label: &str) -> CellId {
     }
 }
 
-/// A ceiling whose measurements over the run spread by more than this
-/// share of their median is reported as disk drift.
-const DRIFT_WARNING: f64 = 0.25;
-
 /// Everything the measuring loop needs about the matrix.
 struct Matrix<'a> {
     cells: &'a [Cell],
@@ -206,7 +202,11 @@ fn measure(
         if slot.round != round {
             round = slot.round;
             match ceilings.new_round() {
-                Ok(lines) => lines.iter().for_each(|l| reports.note(l)),
+                Ok(lines) if !lines.is_empty() => {
+                    lines.iter().for_each(|l| reports.note(l));
+                    reports.ceilings_measured(ceilings.history())?;
+                }
+                Ok(_) => {}
                 Err(e) => reports.warn(&format!(
                     "the ceilings are no longer measured again each round ({e:#}); those measured so far serve the rest of the run"
                 )),
@@ -274,7 +274,7 @@ fn measure(
             }
         }
     }
-    for w in ceilings.drift_warnings(DRIFT_WARNING) {
+    for w in ceilings.drift_warnings(results::compare::CEILING_DRIFT) {
         reports.warn(&w);
     }
     let rows = (0..m.cells.len())

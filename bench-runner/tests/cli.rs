@@ -152,6 +152,12 @@ fn ceilings_are_measured_again_each_round() {
     let again = stderr.matches("ceiling overwrite+fdatasync").count();
     assert_eq!(again, 2, "{stderr}");
     assert!(stderr.contains("(median of 3 rounds"), "{stderr}");
+    let history: Vec<results::CeilingRow> = read_csv(&out.join("ceilings.csv")).unwrap();
+    let rounds: Vec<u32> = history.iter().map(|c| c.round).collect();
+    assert_eq!(rounds, [0, 1, 2], "{history:?}");
+    assert!(history
+        .iter()
+        .all(|c| c.ops_per_sec > 0.0 && c.pooled_ops_per_sec > 0.0));
     let reps: Vec<RunRow> = read_csv(&out.join("repetitions.csv")).unwrap();
     assert_eq!(reps.len(), 3);
     for r in &reps {
@@ -161,11 +167,19 @@ fn ceilings_are_measured_again_each_round() {
         if r.repetition == 0 {
             assert_eq!(r.ceiling_ops_per_sec, Some(probe_rate(&out, r)), "{r:?}");
         }
+        // Each repetition is held to the pooled ceiling of its round.
+        let round = &history[r.repetition as usize];
+        assert_eq!(
+            r.ceiling_ops_per_sec,
+            Some(round.pooled_ops_per_sec),
+            "{r:?}"
+        );
     }
 
     let once = t.path().join("once");
     let stderr = run(&once, &["--probe-once"]);
     assert!(!stderr.contains("again"), "{stderr}");
+    assert!(!once.join("ceilings.csv").exists());
     let reps: Vec<RunRow> = read_csv(&once.join("repetitions.csv")).unwrap();
     for r in &reps {
         assert_eq!(r.ceiling_ops_per_sec, Some(probe_rate(&once, r)), "{r:?}");

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use results::{CrashRow, Environment, LatencyRow, ProbeRow, ResultsDir, RunRow};
+use results::{CeilingRow, CrashRow, Environment, LatencyRow, ProbeRow, ResultsDir, RunRow};
 
 use crate::cells::{against_none, ops_text};
 use crate::chart::{BarPanel, BarSeries, Bars, Curve, Formats, Lines};
@@ -76,6 +76,9 @@ struct Loaded {
     runs: Vec<RunRow>,
     not_ok: Vec<RunRow>,
     probe: Optional<ProbeRow>,
+    /// `ceilings.csv` (empty without one: `--repeat 1`, `--probe-once`,
+    /// or a run from before it existed).
+    ceilings: Vec<CeilingRow>,
     latency: Optional<LatencyRow>,
     crash: Optional<CrashRow>,
     env: Result<Environment, String>,
@@ -108,6 +111,11 @@ fn load(dir: &Path) -> Result<Loaded, PlotError> {
     });
     let probe: Optional<ProbeRow> =
         optional_csv(&rd.probe(), "no device ceilings and no efficiency chart")?;
+    let ceilings: Vec<CeilingRow> = if rd.ceilings().exists() {
+        results::read_csv(&rd.ceilings())?
+    } else {
+        Vec::new()
+    };
     let latency: Optional<LatencyRow> =
         optional_csv(&rd.latency(), "latency spectra come from `hgrm/` alone")?;
     let crash: Optional<CrashRow> = optional_csv(
@@ -149,6 +157,7 @@ fn load(dir: &Path) -> Result<Loaded, PlotError> {
         runs,
         not_ok,
         probe,
+        ceilings,
         latency,
         crash,
         env,
@@ -773,7 +782,12 @@ fn report_markdown(d: &Loaded, charts_md: &str, crash_md: &str) -> String {
     if !d.date.is_empty() {
         let _ = writeln!(m, "Run of {} on **{}**.\n", d.date, d.label);
     }
-    let warnings = crate::tables::warnings(d.env.as_ref().ok(), d.probe.rows(), &d.runs);
+    let mut warnings = crate::tables::warnings(d.env.as_ref().ok(), d.probe.rows(), &d.runs);
+    warnings.extend(
+        results::compare::ceiling_drift_warnings(&d.ceilings, results::compare::CEILING_DRIFT)
+            .into_iter()
+            .map(|w| format!("**The disk drifted:** {w}.")),
+    );
     crate::tables::warnings_md(&mut m, &warnings);
 
     let _ = writeln!(m, "## Environment\n");
@@ -792,6 +806,7 @@ fn report_markdown(d: &Loaded, charts_md: &str, crash_md: &str) -> String {
         }
         Optional::Rows(probe) => crate::tables::probe_md(&mut m, probe),
     }
+    crate::tables::ceilings_md(&mut m, &d.ceilings);
 
     let _ = writeln!(m, "## Headline\n");
     if d.runs.is_empty() {

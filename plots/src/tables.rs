@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use results::{Environment, ProbeRow, RunRow};
+use results::{CeilingRow, Environment, ProbeRow, RunRow};
 
 use crate::cells::{
     or_dash, plus_minus, sig, spread_flagged, supported, timed_ops, FLAG, SPREAD_FLAG,
@@ -75,6 +75,56 @@ pub(crate) fn warnings_md(m: &mut String, warnings: &[String]) {
     for w in warnings {
         let _ = writeln!(m, "> {FLAG} {w}\n");
     }
+}
+
+/// The ceilings measured again at the start of each repetition round
+/// (`ceilings.csv`): nothing without one.
+pub(crate) fn ceilings_md(m: &mut String, rows: &[CeilingRow]) {
+    let by = results::compare::ceilings_by_pattern(rows);
+    let rounds = rows.iter().map(|r| r.round).max().unwrap_or(0);
+    if rounds == 0 {
+        return;
+    }
+    let _ = writeln!(
+        m,
+        "### The ceilings over the run
+"
+    );
+    let _ = writeln!(m, "Each ceiling a cell used was measured again at the start of every later repetition round (round 0 is the probe above, its median round). A repetition's ceiling is the median of every measurement so far, the probe's rounds each counted: the last column is what the final round's cells were held to.
+");
+    let mut head = String::from("| ceiling |");
+    let mut rule = String::from("|---|");
+    for r in 0..=rounds {
+        head.push_str(&format!(" round {r} |"));
+        rule.push_str("---:|");
+    }
+    let _ = writeln!(
+        m,
+        "{head} spread | held to |
+{rule}---:|---:|"
+    );
+    for (name, v) in by {
+        let mut line = format!("| `{name}` |");
+        for r in 0..=rounds {
+            match v.iter().find(|c| c.round == r) {
+                Some(c) => line.push_str(&format!(" {:.0} |", c.ops_per_sec)),
+                None => line.push_str(" - |"),
+            }
+        }
+        let rates: Vec<f64> = v.iter().map(|c| c.ops_per_sec).collect();
+        let pooled = v.last().map_or(0.0, |c| c.pooled_ops_per_sec);
+        let (lo, hi) = (
+            rates.iter().copied().fold(f64::INFINITY, f64::min),
+            rates.iter().copied().fold(0.0, f64::max),
+        );
+        let spread = if pooled > 0.0 {
+            (hi - lo) / pooled
+        } else {
+            0.0
+        };
+        let _ = writeln!(m, "{line} {:.0}% | {pooled:.0} |", spread * 100.0);
+    }
+    let _ = writeln!(m);
 }
 
 /// The probe's patterns: what the disk itself does without an engine.
@@ -220,4 +270,49 @@ pub(crate) fn cells_md(m: &mut String, runs: &[RunRow]) {
         let _ = writeln!(m, "- {n}");
     }
     let _ = writeln!(m);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(round: u32, rate: f64, pooled: f64) -> CeilingRow {
+        CeilingRow {
+            round,
+            pattern: "overwrite+fdatasync".into(),
+            record_bytes: 137,
+            writes_per_sync: 1,
+            threads: 1,
+            prepared: "fallocate".into(),
+            ops_per_sec: rate,
+            pooled_ops_per_sec: pooled,
+            ..CeilingRow::default()
+        }
+    }
+
+    #[test]
+    fn ceilings_over_the_run_show_each_round_the_spread_and_the_final_ceiling() {
+        let mut m = String::new();
+        ceilings_md(&mut m, &[row(0, 10_000.0, 10_000.0)]);
+        assert!(m.is_empty(), "the probe alone is in the probe table: {m}");
+        ceilings_md(
+            &mut m,
+            &[
+                row(0, 10_000.0, 10_000.0),
+                row(2, 7_000.0, 9_000.0),
+                row(1, 9_000.0, 9_500.0),
+            ],
+        );
+        assert!(m.contains("### The ceilings over the run"), "{m}");
+        assert!(
+            m.contains("| round 0 | round 1 | round 2 | spread | held to |"),
+            "{m}"
+        );
+        assert!(
+            m.contains(
+                "| `overwrite+fdatasync 137 B (fallocate)` | 10000 | 9000 | 7000 | 33% | 9000 |"
+            ),
+            "{m}"
+        );
+    }
 }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{read_csv, read_json, Environment, ProbeRow, Result, ResultsDir, RunRow};
+use crate::{read_csv, read_json, CeilingRow, Environment, ProbeRow, Result, ResultsDir, RunRow};
 
 /// A cell's identity across runs.
 pub type CellKey = (String, String, String, u32, u64);
@@ -219,6 +219,62 @@ pub fn no_flush_warning<'a>(rows: impl IntoIterator<Item = &'a RunRow>) -> Optio
             synced.len()
         )
     })
+}
+
+/// How a `ceilings.csv` pattern reads: `overwrite+fdatasync 137 B (fallocate) x4 per-file`.
+pub fn ceiling_name(c: &CeilingRow) -> String {
+    let mut s = format!("{} {} B", c.pattern, c.record_bytes);
+    if !c.prepared.is_empty() {
+        s.push_str(&format!(" ({})", c.prepared));
+    }
+    if c.threads > 1 {
+        s.push_str(&format!(" x{} {}", c.threads, c.layout));
+    }
+    s
+}
+
+/// The patterns of `ceilings.csv` in first-seen order, each with its
+/// measurements in round order.
+pub fn ceilings_by_pattern(rows: &[CeilingRow]) -> Vec<(String, Vec<&CeilingRow>)> {
+    let mut out: Vec<(String, Vec<&CeilingRow>)> = Vec::new();
+    for r in rows {
+        let name = ceiling_name(r);
+        match out.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, v)) => v.push(r),
+            None => out.push((name, vec![r])),
+        }
+    }
+    for (_, v) in &mut out {
+        v.sort_by_key(|r| r.round);
+    }
+    out
+}
+
+/// A ceiling whose measurements over a run spread by more than this share
+/// of the value cells were held to is reported as disk drift.
+pub const CEILING_DRIFT: f64 = 0.25;
+
+/// A warning for each ceiling measured again during a run whose
+/// measurements (the first probe's median and each round's) spread by more
+/// than `tolerance` of the ceiling cells ended with: the disk drifted.
+pub fn ceiling_drift_warnings(rows: &[CeilingRow], tolerance: f64) -> Vec<String> {
+    ceilings_by_pattern(rows)
+        .into_iter()
+        .filter_map(|(name, v)| {
+            let rates: Vec<f64> = v.iter().map(|r| r.ops_per_sec).collect();
+            let lo = rates.iter().copied().reduce(f64::min)?;
+            let hi = rates.iter().copied().reduce(f64::max)?;
+            let pooled = v.last()?.pooled_ops_per_sec;
+            let spread = (hi - lo) / pooled.max(1e-9);
+            (rates.len() > 1 && spread > tolerance).then(|| {
+                format!(
+                    "the ceiling {name} measured {lo:.0} to {hi:.0}/s over {} rounds ({:.0}% of the {pooled:.0}/s cells were held to): the disk drifted during the run, so read efficiencies near 1 as ranges and compare cells by their confidence intervals",
+                    rates.len(),
+                    spread * 100.0
+                )
+            })
+        })
+        .collect()
 }
 
 /// Why syncs on this disk may not reach stable storage (tmpfs, a write
@@ -655,6 +711,51 @@ mod tests {
             write_json(&dir.join("environment.json"), e).unwrap();
         }
         dir
+    }
+
+    #[test]
+    fn ceiling_drift_beyond_the_tolerance_is_reported() {
+        let row = |round: u32, threads: u32, rate: f64, pooled: f64| CeilingRow {
+            round,
+            pattern: "overwrite+fdatasync".into(),
+            record_bytes: 137,
+            writes_per_sync: 1,
+            threads,
+            layout: if threads > 1 {
+                "per-file".into()
+            } else {
+                String::new()
+            },
+            prepared: "fallocate".into(),
+            ops_per_sec: rate,
+            pooled_ops_per_sec: pooled,
+            ..CeilingRow::default()
+        };
+        let rows = [
+            row(0, 1, 10_000.0, 10_000.0),
+            row(0, 4, 20_000.0, 20_000.0),
+            row(1, 4, 19_000.0, 19_500.0),
+            row(2, 1, 7_000.0, 9_000.0),
+            row(1, 1, 9_000.0, 9_500.0),
+        ];
+        let by = ceilings_by_pattern(&rows);
+        assert_eq!(by.len(), 2);
+        assert_eq!(by[0].0, "overwrite+fdatasync 137 B (fallocate)");
+        assert_eq!(by[1].0, "overwrite+fdatasync 137 B (fallocate) x4 per-file");
+        let rounds: Vec<u32> = by[0].1.iter().map(|r| r.round).collect();
+        assert_eq!(rounds, [0, 1, 2]);
+        // One writer: 7,000..10,000 against the last pooled 9,000 (33%);
+        // four writers: 19,000..20,000 (5%).
+        let w = ceiling_drift_warnings(&rows, 0.25);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("137 B (fallocate) measured 7000 to 10000/s over 3 rounds (33%"),
+            "{w:?}"
+        );
+        assert_eq!(ceiling_drift_warnings(&rows, 0.04).len(), 2);
+        assert!(ceiling_drift_warnings(&rows, 0.5).is_empty());
+        // The first probe alone is no drift.
+        assert!(ceiling_drift_warnings(&rows[..2], 0.0).is_empty());
     }
 
     #[test]

@@ -184,6 +184,10 @@ impl ResultsDir {
     pub fn probe(&self) -> PathBuf {
         self.root.join("probe.csv")
     }
+    /// `ceilings.csv`: the cells' ceilings measured again each round.
+    pub fn ceilings(&self) -> PathBuf {
+        self.root.join("ceilings.csv")
+    }
     /// `runs.csv`.
     pub fn runs(&self) -> PathBuf {
         self.root.join("runs.csv")

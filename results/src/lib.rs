@@ -35,7 +35,7 @@ pub use files::{
     ResultsDir,
 };
 pub use hgrm::{parse_hgrm, write_hgrm, PERCENTILES};
-pub use rows::{CrashRow, LatencyRow, ProbeRow, RunRow, SkippedRow};
+pub use rows::{CeilingRow, CrashRow, LatencyRow, ProbeRow, RunRow, SkippedRow};
 pub use stats::{median, median_interval, percentile_supported, Interval, MIN_TAIL_SAMPLES};
 
 use std::path::PathBuf;

@@ -187,6 +187,37 @@ pub struct LatencyRow {
     pub count: u64,
 }
 
+/// A cell ceiling's measurement during a run (`ceilings.csv`): the first
+/// probe's (round 0), then one at the start of each later repetition round.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CeilingRow {
+    /// Run identifier.
+    pub run_id: String,
+    /// Machine/disk label.
+    pub label: String,
+    /// The repetition round it was measured before (0: the first probe).
+    pub round: u32,
+    /// The probe pattern, as in `probe.csv`.
+    pub pattern: String,
+    /// Bytes per write.
+    pub record_bytes: u64,
+    /// Writes per sync (0 for none).
+    pub writes_per_sync: u64,
+    /// Concurrent writers.
+    pub threads: u32,
+    /// `per-file` or `shared`; empty for one writer.
+    pub layout: String,
+    /// `written` or `fallocate` for overwrites; empty for appends.
+    pub prepared: String,
+    /// This measurement (round 0: the first probe's median round).
+    pub ops_per_sec: f64,
+    /// Median sync or write latency of this measurement.
+    pub p50_us: f64,
+    /// The ceiling cells used from this round on: the median of every
+    /// measurement so far (the first probe's rounds each count).
+    pub pooled_ops_per_sec: f64,
+}
+
 /// One access pattern measured by `bench-runner probe` (`probe.csv`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProbeRow {
