@@ -108,8 +108,6 @@ impl Ceilings {
                 self.rates[i].push(f.ops_per_sec);
                 let median = results::median(&self.rates[i]).unwrap_or(f.ops_per_sec);
                 self.pooled[i].ops_per_sec = median;
-                self.pooled[i].ops_per_sec_min = self.rates[i].iter().copied().reduce(f64::min);
-                self.pooled[i].ops_per_sec_max = self.rates[i].iter().copied().reduce(f64::max);
                 self.history
                     .push(history_row(&f, self.round, &self.pooled[i]));
                 lines.push(format!(
@@ -160,12 +158,10 @@ fn round_rates(r: &ProbeRow) -> Vec<f64> {
     }
 }
 
+/// Whether two probe rows are the same pattern (their name says all of
+/// pattern, record size, preparation, writers and layout).
 fn same_pattern(a: &ProbeRow, b: &ProbeRow) -> bool {
-    a.pattern == b.pattern
-        && a.record_bytes == b.record_bytes
-        && a.threads.unwrap_or(1) == b.threads.unwrap_or(1)
-        && a.layout == b.layout
-        && a.prepared == b.prepared
+    probe::describe(a) == probe::describe(b)
 }
 
 #[cfg(test)]
@@ -234,12 +230,7 @@ mod tests {
             for (row, rates) in c.pooled.iter().zip(&c.rates) {
                 let h = this
                     .iter()
-                    .find(|h| {
-                        h.pattern == row.pattern
-                            && h.threads == row.threads.unwrap_or(1)
-                            && h.prepared == row.prepared
-                            && h.layout == row.layout
-                    })
+                    .find(|h| results::compare::ceiling_name(h) == probe::describe(row))
                     .unwrap();
                 assert_eq!(h.pooled_ops_per_sec, row.ops_per_sec);
                 assert_eq!(Some(&h.ops_per_sec), rates.last());

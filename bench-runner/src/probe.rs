@@ -14,9 +14,9 @@
 //!
 //! Overwriting allocated space changes no file size, so `fdatasync` has no
 //! metadata to write (no journal commit; without a journal, no inode
-//! write); appending commits the new size with every sync. Engines that preallocate or recycle their
-//! logs (fjall's journal, SQLite's WAL, RocksDB's recycled logs) see the
-//! overwrite ceiling, so a cell's ceiling is the best pattern for its
+//! write); appending commits the new size with every sync. Engines that
+//! preallocate or recycle their logs (fjall's journal, SQLite's WAL,
+//! RocksDB's recycled logs) see the overwrite ceiling, so a cell's ceiling is the best pattern for its
 //! cadence, record size and writer count.
 //!
 //! Several writers run either each on its own file (`layout = per-file`)
@@ -355,10 +355,8 @@ fn run_in(work: &Path, plan: &ProbePlan, progress: &mut dyn FnMut(&str)) -> Resu
 }
 
 /// Measures `rows` again, one round each, in a fresh folder `work`
-/// (removed after): the ceilings of a cell, next to it in time. A disk's
-/// sync latency drifts by tens of percent between minutes, so a ceiling
-/// measured once before the first cell can sit below a cell measured later
-/// (efficiency above 1) or above it. Rows that are no pattern of `plan`
+/// (removed after): a run's ceilings at the start of a later round
+/// ([`crate::ceilings`]). Rows that are no pattern of `plan`
 /// (`create+dirsync`) are left out.
 pub fn remeasure(work: &Path, plan: &ProbePlan, rows: &[&ProbeRow]) -> Result<Vec<ProbeRow>> {
     fs::create_dir_all(work).with_context(|| format!("create probe folder {}", work.display()))?;

@@ -111,12 +111,7 @@ pub(crate) fn ceilings_md(m: &mut String, rows: &[CeilingRow]) {
                 None => line.push_str(" - |"),
             }
         }
-        let rates: Vec<f64> = v.iter().map(|c| c.ops_per_sec).collect();
-        let pooled = v.last().map_or(0.0, |c| c.pooled_ops_per_sec);
-        let (lo, hi) = (
-            rates.iter().copied().fold(f64::INFINITY, f64::min),
-            rates.iter().copied().fold(0.0, f64::max),
-        );
+        let (lo, hi, pooled) = results::compare::ceiling_spread(&v).unwrap_or_default();
         let spread = if pooled > 0.0 {
             (hi - lo) / pooled
         } else {

@@ -254,6 +254,14 @@ pub fn ceilings_by_pattern(rows: &[CeilingRow]) -> Vec<(String, Vec<&CeilingRow>
 /// of the value cells were held to is reported as disk drift.
 pub const CEILING_DRIFT: f64 = 0.25;
 
+/// The slowest and fastest measurements of one ceiling (`ceilings_by_pattern`)
+/// and the value cells were last held to.
+pub fn ceiling_spread(v: &[&CeilingRow]) -> Option<(f64, f64, f64)> {
+    let lo = v.iter().map(|r| r.ops_per_sec).reduce(f64::min)?;
+    let hi = v.iter().map(|r| r.ops_per_sec).reduce(f64::max)?;
+    Some((lo, hi, v.last()?.pooled_ops_per_sec))
+}
+
 /// A warning for each ceiling measured again during a run whose
 /// measurements (the first probe's median and each round's) spread by more
 /// than `tolerance` of the ceiling cells ended with: the disk drifted.
@@ -261,15 +269,12 @@ pub fn ceiling_drift_warnings(rows: &[CeilingRow], tolerance: f64) -> Vec<String
     ceilings_by_pattern(rows)
         .into_iter()
         .filter_map(|(name, v)| {
-            let rates: Vec<f64> = v.iter().map(|r| r.ops_per_sec).collect();
-            let lo = rates.iter().copied().reduce(f64::min)?;
-            let hi = rates.iter().copied().reduce(f64::max)?;
-            let pooled = v.last()?.pooled_ops_per_sec;
+            let (lo, hi, pooled) = ceiling_spread(&v)?;
             let spread = (hi - lo) / pooled.max(1e-9);
-            (rates.len() > 1 && spread > tolerance).then(|| {
+            (v.len() > 1 && spread > tolerance).then(|| {
                 format!(
                     "the ceiling {name} measured {lo:.0} to {hi:.0}/s over {} rounds ({:.0}% of the {pooled:.0}/s cells were held to): the disk drifted during the run, so read efficiencies near 1 as ranges and compare cells by their confidence intervals",
-                    rates.len(),
+                    v.len(),
                     spread * 100.0
                 )
             })

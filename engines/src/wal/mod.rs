@@ -193,7 +193,7 @@ impl Wal {
         }
         self.syncer.check()?;
         let (first, ticket) = self.append(ops, true)?;
-        self.syncer.commit(ticket, &|| self.active_file())?;
+        self.commit_ticket(ticket)?;
         Ok(first)
     }
 
