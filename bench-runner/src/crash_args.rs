@@ -8,16 +8,26 @@ use clap::{Args, ValueEnum};
 
 use crate::output_args::OutputArgs;
 
-/// Which simulated filesystem profiles to run.
+/// Which simulated filesystem profiles to run (`engines::fs::profile`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum ProfileArg {
     /// Only what POSIX promises.
     Posix,
-    /// ext4/xfs defaults.
+    /// ext4 data=ordered (rows say `linux`); the same as ext4-ordered.
     Linux,
-    /// Both.
+    /// ext4 data=ordered (rows say `linux`).
+    Ext4Ordered,
+    /// xfs: data not ordered with renames and creates.
+    Xfs,
+    /// btrfs: a file's fsync commits its own names, not its siblings'; a failed fsync reverts the file.
+    Btrfs,
+    /// ext4 data=journal: data and names persist in one order; a failed fsync is reported by the next.
+    Ext4Journal,
+    /// posix and linux.
     #[default]
     Both,
+    /// Every profile.
+    All,
 }
 
 /// Where the engines' files live during crash trials.

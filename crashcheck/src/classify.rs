@@ -3,7 +3,9 @@
 //! A policy without `+dir` never syncs the directory entries of the files
 //! it creates. On the `posix` profile such a name can vanish in a power
 //! cut, and every acknowledged write in that file with it: that is what the
-//! policy chose, not a bug. To tell that loss from any other, a trial that
+//! policy chose, not a bug. The same holds on every profile whose file sync
+//! does not commit every earlier name (`btrfs` commits only the synced
+//! file's own names). To tell that loss from any other, a trial that
 //! broke its promise by losing writes (no corrupt read, no failed
 //! recovery, no injected fault) is run again with the same seed on the
 //! `linux` profile, where a file's sync also commits the names before it:
@@ -83,7 +85,7 @@ pub fn classify_with(
         && outcome.lost > 0
         && outcome.corrupt_reads == 0
         && outcome.recovery_failure.is_none();
-    if !only_losses || policy.dir_sync || profile != Profile::Posix {
+    if !only_losses || policy.dir_sync || profile.rules().file_sync_commits_all_names() {
         return outcome;
     }
     if rerun_with_durable_names().violation.is_none() {

@@ -139,10 +139,11 @@ impl<'a> Trial<'a> {
 
     /// Whether a successful `Engine::sync` must make every acknowledged
     /// write durable: the names of the files holding them must be durable
-    /// too, which takes `+dir` on `posix` (on `linux` a file sync commits
-    /// them).
+    /// too, which takes `+dir` unless a file sync commits every earlier
+    /// name (`linux`, `xfs`, `ext4-journal`; not `posix`, nor `btrfs`,
+    /// whose fsync commits only the synced file's own names).
     fn explicit_sync_promises(&self) -> bool {
-        self.spec.policy.dir_sync || self.spec.profile == Profile::Linux
+        self.spec.policy.dir_sync || self.spec.profile.rules().file_sync_commits_all_names()
     }
 
     /// Drives `n` operations (puts, deletes, and now and then an explicit

@@ -276,11 +276,16 @@ impl FuseRun<'_> {
     }
 }
 
-/// The seed of trial `i` of a FUSE line (the kill seeds, apart per profile).
+/// The seed of trial `i` of a FUSE line (the kill seeds, apart per
+/// profile; posix and linux keep their salts, so old replay commands
+/// still replay).
 pub fn fuse_seed(base: u64, profile: Profile, i: u64) -> u64 {
     let salt = match profile {
         Profile::Posix => 0,
         Profile::Linux => 0x9E37_79B9,
+        Profile::Xfs => 0x85EB_CA6B,
+        Profile::Btrfs => 0xC2B2_AE35,
+        Profile::Ext4Journal => 0x27D4_EB2F,
     };
     kill_seed(base ^ salt, i)
 }

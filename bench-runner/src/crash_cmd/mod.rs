@@ -35,8 +35,12 @@ pub use crate::crash_args::{CrashArgs, CrashChildArgs, FsArg, ProfileArg};
 fn profiles(p: ProfileArg) -> Vec<Profile> {
     match p {
         ProfileArg::Posix => vec![Profile::Posix],
-        ProfileArg::Linux => vec![Profile::Linux],
+        ProfileArg::Linux | ProfileArg::Ext4Ordered => vec![Profile::EXT4_ORDERED],
+        ProfileArg::Xfs => vec![Profile::Xfs],
+        ProfileArg::Btrfs => vec![Profile::Btrfs],
+        ProfileArg::Ext4Journal => vec![Profile::Ext4Journal],
         ProfileArg::Both => vec![Profile::Posix, Profile::Linux],
+        ProfileArg::All => Profile::ALL.to_vec(),
     }
 }
 

@@ -8,8 +8,9 @@ pub const LEGEND: &str = "\
 legend:
   fs        where the crash happened. posix, linux: a simulated power cut
             (everything not yet synced may vanish; posix: a new file's name
-            survives only a directory fsync; linux: ext4/xfs defaults, a file
-            fsync also commits the names created before it). fuse-posix,
+            survives only a directory fsync; linux: ext4 data=ordered, a file
+            fsync also commits the names created before it; xfs, btrfs,
+            ext4-journal with --profile: see the docs). fuse-posix,
             fuse-linux: the same power cut under a process writing through a
             FUSE mount of the simulator (any engine, or an --exec program).
             process-kill:

@@ -40,6 +40,7 @@
 mod counting;
 mod dir;
 mod layer;
+pub mod profile;
 mod real;
 pub mod sim;
 
@@ -47,7 +48,10 @@ pub use counting::{file_kind, new_latency_histogram, CountingFs, IoCounters, IoS
 pub use dir::{EngineDir, ReplaceFile};
 pub use layer::{FileLayer, VfsLayer};
 pub use real::RealFs;
-pub use sim::{CrashMode, CrashReport, CrashRng, Faults, Profile, SimFs};
+pub use profile::{
+    DataOrder, FsyncFailure, NameCommit, NameOrder, Profile, ProfileRules,
+};
+pub use sim::{CrashMode, CrashReport, CrashRng, Faults, SimFs};
 
 use std::fmt::Debug;
 use std::path::Path;

@@ -5,13 +5,15 @@
 //! made since its last sync; every directory has durable entries and the
 //! creates, renames and removes made since its last directory sync.
 //! `sync_data`/`sync_all` make a file's pending data durable; `sync_dir`
-//! makes a directory's pending entries durable. Two profiles decide what
-//! else is durable:
+//! makes a directory's pending entries durable. A [`Profile`] decides what
+//! else is durable and what a failed sync does; the simulator asks its
+//! [rules](super::profile::ProfileRules), never its name (the profiles and
+//! their sources: [`super::profile`]). The two original ones:
 //!
 //! - [`Profile::Posix`]: only what POSIX promises. A new name survives only
 //!   a sync of its directory; unsynced appends may leave the file longer,
 //!   filled with zeros.
-//! - [`Profile::Linux`]: ext4/xfs defaults. Name operations persist in the
+//! - [`Profile::Linux`] (ext4-ordered): name operations persist in the
 //!   order they were made (a crash keeps a prefix of them), and any file or
 //!   directory sync commits every name operation made before it (the
 //!   journal commit). This is generous to `fdatasync`: on ext4 an
@@ -37,10 +39,11 @@
 //! A rename is one operation: a crash keeps it whole or not at all (ext4
 //! and xfs journal it as one transaction).
 //!
-//! Faults ([`Faults`]) inject a failing sync (Linux semantics: the pending
-//! data is dropped from the durable path and a later sync of the same file
-//! reports success; a failed directory sync drops its name operations the
-//! same way), a short write, and a full disk. [`SimFs::set_sync_delay`]
+//! Faults ([`Faults`]) inject a failing sync (what a failed file sync does
+//! is the profile's [`FsyncFailure`]: on ext4-ordered the pending data is
+//! dropped from the durable path and a later sync of the same file reports
+//! success; a failed directory sync drops its name operations the same way
+//! on every profile), a short write, and a full disk. [`SimFs::set_sync_delay`]
 //! makes syncs take time, so writes racing with a sync are not covered by
 //! it (for concurrent writers). [`SimFs::record_events`] logs every call for
 //! traces.
@@ -49,27 +52,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::profile::{DataOrder, FsyncFailure, NameCommit, NameOrder};
+pub use super::profile::Profile;
 use super::{parent_dir, FileHandle, VFile, Vfs};
 use crate::{Error, Result};
-
-/// What survives besides explicitly synced state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Profile {
-    /// Only what POSIX promises.
-    Posix,
-    /// ext4/xfs default behaviour.
-    Linux,
-}
-
-impl Profile {
-    /// `posix` or `linux`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Profile::Posix => "posix",
-            Profile::Linux => "linux",
-        }
-    }
-}
 
 /// How much of the unsynced state a crash keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -100,9 +86,11 @@ impl CrashMode {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Faults {
     /// The n-th sync (file or directory, counted together) fails with EIO.
-    /// A failed file sync drops the file's pending data from the durable
-    /// path; a failed directory sync drops the pending name operations it
-    /// would have committed. Either way a later sync reports success.
+    /// A failed file sync does what the profile's [`FsyncFailure`] says
+    /// (ext4-ordered: drops the file's pending data from the durable path,
+    /// reports the error, and a later sync reports success); a failed
+    /// directory sync drops the pending name operations it would have
+    /// committed, and a later one reports success.
     pub fail_sync: Option<u64>,
     /// The n-th directory sync fails with EIO (as a failed `fail_sync`
     /// directory sync does).
@@ -142,6 +130,9 @@ struct Inode {
     /// (global op number, op) since the last sync.
     pending: Vec<(u64, DataOp)>,
     synced: bool,
+    /// A failed sync whose error the next sync reports
+    /// ([`FsyncFailure::ReportNext`]).
+    sync_error_pending: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -316,46 +307,27 @@ impl SimFs {
                 None => g.clone(),
             }
         };
+        let rules = self.profile.rules();
         let mut rng = CrashRng::new(seed);
         let mut report = CrashReport::default();
-        let cut = match mode {
-            CrashMode::DurableOnly => 0,
-            CrashMode::Prefix | CrashMode::Torn => rng.upto(st.op),
-            CrashMode::Subset => u64::MAX,
+        // `Some(instant)`: everything made before one instant survives
+        // (as the profile orders it); `None`: each file and directory
+        // keeps its own random prefix.
+        let instant = match mode {
+            CrashMode::DurableOnly => Some(0),
+            CrashMode::Prefix | CrashMode::Torn => Some(rng.upto(st.op)),
+            CrashMode::Subset if rules.data_order == DataOrder::Journaled => {
+                Some(Self::journal_prefix(&st, &mut rng))
+            }
+            CrashMode::Subset => None,
         };
+        let cut = instant.unwrap_or(u64::MAX);
 
         // Names.
         let mut dirs = st.durable_dirs.clone();
-        let mut keep_dir: HashMap<PathBuf, u64> = HashMap::new();
-        let global_names_cut = match (mode, self.profile) {
-            (CrashMode::Subset, Profile::Linux) => {
-                let n = st.pending_names.len() as u64;
-                let k = rng.upto(n);
-                st.pending_names.get(k as usize).map_or(u64::MAX, |p| p.0)
-            }
-            _ => cut,
-        };
-        for (opn, dir, op) in &st.pending_names {
-            let keep = match (mode, self.profile) {
-                (CrashMode::Subset, Profile::Posix) => {
-                    let c = *keep_dir.entry(dir.clone()).or_insert_with(|| {
-                        let ops: Vec<u64> = st
-                            .pending_names
-                            .iter()
-                            .filter(|p| &p.1 == dir)
-                            .map(|p| p.0)
-                            .collect();
-                        let k = rng.upto(ops.len() as u64) as usize;
-                        ops.get(k).copied().unwrap_or(u64::MAX)
-                    });
-                    *opn < c
-                }
-                _ => *opn < global_names_cut,
-            };
+        let kept = Self::surviving_names(rules.names, &st.pending_names, instant, &mut rng);
+        for ((_, dir, op), keep) in st.pending_names.iter().zip(kept) {
             if !keep {
-                if self.profile == Profile::Linux {
-                    break; // Linux keeps name operations as a prefix.
-                }
                 continue;
             }
             let entries = dirs.entry(dir.clone()).or_default();
@@ -376,12 +348,24 @@ impl SimFs {
         inos.sort();
         for ino in inos {
             let node = &st.inodes[ino];
-            let file_cut = match mode {
-                CrashMode::Subset => {
+            let file_cut = match instant {
+                None => {
                     let k = rng.upto(node.pending.len() as u64) as usize;
                     node.pending.get(k).map_or(u64::MAX, |p| p.0)
                 }
-                _ => cut,
+                // Data not ordered with names: this file keeps its own
+                // prefix of what it had written before the instant.
+                Some(_) if rules.data_order == DataOrder::Independent => {
+                    let before: Vec<u64> = node
+                        .pending
+                        .iter()
+                        .map(|p| p.0)
+                        .filter(|o| *o < cut)
+                        .collect();
+                    let k = rng.upto(before.len() as u64) as usize;
+                    before.get(k).copied().unwrap_or(cut)
+                }
+                Some(_) => cut,
             };
             let mut img = node.durable.clone();
             let mut dropped: Vec<&DataOp> = Vec::new();
@@ -400,8 +384,10 @@ impl SimFs {
             if let Some(DataOp::Write { off, bytes }) = dropped.first() {
                 if mode == CrashMode::Torn && !torn_done {
                     torn_done = true;
-                    // Keep whole sectors of the write, then old/zero/garbage.
-                    let sector_end = ((off / 512) + 1 + rng.upto(bytes.len() as u64 / 512)) * 512;
+                    // Keep whole sectors (blocks, as the profile tears)
+                    // of the write, then old/zero/garbage.
+                    let unit = rules.tear_unit;
+                    let sector_end = ((off / unit) + 1 + rng.upto(bytes.len() as u64 / unit)) * unit;
                     let keep = (sector_end.saturating_sub(*off) as usize).min(bytes.len());
                     let mut torn = bytes[..keep].to_vec();
                     let rest = bytes.len() - keep;
@@ -419,7 +405,7 @@ impl SimFs {
                     );
                 }
             }
-            if self.profile == Profile::Posix && rng.upto(1) == 1 {
+            if rules.unsynced_extend_zeroes && rng.upto(1) == 1 {
                 // The size was extended but the data never arrived: zeros.
                 let end = dropped
                     .iter()
@@ -440,6 +426,7 @@ impl SimFs {
                     durable: img,
                     pending: Vec::new(),
                     synced: node.synced,
+                    sync_error_pending: false,
                 },
             );
         }
@@ -484,6 +471,61 @@ impl SimFs {
         (dir, name)
     }
 
+    /// Which pending name operations survive a crash, one flag each in
+    /// order: the one place that says which name operations may survive
+    /// together. At an `instant`, those made before it (under every
+    /// order: it is a prefix in time). Otherwise (`CrashMode::Subset`) by
+    /// the profile's [`NameOrder`]: any prefix per directory
+    /// (`PrefixPerDirectory`, posix) or one prefix of all of them in the
+    /// order they were made (`GlobalPrefix`). A rename's two halves share
+    /// one operation number, so no choice splits it within a directory.
+    fn surviving_names(
+        order: NameOrder,
+        pending: &[(u64, PathBuf, NameOp)],
+        instant: Option<u64>,
+        rng: &mut CrashRng,
+    ) -> Vec<bool> {
+        match (instant, order) {
+            (Some(cut), _) => pending.iter().map(|p| p.0 < cut).collect(),
+            (None, NameOrder::GlobalPrefix) => {
+                let k = rng.upto(pending.len() as u64);
+                let cut = pending.get(k as usize).map_or(u64::MAX, |p| p.0);
+                pending.iter().map(|p| p.0 < cut).collect()
+            }
+            (None, NameOrder::PrefixPerDirectory) => {
+                // Each directory draws its prefix where it first appears.
+                let mut cuts: HashMap<&PathBuf, u64> = HashMap::new();
+                pending
+                    .iter()
+                    .map(|(opn, dir, _)| {
+                        let c = *cuts.entry(dir).or_insert_with(|| {
+                            let ops: Vec<u64> =
+                                pending.iter().filter(|p| &p.1 == dir).map(|p| p.0).collect();
+                            let k = rng.upto(ops.len() as u64) as usize;
+                            ops.get(k).copied().unwrap_or(u64::MAX)
+                        });
+                        *opn < c
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// A random crash instant among the pending operations, data and
+    /// names together ([`DataOrder::Journaled`]: one global prefix).
+    fn journal_prefix(st: &State, rng: &mut CrashRng) -> u64 {
+        let mut ops: Vec<u64> = st
+            .pending_names
+            .iter()
+            .map(|p| p.0)
+            .chain(st.inodes.values().flat_map(|n| n.pending.iter().map(|p| p.0)))
+            .collect();
+        ops.sort_unstable();
+        ops.dedup();
+        let k = rng.upto(ops.len() as u64) as usize;
+        ops.get(k).copied().unwrap_or(u64::MAX)
+    }
+
     fn name_op(st: &mut State, dir: &Path, op: NameOp) {
         st.op += 1;
         let opn = st.op;
@@ -506,9 +548,28 @@ impl SimFs {
     }
 
     fn commit_names(st: &mut State, only: Option<&Path>) {
+        Self::commit_names_where(st, |_, dir| only.is_none_or(|d| d == dir));
+    }
+
+    /// Commits the pending name operations that link inode `ino` (its
+    /// create, its renames: both halves of each), as a btrfs fsync logs
+    /// the names of the inode it syncs ([`NameCommit::OwnNames`]).
+    fn commit_own_names(st: &mut State, ino: u64) {
+        let own: std::collections::HashSet<u64> = st
+            .pending_names
+            .iter()
+            .filter(|(_, _, op)| matches!(op, NameOp::Link { ino: i, .. } if *i == ino))
+            .map(|p| p.0)
+            .collect();
+        Self::commit_names_where(st, |opn, _| own.contains(&opn));
+    }
+
+    /// Makes durable the pending name operations `commit` picks (by
+    /// operation number and directory), in order.
+    fn commit_names_where(st: &mut State, commit: impl Fn(u64, &Path) -> bool) {
         let mut keep = Vec::new();
         for (opn, dir, op) in std::mem::take(&mut st.pending_names) {
-            if only.is_some_and(|d| d != dir) {
+            if !commit(opn, &dir) {
                 keep.push((opn, dir, op));
                 continue;
             }
@@ -675,9 +736,9 @@ impl Vfs for SimFs {
         if !st.dirs.contains_key(path) {
             return Err(enoent(path, "fsync directory"));
         }
-        let only = match self.profile {
-            Profile::Posix => Some(path),
-            Profile::Linux => None,
+        let only = match self.profile.rules().dir_sync_commits {
+            NameCommit::AllEarlier => None,
+            NameCommit::Nothing | NameCommit::ThisDirectory | NameCommit::OwnNames => Some(path),
         };
         st.dir_syncs += 1;
         st.syncs_started += 1;
@@ -778,36 +839,54 @@ impl SimFile {
     }
 
     fn sync(&self) -> Result<()> {
+        let rules = self.fs.profile.rules();
         let mut st = self.fs.lock();
         st.syncs_started += 1;
         let n = st.syncs_started;
-        let fail = st.faults.fail_sync == Some(n);
-        st.event(|| {
-            format!(
-                "fsync {}{}",
-                self.path.display(),
-                if fail { " -> EIO (injected)" } else { "" }
-            )
-        });
+        let injected = st.faults.fail_sync == Some(n);
         let node = st.inodes.entry(self.ino).or_default();
-        if fail {
-            // Linux: the dirty pages are marked clean; their data never
-            // reaches the durable image, and the next sync succeeds.
-            node.pending.clear();
-        } else {
+        // An error an earlier sync left for this one to report: it
+        // reports it and commits nothing (ext4 data=journal).
+        let deferred = std::mem::take(&mut node.sync_error_pending);
+        let (commits, fails, note) = match (deferred, injected, rules.fsync_failure) {
+            (true, _, _) => (false, true, " -> EIO (of an earlier failed fsync)"),
+            (false, false, _) => (true, false, ""),
+            // The pages are marked clean: their data never reaches the
+            // durable image, reads still see it, the next sync succeeds.
+            (false, true, FsyncFailure::MarkClean) => {
+                node.pending.clear();
+                (false, true, " -> EIO (injected)")
+            }
+            // The file is its durable image again, in memory too.
+            (false, true, FsyncFailure::Revert) => {
+                node.pending.clear();
+                node.data = node.durable.clone();
+                (false, true, " -> EIO (injected; the file reverts to its durable image)")
+            }
+            // The data reached the journal: durable, and the error (of
+            // the checkpoint) is reported by the next sync.
+            (false, true, FsyncFailure::ReportNext) => {
+                node.sync_error_pending = true;
+                (true, false, " -> ok (EIO injected: the next fsync reports it)")
+            }
+        };
+        if commits {
             let pending = std::mem::take(&mut node.pending);
             for (_, op) in &pending {
                 apply(&mut node.durable, op);
             }
             node.synced = true;
+            match rules.file_sync_commits {
+                NameCommit::AllEarlier => SimFs::commit_names(&mut st, None),
+                NameCommit::OwnNames => SimFs::commit_own_names(&mut st, self.ino),
+                NameCommit::Nothing | NameCommit::ThisDirectory => {}
+            }
         }
-        if self.fs.profile == Profile::Linux && !fail {
-            SimFs::commit_names(&mut st, None);
-        }
+        st.event(|| format!("fsync {}{note}", self.path.display()));
         let st = SimFs::sync_delay(&self.fs, st);
         let mut st = st;
         self.fs.counted_sync(&mut st);
-        if fail {
+        if fails {
             return Err(Error::io(
                 "fdatasync",
                 &self.path,
@@ -928,7 +1007,7 @@ mod tests {
                     assert_eq!(c.open(&p("/d/a")).unwrap().read_all().unwrap(), b"hello")
                 }
                 // POSIX: synced data, but the name was never synced: lost file.
-                Profile::Posix => {
+                _ => {
                     assert!(!c.exists(&p("/d/a")).unwrap());
                     assert_eq!(r.files_lost, vec![p("/d/a")]);
                 }
