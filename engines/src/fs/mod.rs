@@ -47,10 +47,8 @@ pub mod sim;
 pub use counting::{file_kind, new_latency_histogram, CountingFs, IoCounters, IoSnapshot};
 pub use dir::{EngineDir, ReplaceFile};
 pub use layer::{FileLayer, VfsLayer};
+pub use profile::{DataOrder, FsyncFailure, NameCommit, NameOrder, Profile, ProfileRules};
 pub use real::RealFs;
-pub use profile::{
-    DataOrder, FsyncFailure, NameCommit, NameOrder, Profile, ProfileRules,
-};
 pub use sim::{CrashMode, CrashReport, CrashRng, Faults, SimFs};
 
 use std::fmt::Debug;

@@ -52,8 +52,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::profile::{DataOrder, FsyncFailure, NameCommit, NameOrder};
 pub use super::profile::Profile;
+use super::profile::{DataOrder, FsyncFailure, NameCommit, NameOrder};
 use super::{parent_dir, FileHandle, VFile, Vfs};
 use crate::{Error, Result};
 
@@ -387,7 +387,8 @@ impl SimFs {
                     // Keep whole sectors (blocks, as the profile tears)
                     // of the write, then old/zero/garbage.
                     let unit = rules.tear_unit;
-                    let sector_end = ((off / unit) + 1 + rng.upto(bytes.len() as u64 / unit)) * unit;
+                    let sector_end =
+                        ((off / unit) + 1 + rng.upto(bytes.len() as u64 / unit)) * unit;
                     let keep = (sector_end.saturating_sub(*off) as usize).min(bytes.len());
                     let mut torn = bytes[..keep].to_vec();
                     let rest = bytes.len() - keep;
@@ -499,8 +500,11 @@ impl SimFs {
                     .iter()
                     .map(|(opn, dir, _)| {
                         let c = *cuts.entry(dir).or_insert_with(|| {
-                            let ops: Vec<u64> =
-                                pending.iter().filter(|p| &p.1 == dir).map(|p| p.0).collect();
+                            let ops: Vec<u64> = pending
+                                .iter()
+                                .filter(|p| &p.1 == dir)
+                                .map(|p| p.0)
+                                .collect();
                             let k = rng.upto(ops.len() as u64) as usize;
                             ops.get(k).copied().unwrap_or(u64::MAX)
                         });
@@ -518,7 +522,11 @@ impl SimFs {
             .pending_names
             .iter()
             .map(|p| p.0)
-            .chain(st.inodes.values().flat_map(|n| n.pending.iter().map(|p| p.0)))
+            .chain(
+                st.inodes
+                    .values()
+                    .flat_map(|n| n.pending.iter().map(|p| p.0)),
+            )
             .collect();
         ops.sort_unstable();
         ops.dedup();
@@ -861,13 +869,21 @@ impl SimFile {
             (false, true, FsyncFailure::Revert) => {
                 node.pending.clear();
                 node.data = node.durable.clone();
-                (false, true, " -> EIO (injected; the file reverts to its durable image)")
+                (
+                    false,
+                    true,
+                    " -> EIO (injected; the file reverts to its durable image)",
+                )
             }
             // The data reached the journal: durable, and the error (of
             // the checkpoint) is reported by the next sync.
             (false, true, FsyncFailure::ReportNext) => {
                 node.sync_error_pending = true;
-                (true, false, " -> ok (EIO injected: the next fsync reports it)")
+                (
+                    true,
+                    false,
+                    " -> ok (EIO injected: the next fsync reports it)",
+                )
             }
         };
         if commits {
