@@ -67,6 +67,11 @@ pub trait PowerCut {
     /// crash the `SimFs` with `seed`, remount the survivor); returns a line
     /// for the trace.
     fn cut(&mut self, seed: u64) -> Result<String, ProtocolError>;
+
+    /// Called once, when the engine has answered its first request (its
+    /// start-up is over): a storage that injects faults into the workload
+    /// arms them here, so that they never hit the engine's start-up.
+    fn engine_ready(&mut self) {}
 }
 
 /// One process trial's parameters.
@@ -91,6 +96,7 @@ pub fn run_process_trial(
     t: &ProcessTrial<'_>,
     power_cut: Option<&mut dyn PowerCut>,
 ) -> Result<TrialOutcome, ProtocolError> {
+    let mut power_cut = power_cut;
     let mut rng = CrashRng::new(t.seed);
     let mut out = TrialOutcome::default();
     let mut ops: Vec<Op> = Vec::new();
@@ -130,6 +136,11 @@ pub fn run_process_trial(
             break;
         }
         let reply = engine.reply()?;
+        if i == 0 {
+            if let Some(cut) = power_cut.as_deref_mut() {
+                cut.engine_ready();
+            }
+        }
         out.trace
             .push(format!("op {i}: {} -> {}", req.to_line(), reply.to_line()));
         match (&req, reply) {

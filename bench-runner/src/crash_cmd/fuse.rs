@@ -17,7 +17,17 @@
 //! ([`classify_with`]: a loss under a policy without `+dir` on `posix` is
 //! rerun with the same seed on `linux`, through FUSE too) and tallied
 //! ([`LineTally`]) into the same [`CrashRow`] and verdicts as in-process
-//! lines. Rows carry profile `fuse-posix` or `fuse-linux`.
+//! lines. Rows carry profile `fuse-posix` or `fuse-linux` (`fuse-xfs`,
+//! `fuse-btrfs`, `fuse-ext4-journal` with `--profile`).
+//!
+//! With `--fsync-eio`, each trial answers one seeded sync request (FSYNC
+//! or FSYNCDIR; the `k`-th after the engine's first reply, `k` drawn from
+//! the trial's seed in `1..=max(1, ops/4)`) with EIO, through
+//! [`SimFs::set_faults`]: simfuse only returns the errno, and the profile
+//! decides what the failure does to the data
+//! ([`engines::fs::FsyncFailure`]). A program that retries the fsync and
+//! acknowledges is then caught on ext4-ordered and xfs; an engine that
+//! fails the write and poisons keeps its promise everywhere.
 //!
 //! Every mount is undone on every path out of a trial ([`simfuse::Mounted`]
 //! unmounts on drop, lazily if need be), the engine process is killed and
@@ -32,7 +42,7 @@ use anyhow::{Context, Result};
 use crashcheck::process::{run_process_trial, PowerCut, ProcessTrial};
 use crashcheck::protocol::ProtocolError;
 use crashcheck::{classify_with, LineTally, LossCause, TrialOutcome};
-use engines::fs::{CrashMode, CrashReport, Profile, SimFs};
+use engines::fs::{CrashMode, CrashReport, CrashRng, Faults, Profile, SimFs};
 use results::CrashRow;
 use simfuse::Mounted;
 
@@ -50,8 +60,18 @@ pub struct FuseCut {
     mounted: Option<Mounted>,
     mountpoint: PathBuf,
     mode: CrashMode,
+    /// With `--fsync-eio`: the sync (counted from the engine's first
+    /// reply) answered with EIO, and the absolute sync number once armed.
+    eio: Option<(u64, Option<u64>)>,
     /// What the last power cut did.
     pub report: Option<CrashReport>,
+}
+
+/// Which sync after the engine's first reply `--fsync-eio` fails in the
+/// trial with `seed`: `1..=max(1, ops/4)`, so that most trials reach it
+/// before their kill (drawn uniformly in `0..ops`).
+pub fn eio_sync(seed: u64, ops: u64) -> u64 {
+    1 + CrashRng::new(seed ^ 0xE10_F5C).upto((ops / 4).max(1) - 1)
 }
 
 impl FuseCut {
@@ -67,6 +87,7 @@ impl FuseCut {
             mountpoint: mounted.path().to_path_buf(),
             mounted: Some(mounted),
             mode,
+            eio: None,
             report: None,
         };
         // Directories on SimFs are durable once made.
@@ -89,7 +110,26 @@ impl FuseCut {
     }
 }
 
+impl FuseCut {
+    /// Fails the `k`-th sync after the engine's first reply with EIO.
+    pub fn fail_sync_after_ready(&mut self, k: u64) {
+        self.eio = Some((k, None));
+    }
+}
+
 impl PowerCut for FuseCut {
+    fn engine_ready(&mut self) {
+        if let Some((k, armed)) = &mut self.eio {
+            // No sync delay through FUSE: syncs done = syncs started.
+            let n = self.sim.syncs() + *k;
+            *armed = Some(n);
+            self.sim.set_faults(Faults {
+                fail_sync: Some(n),
+                ..Faults::default()
+            });
+        }
+    }
+
     fn cut(&mut self, seed: u64) -> Result<String, ProtocolError> {
         let failed = |e: simfuse::Error| ProtocolError::Io {
             what: "power cut through FUSE".into(),
@@ -101,9 +141,17 @@ impl PowerCut for FuseCut {
         if let Some(m) = self.mounted.take() {
             m.unmount().map_err(failed)?;
         }
+        let eio = match self.eio {
+            None => String::new(),
+            Some((k, None)) => format!("fsync EIO at sync {k} after start-up: never armed; "),
+            Some((k, Some(n))) if self.sim.syncs() >= n => {
+                format!("fsync EIO injected at sync {k} after start-up (sync #{n}); ")
+            }
+            Some((k, Some(_))) => format!("fsync EIO at sync {k} after start-up: not reached; "),
+        };
         let (survivor, report) = self.sim.crash(seed, self.mode);
         let line = format!(
-            "SimFs crashed ({:?}): {} unsynced operations dropped, {} truncates reverted, files lost: {}",
+            "{eio}SimFs crashed ({:?}): {} unsynced operations dropped, {} truncates reverted, files lost: {}",
             self.mode,
             report.writes_dropped,
             report.truncates_reverted,
@@ -131,7 +179,8 @@ pub fn trial_mode(i: u64) -> CrashMode {
 }
 
 /// Runs one power-cut trial of `engine` through a FUSE mount at
-/// `mountpoint`, unclassified; the mount is undone on every path.
+/// `mountpoint`, unclassified; the mount is undone on every path. With
+/// `fsync_eio`, one seeded sync fails with EIO ([`eio_sync`]).
 pub fn fuse_trial(
     engine: &ChildEngine,
     profile: Profile,
@@ -139,8 +188,12 @@ pub fn fuse_trial(
     mode: CrashMode,
     seed: u64,
     ops: u64,
+    fsync_eio: bool,
 ) -> Result<TrialOutcome> {
     let mut cut = FuseCut::mount(profile, mountpoint, mode)?;
+    if fsync_eio {
+        cut.fail_sync_after_ready(eio_sync(seed, ops));
+    }
     let dir = cut.data_dir();
     let trial = ProcessTrial {
         launch: &engine.launch,
@@ -197,15 +250,25 @@ pub fn classified_trial(
     seed: u64,
     i: u64,
     ops: u64,
+    fsync_eio: bool,
 ) -> Result<TrialOutcome> {
     let mode = trial_mode(i);
-    let o = fuse_trial(engine, profile, mountpoint, mode, seed, ops)?;
+    let o = fuse_trial(engine, profile, mountpoint, mode, seed, ops, fsync_eio)?;
     if !engine.dir_sync_optional {
         return Ok(o);
     }
     let mut rerun_err = None;
     let o = classify_with(&engine.promise, profile, o, || {
-        fuse_trial(engine, Profile::Linux, mountpoint, mode, seed, ops).unwrap_or_else(|e| {
+        fuse_trial(
+            engine,
+            Profile::Linux,
+            mountpoint,
+            mode,
+            seed,
+            ops,
+            fsync_eio,
+        )
+        .unwrap_or_else(|e| {
             let v = format!("rerun on linux failed: {e:#}");
             rerun_err = Some(e);
             TrialOutcome {
@@ -231,6 +294,8 @@ pub struct FuseRun<'a> {
     pub base_seed: u64,
     /// Operations per trial before the kill (at most).
     pub ops: u64,
+    /// Whether each trial fails one seeded sync with EIO (`--fsync-eio`).
+    pub fsync_eio: bool,
     /// Where progress goes.
     pub progress: crate::progress::Progress,
 }
@@ -264,7 +329,15 @@ impl FuseRun<'_> {
                 self.trials
             ));
             let seed = fuse_seed(self.base_seed, profile, i);
-            let o = classified_trial(engine, profile, &mountpoint, seed, i, self.ops);
+            let o = classified_trial(
+                engine,
+                profile,
+                &mountpoint,
+                seed,
+                i,
+                self.ops,
+                self.fsync_eio,
+            );
             // A stop signal can kill the engine process (Ctrl-C reaches the
             // whole process group): that is an interruption, not an error.
             if stop.load(Relaxed) {

@@ -89,6 +89,9 @@ fn target(args: &CrashArgs) -> Result<Target> {
         bail!("--ops must be at least 1");
     }
     let fuse = args.fs == FsArg::Fuse;
+    if args.fsync_eio && !fuse {
+        bail!("--fsync-eio answers a FUSE fsync request with EIO: it needs --fs fuse");
+    }
     if fuse {
         if args.kill {
             bail!("--fs fuse power-cuts child processes itself: drop --kill");
@@ -277,6 +280,7 @@ fn fuse_lines(
         trials: args.trials.unwrap_or(20),
         base_seed: args.seed,
         ops: args.ops,
+        fsync_eio: args.fsync_eio,
         progress: progress.clone(),
     };
     let mut rows = Vec::new();
@@ -382,7 +386,15 @@ fn replay(args: &CrashArgs, target: &Target, policies: &[SyncPolicy], seed: u64)
             };
             let env_host = results::Environment::capture(None).host;
             let work = crate::run::prepare_disk(disk, &crate::output::run_id(&env_host))?;
-            let r = fuse::classified_trial(child, profile, &work.join("mnt"), seed, i, args.ops);
+            let r = fuse::classified_trial(
+                child,
+                profile,
+                &work.join("mnt"),
+                seed,
+                i,
+                args.ops,
+                args.fsync_eio,
+            );
             let _ = std::fs::remove_dir_all(&work);
             r?
         }
