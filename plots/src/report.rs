@@ -715,19 +715,36 @@ fn expected_lost(c: &CrashRow) -> u64 {
     }
 }
 
+/// What a simulated profile keeps, in the words of someone choosing an
+/// engine.
+fn profile_words(profile: &str) -> Option<&'static str> {
+    Some(match profile {
+        "posix" => "`posix`: unsynced data and never-synced file names vanish",
+        "linux" => "`linux`: unsynced data vanishes, a file sync also keeps the names created before it",
+        "xfs" => "`xfs`: unsynced data vanishes, a file sync also keeps the names created before it, and a rename or create may survive without the data written before it",
+        "btrfs" => "`btrfs`: unsynced data vanishes, a file sync keeps that file's own name but not the names of other files created or renamed before it",
+        "ext4-journal" => "`ext4-journal` (ext4 data=journal): data and names are kept in the order they were made, a crash keeps everything up to a point",
+        _ => return None,
+    })
+}
+
 /// What a crash was, in the words of someone choosing an engine.
 fn crash_fs_words(profile: &str) -> String {
     let (fs, threads) = profile.split_once(' ').unwrap_or((profile, ""));
-    let base = match fs {
-        "posix" => "simulated power cut, `posix`: unsynced data and never-synced file names vanish",
-        "linux" => "simulated power cut, `linux`: unsynced data vanishes, a file sync also keeps the names created before it",
-        "process-kill" => "the engine process killed with SIGKILL on a real disk: the kernel's page cache survives",
-        "fuse-posix" => "power cut under a separate process writing through a FUSE mount of the simulator, `posix`: unsynced data and never-synced file names vanish",
-        "fuse-linux" => "power cut under a separate process writing through a FUSE mount of the simulator, `linux`: unsynced data vanishes, a file sync also keeps the names created before it",
-        other => other,
+    let base = if let Some(w) = profile_words(fs) {
+        format!("simulated power cut, {w}")
+    } else if let Some(w) = fs.strip_prefix("fuse-").and_then(profile_words) {
+        format!(
+            "power cut under a separate process writing through a FUSE mount of the simulator, {w}"
+        )
+    } else if fs == "process-kill" {
+        "the engine process killed with SIGKILL on a real disk: the kernel's page cache survives"
+            .to_string()
+    } else {
+        fs.to_string()
     };
     if threads.is_empty() {
-        base.to_string()
+        base
     } else {
         format!("{base}; {threads} writing at once")
     }
@@ -861,6 +878,22 @@ fn report_markdown(d: &Loaded, charts_md: &str, crash_md: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_profile_is_described_in_words_fuse_or_not() {
+        assert_eq!(
+            crash_fs_words("fuse-posix 4 threads"),
+            "power cut under a separate process writing through a FUSE mount of the simulator, \
+             `posix`: unsynced data and never-synced file names vanish; 4 threads writing at once"
+        );
+        for p in ["posix", "linux", "xfs", "btrfs", "ext4-journal"] {
+            assert!(
+                crash_fs_words(p).starts_with("simulated power cut, `"),
+                "{p}"
+            );
+            assert!(crash_fs_words(&format!("fuse-{p}")).contains("FUSE"), "{p}");
+        }
+    }
 
     #[test]
     fn run_ids_carry_the_date() {

@@ -48,8 +48,10 @@ pub struct ReplayContext {
 
 /// Prints the table, the legend, and how to follow up each BROKEN line.
 pub fn print(rows: &[CrashRow], ctx: &ReplayContext) {
+    // Wide enough for `fuse-ext4-journal` and `ext4-journal 4 threads`.
+    let fs_w = rows.iter().map(|r| r.profile.len()).fold(16, usize::max);
     println!(
-        "{:<8} {:<13} {:<16} {:>6} {:>7} {:>16} {:>6} {:>7} {:>6} {:>8}  {:<20} verdict",
+        "{:<8} {:<13} {:<fs_w$} {:>6} {:>7} {:>16} {:>6} {:>7} {:>6} {:>8}  {:<20} verdict",
         "engine",
         "policy",
         "fs",
@@ -64,7 +66,7 @@ pub fn print(rows: &[CrashRow], ctx: &ReplayContext) {
     );
     for r in rows {
         println!(
-            "{:<8} {:<13} {:<16} {:>6} {:>7} {:>16} {:>6} {:>7} {:>6} {:>8}  {:<20} {}",
+            "{:<8} {:<13} {:<fs_w$} {:>6} {:>7} {:>16} {:>6} {:>7} {:>6} {:>8}  {:<20} {}",
             r.engine,
             r.policy,
             r.profile,
