@@ -56,7 +56,7 @@ pub struct CrashArgs {
     /// Simulated filesystem profile: posix, linux (= ext4-ordered), xfs, btrfs, ext4-journal, both (posix and linux) or all.
     #[arg(long, value_enum, default_value_t = ProfileArg::Both)]
     pub profile: ProfileArg,
-    /// With --fs fuse: each trial answers one seeded fsync (file or directory, among the first ops/4 after the program's first reply) with EIO; the profile decides what the failure does to the data (ext4-ordered, xfs: dropped; btrfs: the file reverts; ext4-journal: reported by the next fsync). Off by default.
+    /// With --fs fuse: each trial answers one seeded fsync (file or directory, among the first ops/4 after the program's first reply) with EIO; the profile decides what the failure does to the data (ext4-ordered, xfs: dropped; btrfs: the file reverts; ext4-journal: reported by the next fsync).
     #[arg(long)]
     pub fsync_eio: bool,
     /// Trials per engine x policy x profile line (default: 500; with --kill or --exec, kills per line, default 10; with --fs fuse, power cuts per line, default 20).
