@@ -124,7 +124,7 @@ pub fn run_process_trial(
         if i == kill_at {
             // The kill lands before, during or after this request.
             std::thread::sleep(Duration::from_micros(rng.upto(300)));
-            engine.kill();
+            engine.kill()?;
             out.trace
                 .push(format!("op {i}: {} -> killed", req.to_line()));
             break;

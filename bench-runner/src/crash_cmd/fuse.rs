@@ -265,8 +265,10 @@ impl FuseRun<'_> {
             ));
             let seed = fuse_seed(self.base_seed, profile, i);
             let o = classified_trial(engine, profile, &mountpoint, seed, i, self.ops);
-            // A stop signal can kill the engine process (Ctrl-C reaches the
-            // whole process group): that is an interruption, not an error.
+            // A trial cut short by a stop signal is an interruption, not
+            // an error (the engine runs in its own process group, so a
+            // terminal's Ctrl-C does not reach it; a signal sent to the
+            // group by hand may).
             if stop.load(Relaxed) {
                 return Ok(None);
             }
