@@ -106,7 +106,7 @@ impl PowerCut for FuseCut {
         }
         let (survivor, report) = self.sim.crash(seed, self.mode);
         let line = format!(
-            "SimFs crashed ({:?}): {} unsynced operations dropped, {} truncates reverted, files lost: {}",
+            "SimFs crashed ({:?}): {} unsynced data operations dropped, {} truncates reverted, files lost: {}",
             self.mode,
             report.writes_dropped,
             report.truncates_reverted,
