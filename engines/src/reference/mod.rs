@@ -30,7 +30,8 @@
 //! commit, so a process crash loses it: weaker than this suite's `none`
 //! (handed to the kernel, survives a process crash), and for the same reason
 //! it cannot stand for the unsynced writes of `batch:N`. redb therefore runs
-//! `always` only.
+//! `always` only, with or without `+dir` (redb never fsyncs the directory
+//! of the file it creates; under `+dir` the adapter does).
 //!
 //! LMDB's `MDB_NOSYNC` keeps no synced snapshot safe: later commits may
 //! reuse the pages of the last synced one, so a power loss (not a process
