@@ -385,3 +385,55 @@ fn replay_of_an_exec_trial_traces_fuse_requests_syncs_and_the_power_cut() {
         }
     }
 }
+
+/// redb 4.6 never fsyncs the directory of the file it creates: without
+/// `+dir` a power cut on `posix` takes the whole database (trials 0 and 4
+/// keep only durable state, so they lose it whenever a write was
+/// acknowledged); the `+dir` mapping syncs the name before redb opens the
+/// file and keeps everything.
+#[test]
+fn redb_loses_its_file_without_dir_and_keeps_it_with_the_dir_mapping() {
+    if !fuse_present() {
+        return;
+    }
+    if engines::registry::info("redb").is_err() {
+        eprintln!("skipped: built without the reference engines");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let status = crash_cmd(
+        tmp.path(),
+        "out",
+        &[
+            "--engines",
+            "redb",
+            "--policies",
+            "always,always+dir",
+            "--profile",
+            "posix",
+            "--trials",
+            "8",
+        ],
+    )
+    .status()
+    .unwrap();
+    let rows = rows(tmp.path(), "out");
+    assert_eq!(status.code(), Some(0), "{rows:#?}");
+    let [plain, dir] = &rows[..] else {
+        panic!("two lines expected: {rows:#?}")
+    };
+    assert_eq!(
+        (plain.policy.as_str(), dir.policy.as_str()),
+        ("always", "always+dir")
+    );
+    assert!(
+        plain.trials_with_loss >= 2 && plain.files_lost >= 2,
+        "redb always kept its file through durable-only power cuts: {plain:?}"
+    );
+    assert_eq!(plain.verdict, "lost (no dir sync: expected)");
+    assert_eq!(
+        (dir.lost_writes, dir.files_lost, dir.verdict.as_str()),
+        (0, 0, "kept"),
+        "{dir:?}"
+    );
+}
