@@ -201,7 +201,6 @@ mod tests {
 
     use super::*;
     use crate::fs::{CountingFs, RealFs};
-    use crate::SyncPolicy;
 
     /// Opens redb under `policy` in `dir`; the Vfs calls the adapter made.
     fn open(dir: &std::path::Path, policy: &str) -> (RedbEngine, crate::fs::IoSnapshot) {
