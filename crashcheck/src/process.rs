@@ -67,6 +67,32 @@ pub trait PowerCut {
     /// crash the `SimFs` with `seed`, remount the survivor); returns a line
     /// for the trace.
     fn cut(&mut self, seed: u64) -> Result<String, ProtocolError>;
+
+    /// The storage calls served since the last call (for FUSE: the
+    /// requests and the simulator operations they made, with operation
+    /// numbers), for the trace. The trial asks after every reply, so each
+    /// request's calls print under it. None by default.
+    fn take_events(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// What the last [`PowerCut::cut`] kept and dropped, one line each
+    /// (`kept: #12 write ...`), printed under the power cut. None by default.
+    fn cut_details(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Moves the storage calls `cut` recorded into the trace, indented under
+/// the line they belong to.
+fn storage_trace(trace: &mut Vec<String>, cut: &mut Option<&mut dyn PowerCut>) {
+    if let Some(c) = cut {
+        trace.extend(
+            c.take_events()
+                .into_iter()
+                .map(|e| format!("      fs: {e}")),
+        );
+    }
 }
 
 /// One process trial's parameters.
@@ -89,7 +115,7 @@ pub struct ProcessTrial<'a> {
 /// died before the kill, or broke the protocol), not a broken promise.
 pub fn run_process_trial(
     t: &ProcessTrial<'_>,
-    power_cut: Option<&mut dyn PowerCut>,
+    mut power_cut: Option<&mut dyn PowerCut>,
 ) -> Result<TrialOutcome, ProtocolError> {
     let mut rng = CrashRng::new(t.seed);
     let mut out = TrialOutcome::default();
@@ -97,6 +123,8 @@ pub fn run_process_trial(
     let mut acked = 0u64;
     let kill_at = rng.upto(t.ops.max(1) - 1);
     let mut engine = EngineProcess::spawn(t.launch.command(t.dir))?;
+    // Calls made before the first request (opening the store) are traced
+    // with the first request: a process may start writing at any time.
     for i in 0..t.ops.max(1) {
         let req = if rng.upto(23) == 0 {
             Request::Sync
@@ -127,11 +155,13 @@ pub fn run_process_trial(
             engine.kill()?;
             out.trace
                 .push(format!("op {i}: {} -> killed", req.to_line()));
+            storage_trace(&mut out.trace, &mut power_cut);
             break;
         }
         let reply = engine.reply()?;
         out.trace
             .push(format!("op {i}: {} -> {}", req.to_line(), reply.to_line()));
+        storage_trace(&mut out.trace, &mut power_cut);
         match (&req, reply) {
             (Request::Sync, Reply::Ok) => {
                 for op in ops.iter_mut().filter(|o| o.ack.is_some()) {
@@ -157,10 +187,17 @@ pub fn run_process_trial(
     drop(engine);
     out.acked = acked;
     let process_only = power_cut.is_none();
-    let max_lost = match power_cut {
+    let max_lost = match &mut power_cut {
         Some(cut) => {
+            // Anything served between the last reply and the kill.
+            out.trace.extend(
+                cut.take_events()
+                    .into_iter()
+                    .map(|e| format!("      fs: {e}")),
+            );
             let line = cut.cut(rng.next_u64())?;
             out.trace.push(format!("power cut: {line}"));
+            out.trace.extend(cut.cut_details());
             t.promise.max_lost_writes()
         }
         None => {
@@ -172,7 +209,7 @@ pub fn run_process_trial(
             Some(0)
         }
     };
-    let state = match recover(t) {
+    let state = match recover(t, &mut out.trace, &mut power_cut) {
         Ok(s) => s,
         Err(e) => {
             let e = e.to_string();
@@ -199,12 +236,20 @@ pub fn run_process_trial(
     Ok(out)
 }
 
-/// Starts the engine again on the same directory and reads every key.
-fn recover(t: &ProcessTrial<'_>) -> Result<BTreeMap<u64, Option<Vec<u8>>>, ProtocolError> {
+/// Starts the engine again on the same directory and reads every key;
+/// the storage calls it makes are traced under `recovery:`.
+fn recover(
+    t: &ProcessTrial<'_>,
+    trace: &mut Vec<String>,
+    cut: &mut Option<&mut dyn PowerCut>,
+) -> Result<BTreeMap<u64, Option<Vec<u8>>>, ProtocolError> {
+    trace.push("recovery:".into());
     let mut engine = EngineProcess::spawn(t.launch.command(t.dir))?;
     let mut state = BTreeMap::new();
     for k in 0..KEYS {
-        let v = match engine.request(&Request::Get(key_bytes(k)))? {
+        let reply = engine.request(&Request::Get(key_bytes(k)));
+        storage_trace(trace, cut);
+        let v = match reply? {
             Reply::Value(v) => Some(v),
             Reply::None => None,
             Reply::Err(m) => {
@@ -222,6 +267,8 @@ fn recover(t: &ProcessTrial<'_>) -> Result<BTreeMap<u64, Option<Vec<u8>>>, Proto
         };
         state.insert(k, v);
     }
-    engine.close()?;
+    let closed = engine.close();
+    storage_trace(trace, cut);
+    closed?;
     Ok(state)
 }
