@@ -117,7 +117,9 @@ fn dispatch(cli: Cli, command_line: &str) -> Result<u8> {
             println!("{}", out.display());
             Ok(0)
         }
-        Some(Command::Crash(args)) => crash_cmd::run(&args, command_line),
+        Some(Command::Crash(args)) => {
+            crash_cmd::run(&crash_cmd::CrashPlan::from_args(&args, command_line)?)
+        }
         Some(Command::CrashChild(args)) => crash_cmd::child(&args),
         Some(Command::Compare(args)) => {
             let out = report::compare(

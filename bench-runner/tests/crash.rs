@@ -28,6 +28,15 @@ fn kv_py(mode: &str) -> String {
     format!("python3 '{}' {mode}", script.display())
 }
 
+/// `kv_py(mode)` started by a wrapper that waits for it as a child.
+fn supervised_kv_py(mode: &str) -> String {
+    let wrapper = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/exec-engine/supervise.sh")
+        .canonicalize()
+        .unwrap();
+    format!("sh '{}' {}", wrapper.display(), kv_py(mode))
+}
+
 fn have_python() -> bool {
     let ok = std::process::Command::new("python3")
         .arg("--version")
@@ -300,21 +309,26 @@ fn kill_mode_checks_process_crashes_on_a_real_disk() {
 
 /// The line protocol through `--exec`, on process kills: the example
 /// engine keeps every acknowledged write in its honest modes, and its
-/// `buffered` mode (acknowledging from a user-space buffer) is caught.
+/// `buffered` mode (acknowledging from a user-space buffer, flushed at a
+/// clean exit) is caught, also when a wrapper starts it as a child. Broke
+/// before process groups: `sh -c` forks python3, the kill reached only the
+/// shell, and the surviving program flushed its buffer at EOF.
 #[test]
 fn exec_engines_are_held_to_their_promise_across_process_kills() {
     if !have_python() {
         return;
     }
     let t = tempfile::tempdir().unwrap();
-    for (mode, promise, code) in [
-        ("fsync+dir", "always", 0),
-        ("write", "none", 0),
-        ("buffered", "none", 1),
+    for (name, cmd, promise, code) in [
+        ("fsync+dir", kv_py("fsync+dir"), "always", 0),
+        ("write", kv_py("write"), "none", 0),
+        ("buffered", kv_py("buffered"), "none", 1),
+        ("supervised", supervised_kv_py("buffered"), "none", 1),
     ] {
-        let out = t.path().join(mode);
+        let mode = name;
+        let out = t.path().join(name);
         let a = bench()
-            .args(["crash", "--exec", &kv_py(mode), "--exec-promise", promise])
+            .args(["crash", "--exec", &cmd, "--exec-promise", promise])
             .args(["--trials", "4", "--quiet", "--disk"])
             .arg(t.path())
             .arg("--out")

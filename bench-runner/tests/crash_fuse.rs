@@ -278,3 +278,162 @@ fn no_mount_remains_after_ctrl_c() {
     assert_eq!(status.code(), Some(130));
     no_mount_under(tmp.path(), "SIGINT");
 }
+
+/// The `--replay` trace of an `--exec` trial on FUSE, for the first trials
+/// of `--seed 1` on `posix` (trial `i` crashes in mode `i mod 4`).
+fn fuse_replay(disk: &Path, cmd: &str, trial: u64) -> String {
+    let seed = bench_runner::crash_cmd::fuse::fuse_seed(1, Profile::Posix, trial);
+    let out = Command::new(EXE)
+        .args(["crash", "--fs", "fuse", "--quiet", "--disk"])
+        .arg(disk)
+        .args([
+            "--exec",
+            cmd,
+            "--exec-promise",
+            "always",
+            "--profile",
+            "posix",
+        ])
+        .args(["--seed", "1", "--ops", "40", "--replay", &seed.to_string()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "replay failed: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// The operation number of a `#N ...` trace entry after `prefix`.
+fn op_number(line: &str, prefix: &str) -> Option<u64> {
+    let rest = line.trim_start().strip_prefix(prefix)?.strip_prefix('#')?;
+    rest.split(' ').next()?.parse().ok()
+}
+
+#[test]
+fn replay_of_an_exec_trial_traces_fuse_requests_syncs_and_the_power_cut() {
+    if !fuse_present() {
+        return;
+    }
+    let Some(cmd) = kv_py("fsync") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    // Trial 0 keeps only durable state; trial 1 a prefix in time.
+    for trial in [0, 1] {
+        let text = fuse_replay(tmp.path(), &cmd, trial);
+        let lines: Vec<&str> = text.lines().collect();
+        let cut = lines
+            .iter()
+            .position(|l| l.trim_start().starts_with("power cut: "))
+            .unwrap_or_else(|| panic!("trial {trial}: no power cut line:\n{text}"));
+        let before = &lines[..cut];
+        // Every request's calls print under it, with operation numbers.
+        let first_op = before
+            .iter()
+            .position(|l| l.trim_start().starts_with("op 0: "));
+        let write = before
+            .iter()
+            .position(|l| op_number(l, "fs: ").is_some() && l.contains(" write /db/seg-"));
+        assert!(
+            first_op < write,
+            "trial {trial}: no numbered write under a request:\n{text}"
+        );
+        assert!(
+            before.iter().any(|l| l.contains("fs: FUSE fsync"))
+                && before.iter().any(|l| l.contains("fs: fsync /db/seg-")),
+            "trial {trial}: no FUSE fsync and sync lines:\n{text}"
+        );
+        let served: Vec<u64> = before.iter().filter_map(|l| op_number(l, "fs: ")).collect();
+        // Under the power cut: each pending operation, kept or dropped, by
+        // the number it was served with.
+        let recovery = lines[cut..]
+            .iter()
+            .position(|l| l.trim() == "recovery:")
+            .map_or(lines.len(), |r| cut + r);
+        let kept: Vec<u64> = lines[cut..recovery]
+            .iter()
+            .filter_map(|l| op_number(l, "kept: "))
+            .collect();
+        let dropped: Vec<u64> = lines[cut..recovery]
+            .iter()
+            .filter_map(|l| op_number(l, "dropped: "))
+            .collect();
+        for n in kept.iter().chain(&dropped) {
+            assert!(
+                served.contains(n),
+                "trial {trial}: #{n} under the power cut was never served:\n{text}"
+            );
+        }
+        // kv.py never syncs its directory: the segment's name is pending on posix.
+        let create = lines[cut..recovery]
+            .iter()
+            .find(|l| l.contains("#1 create /db/seg-000000.log"));
+        assert!(
+            create.is_some(),
+            "trial {trial}: the unsynced create is not listed:\n{text}"
+        );
+        match trial {
+            0 => assert!(
+                kept.is_empty() && !dropped.is_empty(),
+                "durable state only keeps nothing pending:\n{text}"
+            ),
+            _ => assert!(
+                kept.iter().all(|k| dropped.iter().all(|d| k < d)),
+                "a prefix in time keeps earlier operations than it drops:\n{text}"
+            ),
+        }
+    }
+}
+
+/// redb 4.6 never fsyncs the directory of the file it creates: without
+/// `+dir` a power cut on `posix` takes the whole database (trials 0 and 4
+/// keep only durable state, so they lose it whenever a write was
+/// acknowledged); the `+dir` mapping syncs the name before redb opens the
+/// file and keeps everything.
+#[test]
+fn redb_loses_its_file_without_dir_and_keeps_it_with_the_dir_mapping() {
+    if !fuse_present() {
+        return;
+    }
+    if engines::registry::info("redb").is_err() {
+        eprintln!("skipped: built without the reference engines");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let status = crash_cmd(
+        tmp.path(),
+        "out",
+        &[
+            "--engines",
+            "redb",
+            "--policies",
+            "always,always+dir",
+            "--profile",
+            "posix",
+            "--trials",
+            "8",
+        ],
+    )
+    .status()
+    .unwrap();
+    let rows = rows(tmp.path(), "out");
+    assert_eq!(status.code(), Some(0), "{rows:#?}");
+    let [plain, dir] = &rows[..] else {
+        panic!("two lines expected: {rows:#?}")
+    };
+    assert_eq!(
+        (plain.policy.as_str(), dir.policy.as_str()),
+        ("always", "always+dir")
+    );
+    assert!(
+        plain.trials_with_loss >= 2 && plain.files_lost >= 2,
+        "redb always kept its file through durable-only power cuts: {plain:?}"
+    );
+    assert_eq!(plain.verdict, "lost (no dir sync: expected)");
+    assert_eq!(
+        (dir.lost_writes, dir.files_lost, dir.verdict.as_str()),
+        (0, 0, "kept"),
+        "{dir:?}"
+    );
+}

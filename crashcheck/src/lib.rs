@@ -52,11 +52,13 @@
 //! - [`protocol`]: the line protocol spoken by crash children and external
 //!   engines (`crash --exec`);
 //! - [`process`]: trials on a child process killed with SIGKILL (the
-//!   `--kill` and `--exec` paths), with a hook for a power cut.
+//!   `--kill` and `--exec` paths), with a hook for a power cut;
+//! - [`kill`](mod@kill): the kill itself, which reaches the whole process tree.
 
 pub mod classify;
 pub mod concurrent;
 pub mod history;
+pub mod kill;
 pub mod line;
 pub mod nosync;
 pub mod process;

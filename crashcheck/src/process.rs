@@ -72,6 +72,32 @@ pub trait PowerCut {
     /// start-up is over): a storage that injects faults into the workload
     /// arms them here, so that they never hit the engine's start-up.
     fn engine_ready(&mut self) {}
+
+    /// The storage calls served since the last call (for FUSE: the
+    /// requests and the simulator operations they made, with operation
+    /// numbers), for the trace. The trial asks after every reply, so each
+    /// request's calls print under it. None by default.
+    fn take_events(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// What the last [`PowerCut::cut`] kept and dropped, one line each
+    /// (`kept: #12 write ...`), printed under the power cut. None by default.
+    fn cut_details(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Moves the storage calls `cut` recorded into the trace, indented under
+/// the line they belong to.
+fn storage_trace(trace: &mut Vec<String>, cut: &mut Option<&mut dyn PowerCut>) {
+    if let Some(c) = cut {
+        trace.extend(
+            c.take_events()
+                .into_iter()
+                .map(|e| format!("      fs: {e}")),
+        );
+    }
 }
 
 /// One process trial's parameters.
@@ -94,15 +120,16 @@ pub struct ProcessTrial<'a> {
 /// died before the kill, or broke the protocol), not a broken promise.
 pub fn run_process_trial(
     t: &ProcessTrial<'_>,
-    power_cut: Option<&mut dyn PowerCut>,
+    mut power_cut: Option<&mut dyn PowerCut>,
 ) -> Result<TrialOutcome, ProtocolError> {
-    let mut power_cut = power_cut;
     let mut rng = CrashRng::new(t.seed);
     let mut out = TrialOutcome::default();
     let mut ops: Vec<Op> = Vec::new();
     let mut acked = 0u64;
     let kill_at = rng.upto(t.ops.max(1) - 1);
     let mut engine = EngineProcess::spawn(t.launch.command(t.dir))?;
+    // Calls made before the first request (opening the store) are traced
+    // with the first request: a process may start writing at any time.
     for i in 0..t.ops.max(1) {
         let req = if rng.upto(23) == 0 {
             Request::Sync
@@ -130,9 +157,10 @@ pub fn run_process_trial(
         if i == kill_at {
             // The kill lands before, during or after this request.
             std::thread::sleep(Duration::from_micros(rng.upto(300)));
-            engine.kill();
+            engine.kill()?;
             out.trace
                 .push(format!("op {i}: {} -> killed", req.to_line()));
+            storage_trace(&mut out.trace, &mut power_cut);
             break;
         }
         let reply = engine.reply()?;
@@ -143,6 +171,7 @@ pub fn run_process_trial(
         }
         out.trace
             .push(format!("op {i}: {} -> {}", req.to_line(), reply.to_line()));
+        storage_trace(&mut out.trace, &mut power_cut);
         match (&req, reply) {
             (Request::Sync, Reply::Ok) => {
                 for op in ops.iter_mut().filter(|o| o.ack.is_some()) {
@@ -168,10 +197,17 @@ pub fn run_process_trial(
     drop(engine);
     out.acked = acked;
     let process_only = power_cut.is_none();
-    let max_lost = match power_cut {
+    let max_lost = match &mut power_cut {
         Some(cut) => {
+            // Anything served between the last reply and the kill.
+            out.trace.extend(
+                cut.take_events()
+                    .into_iter()
+                    .map(|e| format!("      fs: {e}")),
+            );
             let line = cut.cut(rng.next_u64())?;
             out.trace.push(format!("power cut: {line}"));
+            out.trace.extend(cut.cut_details());
             t.promise.max_lost_writes()
         }
         None => {
@@ -183,7 +219,7 @@ pub fn run_process_trial(
             Some(0)
         }
     };
-    let state = match recover(t) {
+    let state = match recover(t, &mut out.trace, &mut power_cut) {
         Ok(s) => s,
         Err(e) => {
             let e = e.to_string();
@@ -210,12 +246,20 @@ pub fn run_process_trial(
     Ok(out)
 }
 
-/// Starts the engine again on the same directory and reads every key.
-fn recover(t: &ProcessTrial<'_>) -> Result<BTreeMap<u64, Option<Vec<u8>>>, ProtocolError> {
+/// Starts the engine again on the same directory and reads every key;
+/// the storage calls it makes are traced under `recovery:`.
+fn recover(
+    t: &ProcessTrial<'_>,
+    trace: &mut Vec<String>,
+    cut: &mut Option<&mut dyn PowerCut>,
+) -> Result<BTreeMap<u64, Option<Vec<u8>>>, ProtocolError> {
+    trace.push("recovery:".into());
     let mut engine = EngineProcess::spawn(t.launch.command(t.dir))?;
     let mut state = BTreeMap::new();
     for k in 0..KEYS {
-        let v = match engine.request(&Request::Get(key_bytes(k)))? {
+        let reply = engine.request(&Request::Get(key_bytes(k)));
+        storage_trace(trace, cut);
+        let v = match reply? {
             Reply::Value(v) => Some(v),
             Reply::None => None,
             Reply::Err(m) => {
@@ -233,6 +277,8 @@ fn recover(t: &ProcessTrial<'_>) -> Result<BTreeMap<u64, Option<Vec<u8>>>, Proto
         };
         state.insert(k, v);
     }
-    engine.close()?;
+    let closed = engine.close();
+    storage_trace(trace, cut);
+    closed?;
     Ok(state)
 }

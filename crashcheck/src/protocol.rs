@@ -248,6 +248,9 @@ fn answer(engine: &dyn Engine, req: Request) -> Reply {
 #[derive(Debug)]
 pub struct EngineProcess {
     child: Child,
+    /// Whether the process tree was killed already (its pid and group
+    /// may belong to someone else by now).
+    killed: bool,
     stdin: Option<ChildStdin>,
     replies: Receiver<String>,
     stderr: Arc<Mutex<String>>,
@@ -255,7 +258,11 @@ pub struct EngineProcess {
 
 impl EngineProcess {
     /// Starts `command` with piped stdin, stdout and stderr.
+    /// The process leads a process group of its own, so that
+    /// [`EngineProcess::kill`] reaches everything it starts
+    /// ([`crate::kill`]).
     pub fn spawn(mut command: Command) -> Result<Self, ProtocolError> {
+        crate::kill::isolate(&mut command);
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -300,6 +307,7 @@ impl EngineProcess {
         }
         Ok(EngineProcess {
             child,
+            killed: false,
             stdin,
             replies,
             stderr,
@@ -330,10 +338,17 @@ impl EngineProcess {
         self.reply()
     }
 
-    /// SIGKILLs the process and reaps it.
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// SIGKILLs the process, its process group and every descendant, and
+    /// returns once none of them is alive (the process is reaped): nothing
+    /// it started can write after this.
+    pub fn kill(&mut self) -> Result<(), ProtocolError> {
+        if std::mem::replace(&mut self.killed, true) {
+            return Ok(());
+        }
+        crate::kill::kill_tree(&mut self.child).map_err(|e| ProtocolError::Io {
+            what: "kill the engine".into(),
+            source: std::io::Error::other(e.to_string()),
+        })
     }
 
     /// Sends `close`, waits for its reply and for the process to exit
@@ -349,7 +364,7 @@ impl EngineProcess {
             )),
             Err(e) => Err(e),
         };
-        self.kill();
+        self.kill()?;
         r
     }
 
@@ -387,7 +402,7 @@ impl EngineProcess {
 
 impl Drop for EngineProcess {
     fn drop(&mut self) {
-        self.kill();
+        let _ = self.kill();
     }
 }
 

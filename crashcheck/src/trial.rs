@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use engines::fs::{CrashMode, CrashRng, Faults, Profile, SimFs, Vfs};
+use engines::fs::{CrashMode, CrashReport, CrashRng, Faults, Profile, SimFs, Vfs};
 use engines::{Engine, EngineConfig, EngineInfo, Error, SyncPolicy};
 
 use crate::classify::ExpectedLoss;
@@ -267,6 +267,9 @@ impl<'a> Trial<'a> {
             "crash ({mode:?}): {} unsynced writes dropped, files lost {:?}, truncates reverted {}",
             report.writes_dropped, report.files_lost, report.truncates_reverted
         ));
+        if self.want_trace {
+            self.out.trace.extend(crash_lines(&report));
+        }
         self.out.files_lost += report.files_lost.len() as u64;
         self.truncates += report.truncates_reverted;
         crashed
@@ -427,6 +430,19 @@ impl<'a> Trial<'a> {
             });
         }
     }
+}
+
+/// The trace lines under a crash: each pending operation the crash kept
+/// or dropped, by operation number (`      kept: #12 write /db/x @0 +137`,
+/// `      dropped: #13 fsync ...`), indented like filesystem calls.
+pub fn crash_lines(report: &CrashReport) -> Vec<String> {
+    let kept = report.kept.iter().map(|k| format!("      kept: {k}"));
+    let dropped = report.dropped.iter().map(|d| format!("      dropped: {d}"));
+    let mut lines: Vec<String> = kept.chain(dropped).collect();
+    if lines.is_empty() {
+        lines.push("      (nothing was pending: the crash kept exactly the durable state)".into());
+    }
+    lines
 }
 
 /// Runs one trial: one or two epochs of workload, crash and recovery (a

@@ -405,7 +405,7 @@ fn crashes_land_on_reserved_and_recycled_logs_during_reservation_and_recycling()
                     continue;
                 };
                 let last = |what: &str| t[..crash].iter().rposition(|l| l.contains(what));
-                let allocated = last("fs: allocate ");
+                let allocated = last(" allocate /");
                 if allocated.is_some() {
                     reserved += 1;
                 }
@@ -417,9 +417,9 @@ fn crashes_land_on_reserved_and_recycled_logs_during_reservation_and_recycling()
                 if allocated > synced {
                     during += 1;
                 }
-                let renamed = t[..crash]
-                    .iter()
-                    .rposition(|l| l.contains("fs: rename ") && l.contains(".wal -> "));
+                let renamed = t[..crash].iter().rposition(|l| {
+                    l.contains("fs: #") && l.contains(" rename ") && l.contains(".wal -> ")
+                });
                 if renamed.is_some() {
                     recycled += 1;
                 }

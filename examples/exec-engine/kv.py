@@ -28,9 +28,11 @@ Durability, by the mode given as the first argument:
   created, before anything in it is acknowledged.
 - `write`: each write reaches the kernel with write(2) before `ok`, never
   fsynced: survives a process crash, not a power cut (promise `none`).
-- `buffered`: acknowledges from a user-space buffer flushed every 8 writes:
-  loses acknowledged writes even to a process crash (a broken engine, for
-  testing the checker).
+- `buffered`: acknowledges from a user-space buffer flushed every 8 writes,
+  and once more when its input ends (a clean exit): loses acknowledged
+  writes to a process crash (a broken engine, for testing the checker). The
+  flush at exit is what makes a kill that misses the program look harmless:
+  the checker must kill the program, not only the shell that started it.
 """
 
 import os
@@ -164,6 +166,8 @@ def main():
             reply = "err " + str(e).replace("\n", " ")
         out.write(reply + "\n")
         out.flush()
+    # End of input without `close`: exit cleanly, writing what is buffered.
+    store.flush()
 
 
 if __name__ == "__main__":

@@ -325,6 +325,8 @@ impl Filesystem for SimFuse {
         // needs a sync like a write); mode, owner and times are accepted and
         // not stored.
         if let Some(len) = size {
+            self.sim
+                .note_event(|| format!("FUSE setattr size={len} -> set_len"));
             match self
                 .file(ino)
                 .and_then(|f| f.set_len(len).map_err(|e| errno(&e)))
@@ -396,8 +398,10 @@ impl Filesystem for SimFuse {
         }
     }
 
-    fn rmdir(&self, _req: &Request, _parent: INodeNo, _name: &OsStr, reply: ReplyEmpty) {
+    fn rmdir(&self, _req: &Request, _parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         // SimFs has no directory removal: refused rather than faked.
+        self.sim
+            .note_event(|| format!("FUSE rmdir {} -> EOPNOTSUPP (refused)", name.display()));
         reply.error(Errno::EOPNOTSUPP);
     }
 
@@ -441,6 +445,16 @@ impl Filesystem for SimFuse {
             }
             Ok(())
         })();
+        if let Err(e) = r {
+            // Refusals only: an accepted rename is traced by the simulator.
+            self.sim.note_event(|| {
+                format!(
+                    "FUSE rename {} -> {} flags={flags:?} -> {e:?}",
+                    name.display(),
+                    newname.display()
+                )
+            });
+        }
         match r {
             Ok(()) => reply.ok(),
             Err(e) => reply.error(e),
@@ -531,6 +545,13 @@ impl Filesystem for SimFuse {
     ) {
         // The kernel writes dirty mmap pages back (as `write`s) before it
         // sends FSYNC, so msync(MS_SYNC) and fsync cover them.
+        self.sim.note_event(|| {
+            if datasync {
+                "FUSE fsync datasync (fdatasync) -> sync_data".to_string()
+            } else {
+                "FUSE fsync (fsync) -> sync_all".to_string()
+            }
+        });
         let r = self.file(ino).and_then(|f| {
             if datasync {
                 f.sync_data()
@@ -642,19 +663,80 @@ impl Filesystem for SimFuse {
     fn fallocate(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         _fh: FileHandle,
-        _offset: u64,
-        _length: u64,
-        _mode: i32,
+        offset: u64,
+        length: u64,
+        mode: i32,
         reply: ReplyEmpty,
     ) {
-        // SimFs has no allocation operation yet: refused (EOPNOTSUPP), so a
-        // caller falls back to writing or a sparse ftruncate, which are
-        // modelled. Once `VFile::allocate` exists: mode 0 becomes
-        // `allocate(offset + length)`, FALLOC_FL_KEEP_SIZE a no-op (nothing
-        // visible changes), every other mode stays refused.
-        reply.error(Errno::EOPNOTSUPP);
+        let r = match Fallocate::from_mode(mode) {
+            Fallocate::Extend => offset
+                .checked_add(length)
+                .ok_or(Errno::EFBIG)
+                .and_then(|end| {
+                    self.sim.note_event(|| {
+                        format!("FUSE fallocate @{offset} +{length} -> allocate {end}")
+                    });
+                    let f = self.file(ino)?;
+                    f.allocate(end).map_err(|e| errno(&e))
+                }),
+            Fallocate::KeepSize => {
+                self.sim.note_event(|| {
+                    format!(
+                        "FUSE fallocate KEEP_SIZE @{offset} +{length} -> nothing visible changes (no-op)"
+                    )
+                });
+                self.file(ino).map(drop)
+            }
+            Fallocate::Refused => {
+                self.sim.note_event(|| {
+                    format!(
+                        "FUSE fallocate mode={mode:#x} @{offset} +{length} -> EOPNOTSUPP (refused)"
+                    )
+                });
+                Err(Errno::EOPNOTSUPP)
+            }
+        };
+        match r {
+            Ok(()) => {
+                self.touch(ino);
+                reply.ok()
+            }
+            Err(e) => reply.error(e),
+        }
+    }
+}
+
+/// What a FALLOCATE request's mode asks for, as the simulator serves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fallocate {
+    /// Mode 0 (`posix_fallocate`): reserve `offset..offset + length`,
+    /// growing the file to at least its end, the new bytes reading as
+    /// zeros: `VFile::allocate`, a pending data operation until the file's
+    /// next sync.
+    Extend,
+    /// `FALLOC_FL_KEEP_SIZE` alone: reserve blocks without changing the
+    /// size. The simulator has no block allocation, so nothing a read, a
+    /// stat or a crash could see changes: accepted as a no-op.
+    KeepSize,
+    /// Every other mode (punching holes, zeroing, collapsing or inserting
+    /// ranges, unsharing): it would change contents the simulator does not
+    /// model as one operation, so `EOPNOTSUPP`, which callers must handle
+    /// (glibc's `posix_fallocate` never sends these).
+    Refused,
+}
+
+impl Fallocate {
+    /// `FALLOC_FL_KEEP_SIZE` (linux/falloc.h).
+    const KEEP_SIZE: i32 = 0x01;
+
+    fn from_mode(mode: i32) -> Self {
+        match mode {
+            0 => Fallocate::Extend,
+            Self::KEEP_SIZE => Fallocate::KeepSize,
+            _ => Fallocate::Refused,
+        }
     }
 }
 

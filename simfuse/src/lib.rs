@@ -20,16 +20,27 @@
 //! | `fsyncdir` | `Vfs::sync_dir` |
 //! | `rename` of a file (also `RENAME_NOREPLACE`) | `Vfs::rename`, one atomic name operation |
 //! | `unlink` | `Vfs::remove` |
+//! | `fallocate` mode 0 (`posix_fallocate`) | `VFile::allocate(offset + length)`: grows the file with zeros, pending until a file sync |
+//! | `fallocate` `FALLOC_FL_KEEP_SIZE` | accepted, nothing changes: the simulator has no blocks to reserve, and the size stays |
 //! | `mkdir` | `Vfs::create_dir_all` (directories are durable once made) |
 //! | `lookup`, `getattr`, `readdir`, `read`, `open`, `flush`, `release` | reads of the current (page-cache) state; `flush`/`release` make nothing durable |
 //!
 //! Refused: `rmdir` and renaming a directory (`EOPNOTSUPP`: SimFs has no
 //! directory removal or directory rename), `RENAME_EXCHANGE` (`EINVAL`),
-//! `fallocate` (`EOPNOTSUPP` until SimFs models allocation; glibc's
-//! `posix_fallocate` then falls back to writes), symlinks and hard links
+//! every other `fallocate` mode (punch hole, zero, collapse or insert
+//! range, unshare: `EOPNOTSUPP`), symlinks and hard links
 //! (`EPERM`), extended attributes (`ENOSYS`). Mode, owner and timestamps
 //! are accepted and not stored. File locks are not sent to the daemon (the
 //! kernel keeps them locally).
+//!
+//! ## Traces
+//!
+//! When the simulator records events ([`engines::fs::SimFs::record_events`]),
+//! the daemon adds a `FUSE ...` line for requests whose name says more than
+//! the simulator call that follows (`FUSE setattr size=0 -> set_len`,
+//! `FUSE fsync datasync (fdatasync) -> sync_data`, `fallocate` modes) and
+//! for refused requests; lookups, getattr, reads, opens and closes are not
+//! listed, since they change nothing a crash could keep or drop.
 //!
 //! ## Durability
 //!

@@ -160,6 +160,77 @@ fn mapped_write(f: &File, data: &[u8], sync: bool) {
 }
 
 #[test]
+fn fallocate_grows_the_file_with_zeros_and_only_a_file_sync_keeps_it() {
+    if !fuse_present() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = SimFs::new(Profile::Posix);
+    let m = Mounted::mount(sim.clone(), tmp.path()).unwrap();
+    let path = m.path().join("a");
+    let mut f = File::create_new(&path).unwrap();
+    f.write_all(b"abc").unwrap();
+    f.sync_all().unwrap();
+    File::open(m.path()).unwrap().sync_all().unwrap(); // the name is durable
+
+    // Mode 0, as glibc's posix_fallocate sends it: the size grows at once.
+    assert_eq!(fallocate(&f, None, 0, 8192), Ok(()));
+    assert_eq!(fs::metadata(&path).unwrap().len(), 8192);
+    let data = fs::read(&path).unwrap();
+    assert_eq!(&data[..3], b"abc");
+    assert!(
+        data[3..].iter().all(|b| *b == 0),
+        "reserved space reads as zeros"
+    );
+    assert_eq!(sim_read(&sim, "/a").len(), 8192, "it reached the simulator");
+    // Before the file's sync a crash drops the allocation.
+    let (c, r) = sim.crash(1, CrashMode::DurableOnly);
+    assert_eq!(sim_read(&c, "/a"), b"abc");
+    assert_eq!(r.dropped, ["#3 allocate /a 8192"]);
+
+    // KEEP_SIZE: accepted, nothing visible changes.
+    assert_eq!(
+        fallocate(&f, Some(libc::FALLOC_FL_KEEP_SIZE), 0, 1 << 20),
+        Ok(())
+    );
+    assert_eq!(fs::metadata(&path).unwrap().len(), 8192);
+    // Other modes are refused, not faked.
+    let punch = libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE;
+    assert_eq!(fallocate(&f, Some(punch), 0, 4096), Err(libc::EOPNOTSUPP));
+    assert_eq!(fs::read(&path).unwrap()[..3], *b"abc");
+
+    f.sync_data().unwrap(); // fdatasync commits the size change
+    let (c, _) = sim.crash(1, CrashMode::DurableOnly);
+    let survived = sim_read(&c, "/a");
+    assert_eq!(survived.len(), 8192, "a synced allocation survives");
+    assert!(survived[3..].iter().all(|b| *b == 0));
+    drop(f);
+    m.unmount().unwrap();
+}
+
+/// `posix_fallocate(f, offset, len)` when `mode` is `None`, else
+/// `fallocate(f, mode, offset, len)`; the errno on failure.
+#[allow(unsafe_code)]
+fn fallocate(f: &File, mode: Option<i32>, offset: i64, len: i64) -> Result<(), i32> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: plain system calls on an open descriptor, no memory passed.
+    let r = unsafe {
+        match mode {
+            None => libc::posix_fallocate(f.as_raw_fd(), offset, len),
+            Some(m) => match libc::fallocate(f.as_raw_fd(), m, offset, len) {
+                0 => 0,
+                _ => std::io::Error::last_os_error().raw_os_error().unwrap_or(-1),
+            },
+        }
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(r)
+    }
+}
+
+#[test]
 fn no_mount_survives_an_error_or_a_panic() {
     if !fuse_present() {
         return;

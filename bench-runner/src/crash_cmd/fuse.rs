@@ -41,6 +41,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use anyhow::{Context, Result};
 use crashcheck::process::{run_process_trial, PowerCut, ProcessTrial};
 use crashcheck::protocol::ProtocolError;
+use crashcheck::trial::crash_lines;
 use crashcheck::{classify_with, LineTally, LossCause, TrialOutcome};
 use engines::fs::{CrashMode, CrashReport, CrashRng, Faults, Profile, SimFs};
 use results::CrashRow;
@@ -81,6 +82,8 @@ impl FuseCut {
         std::fs::create_dir_all(mountpoint)
             .with_context(|| format!("create mount point {}", mountpoint.display()))?;
         let sim = SimFs::new(profile);
+        // Traced always: a few lines per request, drained after each reply.
+        sim.record_events();
         let mounted = Mounted::mount(sim.clone(), mountpoint)?;
         let cut = FuseCut {
             sim,
@@ -151,7 +154,7 @@ impl PowerCut for FuseCut {
         };
         let (survivor, report) = self.sim.crash(seed, self.mode);
         let line = format!(
-            "{eio}SimFs crashed ({:?}): {} unsynced operations dropped, {} truncates reverted, files lost: {}",
+            "{eio}SimFs crashed ({:?}): {} unsynced data operations dropped, {} truncates reverted, files lost: {}",
             self.mode,
             report.writes_dropped,
             report.truncates_reverted,
@@ -167,9 +170,18 @@ impl PowerCut for FuseCut {
             }
         );
         self.report = Some(report);
+        survivor.record_events();
         self.mounted = Some(Mounted::mount(survivor.clone(), &self.mountpoint).map_err(failed)?);
         self.sim = survivor;
         Ok(line)
+    }
+
+    fn take_events(&mut self) -> Vec<String> {
+        self.sim.take_events()
+    }
+
+    fn cut_details(&mut self) -> Vec<String> {
+        self.report.as_ref().map(crash_lines).unwrap_or_default()
     }
 }
 
@@ -338,8 +350,10 @@ impl FuseRun<'_> {
                 self.ops,
                 self.fsync_eio,
             );
-            // A stop signal can kill the engine process (Ctrl-C reaches the
-            // whole process group): that is an interruption, not an error.
+            // A trial cut short by a stop signal is an interruption, not
+            // an error (the engine runs in its own process group, so a
+            // terminal's Ctrl-C does not reach it; a signal sent to the
+            // group by hand may).
             if stop.load(Relaxed) {
                 return Ok(None);
             }

@@ -44,6 +44,8 @@ pub struct ReplayContext {
     pub ops: u64,
     /// `--seed` of the run (FUSE replays find the trial's crash mode by it).
     pub seed: u64,
+    /// `--fsync-eio` of the run (FUSE replays fail the same sync).
+    pub fsync_eio: bool,
 }
 
 /// Prints the table, the legend, and how to follow up each BROKEN line.
@@ -121,6 +123,9 @@ pub fn replay_command(r: &CrashRow, seed: u64, ctx: &ReplayContext) -> String {
     }
     if let Some(profile) = fs.strip_prefix("fuse-") {
         c.push_str(&format!(" --fs fuse --profile {profile}"));
+        if ctx.fsync_eio {
+            c.push_str(" --fsync-eio");
+        }
         if let Some(d) = &ctx.disk {
             c.push_str(&format!(
                 " --disk {}",

@@ -110,6 +110,13 @@ pub struct CrashReport {
     pub truncates_reverted: u64,
     /// Unsynced data operations dropped.
     pub writes_dropped: u64,
+    /// The pending (unsynced) operations the crash kept, in operation
+    /// order, each as `#N what` (`#12 write /db/x @0 +137`, `#13 create
+    /// /db/y`), for traces.
+    pub kept: Vec<String>,
+    /// The pending operations the crash dropped, in the same form; a write
+    /// torn at a sector says how much of it was kept.
+    pub dropped: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -202,6 +209,72 @@ fn apply(data: &mut Vec<u8>, op: &DataOp) {
     }
 }
 
+/// Current paths of every named inode (the first name, in path order).
+fn paths_by_inode(st: &State) -> HashMap<u64, PathBuf> {
+    let mut out = HashMap::new();
+    for (dir, entries) in st.dirs.iter().chain(st.durable_dirs.iter()) {
+        for (name, ino) in entries {
+            out.entry(*ino).or_insert_with(|| dir.join(name));
+        }
+    }
+    out
+}
+
+/// `#N what` of a pending data operation on the file at `path`.
+fn data_op_text(opn: u64, path: &str, op: &DataOp) -> String {
+    match op {
+        DataOp::Write { off, bytes } => format!("#{opn} write {path} @{off} +{}", bytes.len()),
+        DataOp::SetLen(n) => format!("#{opn} set_len {path} {n}"),
+        DataOp::Allocate(n) => format!("#{opn} allocate {path} {n}"),
+    }
+}
+
+/// (op number, kept, `#N what`) of each pending name operation; the two
+/// halves of a rename (a link and an unlink under one number) read as one
+/// rename when the crash kept or dropped both.
+fn name_fates(pending: &[(u64, PathBuf, NameOp)], kept: &[bool]) -> Vec<(u64, bool, String)> {
+    let path = |dir: &Path, op: &NameOp| match op {
+        NameOp::Link { name, .. } | NameOp::Unlink { name } => dir.join(name).display().to_string(),
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < pending.len() {
+        let (opn, dir, op) = &pending[i];
+        let keep = kept.get(i).copied().unwrap_or(false);
+        if let (NameOp::Link { .. }, Some((next, from_dir, from @ NameOp::Unlink { .. }))) =
+            (op, pending.get(i + 1))
+        {
+            if next == opn {
+                let (from, to) = (path(from_dir, from), path(dir, op));
+                let keep_from = kept.get(i + 1).copied().unwrap_or(false);
+                if keep == keep_from {
+                    out.push((*opn, keep, format!("#{opn} rename {from} -> {to}")));
+                } else {
+                    out.push((
+                        *opn,
+                        keep,
+                        format!("#{opn} rename {from} -> {to}: the new name"),
+                    ));
+                    out.push((
+                        *opn,
+                        keep_from,
+                        format!("#{opn} rename {from} -> {to}: the removal of the old name"),
+                    ));
+                }
+                i += 2;
+                continue;
+            }
+        }
+        let what = match op {
+            NameOp::Link { .. } => "create",
+            NameOp::Unlink { .. } => "remove",
+        };
+        out.push((*opn, keep, format!("#{opn} {what} {}", path(dir, op))));
+        i += 1;
+    }
+    out
+}
+
 /// A tiny deterministic RNG for crash choices (SplitMix64).
 #[derive(Debug, Clone)]
 pub struct CrashRng(u64);
@@ -257,7 +330,17 @@ impl SimFs {
         self.lock().events.get_or_insert_with(Vec::new);
     }
 
-    /// The operations recorded since the last call.
+    /// Adds a line to the operation log, when one is being recorded (a
+    /// layer above the simulator, such as the FUSE daemon, naming the
+    /// request that led to the calls that follow).
+    pub fn note_event(&self, line: impl FnOnce() -> String) {
+        self.lock().event(line);
+    }
+
+    /// The operations recorded since the last call. Operations that a
+    /// crash may keep or drop carry their operation number (`#17 write
+    /// /db/x @0 +137`), the numbers [`CrashReport::kept`] and
+    /// [`CrashReport::dropped`] use.
     pub fn take_events(&self) -> Vec<String> {
         self.lock()
             .events
@@ -325,9 +408,10 @@ impl SimFs {
 
         // Names.
         let mut dirs = st.durable_dirs.clone();
-        let kept = Self::surviving_names(rules.names, &st.pending_names, instant, &mut rng);
-        for ((_, dir, op), keep) in st.pending_names.iter().zip(kept) {
-            if !keep {
+        // Whether each pending name operation survived (also for the report).
+        let name_kept = Self::surviving_names(rules.names, &st.pending_names, instant, &mut rng);
+        for ((_, dir, op), keep) in st.pending_names.iter().zip(&name_kept) {
+            if !*keep {
                 continue;
             }
             let entries = dirs.entry(dir.clone()).or_default();
@@ -341,7 +425,10 @@ impl SimFs {
             }
         }
 
+        let mut fates = name_fates(&st.pending_names, &name_kept);
+
         // Data.
+        let names = paths_by_inode(&st);
         let mut inodes: HashMap<u64, Inode> = HashMap::new();
         let mut torn_done = false;
         let mut inos: Vec<&u64> = st.inodes.keys().collect();
@@ -369,12 +456,20 @@ impl SimFs {
             };
             let mut img = node.durable.clone();
             let mut dropped: Vec<&DataOp> = Vec::new();
-            for (opn, op) in &node.pending {
-                if *opn < file_cut && dropped.is_empty() {
+            let path = names.get(ino).map_or_else(
+                || format!("(unlinked inode {ino})"),
+                |p| p.display().to_string(),
+            );
+            let mut first_dropped = None;
+            for (i, (opn, op)) in node.pending.iter().enumerate() {
+                let keep = *opn < file_cut && dropped.is_empty();
+                if keep {
                     apply(&mut img, op);
                 } else {
                     dropped.push(op);
+                    first_dropped.get_or_insert(i);
                 }
+                fates.push((*opn, keep, data_op_text(*opn, &path, op)));
             }
             report.writes_dropped += dropped.len() as u64;
             report.truncates_reverted += dropped
@@ -392,10 +487,23 @@ impl SimFs {
                     let keep = (sector_end.saturating_sub(*off) as usize).min(bytes.len());
                     let mut torn = bytes[..keep].to_vec();
                     let rest = bytes.len() - keep;
-                    match rng.upto(2) {
-                        0 => {}
-                        1 => torn.extend(std::iter::repeat_n(0u8, rest)),
-                        _ => torn.extend((0..rest).map(|_| rng.next_u64() as u8)),
+                    let tail = match rng.upto(2) {
+                        0 => "old bytes",
+                        1 => {
+                            torn.extend(std::iter::repeat_n(0u8, rest));
+                            "zeros"
+                        }
+                        _ => {
+                            torn.extend((0..rest).map(|_| rng.next_u64() as u8));
+                            "garbage"
+                        }
+                    };
+                    if let Some(f) =
+                        first_dropped.and_then(|i| fates.len().checked_sub(node.pending.len() - i))
+                    {
+                        fates[f].2.push_str(&format!(
+                            " (torn: its first {keep} bytes kept, then {rest} bytes of {tail})"
+                        ));
                     }
                     apply(
                         &mut img,
@@ -417,6 +525,14 @@ impl SimFs {
                     .max()
                     .unwrap_or(0) as usize;
                 if end > img.len() {
+                    fates.push((
+                        u64::MAX,
+                        true,
+                        format!(
+                            "size of {path} extended from {} to {end} bytes, zeros: the dropped data never arrived",
+                            img.len()
+                        ),
+                    ));
                     img.resize(end, 0);
                 }
             }
@@ -445,6 +561,14 @@ impl SimFs {
                 {
                     report.files_lost.push(dir.join(name));
                 }
+            }
+        }
+        fates.sort_by_key(|f| f.0);
+        for (_, keep, text) in fates {
+            if keep {
+                report.kept.push(text);
+            } else {
+                report.dropped.push(text);
             }
         }
         let reachable: std::collections::HashSet<u64> =
@@ -639,8 +763,9 @@ impl Vfs for SimFs {
         st.next_ino += 1;
         let ino = st.next_ino;
         st.inodes.insert(ino, Inode::default());
-        st.event(|| format!("create {}", path.display()));
         Self::name_op(&mut st, &dir, NameOp::Link { name, ino });
+        let opn = st.op;
+        st.event(|| format!("#{opn} create {}", path.display()));
         Ok(Arc::new(SimFile {
             fs: self.clone(),
             ino,
@@ -683,7 +808,7 @@ impl Vfs for SimFs {
         // crash mode can split it; across directories `posix` subsets may.
         st.op += 1;
         let opn = st.op;
-        st.event(|| format!("rename {} -> {}", from.display(), to.display()));
+        st.event(|| format!("#{opn} rename {} -> {}", from.display(), to.display()));
         Self::name_op_at(&mut st, opn, &td, NameOp::Link { name: tname, ino });
         Self::name_op_at(&mut st, opn, &fd, NameOp::Unlink { name: fname });
         Ok(())
@@ -695,8 +820,9 @@ impl Vfs for SimFs {
         if !st.dirs.get(&dir).is_some_and(|d| d.contains_key(&name)) {
             return Err(enoent(path, "remove"));
         }
-        st.event(|| format!("remove {}", path.display()));
         Self::name_op(&mut st, &dir, NameOp::Unlink { name });
+        let opn = st.op;
+        st.event(|| format!("#{opn} remove {}", path.display()));
         Ok(())
     }
 
@@ -831,7 +957,7 @@ impl SimFile {
         let len = bytes.len();
         st.event(|| {
             format!(
-                "write {} @{at} +{len}{}",
+                "#{opn} write {} @{at} +{len}{}",
                 self.path.display(),
                 if short { " (short, injected)" } else { "" }
             )
@@ -957,7 +1083,7 @@ impl VFile for SimFile {
         let op = DataOp::SetLen(len);
         apply(&mut node.data, &op);
         node.pending.push((opn, op));
-        st.event(|| format!("set_len {} {len}", self.path.display()));
+        st.event(|| format!("#{opn} set_len {} {len}", self.path.display()));
         Ok(())
     }
 
@@ -978,7 +1104,7 @@ impl VFile for SimFile {
         let op = DataOp::Allocate(len);
         apply(&mut node.data, &op);
         node.pending.push((opn, op));
-        st.event(|| format!("allocate {} {len}", self.path.display()));
+        st.event(|| format!("#{opn} allocate {} {len}", self.path.display()));
         Ok(())
     }
 
@@ -1130,6 +1256,67 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_report_lists_what_the_crash_kept_and_dropped_by_operation_number() {
+        let fs = SimFs::new(Profile::Linux);
+        fs.record_events();
+        fs.create_dir_all(&p("/d")).unwrap();
+        let f = fs.create(&p("/d/a")).unwrap(); // #1
+        f.append(b"synced").unwrap(); // #2
+        f.sync_data().unwrap();
+        f.append(b"one").unwrap(); // #3
+        fs.rename(&p("/d/a"), &p("/d/b")).unwrap(); // #4
+        f.set_len(2).unwrap(); // #5
+        let events = fs.take_events();
+        assert_eq!(
+            events,
+            [
+                "#1 create /d/a",
+                "#2 write /d/a @0 +6",
+                "fsync /d/a",
+                "#3 write /d/a @6 +3",
+                "#4 rename /d/a -> /d/b",
+                // The handle names the path it was opened with.
+                "#5 set_len /d/a 2",
+            ]
+        );
+        let (_, r) = fs.crash(1, CrashMode::DurableOnly);
+        assert!(r.kept.is_empty(), "{r:?}");
+        assert_eq!(
+            r.dropped,
+            [
+                "#3 write /d/b @6 +3",
+                "#4 rename /d/a -> /d/b",
+                "#5 set_len /d/b 2"
+            ]
+        );
+        // A prefix in time: whatever the seed, kept ops come before dropped ones.
+        for seed in 0..32 {
+            let (_, r) = fs.crash(seed, CrashMode::Prefix);
+            assert_eq!(r.kept.len() + r.dropped.len(), 3, "{r:?}");
+            let num = |s: &String| s[1..s.find(' ').unwrap()].parse::<u64>().unwrap();
+            let last_kept = r.kept.iter().map(num).max().unwrap_or(0);
+            assert!(r.dropped.iter().map(num).all(|n| n > last_kept), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn a_torn_write_says_how_much_of_it_was_kept() {
+        let fs = SimFs::new(Profile::Linux);
+        fs.create_dir_all(&p("/d")).unwrap();
+        let f = fs.create(&p("/d/a")).unwrap();
+        f.sync_data().unwrap();
+        f.append(&[7u8; 2000]).unwrap();
+        let torn = (0..64)
+            .map(|seed| fs.crash(seed, CrashMode::Torn).1)
+            .find_map(|r| r.dropped.into_iter().find(|d| d.contains("torn")))
+            .expect("some seed tears the write");
+        assert!(
+            torn.starts_with("#2 write /d/a @0 +2000 (torn: its first "),
+            "{torn}"
+        );
     }
 
     #[test]
