@@ -47,7 +47,10 @@ pub use counting::{file_kind, new_latency_histogram, CountingFs, IoCounters, IoS
 pub use dir::{EngineDir, ReplaceFile};
 pub use layer::{FileLayer, VfsLayer};
 pub use real::RealFs;
-pub use sim::{CrashMode, CrashReport, CrashRng, Faults, Profile, SimFs};
+pub use sim::{
+    CrashChoice, CrashImage, CrashMode, CrashReport, CrashRng, Faults, FileChoice, Profile, SimFs,
+    StateSpace,
+};
 
 use std::fmt::Debug;
 use std::path::Path;
