@@ -53,7 +53,7 @@
 
 mod image;
 
-pub use image::{surviving_names, CrashChoice, CrashImage, FileChoice, StateSpace};
+pub use image::{CrashChoice, CrashImage, FileChoice, StateSpace};
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

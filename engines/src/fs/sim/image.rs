@@ -97,7 +97,7 @@ pub struct StateSpace {
 ///
 /// A prefix never splits the link and unlink of one rename within a
 /// directory (they share an operation number).
-pub fn surviving_names(profile: Profile, pending: &[(u64, PathBuf, NameOp)]) -> Vec<Vec<bool>> {
+pub(super) fn surviving_names(profile: Profile, pending: &[(u64, PathBuf, NameOp)]) -> Vec<Vec<bool>> {
     // Cut points: before each distinct operation number, and after all.
     let cuts = |ops: &[u64]| -> Vec<u64> {
         let mut c: Vec<u64> = ops.to_vec();
