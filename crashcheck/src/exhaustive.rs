@@ -380,7 +380,13 @@ impl Checker {
     /// Checks one post-crash state; under a policy without `+dir` on
     /// `posix`, losses that the same state with durable names does not
     /// show are the policy's expected loss ([`crate::classify`]).
-    fn state(&mut self, img: &CrashImage, choice: &CrashChoice, ops: &[Op], acked: u64) -> TrialOutcome {
+    fn state(
+        &mut self,
+        img: &CrashImage,
+        choice: &CrashChoice,
+        ops: &[Op],
+        acked: u64,
+    ) -> TrialOutcome {
         let (fs, report) = img.build(choice);
         let mut o = self.check(fs, &report, ops, acked);
         let only_losses = o.violation.is_some()
@@ -566,7 +572,9 @@ fn racing_puts(
         let second = s.spawn(move || {
             if go_rx.recv().is_err() {
                 return (
-                    Err(Error::InvalidConfig("the second writer never started".into())),
+                    Err(Error::InvalidConfig(
+                        "the second writer never started".into(),
+                    )),
                     sim.boundaries(),
                 );
             }

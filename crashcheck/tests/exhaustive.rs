@@ -46,9 +46,19 @@ fn depth2_keeps_every_dir_promise(engine: &str) {
             eprintln!("{}", summary(&l));
             assert_eq!(l.workloads, 64);
             assert_eq!(l.row.trials, 64);
-            assert!(l.states >= l.crash_points && l.crash_points > 64 * 3, "{}", summary(&l));
+            assert!(
+                l.states >= l.crash_points && l.crash_points > 64 * 3,
+                "{}",
+                summary(&l)
+            );
             assert_eq!(l.row.states_checked, Some(l.states));
-            assert_eq!(l.violations, 0, "{}: {}", summary(&l), l.row.first_violation);
+            assert_eq!(
+                l.violations,
+                0,
+                "{}: {}",
+                summary(&l),
+                l.row.first_violation
+            );
             assert!(l.row.promise_kept);
         }
     }

@@ -34,13 +34,31 @@ const SECTOR: u64 = 512;
 pub struct CrashImage {
     profile: Profile,
     boundary: u64,
-    /// Durable image and pending operations of every file.
-    inodes: BTreeMap<u64, (Vec<u8>, Vec<(u64, DataOp)>, bool)>,
+    /// Every file's durable data and pending operations.
+    inodes: BTreeMap<u64, FileImage>,
     next_ino: u64,
     /// Entries as the running system sees them (for lost-file reports).
     dirs: BTreeMap<PathBuf, BTreeMap<String, u64>>,
     durable_dirs: BTreeMap<PathBuf, BTreeMap<String, u64>>,
     pending_names: Vec<(u64, PathBuf, NameOp)>,
+}
+
+/// One file at the crash instant.
+#[derive(Debug, Clone)]
+struct FileImage {
+    durable: Vec<u8>,
+    /// (global op number, op) since the last sync.
+    pending: Vec<(u64, DataOp)>,
+    /// Ever synced (for lost-file reports).
+    synced: bool,
+}
+
+/// The states under one set of surviving name operations: the choices of
+/// each file reachable under them, and how many combinations they make.
+struct NameSet {
+    names: Vec<bool>,
+    files: Vec<(u64, Vec<FileChoice>)>,
+    states: u128,
 }
 
 /// What one file keeps through the crash.
@@ -97,7 +115,10 @@ pub struct StateSpace {
 ///
 /// A prefix never splits the link and unlink of one rename within a
 /// directory (they share an operation number).
-pub(super) fn surviving_names(profile: Profile, pending: &[(u64, PathBuf, NameOp)]) -> Vec<Vec<bool>> {
+pub(super) fn surviving_names(
+    profile: Profile,
+    pending: &[(u64, PathBuf, NameOp)],
+) -> Vec<Vec<bool>> {
     // Cut points: before each distinct operation number, and after all.
     let cuts = |ops: &[u64]| -> Vec<u64> {
         let mut c: Vec<u64> = ops.to_vec();
@@ -145,7 +166,14 @@ impl CrashImage {
             inodes: st
                 .inodes
                 .iter()
-                .map(|(ino, n)| (*ino, (n.durable.clone(), n.pending.clone(), n.synced)))
+                .map(|(ino, n)| {
+                    let f = FileImage {
+                        durable: n.durable.clone(),
+                        pending: n.pending.clone(),
+                        synced: n.synced,
+                    };
+                    (*ino, f)
+                })
                 .collect(),
             next_ino: st.next_ino,
             dirs: st.dirs.clone(),
@@ -189,7 +217,10 @@ impl CrashImage {
     /// each sector-boundary tear of the next write, and on `posix` the
     /// zero-extended size.
     fn file_choices(&self, ino: u64) -> Vec<FileChoice> {
-        let Some((durable, pending, _)) = self.inodes.get(&ino) else {
+        let Some(FileImage {
+            durable, pending, ..
+        }) = self.inodes.get(&ino)
+        else {
             return vec![FileChoice::DURABLE];
         };
         let mut out = Vec::new();
@@ -234,7 +265,7 @@ impl CrashImage {
         let reachable: BTreeSet<u64> = dirs.values().flat_map(|d| d.values().copied()).collect();
         reachable
             .into_iter()
-            .filter(|ino| self.inodes.get(ino).is_some_and(|n| !n.1.is_empty()))
+            .filter(|ino| self.inodes.get(ino).is_some_and(|f| !f.pending.is_empty()))
             .collect()
     }
 
@@ -243,7 +274,7 @@ impl CrashImage {
     /// over all states).
     pub fn space(&self, limit: usize, seed: u64) -> StateSpace {
         let name_sets = surviving_names(self.profile, &self.pending_names);
-        let per_set: Vec<(Vec<bool>, Vec<(u64, Vec<FileChoice>)>, u128)> = name_sets
+        let per_set: Vec<NameSet> = name_sets
             .into_iter()
             .map(|names| {
                 let files: Vec<(u64, Vec<FileChoice>)> = self
@@ -251,18 +282,22 @@ impl CrashImage {
                     .into_iter()
                     .map(|ino| (ino, self.file_choices(ino)))
                     .collect();
-                let n = files
+                let states = files
                     .iter()
                     .fold(1u128, |acc, (_, c)| acc.saturating_mul(c.len() as u128));
-                (names, files, n)
+                NameSet {
+                    names,
+                    files,
+                    states,
+                }
             })
             .collect();
         let total = per_set
             .iter()
-            .fold(0u128, |acc, s| acc.saturating_add(s.2));
+            .fold(0u128, |acc, s| acc.saturating_add(s.states));
         let mut choices = Vec::new();
         if total <= limit as u128 {
-            for (names, files, _) in &per_set {
+            for NameSet { names, files, .. } in &per_set {
                 let mut idx = vec![0usize; files.len()];
                 loop {
                     choices.push(CrashChoice {
@@ -304,11 +339,11 @@ impl CrashImage {
             // A name set with probability proportional to its states.
             let mut pick = u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64());
             pick %= total;
-            let Some((names, files, _)) = per_set.iter().find(|s| {
-                if pick < s.2 {
+            let Some(NameSet { names, files, .. }) = per_set.iter().find(|s| {
+                if pick < s.states {
                     true
                 } else {
-                    pick -= s.2;
+                    pick -= s.states;
                     false
                 }
             }) else {
@@ -351,7 +386,12 @@ impl CrashImage {
         let dirs = self.names_after(&keep);
         let reachable: HashSet<u64> = dirs.values().flat_map(|d| d.values().copied()).collect();
         let mut inodes: HashMap<u64, Inode> = HashMap::new();
-        for (ino, (durable, pending, synced)) in &self.inodes {
+        for (ino, f) in &self.inodes {
+            let FileImage {
+                durable,
+                pending,
+                synced,
+            } = f;
             if !reachable.contains(ino) {
                 continue;
             }
@@ -368,8 +408,7 @@ impl CrashImage {
                 .iter()
                 .filter(|(_, op)| matches!(op, DataOp::SetLen(n) if (*n as usize) < before))
                 .count() as u64;
-            if let (Some(n), Some((_, DataOp::Write { off, bytes }))) = (fc.torn, dropped.first())
-            {
+            if let (Some(n), Some((_, DataOp::Write { off, bytes }))) = (fc.torn, dropped.first()) {
                 let n = (n as usize).min(bytes.len());
                 apply(
                     &mut img,
@@ -403,7 +442,7 @@ impl CrashImage {
                     && self
                         .inodes
                         .get(ino)
-                        .is_some_and(|(durable, _, synced)| *synced && !durable.is_empty())
+                        .is_some_and(|f| f.synced && !f.durable.is_empty())
                 {
                     report.files_lost.push(dir.join(name));
                 }
@@ -456,12 +495,17 @@ impl CrashImage {
                 format!("name ops dropped: {}", dropped.join(", "))
             });
         }
-        for (ino, (_, pending, _)) in &self.inodes {
+        for (ino, FileImage { pending, .. }) in &self.inodes {
             if pending.is_empty() {
                 continue;
             }
             let fc = c.files.get(ino).copied().unwrap_or(FileChoice::DURABLE);
-            let mut s = format!("{}: {}/{} pending ops kept", names(*ino), fc.kept, pending.len());
+            let mut s = format!(
+                "{}: {}/{} pending ops kept",
+                names(*ino),
+                fc.kept,
+                pending.len()
+            );
             if let Some(t) = fc.torn {
                 s.push_str(&format!(", next write torn after {t} bytes"));
             }
@@ -517,7 +561,7 @@ impl SimFs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fs::{VFile, Vfs};
+    use crate::fs::Vfs;
     use std::path::Path;
 
     fn p(s: &str) -> PathBuf {
@@ -650,6 +694,10 @@ mod tests {
         assert_eq!(a.choices.len(), 100);
         let distinct: HashSet<_> = a.choices.iter().collect();
         assert_eq!(distinct.len(), 100);
-        assert_eq!(img.space(100, 7).choices, a.choices, "same seed, same sample");
+        assert_eq!(
+            img.space(100, 7).choices,
+            a.choices,
+            "same seed, same sample"
+        );
     }
 }
