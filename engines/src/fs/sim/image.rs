@@ -672,6 +672,22 @@ mod tests {
         assert_eq!(points[4].space(1024, 0).choices.len(), 2);
     }
 
+    /// `freeze_after_op(k)` freezes the crash image right after boundary
+    /// `k`, a sync counting as one.
+    #[test]
+    fn freeze_after_op_counts_every_boundary() {
+        let fs = SimFs::new(Profile::Linux);
+        fs.create_dir_all(&p("/d")).unwrap();
+        let f = fs.create(&p("/d/a")).unwrap(); // 1
+        fs.freeze_after_op(fs.boundaries() + 2);
+        f.append(b"x").unwrap(); // 2
+        f.sync_data().unwrap(); // 3: frozen here
+        f.append(b"y").unwrap();
+        f.sync_data().unwrap();
+        let (c, _) = fs.crash(0, crate::fs::CrashMode::DurableOnly);
+        assert_eq!(c.open(&p("/d/a")).unwrap().read_all().unwrap(), b"x");
+    }
+
     /// Beyond the bound the states are a seeded sample of distinct ones.
     #[test]
     fn large_spaces_are_sampled_distinct_and_seeded() {
