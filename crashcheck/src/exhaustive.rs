@@ -578,9 +578,10 @@ fn racing_puts(
                     sim.boundaries(),
                 );
             }
+            let _ = done_tx.send(()); // started
             let r = write(engine, 1, Some(v1));
             let end = sim.boundaries();
-            let _ = done_tx.send(());
+            let _ = done_tx.send(()); // returned
             (r, end)
         });
         race.arm(go_tx, done_rx);

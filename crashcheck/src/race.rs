@@ -6,10 +6,11 @@
 //! trials hit that window now and then; the exhaustive check needs it every
 //! time. [`Race::arm`] holds a second writer back; the next file sync
 //! through a [`RaceFs`] releases it and, before syncing, waits until that
-//! writer is done or [`RACE_WAIT`] has passed (a correct engine keeps it
-//! waiting behind the sync, so the wait runs out; a broken one may let it
-//! return at once). Either way the sync then runs, and the writer's own
-//! operations happen where they would on a real disk.
+//! writer has started its write and then until it is done or [`RACE_WAIT`]
+//! has passed (a correct engine keeps it waiting behind the sync, so the
+//! wait runs out; a broken one may let it return at once). Either way the
+//! sync then runs, and the writer's own operations happen where they would
+//! on a real disk.
 
 use std::path::Path;
 use std::sync::mpsc::{Receiver, Sender};
@@ -19,9 +20,10 @@ use std::time::Duration;
 use engines::fs::{FileHandle, FileLayer, VFile, Vfs, VfsLayer};
 use engines::Result;
 
-/// How long a sync waits for the second writer it released: ample for a
-/// thread to reach the engine's queue, even on a busy machine.
-pub const RACE_WAIT: Duration = Duration::from_millis(20);
+/// How long a sync waits for the second writer once it has started its
+/// write: ample for it to reach the engine's queue or lock (microseconds),
+/// even on a busy machine.
+pub const RACE_WAIT: Duration = Duration::from_millis(10);
 
 /// The second writer's start signal and completion signal, while armed.
 #[derive(Debug, Default)]
@@ -30,8 +32,9 @@ pub struct Race {
 }
 
 impl Race {
-    /// Holds a writer back until the next file sync: `go` starts it, `done`
-    /// reports that it returned.
+    /// Holds a writer back until the next file sync: `go` starts it; it
+    /// sends on `done` once when it starts its write and once when the
+    /// write returned.
     pub fn arm(&self, go: Sender<()>, done: Receiver<()>) {
         *self.armed.lock().unwrap_or_else(|p| p.into_inner()) = Some((go, done));
     }
@@ -40,7 +43,7 @@ impl Race {
     fn fire(&self) {
         let armed = self.armed.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some((go, done)) = armed {
-            if go.send(()).is_ok() {
+            if go.send(()).is_ok() && done.recv().is_ok() {
                 let _ = done.recv_timeout(RACE_WAIT);
             }
         }
