@@ -214,7 +214,11 @@ fn catches_a_dropped_directory_sync_after_create() {
         let mut spec = ExhaustiveSpec::new(info, SyncPolicy::ALWAYS_DIR, Profile::Posix, 2);
         spec.wrap = Some(CreateWithoutDirSync::wrap);
         let l = run_exhaustive(&spec);
-        eprintln!("dropped dir sync after create: {}", summary(&l));
+        eprintln!(
+            "dropped dir sync after create: {}; first: {}",
+            summary(&l),
+            l.row.first_violation
+        );
         assert!(l.violations > 0, "{engine}: not caught: {}", summary(&l));
         assert!(!l.row.promise_kept);
         assert!(
@@ -244,7 +248,11 @@ fn catches_a_group_leader_that_counts_after_its_sync() {
         engines::combine::broken::set_leader_counts_after_commit(true);
         let l = line(engine, "group+dir", Profile::Linux, 2);
         engines::combine::broken::set_leader_counts_after_commit(false);
-        eprintln!("group leader counts after its sync: {}", summary(&l));
+        eprintln!(
+            "group leader counts after its sync: {}; first: {}",
+            summary(&l),
+            l.row.first_violation
+        );
         assert!(l.violations > 0, "{engine}: not caught: {}", summary(&l));
         assert!(
             l.row.first_violation.contains("racing"),
