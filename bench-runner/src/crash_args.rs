@@ -94,6 +94,12 @@ pub struct CrashArgs {
     /// Testing the checker only: syncs on the simulated filesystem report success without syncing.
     #[arg(long, hide = true)]
     pub broken_sync: bool,
+    /// Bounded exhaustive check instead of seeded trials: every workload of --depth steps over 2 keys (put, overwrite, delete, sync, maintenance, reopen, two racing puts), a power cut after every simulator operation, into every state the profile allows (at most 1,024 per crash instant, a seeded sample beyond); simulated filesystem only; `trials` then counts workloads.
+    #[arg(long, conflicts_with_all = ["kill", "exec", "replay", "trials", "broken_sync"])]
+    pub exhaustive: bool,
+    /// Steps per workload of --exhaustive (default: 2; 3 takes about ten times as long).
+    #[arg(long, value_name = "N", requires = "exhaustive")]
+    pub depth: Option<usize>,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,

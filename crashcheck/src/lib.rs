@@ -53,21 +53,27 @@
 //!   engines (`crash --exec`);
 //! - [`process`]: trials on a child process killed with SIGKILL (the
 //!   `--kill` and `--exec` paths), with a hook for a power cut;
-//! - [`kill`](mod@kill): the kill itself, which reaches the whole process tree.
+//! - [`kill`](mod@kill): the kill itself, which reaches the whole process tree;
+//! - [`exhaustive`]: bounded exhaustive checks (`crash --exhaustive`):
+//!   every small workload, every crash instant, every post-crash state;
+//! - [`race`]: a second writer released inside a sync, for group commit.
 
 pub mod classify;
 pub mod concurrent;
+pub mod exhaustive;
 pub mod history;
 pub mod kill;
 pub mod line;
 pub mod nosync;
 pub mod process;
 pub mod protocol;
+pub mod race;
 pub mod trial;
 pub mod workload;
 
 pub use classify::{classify, classify_with, ExpectedLoss, Verdict};
 pub use concurrent::run_concurrent_trial;
+pub use exhaustive::{run_exhaustive, ExhaustiveLine, ExhaustiveSpec, Step};
 pub use line::{run_concurrent_line, run_line, trial_seed, LineSpec, LineTally};
 pub use nosync::NoSyncFs;
 pub use trial::{run_trial, LossCause, TrialOutcome, TrialSpec};

@@ -371,6 +371,12 @@ impl Combiner {
                 batch.fail(start, end, duplicate(&e));
             }
         }
+        #[cfg(any(test, feature = "broken-variants"))]
+        if broken::leader_counts_after_commit() {
+            // Broken on purpose (see `broken`): everything queued by now,
+            // not what this batch appended, is marked done.
+            batch.end = self.lock().next_id;
+        }
         // The leader's own result: its chunk's failure, else the commit's.
         let mine = match batch
             .failures
@@ -404,6 +410,32 @@ impl Combiner {
         } else {
             Err(duplicate(&failure.error))
         }
+    }
+}
+
+/// Deliberately broken variants, for tests of the crash checker only: a
+/// checker that cannot catch them proves nothing. Each is off unless a test
+/// switches it on, and only for the thread that switched it on.
+#[cfg(any(test, feature = "broken-variants"))]
+pub mod broken {
+    use std::cell::Cell;
+
+    thread_local! {
+        static LEADER_COUNTS_AFTER_COMMIT: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// While on, a group leader running on this thread reads how many
+    /// operations were queued *after* its commit (its sync) returned, and
+    /// marks all of them done: a write queued while the sync ran is
+    /// acknowledged though that sync did not cover it (it was not even
+    /// appended yet). The correct leader counts only what it appended
+    /// before committing.
+    pub fn set_leader_counts_after_commit(on: bool) {
+        LEADER_COUNTS_AFTER_COMMIT.with(|c| c.set(on));
+    }
+
+    pub(super) fn leader_counts_after_commit() -> bool {
+        LEADER_COUNTS_AFTER_COMMIT.with(Cell::get)
     }
 }
 

@@ -323,6 +323,14 @@ pub struct CrashRow {
     /// The first broken promise, described; empty if none.
     #[serde(default)]
     pub first_violation: String,
+    /// Exhaustive lines (`crash --exhaustive`): post-crash states checked
+    /// (`trials` then counts workloads, and the loss columns count
+    /// states); empty for seeded lines.
+    #[serde(default)]
+    pub states_checked: Option<u64>,
+    /// Exhaustive lines: states that broke a promise; empty for seeded lines.
+    #[serde(default)]
+    pub violations: Option<u64>,
 }
 
 /// One combination of the matrix that was not run, and why (`skipped.csv`).

@@ -18,6 +18,7 @@
 //! power cut. The command line becomes a [`CrashPlan`] in `main`, checked
 //! before any trial; nothing here sees clap's types.
 
+mod exhaustive;
 pub mod fuse;
 mod plan;
 mod process;
@@ -77,7 +78,10 @@ pub fn run(plan: &CrashPlan) -> Result<u8> {
             interrupted = !done?;
             rows
         }
-        Target::Sim(engines) => sim_lines(plan, engines, &progress),
+        Target::Sim(engines) => match plan.exhaustive {
+            Some(depth) => exhaustive::lines(plan, depth, engines, &progress),
+            None => sim_lines(plan, engines, &progress),
+        },
     };
     progress.finish();
     let mut env = env;

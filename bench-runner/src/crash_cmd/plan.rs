@@ -64,6 +64,8 @@ pub struct CrashPlan {
     pub quiet: bool,
     /// What a BROKEN line's replay command needs.
     pub replay_context: ReplayContext,
+    /// `--exhaustive`: its depth (steps per workload), instead of trials.
+    pub exhaustive: Option<usize>,
 }
 
 /// The profiles `--profile` names.
@@ -97,6 +99,7 @@ fn exec_promise(text: Option<&str>) -> Result<SyncPolicy> {
 impl CrashPlan {
     /// Resolves and validates `crash`'s arguments.
     pub fn from_args(args: &CrashArgs, command_line: &str) -> Result<CrashPlan> {
+        let exhaustive = super::exhaustive::depth(args)?;
         let target = target(args)?;
         let policies = if args.exec.is_some() {
             Vec::new()
@@ -142,6 +145,7 @@ impl CrashPlan {
             label: args.output.label.clone(),
             quiet: args.output.quiet,
             replay_context,
+            exhaustive,
         })
     }
 }

@@ -49,7 +49,10 @@ pub use dir::{EngineDir, ReplaceFile};
 pub use layer::{FileLayer, VfsLayer};
 pub use profile::{DataOrder, FsyncFailure, NameCommit, NameOrder, Profile, ProfileRules};
 pub use real::RealFs;
-pub use sim::{CrashMode, CrashReport, CrashRng, Faults, SimFs};
+pub use sim::{
+    CrashChoice, CrashImage, CrashMode, CrashReport, CrashRng, Faults, FileChoice, SimFs,
+    StateSpace,
+};
 
 use std::fmt::Debug;
 use std::path::Path;

@@ -47,6 +47,16 @@
 //! makes syncs take time, so writes racing with a sync are not covered by
 //! it (for concurrent writers). [`SimFs::record_events`] logs every call for
 //! traces.
+//!
+//! For exhaustive checks ([`image`]), every state-changing call (a write,
+//! truncate, reservation, name operation or sync) is an operation
+//! boundary: [`SimFs::capture_crash_points`] keeps a [`CrashImage`] at each
+//! one, and [`CrashImage::build`] makes the filesystem of one explicit
+//! [`CrashChoice`] of what survives.
+
+mod image;
+
+pub use image::{CrashChoice, CrashImage, FileChoice, StateSpace};
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -170,6 +180,12 @@ struct State {
     frozen: Option<Box<State>>,
     /// Operation log for traces, when asked for.
     events: Option<Vec<String>>,
+    /// State-changing calls so far (operation boundaries, see [`image`]).
+    boundaries: u64,
+    /// Freeze the crash image at this boundary ([`SimFs::freeze_after_op`]).
+    freeze_at_op: Option<u64>,
+    /// A crash image at every boundary, when asked for.
+    crash_points: Option<Vec<CrashImage>>,
 }
 
 impl State {
@@ -368,9 +384,52 @@ impl SimFs {
         }
     }
 
+    /// Freezes the crash image right after operation boundary `k` (the
+    /// `k`-th state-changing call: write, truncate, reservation, name
+    /// operation or sync; see [`SimFs::boundaries`]).
+    pub fn freeze_after_op(&self, k: u64) {
+        self.lock().freeze_at_op = Some(k);
+    }
+
+    /// Operation boundaries so far.
+    pub fn boundaries(&self) -> u64 {
+        self.lock().boundaries
+    }
+
+    /// Starts keeping a [`CrashImage`] at every operation boundary, the
+    /// current state first, for [`SimFs::take_crash_points`].
+    pub fn capture_crash_points(&self) {
+        let mut st = self.lock();
+        let now = CrashImage::capture(&st, self.profile);
+        st.crash_points = Some(vec![now]);
+    }
+
+    /// The crash images kept since [`SimFs::capture_crash_points`], in
+    /// order; capturing stops.
+    pub fn take_crash_points(&self) -> Vec<CrashImage> {
+        self.lock().crash_points.take().unwrap_or_default()
+    }
+
+    /// One operation boundary passed: keeps its image and freezes, when
+    /// asked to.
+    fn boundary(st: &mut State, profile: Profile) {
+        st.boundaries += 1;
+        if st.crash_points.is_some() {
+            let img = CrashImage::capture(st, profile);
+            if let Some(points) = &mut st.crash_points {
+                points.push(img);
+            }
+        }
+        if st.freeze_at_op == Some(st.boundaries) && st.frozen.is_none() {
+            Self::freeze(st);
+        }
+    }
+
     fn freeze(st: &mut State) {
         st.event(|| "== crash instant: the image is frozen here ==".to_string());
+        let points = st.crash_points.take();
         let mut snap = st.clone();
+        st.crash_points = points;
         snap.frozen = None;
         snap.events = None;
         st.frozen = Some(Box::new(snap));
@@ -739,6 +798,7 @@ impl SimFs {
     }
 
     fn counted_sync(&self, st: &mut State) {
+        Self::boundary(st, self.profile);
         st.syncs += 1;
         if st.freeze_at_sync == Some(st.syncs) && st.frozen.is_none() {
             Self::freeze(st);
@@ -766,6 +826,7 @@ impl Vfs for SimFs {
         Self::name_op(&mut st, &dir, NameOp::Link { name, ino });
         let opn = st.op;
         st.event(|| format!("#{opn} create {}", path.display()));
+        Self::boundary(&mut st, self.profile);
         Ok(Arc::new(SimFile {
             fs: self.clone(),
             ino,
@@ -811,6 +872,7 @@ impl Vfs for SimFs {
         st.event(|| format!("#{opn} rename {} -> {}", from.display(), to.display()));
         Self::name_op_at(&mut st, opn, &td, NameOp::Link { name: tname, ino });
         Self::name_op_at(&mut st, opn, &fd, NameOp::Unlink { name: fname });
+        Self::boundary(&mut st, self.profile);
         Ok(())
     }
 
@@ -823,6 +885,7 @@ impl Vfs for SimFs {
         Self::name_op(&mut st, &dir, NameOp::Unlink { name });
         let opn = st.op;
         st.event(|| format!("#{opn} remove {}", path.display()));
+        Self::boundary(&mut st, self.profile);
         Ok(())
     }
 
@@ -954,6 +1017,7 @@ impl SimFile {
         };
         apply(&mut node.data, &op);
         node.pending.push((opn, op));
+        SimFs::boundary(&mut st, self.fs.profile);
         let len = bytes.len();
         st.event(|| {
             format!(
@@ -1084,6 +1148,7 @@ impl VFile for SimFile {
         apply(&mut node.data, &op);
         node.pending.push((opn, op));
         st.event(|| format!("#{opn} set_len {} {len}", self.path.display()));
+        SimFs::boundary(&mut st, self.fs.profile);
         Ok(())
     }
 
@@ -1105,6 +1170,7 @@ impl VFile for SimFile {
         apply(&mut node.data, &op);
         node.pending.push((opn, op));
         st.event(|| format!("#{opn} allocate {} {len}", self.path.display()));
+        SimFs::boundary(&mut st, self.fs.profile);
         Ok(())
     }
 

@@ -4,7 +4,9 @@
 //! `put` and `delete` append one record and return once the policy's promise
 //! holds; [`Wal::append_batch`] appends several records that replay all or
 //! nothing; [`Wal::replay`] returns the operations from a sequence number on;
-//! [`Wal::checkpoint`] drops whole segments that hold only older operations.
+//! [`Wal::checkpoint`] drops whole segments that hold only older operations;
+//! `maintain` rotates the active segment now (its maintenance step, which the
+//! crash checker forces).
 //! There are no point reads or scans: the capabilities say so.
 //!
 //! ## Format
@@ -242,15 +244,22 @@ impl Wal {
     /// file; if even that fails the log is poisoned.
     fn append_locked(&self, w: &mut Writer, bytes: &[u8], first_seq: u64) -> Result<()> {
         if !w.active.is_empty() && w.active.len() + bytes.len() as u64 > self.segment_bytes {
-            w.active.trim()?;
-            self.syncer.seal(w.active.file())?;
-            let name = segment_name(first_seq);
-            let file = self.dir.create(&name)?;
-            w.segments.push(Segment { first_seq, name });
-            w.active = LogFile::new(file, 0, self.reserve_step)?;
+            self.rotate_locked(w, first_seq)?;
         }
         w.active.append(bytes, &self.syncer)?;
         self.wal_bytes.fetch_add(bytes.len() as u64, Relaxed);
+        Ok(())
+    }
+
+    /// Seals the active segment (trimmed, synced unless `none`) and starts
+    /// a new one for `first_seq` (its directory entry synced under `+dir`).
+    fn rotate_locked(&self, w: &mut Writer, first_seq: u64) -> Result<()> {
+        w.active.trim()?;
+        self.syncer.seal(w.active.file())?;
+        let name = segment_name(first_seq);
+        let file = self.dir.create(&name)?;
+        w.segments.push(Segment { first_seq, name });
+        w.active = LogFile::new(file, 0, self.reserve_step)?;
         Ok(())
     }
 
@@ -364,6 +373,21 @@ impl Engine for Wal {
         self.check_open()?;
         self.syncer
             .sync_everything(&self.dir, &|| self.active_file())
+    }
+
+    /// The WAL's maintenance is rotation: the active segment, if it holds
+    /// anything, is sealed and a new one started, as when it fills up.
+    /// (A checkpoint needs the sequence number a caller applied up to, so
+    /// it stays [`Wal::checkpoint`].)
+    fn maintain(&self) -> Result<()> {
+        self.check_open()?;
+        self.syncer.check()?;
+        let mut w = self.lock();
+        if w.active.is_empty() {
+            return Ok(());
+        }
+        let next = w.next_seq;
+        self.rotate_locked(&mut w, next)
     }
 
     fn close(&self) -> Result<()> {
