@@ -53,6 +53,8 @@
 //!   engines (`crash --exec`);
 //! - [`process`]: trials on a child process killed with SIGKILL (the
 //!   `--kill` and `--exec` paths), with a hook for a power cut;
+//! - [`process_concurrent`]: several writers at once in one engine
+//!   process (tagged requests), for group commit through FUSE;
 //! - [`kill`](mod@kill): the kill itself, which reaches the whole process tree.
 
 pub mod classify;
@@ -62,6 +64,7 @@ pub mod kill;
 pub mod line;
 pub mod nosync;
 pub mod process;
+pub mod process_concurrent;
 pub mod protocol;
 pub mod trial;
 pub mod workload;

@@ -130,7 +130,7 @@ pub trait PowerCut {
 
 /// Moves the storage calls `cut` recorded into the trace, indented under
 /// the line they belong to.
-fn storage_trace(trace: &mut Vec<String>, cut: &mut Option<&mut dyn PowerCut>) {
+pub(crate) fn storage_trace(trace: &mut Vec<String>, cut: &mut Option<&mut dyn PowerCut>) {
     if let Some(c) = cut {
         trace.extend(
             c.take_events()
@@ -417,7 +417,7 @@ pub(crate) fn after_kill(
 }
 
 /// Records a failed recovery.
-fn recovery_failed(out: &mut TrialOutcome, e: ProtocolError) {
+pub(crate) fn recovery_failed(out: &mut TrialOutcome, e: ProtocolError) {
     let e = e.to_string();
     out.trace.push(format!("recovery FAILED: {e}"));
     out.violation.get_or_insert(format!("recovery failed: {e}"));
