@@ -155,6 +155,9 @@ pub struct ProcessTrial<'a> {
     pub ops: u64,
 }
 
+/// What a recovery read back: each key's value, `None` when absent.
+pub(crate) type State = BTreeMap<u64, Option<Vec<u8>>>;
+
 /// The operations of a trial over all its epochs, and what was
 /// acknowledged.
 #[derive(Debug, Default)]
@@ -359,7 +362,7 @@ pub(crate) fn after_kill(
     out: &mut TrialOutcome,
     power_cut: &mut Option<&mut dyn PowerCut>,
     crashes_recoveries: bool,
-) -> Result<Option<(BTreeMap<u64, Option<Vec<u8>>>, EngineProcess)>, ProtocolError> {
+) -> Result<Option<(State, EngineProcess)>, ProtocolError> {
     let process_only = power_cut.is_none();
     let max_lost = match power_cut {
         Some(cut) => {
@@ -501,7 +504,7 @@ pub(crate) fn read_back(
     t: &ProcessTrial<'_>,
     trace: &mut Vec<String>,
     cut: &mut Option<&mut dyn PowerCut>,
-) -> Result<(BTreeMap<u64, Option<Vec<u8>>>, EngineProcess), ProtocolError> {
+) -> Result<(State, EngineProcess), ProtocolError> {
     let mut engine = EngineProcess::spawn(t.launch.command(t.dir))?;
     let mut state = BTreeMap::new();
     for k in 0..KEYS {
