@@ -73,8 +73,9 @@ fn fuse_and_in_process_trials_agree_for_our_engines() {
     assert_eq!(status.code(), Some(0), "no line may be BROKEN: {all:#?}");
     // One-writer lines, and (--threads 4, a fifth of the trials) one
     // concurrent line per line: both policies' acknowledgements mean durable.
-    let (concurrent, fuse): (Vec<CrashRow>, Vec<CrashRow>) =
-        all.into_iter().partition(|r| r.profile.ends_with(" 4 threads"));
+    let (concurrent, fuse): (Vec<CrashRow>, Vec<CrashRow>) = all
+        .into_iter()
+        .partition(|r| r.profile.ends_with(" 4 threads"));
     assert_eq!(fuse.len(), engines.len() * 2 * 2);
     assert_eq!(concurrent.len(), fuse.len(), "{concurrent:#?}");
     let mut disagreements = Vec::new();
