@@ -69,8 +69,9 @@ pub struct CrashArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Writers at once in the extra concurrent lines run for `always` and
-    /// `group` policies (slow simulated syncs, so group commit's
-    /// leader/follower path is checked); 0 skips them.
+    /// `group` policies (slow simulated syncs in process; through FUSE, that
+    /// many requests at once in one crash-child process, our engines only),
+    /// so group commit's leader/follower path is checked; 0 skips them.
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub threads: u64,
     /// Trials per concurrent line (default: a fifth of --trials).
@@ -91,7 +92,7 @@ pub struct CrashArgs {
     /// Directory on the disk for --kill and --exec, and where --fs fuse mounts (default for --fs fuse: the system temp folder; a fresh subfolder is used and removed).
     #[arg(long, value_name = "DIR")]
     pub disk: Option<PathBuf>,
-    /// Testing the checker only: syncs on the simulated filesystem report success without syncing.
+    /// Testing the checker only: syncs on the simulated filesystem report success without syncing (through FUSE: our engines' syncs in crash-child).
     #[arg(long, hide = true)]
     pub broken_sync: bool,
     /// Bounded exhaustive check instead of seeded trials: every workload of --depth steps over 2 keys (put, overwrite, delete, sync, maintenance, reopen, two racing puts), a power cut after every simulator operation, into every state the profile allows (at most 1,024 per crash instant, a seeded sample beyond); simulated filesystem only; `trials` then counts workloads.
@@ -117,4 +118,8 @@ pub struct CrashChildArgs {
     /// Engine directory (default: $BENCH_DIR).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Testing the checker only: the engine's syncs report success without
+    /// syncing (engines that do their own I/O are not reached).
+    #[arg(long)]
+    pub broken_sync: bool,
 }

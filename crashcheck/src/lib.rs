@@ -53,6 +53,8 @@
 //!   engines (`crash --exec`);
 //! - [`process`]: trials on a child process killed with SIGKILL (the
 //!   `--kill` and `--exec` paths), with a hook for a power cut;
+//! - [`process_concurrent`]: several writers at once in one engine
+//!   process (tagged requests), for group commit through FUSE;
 //! - [`kill`](mod@kill): the kill itself, which reaches the whole process tree;
 //! - [`exhaustive`]: bounded exhaustive checks (`crash --exhaustive`):
 //!   every small workload, every crash instant, every post-crash state;
@@ -66,6 +68,7 @@ pub mod kill;
 pub mod line;
 pub mod nosync;
 pub mod process;
+pub mod process_concurrent;
 pub mod protocol;
 pub mod race;
 pub mod trial;

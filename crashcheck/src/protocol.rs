@@ -17,6 +17,17 @@
 //! The program finds its data directory in the environment variable
 //! `BENCH_DIR`. Anything it prints on stderr is kept for error messages.
 //!
+//! ### Writer tags (our `crash-child` only)
+//!
+//! A request may start with a writer tag, `@W ` (`W` a name without
+//! spaces: `@2 put 6b31 7631`). [`serve`] hands each writer's requests to
+//! a thread of that writer, in order, and its reply comes back with the
+//! same tag (`@2 ok`), whenever it is ready: requests of different writers
+//! run at once in the engine, so group commit can gather them. The
+//! checker keeps at most one request per writer in flight, and sends no
+//! untagged request while tagged ones are. External `--exec` programs are
+//! never sent tags.
+//!
 //! ## Durability
 //!
 //! An `ok` to `put` or `delete` is the acknowledgement the checker holds to
@@ -24,6 +35,7 @@
 //! between reading a request and answering it has not acknowledged it: the
 //! write may or may not survive, both are accepted.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -196,32 +208,89 @@ impl Reply {
     }
 }
 
+/// Splits a writer tag off a line: `@2 put ...` is `(Some("2"), "put ...")`.
+pub fn split_tag(line: &str) -> (Option<&str>, &str) {
+    match line.strip_prefix('@').and_then(|l| l.split_once(' ')) {
+        Some((tag, rest)) => (Some(tag), rest),
+        None => (None, line),
+    }
+}
+
 /// Serves the protocol for `engine` until `close` or the end of `input`.
 /// Engines without point reads answer `get` from their replayed log.
+/// Tagged requests ([writer tags](self#writer-tags-our-crash-child-only))
+/// run on one thread per writer; `close` waits for them first.
 pub fn serve(
     engine: &dyn Engine,
     input: impl BufRead,
-    mut output: impl Write,
+    output: impl Write + Send,
 ) -> std::io::Result<()> {
-    for line in input.lines() {
-        let line = line?;
-        let reply = match Request::parse(&line) {
-            Err(e) => Reply::Err(e.to_string()),
-            Ok(Request::Close) => {
-                let r = match engine.close() {
-                    Ok(()) => Reply::Ok,
-                    Err(e) => Reply::Err(e.to_string()),
-                };
-                writeln!(output, "{}", r.to_line())?;
-                output.flush()?;
-                return Ok(());
+    let output = Mutex::new(output);
+    let reply = |tag: Option<&str>, r: &Reply| -> std::io::Result<()> {
+        let mut out = output.lock().unwrap_or_else(|p| p.into_inner());
+        match tag {
+            Some(t) => writeln!(out, "@{t} {}", r.to_line())?,
+            None => writeln!(out, "{}", r.to_line())?,
+        }
+        out.flush()
+    };
+    std::thread::scope(|scope| {
+        let mut writers: HashMap<String, mpsc::Sender<String>> = HashMap::new();
+        let mut threads = Vec::new();
+        for line in input.lines() {
+            let line = line?;
+            if let (Some(tag), rest) = split_tag(&line) {
+                let tx = writers.entry(tag.to_string()).or_insert_with(|| {
+                    let (tx, rx) = mpsc::channel::<String>();
+                    let tag = tag.to_string();
+                    let reply = &reply;
+                    threads.push(scope.spawn(move || -> std::io::Result<()> {
+                        for line in rx {
+                            let r = match Request::parse(&line) {
+                                Err(e) => Reply::Err(e.to_string()),
+                                Ok(Request::Close) => {
+                                    Reply::Err("close is not a request of one writer".into())
+                                }
+                                Ok(req) => answer(engine, req),
+                            };
+                            reply(Some(&tag), &r)?;
+                        }
+                        Ok(())
+                    }));
+                    tx
+                });
+                // A writer thread gone means its output failed: reported at join.
+                let _ = tx.send(rest.to_string());
+                continue;
             }
-            Ok(req) => answer(engine, req),
-        };
-        writeln!(output, "{}", reply.to_line())?;
-        output.flush()?;
-    }
-    Ok(())
+            let r = match Request::parse(&line) {
+                Err(e) => Reply::Err(e.to_string()),
+                Ok(Request::Close) => {
+                    writers.clear();
+                    for t in threads.drain(..) {
+                        join_writer(t)?;
+                    }
+                    let r = match engine.close() {
+                        Ok(()) => Reply::Ok,
+                        Err(e) => Reply::Err(e.to_string()),
+                    };
+                    return reply(None, &r);
+                }
+                Ok(req) => answer(engine, req),
+            };
+            reply(None, &r)?;
+        }
+        writers.clear();
+        for t in threads {
+            join_writer(t)?;
+        }
+        Ok(())
+    })
+}
+
+fn join_writer(t: std::thread::ScopedJoinHandle<'_, std::io::Result<()>>) -> std::io::Result<()> {
+    t.join()
+        .unwrap_or_else(|_| Err(std::io::Error::other("a writer thread panicked")))
 }
 
 fn answer(engine: &dyn Engine, req: Request) -> Reply {
@@ -332,6 +401,34 @@ impl EngineProcess {
         }
     }
 
+    /// Sends one request tagged for writer `tag` ([writer
+    /// tags](self#writer-tags-our-crash-child-only)) without waiting.
+    pub fn send_tagged(&mut self, tag: u64, req: &Request) -> Result<(), ProtocolError> {
+        let r = match self.stdin.as_mut() {
+            Some(stdin) => writeln!(stdin, "@{tag} {}", req.to_line()).and_then(|()| stdin.flush()),
+            None => Err(std::io::ErrorKind::BrokenPipe.into()),
+        };
+        r.map_err(|_| self.closed())
+    }
+
+    /// Waits for the next reply of any writer: its tag and the reply.
+    pub fn tagged_reply(&mut self) -> Result<(u64, Reply), ProtocolError> {
+        let line = match self.replies.recv_timeout(REPLY_TIMEOUT) {
+            Ok(line) => line,
+            Err(RecvTimeoutError::Timeout) => return Err(ProtocolError::Timeout),
+            Err(RecvTimeoutError::Disconnected) => return Err(self.closed()),
+        };
+        match split_tag(&line) {
+            (Some(tag), rest) => {
+                let tag = tag
+                    .parse()
+                    .map_err(|_| malformed(&line, "a writer tag the checker never sent"))?;
+                Ok((tag, Reply::parse(rest)?))
+            }
+            (None, _) => Err(malformed(&line, "an untagged reply to tagged requests")),
+        }
+    }
+
     /// Sends a request and waits for its reply.
     pub fn request(&mut self, req: &Request) -> Result<Reply, ProtocolError> {
         self.send(req)?;
@@ -434,6 +531,42 @@ mod tests {
             Reply::parse("value 0A0b").unwrap(),
             Reply::Value(vec![10, 11])
         );
+    }
+
+    #[test]
+    fn tagged_requests_run_per_writer_and_close_waits_for_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let info = engines::registry::info("bitcask").unwrap();
+        let cfg = || engines::EngineConfig::new(dir.path(), "group".parse().unwrap());
+        let engine = info.open(cfg()).unwrap();
+        let input =
+            "@1 put 6b31 7631\n@2 put 6b32 7632\n@1 delete 6b33\n@x frob\n@2 close\nclose\n";
+        let mut out = Vec::new();
+        serve(&*engine, input.as_bytes(), &mut out).unwrap();
+        drop(engine);
+        let text = String::from_utf8(out).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.pop(), Some("ok"), "close answers last: {text}");
+        lines.sort_unstable();
+        assert_eq!(lines.len(), 5, "{text}");
+        assert_eq!(
+            &lines[..3],
+            [
+                "@1 ok",
+                "@1 ok",
+                "@2 err close is not a request of one writer"
+            ]
+        );
+        assert!(
+            lines[3] == "@2 ok" && lines[4].starts_with("@x err "),
+            "{text}"
+        );
+        // `close` waited for both writers: both puts are in the store.
+        let engine = info.open(cfg()).unwrap();
+        assert_eq!(engine.get(b"k1").unwrap(), Some(b"v1".to_vec()));
+        assert_eq!(engine.get(b"k2").unwrap(), Some(b"v2".to_vec()));
+        assert_eq!(split_tag("@7 ok"), (Some("7"), "ok"));
+        assert_eq!(split_tag("ok"), (None, "ok"));
     }
 
     #[test]

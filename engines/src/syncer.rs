@@ -351,9 +351,10 @@ impl Syncer {
     /// An explicit `Engine::sync`, whatever the mode: syncs the files this
     /// syncer sealed without syncing (under `none`), the files `dir` wrote
     /// without syncing (see [`EngineDir::owe`]), then everything appended
-    /// to `target` ([`Syncer::sync_now`]). Under `none` nothing else ever
-    /// syncs those files, so without this an explicit sync would cover only
-    /// the active log. A failure poisons the syncer.
+    /// to `target` ([`Syncer::sync_now`]), and the directory when the files
+    /// found at open still owe it their names. Under `none` nothing else
+    /// ever syncs those files, so without this an explicit sync would cover
+    /// only the active log. A failure poisons the syncer.
     pub fn sync_everything(&self, dir: &EngineDir, target: &dyn Fn() -> FileHandle) -> Result<()> {
         self.check()?;
         dir.note_explicit_sync();
@@ -366,6 +367,13 @@ impl Syncer {
                 return Err(e);
             }
             self.lock().syncs += 1;
+        }
+        if dir.take_recovered_names() {
+            // Files found at open may carry names never synced (under +dir).
+            if let Err(e) = dir.sync() {
+                self.poison(&e);
+                return Err(e);
+            }
         }
         self.sync_now(target)
     }

@@ -66,6 +66,12 @@ pub struct FuseCut {
     eio: Option<(u64, Option<u64>)>,
     /// What the last power cut did.
     pub report: Option<CrashReport>,
+    /// Files with synced data that any power cut of the trial removed.
+    pub files_lost: Vec<PathBuf>,
+    /// Truncates any power cut of the trial reverted.
+    pub truncates_reverted: u64,
+    /// The image [`PowerCut::save_image`] remembered.
+    saved: Option<SimFs>,
 }
 
 /// Which sync after the engine's first reply `--fsync-eio` fails in the
@@ -92,6 +98,9 @@ impl FuseCut {
             mode,
             eio: None,
             report: None,
+            files_lost: Vec::new(),
+            truncates_reverted: 0,
+            saved: None,
         };
         // Directories on SimFs are durable once made.
         let dir = cut.data_dir();
@@ -102,6 +111,18 @@ impl FuseCut {
     /// The engine's data directory on the mount.
     pub fn data_dir(&self) -> PathBuf {
         self.mountpoint.join("db")
+    }
+
+    /// Serves `sim` at the mount point instead of what is served now (no
+    /// process may be using the mount).
+    fn serve(&mut self, sim: SimFs) -> Result<(), ProtocolError> {
+        if let Some(m) = self.mounted.take() {
+            m.unmount().map_err(mount_failed)?;
+        }
+        sim.record_events();
+        self.mounted = Some(Mounted::mount(sim.clone(), &self.mountpoint).map_err(mount_failed)?);
+        self.sim = sim;
+        Ok(())
     }
 
     /// Unmounts, reporting a mount that would not go.
@@ -134,15 +155,11 @@ impl PowerCut for FuseCut {
     }
 
     fn cut(&mut self, seed: u64) -> Result<String, ProtocolError> {
-        let failed = |e: simfuse::Error| ProtocolError::Io {
-            what: "power cut through FUSE".into(),
-            source: std::io::Error::other(format!("{:#}", anyhow::Error::from(e))),
-        };
         // The engine process is dead and reaped: nothing more can arrive
         // that a power cut would keep.
         self.sim.freeze_now();
         if let Some(m) = self.mounted.take() {
-            m.unmount().map_err(failed)?;
+            m.unmount().map_err(mount_failed)?;
         }
         let eio = match self.eio {
             None => String::new(),
@@ -169,11 +186,34 @@ impl PowerCut for FuseCut {
                     .join(", ")
             }
         );
+        self.files_lost.extend(report.files_lost.iter().cloned());
+        self.truncates_reverted += report.truncates_reverted;
         self.report = Some(report);
-        survivor.record_events();
-        self.mounted = Some(Mounted::mount(survivor.clone(), &self.mountpoint).map_err(failed)?);
-        self.sim = survivor;
+        self.serve(survivor)?;
         Ok(line)
+    }
+
+    fn syncs(&mut self) -> Option<u64> {
+        Some(self.sim.syncs())
+    }
+
+    fn crash_after_syncs(&mut self, n: u64) {
+        self.sim.freeze_after_sync(self.sim.syncs() + n);
+    }
+
+    fn save_image(&mut self) -> Result<(), ProtocolError> {
+        // Called right after a cut, when everything served is durable: a
+        // crash keeping only durable state copies the image as it is.
+        let (copy, _) = self.sim.crash(0, CrashMode::DurableOnly);
+        self.saved = Some(copy);
+        Ok(())
+    }
+
+    fn restore_image(&mut self) -> Result<(), ProtocolError> {
+        match self.saved.take() {
+            Some(saved) => self.serve(saved),
+            None => Ok(()),
+        }
     }
 
     fn take_events(&mut self) -> Vec<String> {
@@ -182,6 +222,13 @@ impl PowerCut for FuseCut {
 
     fn cut_details(&mut self) -> Vec<String> {
         self.report.as_ref().map(crash_lines).unwrap_or_default()
+    }
+}
+
+fn mount_failed(e: simfuse::Error) -> ProtocolError {
+    ProtocolError::Io {
+        what: "power cut through FUSE".into(),
+        source: std::io::Error::other(format!("{:#}", anyhow::Error::from(e))),
     }
 }
 
@@ -220,33 +267,36 @@ pub fn fuse_trial(
             engine.name, engine.promise
         )
     });
-    let report = cut.report.take();
-    cut.unmount()?;
-    let mut o = r?;
-    if let Some(report) = report {
-        o.files_lost = report.files_lost.len() as u64;
-        if let (Some(v), false) = (&mut o.violation, report.files_lost.is_empty()) {
-            let names: Vec<String> = report
-                .files_lost
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect();
+    cut.finish(r)
+}
+
+impl FuseCut {
+    /// Unmounts and adds what the trial's power cuts did to its outcome:
+    /// the files they lost (named in a violation) and the cause of losses.
+    pub fn finish(self, r: Result<TrialOutcome>) -> Result<TrialOutcome> {
+        let files_lost = self.files_lost.clone();
+        let truncates = self.truncates_reverted;
+        self.unmount()?;
+        let mut o = r?;
+        o.files_lost = files_lost.len() as u64;
+        if let (Some(v), false) = (&mut o.violation, files_lost.is_empty()) {
+            let names: Vec<String> = files_lost.iter().map(|p| p.display().to_string()).collect();
             v.push_str(&format!(
                 " (files with synced data whose names the crash removed: {})",
                 names.join(", ")
             ));
         }
         if o.lost > 0 {
-            o.cause = Some(if !report.files_lost.is_empty() {
+            o.cause = Some(if !files_lost.is_empty() {
                 LossCause::DirEntryNeverSynced
-            } else if report.truncates_reverted > 0 {
+            } else if truncates > 0 {
                 LossCause::TruncateReverted
             } else {
                 LossCause::DataNeverSynced
             });
         }
+        Ok(o)
     }
-    Ok(o)
 }
 
 /// Runs trial `i` of a line and classifies it: a loss that could be an

@@ -20,6 +20,7 @@
 
 mod exhaustive;
 pub mod fuse;
+pub mod fuse_concurrent;
 mod plan;
 mod process;
 mod table;
@@ -148,6 +149,24 @@ fn fuse_lines(
                 Ok(Some(row)) => rows.push(row),
                 Ok(None) => return (rows, Ok(false)),
                 Err(e) => return (rows, Err(e)),
+            }
+        }
+    }
+    // Concurrent lines, as in process: where an acknowledgement means durable.
+    if plan.threads > 0 && plan.concurrent_trials > 0 {
+        for child in children
+            .iter()
+            .filter(|c| fuse_concurrent::runs_concurrent(c))
+        {
+            for &profile in &plan.profiles {
+                let threads = plan.threads;
+                let trials = plan.concurrent_trials;
+                match fuse_concurrent::concurrent_line(&run, child, profile, threads, trials, stop)
+                {
+                    Ok(Some(row)) => rows.push(row),
+                    Ok(None) => return (rows, Ok(false)),
+                    Err(e) => return (rows, Err(e)),
+                }
             }
         }
     }

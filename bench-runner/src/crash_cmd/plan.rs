@@ -183,6 +183,7 @@ fn target(args: &CrashArgs) -> Result<Target> {
             launch: Launch::shell(cmd),
             promise,
             dir_sync_optional: false,
+            tagged_writers: false,
         };
         if fuse {
             return Ok(Target::Fuse(vec![engine], fuse_disk()));
@@ -199,7 +200,7 @@ fn target(args: &CrashArgs) -> Result<Target> {
         for &info in &engines {
             for &policy in &policies {
                 match (info.supports)(&policy) {
-                    Ok(()) => children.push(ChildEngine::builtin(info, policy)?),
+                    Ok(()) => children.push(ChildEngine::builtin(info, policy, args.broken_sync)?),
                     Err(why) if !args.policies.is_empty() => {
                         eprintln!("note: {} {policy} skipped: {why}", info.name);
                     }

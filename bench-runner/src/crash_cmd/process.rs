@@ -30,11 +30,16 @@ pub struct ChildEngine {
     /// that manage their directory entries themselves (SQLite, redb,
     /// fjall): their claim covers the names, and such a loss is BROKEN.
     pub dir_sync_optional: bool,
+    /// Whether it serves writer tags (several requests at once, one
+    /// thread per writer: `crash-child` does), so that it gets concurrent
+    /// lines through FUSE. False for external programs.
+    pub tagged_writers: bool,
 }
 
 impl ChildEngine {
-    /// One of our engines under `policy`, in `bench-runner crash-child`.
-    pub fn builtin(info: &EngineInfo, policy: SyncPolicy) -> Result<Self> {
+    /// One of our engines under `policy`, in `bench-runner crash-child`;
+    /// `broken_sync` (testing the checker) makes its syncs do nothing.
+    pub fn builtin(info: &EngineInfo, policy: SyncPolicy, broken_sync: bool) -> Result<Self> {
         let exe = std::env::current_exe().context("find bench-runner's own executable")?;
         Ok(ChildEngine {
             name: info.name.to_string(),
@@ -48,6 +53,7 @@ impl ChildEngine {
                     &policy.to_string(),
                 ]
                 .iter()
+                .chain(broken_sync.then_some(&"--broken-sync"))
                 .map(Into::into)
                 .collect(),
             },
@@ -58,6 +64,7 @@ impl ChildEngine {
                     ..policy
                 })
                 .is_ok(),
+            tagged_writers: true,
         })
     }
 
@@ -139,12 +146,15 @@ pub fn child(args: &CrashChildArgs) -> Result<u8> {
     cfg.page_bytes = 512;
     cfg.cache_pages = 16;
     cfg.merge_trigger_files = 3;
+    if args.broken_sync {
+        cfg.vfs = std::sync::Arc::new(crashcheck::NoSyncFs(cfg.vfs.clone()));
+    }
     let engine = info
         .open(cfg)
         .with_context(|| format!("open {} in {}", info.name, dir.display()))?;
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
-    crashcheck::protocol::serve(&*engine, stdin.lock(), stdout.lock())
+    crashcheck::protocol::serve(&*engine, stdin.lock(), stdout)
         .context("serve the line protocol")?;
     Ok(0)
 }

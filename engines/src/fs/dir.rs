@@ -27,6 +27,10 @@ pub struct EngineDir {
     /// Under `none`: an explicit `Engine::sync` ran (see
     /// [`EngineDir::remove_all`]). Shared by clones.
     explicitly_synced: Arc<AtomicBool>,
+    /// Under policies that acknowledge before syncing: the directory held
+    /// files at open, whose names may not be durable yet (see
+    /// [`EngineDir::take_recovered_names`]). Shared by clones.
+    recovered_names: Arc<AtomicBool>,
     /// The first failed sync (directory sync, or a file sync this type
     /// issued). Shared by clones. Once set, every later name change fails
     /// with [`Error::Poisoned`], and so does the [`crate::syncer::Syncer`]
@@ -38,6 +42,15 @@ impl EngineDir {
     /// Opens `dir`, creating it (and syncing its parent under `+dir`) when
     /// missing. Fails with the path in the error when it cannot be created or
     /// is not a directory.
+    ///
+    /// Under a policy that acknowledges writes before syncing them (`none`,
+    /// `batch:N`), every file already there is owed a sync
+    /// ([`EngineDir::owe`]), and its name a directory sync: what recovery
+    /// reads back may sit unsynced in the page cache (the previous process
+    /// was killed, or closed under `none`), and an explicit `Engine::sync`
+    /// after the reopen promises it durable, though this process never
+    /// wrote it. (Found by the exhaustive crash check: put, reopen, sync,
+    /// power cut lost the put under `none`.)
     pub fn open(vfs: Arc<dyn Vfs>, dir: &Path, policy: SyncPolicy) -> Result<Self> {
         let existed = vfs.exists(dir)?;
         vfs.create_dir_all(dir)?;
@@ -49,12 +62,39 @@ impl EngineDir {
             policy,
             owed: Arc::default(),
             explicitly_synced: Arc::default(),
+            recovered_names: Arc::default(),
             failed: Arc::default(),
         };
         if !existed && policy.dir_sync {
             d.vfs.sync_dir(parent_dir(dir))?;
         }
+        if existed && !policy.acknowledges_durable() {
+            d.owe_recovered()?;
+        }
         Ok(d)
+    }
+
+    /// Owes a sync to every file in the directory (subdirectories and
+    /// temporaries aside), and a directory sync to their names.
+    fn owe_recovered(&self) -> Result<()> {
+        let mut owed = self.owed.lock().unwrap_or_else(|p| p.into_inner());
+        for name in self.vfs.list_dir(&self.dir)? {
+            let path = self.join(&name);
+            if name.ends_with(TMP_SUFFIX) || self.vfs.list_dir(&path).is_ok() {
+                continue;
+            }
+            owed.insert(path);
+        }
+        if !owed.is_empty() {
+            self.recovered_names.store(true, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Whether the names of the files found at open still owe a directory
+    /// sync (once: the flag is cleared).
+    pub fn take_recovered_names(&self) -> bool {
+        self.recovered_names.swap(false, Ordering::Relaxed)
     }
 
     /// The directory's path.
