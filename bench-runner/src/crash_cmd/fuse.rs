@@ -161,7 +161,9 @@ impl PowerCut for FuseCut {
         if let Some(m) = self.mounted.take() {
             m.unmount().map_err(mount_failed)?;
         }
-        let eio = match self.eio {
+        // Reported at the first cut only: later epochs run on the survivor,
+        // which injects nothing.
+        let eio = match self.eio.take() {
             None => String::new(),
             Some((k, None)) => format!("fsync EIO at sync {k} after start-up: never armed; "),
             Some((k, Some(n))) if self.sim.syncs() >= n => {
