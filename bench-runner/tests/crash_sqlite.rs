@@ -93,6 +93,8 @@ fn sqlite_keeps_what_its_documentation_promises_and_loses_what_it_warns_of() {
             r.lost_writes, r.trials_with_loss,
             "more than the last commit lost in a trial: {r:?}"
         );
+        // The journal came back: its unlink, the commit, was never synced.
+        assert!(r.loss_causes.contains("removal never synced="), "{r:?}");
     }
     // WAL + NORMAL: recent commits may roll back (an expected loss under
     // `none`), and nothing is corrupt.

@@ -430,13 +430,11 @@ impl Checker {
                     .violation
                     .map(|v| v.replace("{policy}", &self.spec.policy.to_string()));
                 if c.lost > 0 {
-                    o.cause = Some(if o.files_lost > 0 {
-                        LossCause::DirEntryNeverSynced
-                    } else if report.truncates_reverted > 0 {
-                        LossCause::TruncateReverted
-                    } else {
-                        LossCause::DataNeverSynced
-                    });
+                    o.cause = Some(LossCause::of(
+                        o.files_lost,
+                        report.removes_reverted,
+                        report.truncates_reverted,
+                    ));
                 }
             }
         }

@@ -34,7 +34,8 @@
 //!   acknowledged after it, and no later `Engine::sync` succeeds.
 //!
 //! Each trial with losses is labelled by cause: a directory entry never
-//! synced (a file with synced data vanished), a truncate reverted, or data
+//! synced (a file with synced data vanished), a removal never synced (a
+//! removed file came back), a truncate reverted, or data
 //! never synced; [`classify()`] tells losses a policy allows (no `+dir`)
 //! from broken promises. [`run_concurrent_trial`] runs several writers at once on
 //! slow syncs, for group commit. Traces ([`run_trial`] with `want_trace`)

@@ -40,6 +40,9 @@ pub struct TrialSpec {
 pub enum LossCause {
     /// A file with synced data lost its directory entry.
     DirEntryNeverSynced,
+    /// A removal was undone: the removed file came back (a rollback
+    /// journal whose unlink was the commit).
+    RemoveReverted,
     /// A truncation was undone.
     TruncateReverted,
     /// The data itself was never synced.
@@ -47,10 +50,26 @@ pub enum LossCause {
 }
 
 impl LossCause {
+    /// The cause of a trial's losses from what its crashes did, the most
+    /// specific first: a lost file, a removed file back, a truncation
+    /// undone, else data never synced.
+    pub fn of(files_lost: u64, removes_reverted: u64, truncates_reverted: u64) -> LossCause {
+        if files_lost > 0 {
+            LossCause::DirEntryNeverSynced
+        } else if removes_reverted > 0 {
+            LossCause::RemoveReverted
+        } else if truncates_reverted > 0 {
+            LossCause::TruncateReverted
+        } else {
+            LossCause::DataNeverSynced
+        }
+    }
+
     /// Short label.
     pub fn label(self) -> &'static str {
         match self {
             LossCause::DirEntryNeverSynced => "directory entry never synced",
+            LossCause::RemoveReverted => "removal never synced",
             LossCause::TruncateReverted => "truncate reverted",
             LossCause::DataNeverSynced => "data never synced",
         }
@@ -100,6 +119,8 @@ pub(crate) struct Trial<'a> {
     pub(crate) sync_failed: bool,
     /// Truncates reverted by the crashes so far.
     pub(crate) truncates: u64,
+    /// Removals reverted by the crashes so far.
+    pub(crate) removes: u64,
 }
 
 impl<'a> Trial<'a> {
@@ -114,6 +135,7 @@ impl<'a> Trial<'a> {
             next_version: 0,
             sync_failed: false,
             truncates: 0,
+            removes: 0,
         }
     }
 
@@ -272,6 +294,7 @@ impl<'a> Trial<'a> {
         }
         self.out.files_lost += report.files_lost.len() as u64;
         self.truncates += report.truncates_reverted;
+        self.removes += report.removes_reverted;
         crashed
     }
 
@@ -392,13 +415,11 @@ impl<'a> Trial<'a> {
         self.out.resurrected += c.resurrected;
         self.out.lost += c.lost;
         if c.lost > 0 && self.out.cause.is_none() {
-            self.out.cause = Some(if self.out.files_lost > 0 {
-                LossCause::DirEntryNeverSynced
-            } else if self.truncates > 0 {
-                LossCause::TruncateReverted
-            } else {
-                LossCause::DataNeverSynced
-            });
+            self.out.cause = Some(LossCause::of(
+                self.out.files_lost,
+                self.removes,
+                self.truncates,
+            ));
         }
         if let Some(v) = c.violation {
             self.violation(v.replace("{policy}", &self.spec.policy.to_string()));

@@ -70,6 +70,8 @@ pub struct FuseCut {
     pub files_lost: Vec<PathBuf>,
     /// Truncates any power cut of the trial reverted.
     pub truncates_reverted: u64,
+    /// Removals any power cut of the trial reverted.
+    pub removes_reverted: u64,
     /// The image [`PowerCut::save_image`] remembered.
     saved: Option<SimFs>,
 }
@@ -100,6 +102,7 @@ impl FuseCut {
             report: None,
             files_lost: Vec::new(),
             truncates_reverted: 0,
+            removes_reverted: 0,
             saved: None,
         };
         // Directories on SimFs are durable once made.
@@ -173,10 +176,11 @@ impl PowerCut for FuseCut {
         };
         let (survivor, report) = self.sim.crash(seed, self.mode);
         let line = format!(
-            "{eio}SimFs crashed ({:?}): {} unsynced data operations dropped, {} truncates reverted, files lost: {}",
+            "{eio}SimFs crashed ({:?}): {} unsynced data operations dropped, {} truncates reverted, {} removals reverted, files lost: {}",
             self.mode,
             report.writes_dropped,
             report.truncates_reverted,
+            report.removes_reverted,
             if report.files_lost.is_empty() {
                 "none".to_string()
             } else {
@@ -190,6 +194,7 @@ impl PowerCut for FuseCut {
         );
         self.files_lost.extend(report.files_lost.iter().cloned());
         self.truncates_reverted += report.truncates_reverted;
+        self.removes_reverted += report.removes_reverted;
         self.report = Some(report);
         self.serve(survivor)?;
         Ok(line)
@@ -278,6 +283,7 @@ impl FuseCut {
     pub fn finish(self, r: Result<TrialOutcome>) -> Result<TrialOutcome> {
         let files_lost = self.files_lost.clone();
         let truncates = self.truncates_reverted;
+        let removes = self.removes_reverted;
         self.unmount()?;
         let mut o = r?;
         o.files_lost = files_lost.len() as u64;
@@ -289,13 +295,7 @@ impl FuseCut {
             ));
         }
         if o.lost > 0 {
-            o.cause = Some(if !files_lost.is_empty() {
-                LossCause::DirEntryNeverSynced
-            } else if truncates > 0 {
-                LossCause::TruncateReverted
-            } else {
-                LossCause::DataNeverSynced
-            });
+            o.cause = Some(LossCause::of(files_lost.len() as u64, removes, truncates));
         }
         Ok(o)
     }

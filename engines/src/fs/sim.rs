@@ -118,6 +118,10 @@ pub struct CrashReport {
     pub files_lost: Vec<PathBuf>,
     /// Truncations that did not survive (the old, longer content is back).
     pub truncates_reverted: u64,
+    /// Removals of a file that did not survive (not the old name of a
+    /// rename): the removed file is back under its name, as SQLite's
+    /// journal is when its unlink, the commit, was never synced.
+    pub removes_reverted: u64,
     /// Unsynced data operations dropped.
     pub writes_dropped: u64,
     /// The pending (unsynced) operations the crash kept, in operation
@@ -248,6 +252,23 @@ fn data_op_text(opn: u64, path: &str, op: &DataOp) -> String {
 /// (op number, kept, `#N what`) of each pending name operation; the two
 /// halves of a rename (a link and an unlink under one number) read as one
 /// rename when the crash kept or dropped both.
+/// How many removals the crash dropped: unlinks of their own, not the
+/// unlink half of a rename (recorded under the same operation number as
+/// its link).
+fn removes_dropped(pending: &[(u64, PathBuf, NameOp)], kept: &[bool]) -> u64 {
+    pending
+        .iter()
+        .zip(kept)
+        .filter(|((opn, _, op), keep)| {
+            !**keep
+                && matches!(op, NameOp::Unlink { .. })
+                && !pending
+                    .iter()
+                    .any(|(n, _, o)| n == opn && matches!(o, NameOp::Link { .. }))
+        })
+        .count() as u64
+}
+
 fn name_fates(pending: &[(u64, PathBuf, NameOp)], kept: &[bool]) -> Vec<(u64, bool, String)> {
     let path = |dir: &Path, op: &NameOp| match op {
         NameOp::Link { name, .. } | NameOp::Unlink { name } => dir.join(name).display().to_string(),
@@ -484,6 +505,7 @@ impl SimFs {
             }
         }
 
+        report.removes_reverted = removes_dropped(&st.pending_names, &name_kept);
         let mut fates = name_fates(&st.pending_names, &name_kept);
 
         // Data.
@@ -1301,6 +1323,30 @@ mod tests {
         let (c, _) = fs.crash(3, CrashMode::Prefix);
         assert_eq!(c.open(&p("/d/a")).unwrap().read_all().unwrap(), b"one");
     }
+    #[test]
+    fn a_dropped_removal_is_reported_and_a_dropped_rename_is_not() {
+        let fs = SimFs::new(Profile::Posix);
+        fs.create_dir_all(&p("/d")).unwrap();
+        let f = fs.create(&p("/d/journal")).unwrap();
+        f.append(b"old pages").unwrap();
+        f.sync_data().unwrap();
+        fs.create(&p("/d/a.tmp")).unwrap();
+        fs.sync_dir(&p("/d")).unwrap();
+        fs.remove(&p("/d/journal")).unwrap();
+        fs.rename(&p("/d/a.tmp"), &p("/d/a")).unwrap();
+        let (c, r) = fs.crash(1, CrashMode::DurableOnly);
+        assert!(
+            c.exists(&p("/d/journal")).unwrap(),
+            "the removed file is back"
+        );
+        assert_eq!(r.removes_reverted, 1, "{r:?}");
+        let (_, r) = fs.crash(1, CrashMode::Subset);
+        assert!(r.removes_reverted <= 1);
+        fs.sync_dir(&p("/d")).unwrap();
+        let (_, r) = fs.crash(1, CrashMode::DurableOnly);
+        assert_eq!(r.removes_reverted, 0);
+    }
+
     #[test]
     fn a_rename_survives_whole_or_not_at_all() {
         for profile in [Profile::Posix, Profile::Linux] {

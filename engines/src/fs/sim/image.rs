@@ -469,6 +469,7 @@ impl CrashImage {
             .map(|i| c.names.get(i).copied().unwrap_or(false))
             .collect();
         let dirs = self.names_after(&keep);
+        report.removes_reverted = super::removes_dropped(&self.pending_names, &keep);
         let reachable: HashSet<u64> = dirs.values().flat_map(|d| d.values().copied()).collect();
         let mut inodes: HashMap<u64, Inode> = HashMap::new();
         for (ino, f) in &self.inodes {
