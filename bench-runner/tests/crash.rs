@@ -9,6 +9,9 @@ use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 use results::{read_csv, CrashRow};
 
+mod common;
+use common::{example, python3, python_example};
+
 fn bench() -> Command {
     let mut c = Command::cargo_bin("bench-runner").unwrap();
     c.env("NO_COLOR", "1");
@@ -21,31 +24,16 @@ fn rows(out: &Path) -> Vec<CrashRow> {
 
 /// The example external engine, run from the workspace root.
 fn kv_py(mode: &str) -> String {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples/exec-engine/kv.py")
-        .canonicalize()
-        .unwrap();
-    format!("python3 '{}' {mode}", script.display())
+    python_example("kv.py", mode)
 }
 
 /// `kv_py(mode)` started by a wrapper that waits for it as a child.
 fn supervised_kv_py(mode: &str) -> String {
-    let wrapper = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples/exec-engine/supervise.sh")
-        .canonicalize()
-        .unwrap();
-    format!("sh '{}' {}", wrapper.display(), kv_py(mode))
+    format!("sh '{}' {}", example("supervise.sh").display(), kv_py(mode))
 }
 
 fn have_python() -> bool {
-    let ok = std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("skipped: python3 is not installed, the example engine cannot run");
-    }
-    ok
+    python3(None)
 }
 
 #[test]

@@ -7,35 +7,16 @@
 //! write and poison, keep their promise on every profile. Needs /dev/fuse
 //! (and root) and python3; skipped with a printed reason without them.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use results::{read_csv, CrashRow};
 
-const EXE: &str = env!("CARGO_BIN_EXE_bench-runner");
-
-fn fuse_present() -> bool {
-    if Path::new("/dev/fuse").exists() {
-        return true;
-    }
-    eprintln!("skipped: /dev/fuse is absent, so nothing can be mounted through FUSE here");
-    false
-}
+mod common;
+use common::{fuse_present, python3, python_example, EXE};
 
 fn retry_fsync_py() -> Option<String> {
-    let ok = Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("skipped: python3 is not installed, the example program cannot run");
-        return None;
-    }
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples/exec-engine/retry_fsync.py")
-        .canonicalize()
-        .unwrap();
-    Some(format!("python3 '{}'", script.display()))
+    python3(None).then(|| python_example("retry_fsync.py", ""))
 }
 
 /// Runs `crash --fs fuse` with `extra`; its exit code and rows.

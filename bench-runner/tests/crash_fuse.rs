@@ -5,7 +5,7 @@
 //! with an error, and SIGINT). Needs /dev/fuse (and root); each test is
 //! skipped with a printed reason where /dev/fuse is absent.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,15 +13,8 @@ use crashcheck::LineSpec;
 use engines::fs::Profile;
 use results::{read_csv, CrashRow};
 
-const EXE: &str = env!("CARGO_BIN_EXE_bench-runner");
-
-fn fuse_present() -> bool {
-    if Path::new("/dev/fuse").exists() {
-        return true;
-    }
-    eprintln!("skipped: /dev/fuse is absent, so nothing can be mounted through FUSE here");
-    false
-}
+mod common;
+use common::{fuse_present, python3, python_example, EXE};
 
 fn crash_cmd(disk: &Path, out: &str, extra: &[&str]) -> Command {
     let mut c = Command::new(EXE);
@@ -148,19 +141,7 @@ fn none_loses_unsynced_writes_through_fuse() {
 }
 
 fn kv_py(mode: &str) -> Option<String> {
-    let ok = Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("skipped part: python3 is not installed, the example engine cannot run");
-        return None;
-    }
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples/exec-engine/kv.py")
-        .canonicalize()
-        .unwrap();
-    Some(format!("python3 '{}' {mode}", script.display()))
+    python3(None).then(|| python_example("kv.py", mode))
 }
 
 #[test]

@@ -6,21 +6,14 @@
 //! sync. Needs /dev/fuse (and root); each test is skipped with a printed
 //! reason where /dev/fuse is absent.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use engines::fs::Profile;
 use results::{read_csv, CrashRow};
 
-const EXE: &str = env!("CARGO_BIN_EXE_bench-runner");
-
-fn fuse_present() -> bool {
-    if Path::new("/dev/fuse").exists() {
-        return true;
-    }
-    eprintln!("skipped: /dev/fuse is absent, so nothing can be mounted through FUSE here");
-    false
-}
+mod common;
+use common::{example, fuse_present, python3, EXE};
 
 /// `--replay` of trial `trial` of `--seed 1` on `posix` (`--ops 40`).
 fn replay(disk: &Path, target: &[&str], trial: u64) -> (Option<i32>, String) {
@@ -77,20 +70,7 @@ fn recoveries_are_crashed_and_second_epochs_run_and_our_engines_keep_their_promi
 }
 
 fn python_program(name: &str) -> Option<String> {
-    let ok = Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("skipped: python3 is not installed, the example engine cannot run");
-        return None;
-    }
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples/exec-engine")
-        .join(name)
-        .canonicalize()
-        .unwrap();
-    Some(format!("exec python3 '{}'", script.display()))
+    python3(None).then(|| format!("exec python3 '{}'", example(name).display()))
 }
 
 /// A program that compacts its log in place when it starts (truncate,

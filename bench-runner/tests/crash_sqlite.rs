@@ -7,34 +7,20 @@
 //! Skipped with a printed reason where /dev/fuse or python3's sqlite3 is
 //! missing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use results::{read_csv, CrashRow};
 
-const EXE: &str = env!("CARGO_BIN_EXE_bench-runner");
+mod common;
+use common::{fuse_present, python3, python_example, EXE};
 
 fn runnable() -> bool {
-    if !Path::new("/dev/fuse").exists() {
-        eprintln!("skipped: /dev/fuse is absent, so nothing can be mounted through FUSE here");
-        return false;
-    }
-    let ok = Command::new("python3")
-        .args(["-c", "import sqlite3"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("skipped: python3 with its sqlite3 module is not installed");
-    }
-    ok
+    fuse_present() && python3(Some("sqlite3"))
 }
 
 fn server(journal: &str, synchronous: &str) -> String {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples/exec-engine/sqlite_kv.py")
-        .canonicalize()
-        .unwrap();
-    format!("python3 '{}' {journal} {synchronous}", script.display())
+    python_example("sqlite_kv.py", &format!("{journal} {synchronous}"))
 }
 
 /// Runs 10 power cuts per profile; the exit code and the rows.
