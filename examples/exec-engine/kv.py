@@ -39,6 +39,8 @@ import os
 import sys
 import zlib
 
+from lineproto import serve
+
 SEGMENT_RECORDS = 16
 
 
@@ -128,6 +130,16 @@ class Store:
         self.append("d %s" % key.hex())
         self.data.pop(key, None)
 
+    def get(self, key):
+        return self.data.get(key)
+
+    def close(self):
+        self.sync()
+
+    def end_of_input(self):
+        # A clean exit writes what is buffered.
+        self.flush()
+
 
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "fsync+dir"
@@ -136,38 +148,7 @@ def main():
     directory = os.environ.get("BENCH_DIR")
     if not directory:
         sys.exit("kv.py: BENCH_DIR is not set")
-    store = Store(directory, mode)
-    out = sys.stdout
-    for line in sys.stdin:
-        words = line.split()
-        try:
-            if not words:
-                reply = "err empty request"
-            elif words[0] == "put":
-                store.put(bytes.fromhex(words[1]), bytes.fromhex(words[2] if len(words) > 2 else ""))
-                reply = "ok"
-            elif words[0] == "get":
-                v = store.data.get(bytes.fromhex(words[1]))
-                reply = "none" if v is None else "value " + v.hex()
-            elif words[0] == "delete":
-                store.delete(bytes.fromhex(words[1]))
-                reply = "ok"
-            elif words[0] == "sync":
-                store.sync()
-                reply = "ok"
-            elif words[0] == "close":
-                store.sync()
-                out.write("ok\n")
-                out.flush()
-                return
-            else:
-                reply = "err unknown request " + words[0]
-        except (OSError, ValueError, IndexError) as e:
-            reply = "err " + str(e).replace("\n", " ")
-        out.write(reply + "\n")
-        out.flush()
-    # End of input without `close`: exit cleanly, writing what is buffered.
-    store.flush()
+    serve(Store(directory, mode))
 
 
 if __name__ == "__main__":

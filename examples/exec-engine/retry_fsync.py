@@ -35,6 +35,8 @@ import os
 import sys
 import zlib
 
+from lineproto import serve
+
 RETRIES = 100
 
 
@@ -108,41 +110,18 @@ class Store:
     def sync(self):
         fsync_until_ok(self.fd)
 
+    def get(self, key):
+        return self.data.get(key)
+
+    def close(self):
+        self.sync()
+
 
 def main():
     directory = os.environ.get("BENCH_DIR")
     if not directory:
         sys.exit("retry_fsync.py: BENCH_DIR is not set")
-    store = Store(directory)
-    out = sys.stdout
-    for line in sys.stdin:
-        words = line.split()
-        try:
-            if not words:
-                reply = "err empty request"
-            elif words[0] == "put":
-                store.put(bytes.fromhex(words[1]), bytes.fromhex(words[2] if len(words) > 2 else ""))
-                reply = "ok"
-            elif words[0] == "get":
-                v = store.data.get(bytes.fromhex(words[1]))
-                reply = "none" if v is None else "value " + v.hex()
-            elif words[0] == "delete":
-                store.delete(bytes.fromhex(words[1]))
-                reply = "ok"
-            elif words[0] == "sync":
-                store.sync()
-                reply = "ok"
-            elif words[0] == "close":
-                store.sync()
-                out.write("ok\n")
-                out.flush()
-                return
-            else:
-                reply = "err unknown request " + words[0]
-        except (OSError, ValueError, IndexError) as e:
-            reply = "err " + str(e).replace("\n", " ")
-        out.write(reply + "\n")
-        out.flush()
+    serve(Store(directory))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ import os
 import sys
 import zlib
 
+from lineproto import serve
+
 
 def crc(body):
     return "%08x" % zlib.crc32(body.encode())
@@ -82,45 +84,29 @@ class Store:
         if sync:
             os.fsync(self.fd)
 
+    def put(self, key, value):
+        self.append("p %s %s" % (key.hex(), value.hex()))
+        self.data[key] = value
+
+    def get(self, key):
+        return self.data.get(key)
+
+    def delete(self, key):
+        self.append("d %s" % key.hex())
+        self.data.pop(key, None)
+
+    def sync(self):
+        os.fsync(self.fd)
+
+    def close(self):
+        os.fsync(self.fd)
+
 
 def main():
     directory = os.environ.get("BENCH_DIR")
     if not directory:
         sys.exit("rewrite_on_start.py: BENCH_DIR is not set")
-    store = Store(directory)
-    out = sys.stdout
-    for line in sys.stdin:
-        words = line.split()
-        try:
-            if not words:
-                reply = "err empty request"
-            elif words[0] == "put":
-                key, value = bytes.fromhex(words[1]), bytes.fromhex(words[2] if len(words) > 2 else "")
-                store.append("p %s %s" % (key.hex(), value.hex()))
-                store.data[key] = value
-                reply = "ok"
-            elif words[0] == "get":
-                v = store.data.get(bytes.fromhex(words[1]))
-                reply = "none" if v is None else "value " + v.hex()
-            elif words[0] == "delete":
-                key = bytes.fromhex(words[1])
-                store.append("d %s" % key.hex())
-                store.data.pop(key, None)
-                reply = "ok"
-            elif words[0] == "sync":
-                os.fsync(store.fd)
-                reply = "ok"
-            elif words[0] == "close":
-                os.fsync(store.fd)
-                out.write("ok\n")
-                out.flush()
-                return
-            else:
-                reply = "err unknown request " + words[0]
-        except (OSError, ValueError, IndexError) as e:
-            reply = "err " + str(e).replace("\n", " ")
-        out.write(reply + "\n")
-        out.flush()
+    serve(Store(directory))
 
 
 if __name__ == "__main__":

@@ -36,75 +36,71 @@ import os
 import sqlite3
 import sys
 
+from lineproto import Refused, serve
+
 JOURNAL_MODES = ("delete", "truncate", "persist", "wal")
 SYNCHRONOUS = ("off", "normal", "full", "extra")
 
 
-def sync(db, journal, synchronous, directory):
-    """Makes every commit so far durable, or says why it cannot."""
-    if journal == "wal":
-        # A checkpoint syncs the WAL before copying it into the database
-        # (at every synchronous level but off), then syncs the database.
-        # Under off it still runs, so that its unsynced copy is exercised.
-        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-    if synchronous == "off":
-        return "err synchronous=off never syncs"
-    if journal != "wal":
-        # Rollback modes commit by deleting, truncating or zeroing the
-        # journal; the database file was synced before that. Syncing the
-        # directory makes a deleted journal's absence durable too.
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    return "ok"
+class Store:
+    """One SQLite database, one autocommit transaction per write."""
+
+    def __init__(self, directory, journal, synchronous):
+        self.directory = directory
+        self.journal = journal
+        self.synchronous = synchronous
+        self.db = sqlite3.connect(os.path.join(directory, "kv.db"), isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=%s" % journal)
+        self.db.execute("PRAGMA synchronous=%s" % synchronous)
+        self.db.execute("CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL)")
+
+    def put(self, key, value):
+        self.db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?)", (key, value))
+
+    def get(self, key):
+        row = self.db.execute("SELECT v FROM kv WHERE k = ?", (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def delete(self, key):
+        self.db.execute("DELETE FROM kv WHERE k = ?", (key,))
+
+    def sync(self):
+        """Makes every commit so far durable, or says why it cannot."""
+        if self.journal == "wal":
+            # A checkpoint syncs the WAL before copying it into the database
+            # (at every synchronous level but off), then syncs the database.
+            # Under off it still runs, so that its unsynced copy is exercised.
+            self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        if self.synchronous == "off":
+            raise Refused("synchronous=off never syncs")
+        if self.journal != "wal":
+            # Rollback modes commit by deleting, truncating or zeroing the
+            # journal; the database file was synced before that. Syncing the
+            # directory makes a deleted journal's absence durable too.
+            fd = os.open(self.directory, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def close(self):
+        self.db.close()
+
+    def end_of_input(self):
+        # The checker's connection went away without `close`: close cleanly,
+        # as any well-behaved server does. A checkpoint and the WAL's unlink
+        # run here, which is why the kill must reach this process.
+        self.db.close()
 
 
 def main():
     if len(sys.argv) != 3 or sys.argv[1] not in JOURNAL_MODES or sys.argv[2] not in SYNCHRONOUS:
         sys.exit("usage: sqlite_kv.py %s %s" % ("|".join(JOURNAL_MODES), "|".join(SYNCHRONOUS)))
-    journal, synchronous = sys.argv[1], sys.argv[2]
     directory = os.environ.get("BENCH_DIR")
     if not directory:
         sys.exit("sqlite_kv.py: BENCH_DIR is not set")
-    db = sqlite3.connect(os.path.join(directory, "kv.db"), isolation_level=None)
-    db.execute("PRAGMA journal_mode=%s" % journal)
-    db.execute("PRAGMA synchronous=%s" % synchronous)
-    db.execute("CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL)")
-    out = sys.stdout
-    for line in sys.stdin:
-        words = line.split()
-        try:
-            if not words:
-                reply = "err empty request"
-            elif words[0] == "put":
-                value = bytes.fromhex(words[2] if len(words) > 2 else "")
-                db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?)", (bytes.fromhex(words[1]), value))
-                reply = "ok"
-            elif words[0] == "get":
-                row = db.execute("SELECT v FROM kv WHERE k = ?", (bytes.fromhex(words[1]),)).fetchone()
-                reply = "none" if row is None else "value " + bytes(row[0]).hex()
-            elif words[0] == "delete":
-                db.execute("DELETE FROM kv WHERE k = ?", (bytes.fromhex(words[1]),))
-                reply = "ok"
-            elif words[0] == "sync":
-                reply = sync(db, journal, synchronous, directory)
-            elif words[0] == "close":
-                db.close()
-                out.write("ok\n")
-                out.flush()
-                return
-            else:
-                reply = "err unknown request " + words[0]
-        except (sqlite3.Error, OSError, ValueError, IndexError) as e:
-            reply = "err " + str(e).replace("\n", " ")
-        out.write(reply + "\n")
-        out.flush()
-    # End of input without `close` (the checker's connection went away):
-    # close cleanly, as any well-behaved server does. A checkpoint and the
-    # WAL's unlink run here, which is why the kill must reach this process.
-    db.close()
+    store = Store(directory, sys.argv[1], sys.argv[2])
+    serve(store, errors=(sqlite3.Error, OSError, ValueError, IndexError))
 
 
 if __name__ == "__main__":
