@@ -13,10 +13,9 @@ legend:
             ext4-journal with --profile: see the docs). fuse-posix,
             fuse-linux: the same power cut under a process writing through a
             FUSE mount of the simulator (any engine, or an --exec program).
-            process-kill:
-            the engine process SIGKILLed on a real disk (the kernel's page
-            cache survives, so no policy may lose an acknowledged write).
-            'N threads': N writers at once.
+            process-kill: the engine process SIGKILLed on a real disk (the
+            kernel's page cache survives, so no policy may lose an
+            acknowledged write). 'N threads': N writers at once.
   trials    crashes run for this line
   acked     writes acknowledged before the crashes, summed over trials
   lost      trials that lost an acknowledged write / acknowledged writes lost
