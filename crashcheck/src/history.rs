@@ -17,6 +17,31 @@ pub(crate) enum Pin {
     Recovered,
 }
 
+/// Starts a new epoch from the state a recovery returned: earlier
+/// operations stay known (their values are not corrupt reads) but promise
+/// nothing more; the recovered state itself must survive the next crash
+/// under every policy that promises durability (`promises_durability`:
+/// anything but `none`).
+pub(crate) fn rebase(
+    ops: &mut Vec<Op>,
+    state: &BTreeMap<u64, Option<Vec<u8>>>,
+    promises_durability: bool,
+) {
+    for op in ops.iter_mut() {
+        op.ack = None;
+        op.pin = None;
+    }
+    let pin = promises_durability.then_some(Pin::Recovered);
+    for (k, v) in state {
+        ops.push(Op {
+            key: *k,
+            version: v.as_ref().and_then(|v| parse_value(*k, v)),
+            ack: None,
+            pin,
+        });
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Op {
     pub(crate) key: u64,

@@ -51,7 +51,7 @@ use engines::SyncPolicy;
 use crate::history::{check_history, Op, Pin};
 use crate::protocol::{EngineProcess, ProtocolError, Reply, Request};
 use crate::trial::TrialOutcome;
-use crate::workload::{key_bytes, parse_value, rng_pad, value_bytes, KEYS};
+use crate::workload::{key_bytes, rng_pad, value_bytes, KEYS};
 
 /// How to start the engine process; it finds its data directory in
 /// `BENCH_DIR`.
@@ -175,27 +175,10 @@ pub(crate) struct History {
 }
 
 impl History {
-    /// Starts a new epoch from the state a recovery returned, as
-    /// [`crate::trial`] does: earlier operations stay known (their values
-    /// are not corrupt reads) but promise nothing more; the recovered state
-    /// must survive the next crash under every promise but `none`.
+    /// Starts a new epoch from the state a recovery returned
+    /// ([`crate::history::rebase`]).
     fn rebase(&mut self, state: &BTreeMap<u64, Option<Vec<u8>>>, promise: &SyncPolicy) {
-        for op in &mut self.ops {
-            op.ack = None;
-            op.pin = None;
-        }
-        let pin = promise
-            .max_lost_writes()
-            .is_some()
-            .then_some(Pin::Recovered);
-        for (k, v) in state {
-            self.ops.push(Op {
-                key: *k,
-                version: v.as_ref().and_then(|v| parse_value(*k, v)),
-                ack: None,
-                pin,
-            });
-        }
+        crate::history::rebase(&mut self.ops, state, promise.max_lost_writes().is_some());
     }
 }
 

@@ -13,7 +13,7 @@ use crate::classify::ExpectedLoss;
 use crate::history::{check_history, scan_disagrees, Op, Pin};
 use crate::nosync::NoSyncFs;
 use crate::workload::{
-    key_bytes, open_guarded, parse_value, read_all, rng_pad, trial_config, value_bytes, KEYS,
+    key_bytes, open_guarded, read_all, rng_pad, trial_config, value_bytes, KEYS,
 };
 
 /// One trial's parameters.
@@ -427,29 +427,11 @@ impl<'a> Trial<'a> {
         (c.corrupt_reads == 0).then_some(state)
     }
 
-    /// Starts a new epoch from the state a recovery returned: earlier
-    /// operations stay known (so their values are not corrupt reads) but
-    /// promise nothing more; the recovered state itself must survive the
-    /// next crash under every policy that promises durability.
+    /// Starts a new epoch from the state a recovery returned
+    /// ([`crate::history::rebase`]).
     fn rebase(&mut self, state: &BTreeMap<u64, Option<Vec<u8>>>) {
-        for op in &mut self.ops {
-            op.ack = None;
-            op.pin = None;
-        }
-        let pin = self
-            .spec
-            .policy
-            .max_lost_writes()
-            .is_some()
-            .then_some(Pin::Recovered);
-        for (k, v) in state {
-            self.ops.push(Op {
-                key: *k,
-                version: v.as_ref().and_then(|v| parse_value(*k, v)),
-                ack: None,
-                pin,
-            });
-        }
+        let durable = self.spec.policy.max_lost_writes().is_some();
+        crate::history::rebase(&mut self.ops, state, durable);
     }
 }
 
