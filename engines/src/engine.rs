@@ -185,6 +185,9 @@ pub struct EngineConfig {
     /// [`crate::recycle`]). Default 1; 0 removes them, as under `none`,
     /// where nothing is recycled whatever this says.
     pub recycled_logs: usize,
+    /// Where the engine reports its maintenance (flushes, compactions,
+    /// merges, checkpoints, rotations). Off by default.
+    pub events: crate::events::Events,
 }
 
 impl EngineConfig {
@@ -207,6 +210,7 @@ impl EngineConfig {
             background_maintenance: true,
             checkpoint_bytes: 16 << 20,
             recycled_logs: crate::recycle::POOL_FILES,
+            events: crate::events::Events::off(),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod btree;
 pub mod combine;
 pub mod engine;
 mod error;
+pub mod events;
 pub mod fs;
 pub mod hashlog;
 pub mod logfile;

@@ -89,6 +89,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::events::EventKind;
 use crate::fs::{EngineDir, FileHandle};
 use crate::logfile::LogFile;
 use crate::Result;
@@ -173,6 +174,8 @@ impl LogPool {
     pub fn begin(&mut self, name: &str, generation: u64, step: u64) -> Result<LogFile> {
         let file = match self.free.pop() {
             Some(old) => {
+                let mut span = self.dir.events().begin(EventKind::Recycle);
+                span.detail(|| format!("{old} -> {name}"));
                 self.rename(&old, name)?;
                 self.recycled += 1;
                 let file = self.dir.open_file(name)?;

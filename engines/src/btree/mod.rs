@@ -109,6 +109,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::combine::{Combiner, Log, WriteOp};
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
+use crate::events::EventKind;
 use crate::fs::{EngineDir, FileHandle};
 use crate::record::{self, Record};
 use crate::recycle::LogPool;
@@ -176,7 +177,8 @@ impl Btree {
     pub fn open(config: EngineConfig) -> Result<Self> {
         config.validate()?;
         let policy = config.policy;
-        let dir = EngineDir::open(config.vfs.clone(), &config.dir, policy)?;
+        let dir = EngineDir::open(config.vfs.clone(), &config.dir, policy)?
+            .with_events(config.events.clone());
         dir.remove_temporaries()?;
         let page_bytes = config.page_bytes;
         let max_entry = Tree::max_entry(page_bytes);
@@ -330,6 +332,10 @@ impl Btree {
             return Ok(());
         }
         let policy = self.syncer.policy();
+        let mut span = self.dir.events().begin(EventKind::Checkpoint);
+        let dirty = s.tree.pager.dirty_pages();
+        let wal_bytes = s.wal.len();
+        span.detail(|| format!("pages={dirty} wal={wal_bytes}"));
         let result = (|| {
             self.syncer.seal(s.wal.file())?;
             let gen = s.wal.gen();

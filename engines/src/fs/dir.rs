@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{parent_dir, FileHandle, Vfs};
+use crate::events::Events;
 use crate::policy::SyncPolicy;
 use crate::{Error, Result};
 
@@ -36,6 +37,8 @@ pub struct EngineDir {
     /// with [`Error::Poisoned`], and so does the [`crate::syncer::Syncer`]
     /// made with [`crate::syncer::Syncer::for_dir`].
     failed: Arc<Mutex<Option<String>>>,
+    /// Where the engine's maintenance events go.
+    events: Events,
 }
 
 impl EngineDir {
@@ -64,6 +67,7 @@ impl EngineDir {
             explicitly_synced: Arc::default(),
             recovered_names: Arc::default(),
             failed: Arc::default(),
+            events: Events::off(),
         };
         if !existed && policy.dir_sync {
             d.vfs.sync_dir(parent_dir(dir))?;
@@ -95,6 +99,18 @@ impl EngineDir {
     /// sync (once: the flag is cleared).
     pub fn take_recovered_names(&self) -> bool {
         self.recovered_names.swap(false, Ordering::Relaxed)
+    }
+
+    /// Reports the engine's maintenance to `events` (the engine's
+    /// [`crate::EngineConfig::events`]).
+    pub fn with_events(mut self, events: Events) -> Self {
+        self.events = events;
+        self
+    }
+
+    /// Where the engine reports its maintenance.
+    pub fn events(&self) -> &Events {
+        &self.events
     }
 
     /// The directory's path.

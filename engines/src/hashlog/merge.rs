@@ -43,6 +43,7 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::TryLockError;
 
+use crate::events::EventKind;
 use crate::fs::{FileHandle, ReplaceFile};
 use crate::record::{self, Record};
 use crate::{Error, Result};
@@ -82,6 +83,7 @@ impl Inner {
         if inputs.is_empty() {
             return Ok(());
         }
+        let mut span = self.dir.events().begin(EventKind::Merge);
 
         // 1. Copy.
         let mut out = MergeOutput::new(self);
@@ -121,6 +123,15 @@ impl Inner {
             }
         }
         let outputs = out.finish()?;
+        span.detail(|| {
+            let bytes_in: u64 = inputs.iter().map(|(_, f)| f.len().unwrap_or(0)).sum();
+            let bytes_out: u64 = outputs.iter().map(|(_, f)| f.len).sum();
+            format!(
+                "files={}->{} in={bytes_in} out={bytes_out}",
+                inputs.len(),
+                outputs.len()
+            )
+        });
 
         // 2. Whatever superseded a dropped record is durable. Under `none`
         // too once an explicit sync ran: the dropped record may be one it

@@ -73,6 +73,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 
 use crate::combine::{Combiner, Log, WriteOp};
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
+use crate::events::EventKind;
 use crate::fs::{EngineDir, FileHandle};
 use crate::logfile::{self, LogFile};
 use crate::record::{self, Record};
@@ -260,7 +261,8 @@ impl HashLog {
     /// Opens (recovering) or creates the engine in `config.dir`.
     pub fn open(flavor: &'static Flavor, config: EngineConfig) -> Result<Self> {
         config.validate()?;
-        let dir = EngineDir::open(config.vfs.clone(), &config.dir, config.policy)?;
+        let dir = EngineDir::open(config.vfs.clone(), &config.dir, config.policy)?
+            .with_events(config.events.clone());
         let rec = recovery::recover(flavor, &dir, config.policy)?;
 
         let mut files = BTreeMap::new();
@@ -455,9 +457,11 @@ impl Inner {
     }
 
     fn rotate_locked(&self, w: &mut Active) -> Result<()> {
+        let mut span = self.dir.events().begin(EventKind::Rotation);
         w.log.trim()?;
         self.syncer.seal(w.log.file())?;
         let id = self.next_file.fetch_add(1, Relaxed);
+        span.detail(|| (self.flavor.data_name)(id));
         let file = self.dir.create(&(self.flavor.data_name)(id))?;
         let mut t = self.tables_write();
         if let Some(old) = t.files.get_mut(&w.id) {

@@ -75,6 +75,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLock
 
 use crate::combine::{Combiner, Log, WriteOp};
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
+use crate::events::EventKind;
 use crate::fs::{EngineDir, FileHandle, ReplaceFile};
 use crate::logfile::{self, LogFile};
 use crate::record::{self, Record};
@@ -273,7 +274,8 @@ impl Lsm {
     pub fn open(config: EngineConfig) -> Result<Self> {
         config.validate()?;
         let policy = config.policy;
-        let dir = EngineDir::open(config.vfs.clone(), &config.dir, policy)?;
+        let dir = EngineDir::open(config.vfs.clone(), &config.dir, policy)?
+            .with_events(config.events.clone());
         dir.remove_temporaries()?;
         let best_effort = !policy.syncs_data();
         let mut dropped = Vec::new();
@@ -505,10 +507,13 @@ impl Inner {
     /// Under the WAL lock: freezes the memtable and starts a new WAL
     /// generation. Waits for (or, inline, runs) the previous flush first.
     fn rotate_memtable(&self, w: &mut Wal) -> Result<()> {
+        let waited_since = std::time::Instant::now();
+        let mut waited = false;
         loop {
             if self.tree().imm.is_none() {
                 break;
             }
+            waited = true;
             if self.background {
                 self.signal.check()?;
                 self.signal.request();
@@ -523,9 +528,18 @@ impl Inner {
                 self.flush()?;
             }
         }
+        if waited && self.background {
+            self.dir
+                .events()
+                .record_since(EventKind::WriteStall, waited_since, || {
+                    "memtable full, waiting for the previous flush".into()
+                });
+        }
+        let mut span = self.dir.events().begin(EventKind::Rotation);
         w.log.trim()?;
         self.syncer.seal(w.log.file())?;
         let gen = w.gen + 1;
+        span.detail(|| wal_name(gen));
         w.log = lock(&self.wal_pool).begin(&wal_name(gen), gen, w.reserve_step)?;
         lock(&self.wal_gens).push(gen);
         w.gen = gen;
@@ -625,6 +639,7 @@ impl Inner {
         let Some(imm) = self.tree().imm.clone() else {
             return Ok(());
         };
+        let mut span = self.dir.events().begin(EventKind::Flush);
         let (tables, bytes) = self.write_tables(
             imm.map
                 .iter()
@@ -632,6 +647,10 @@ impl Inner {
             false,
         )?;
         self.counters.flush_bytes.fetch_add(bytes, Relaxed);
+        span.detail(|| {
+            let ids: Vec<String> = tables.iter().map(|t| sst_name(t.id)).collect();
+            format!("memtable {} -> {} out={bytes}", imm.gen, ids.join(","))
+        });
         let mut version = self.tree().version.clone();
         for t in tables {
             version.levels[0].insert(0, t);
@@ -716,6 +735,9 @@ impl Inner {
             return Ok(false);
         };
         let out_level = step.level + 1;
+        let moved = step.upper.len() == 1 && step.lower.is_empty();
+        // A move rewrites nothing: not worth an event.
+        let mut span = (!moved).then(|| self.dir.events().begin(EventKind::Compaction));
         if step.level > 0 {
             if let Some(t) = step.upper.first() {
                 let mut cursors = lock(&self.cursors);
@@ -730,7 +752,6 @@ impl Inner {
         for l in &mut version.levels {
             l.retain(|t| !input_ids.contains(&t.id));
         }
-        let moved = step.upper.len() == 1 && step.lower.is_empty();
         if moved {
             // Nothing below overlaps: move the table down, no I/O.
             version.levels[out_level].extend(step.upper.iter().cloned());
@@ -747,6 +768,17 @@ impl Inner {
             });
             let (tables, bytes) = self.write_tables(live, true)?;
             self.counters.compaction_bytes.fetch_add(bytes, Relaxed);
+            if let Some(span) = &mut span {
+                let bytes_in: u64 = step.upper.iter().chain(&step.lower).map(|t| t.size).sum();
+                span.detail(|| {
+                    format!(
+                        "L{}->L{out_level} in={bytes_in} out={bytes} tables={}->{}",
+                        step.level,
+                        step.upper.len() + step.lower.len(),
+                        tables.len()
+                    )
+                });
+            }
             version.levels[out_level].extend(tables);
         }
         version.levels[out_level].sort_by(|a, b| a.first_key.cmp(&b.first_key));

@@ -44,6 +44,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::combine::{Combiner, Log, WriteOp};
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats, LoggedOp};
+use crate::events::EventKind;
 use crate::fs::{EngineDir, FileHandle};
 use crate::logfile::{self, LogFile};
 use crate::record::{self, Record};
@@ -104,7 +105,8 @@ impl Wal {
     /// Opens (recovering) or creates a WAL in `config.dir`.
     pub fn open(config: EngineConfig) -> Result<Self> {
         config.validate()?;
-        let dir = EngineDir::open(config.vfs.clone(), &config.dir, config.policy)?;
+        let dir = EngineDir::open(config.vfs.clone(), &config.dir, config.policy)?
+            .with_events(config.events.clone());
         dir.remove_temporaries()?;
         let mut firsts: Vec<u64> = dir
             .list()?
@@ -254,9 +256,11 @@ impl Wal {
     /// Seals the active segment (trimmed, synced unless `none`) and starts
     /// a new one for `first_seq` (its directory entry synced under `+dir`).
     fn rotate_locked(&self, w: &mut Writer, first_seq: u64) -> Result<()> {
+        let mut span = self.dir.events().begin(EventKind::Rotation);
         w.active.trim()?;
         self.syncer.seal(w.active.file())?;
         let name = segment_name(first_seq);
+        span.detail(|| name.clone());
         let file = self.dir.create(&name)?;
         w.segments.push(Segment { first_seq, name });
         w.active = LogFile::new(file, 0, self.reserve_step)?;
@@ -299,6 +303,7 @@ impl Wal {
     pub fn checkpoint(&self, upto: u64) -> Result<usize> {
         self.check_open()?;
         let mut w = self.lock();
+        let mut span = self.dir.events().begin(EventKind::Checkpoint);
         let n = w.segments.len();
         let droppable = (0..n.saturating_sub(1))
             .take_while(|&i| w.segments[i + 1].first_seq <= upto)
@@ -307,6 +312,7 @@ impl Wal {
             .iter()
             .map(|s| s.name.clone())
             .collect();
+        span.detail(|| format!("segments dropped={droppable} upto seq {upto}"));
         self.dir.remove_all(&names)?;
         w.segments.drain(..droppable);
         self.checkpoints.fetch_add(1, Relaxed);
