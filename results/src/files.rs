@@ -208,6 +208,14 @@ impl ResultsDir {
     pub fn skipped(&self) -> PathBuf {
         self.root.join("skipped.csv")
     }
+    /// `timeline.csv`.
+    pub fn timeline(&self) -> PathBuf {
+        self.root.join("timeline.csv")
+    }
+    /// `events.csv`.
+    pub fn events(&self) -> PathBuf {
+        self.root.join("events.csv")
+    }
     /// `hgrm/<name>.hgrm`.
     pub fn hgrm(&self, name: &str) -> PathBuf {
         self.root.join("hgrm").join(format!("{name}.hgrm"))

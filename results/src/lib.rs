@@ -13,6 +13,8 @@
 //! | `hgrm/*.hgrm` | HdrHistogram percentile distributions per cell and operation |
 //! | `crash.csv` | [`CrashRow`]: the durability verification table |
 //! | `skipped.csv` | [`SkippedRow`]: combinations not run, and why |
+//! | `timeline.csv` | [`TimelineRow`]: cell x repetition x interval |
+//! | `events.csv` | [`EventRow`]: engine maintenance during each cell |
 //!
 //! Every file is written durably: temporary file, fsync, rename, fsync of
 //! the directory. The tool about durability keeps its own results durable.
@@ -24,6 +26,8 @@ mod files;
 mod hgrm;
 mod rows;
 mod stats;
+pub mod steady;
+mod timeline;
 
 pub use device::{
     is_noisy, lying_disk_warnings, BlockDevice, DeviceStat, SyncEvidence, NOISE_FACTOR,
@@ -37,6 +41,8 @@ pub use files::{
 pub use hgrm::{parse_hgrm, write_hgrm, PERCENTILES};
 pub use rows::{CeilingRow, CrashRow, LatencyRow, ProbeRow, RunRow, SkippedRow};
 pub use stats::{median, median_interval, percentile_supported, Interval, MIN_TAIL_SAMPLES};
+pub use steady::Steadiness;
+pub use timeline::{CellRow, EventRow, TimelineRow};
 
 use std::path::PathBuf;
 

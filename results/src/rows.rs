@@ -157,6 +157,38 @@ pub struct RunRow {
     /// Latency was timed for one operation in this many (1 = every operation).
     #[serde(default)]
     pub latency_sample_every: Option<u32>,
+    /// Stalls in the timeline: runs of intervals below 10% of the median
+    /// interval's ops/s (`runs.csv`: the repetition with the most); empty
+    /// without a timeline.
+    #[serde(default)]
+    pub stall_count: Option<u32>,
+    /// The longest stall (`runs.csv`: over every repetition); 0 without stalls.
+    #[serde(default)]
+    pub longest_stall_ms: Option<f64>,
+    /// Stalls by the engine event that overlapped them, `cause=stalls`
+    /// joined by `;` (`compaction L0->L1=2;unexplained=1`; `runs.csv`:
+    /// summed over repetitions); empty without stalls.
+    #[serde(default)]
+    pub stall_causes: String,
+    /// Standard deviation / mean of per-interval ops/s (`runs.csv`: the
+    /// median over repetitions).
+    #[serde(default)]
+    pub interval_cv: Option<f64>,
+    /// Whether the last half of the measured phase passed the steady-state
+    /// test (`runs.csv`: every repetition did); empty when too short to judge.
+    #[serde(default)]
+    pub steady: Option<bool>,
+    /// The process's resident set when the cell's high-water mark was reset,
+    /// before its engine opened.
+    #[serde(default)]
+    pub rss_start_bytes: Option<u64>,
+    /// Highest resident set of the whole process from the engine's open to
+    /// the end of the measured phase (`VmHWM`; `runs.csv`: the highest).
+    #[serde(default)]
+    pub peak_rss_bytes: Option<u64>,
+    /// Resident set at the end of the measured phase, before close (`VmRSS`).
+    #[serde(default)]
+    pub rss_end_bytes: Option<u64>,
 }
 
 /// One latency percentile of one operation type in one cell (`latency.csv`).
