@@ -33,10 +33,13 @@ fn harness(c: &mut Criterion) {
     });
     let null = bench_runner::null::NullEngine;
     g.bench_function("loop_without_recording", |b| {
-        b.iter(|| bench_runner::cell::drive_for_bench(&null, &s, false))
+        b.iter(|| bench_runner::drive::drive_for_bench(&null, &s, false, false))
     });
     g.bench_function("loop_with_timing_and_histograms", |b| {
-        b.iter(|| bench_runner::cell::drive_for_bench(&null, &s, true))
+        b.iter(|| bench_runner::drive::drive_for_bench(&null, &s, true, false))
+    });
+    g.bench_function("loop_with_timing_histograms_and_timeline", |b| {
+        b.iter(|| bench_runner::drive::drive_for_bench(&null, &s, true, true))
     });
     g.finish();
 }

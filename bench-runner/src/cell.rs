@@ -7,59 +7,17 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use engines::events::{EventLog, Events};
 use engines::fs::{CountingFs, IoSnapshot, RealFs, Vfs};
 use engines::registry::EngineInfo;
 use engines::{Engine, EngineConfig, EngineStats, SyncPolicy};
-use hdrhistogram::Histogram;
 use results::BlockDevice;
-use workloads::{Op, OpKind, OpStream, WorkloadSpec};
+use workloads::{OpStream, WorkloadSpec};
 
-use crate::sys;
-
-/// Latency histograms of a phase: one over every operation, one per kind.
-#[derive(Debug)]
-pub struct Latencies {
-    /// Every operation.
-    pub all: Histogram<u64>,
-    /// Per operation kind, indexed by [`OpKind::index`].
-    pub by_kind: Vec<Histogram<u64>>,
-}
-
-impl Latencies {
-    fn new() -> Latencies {
-        Latencies {
-            all: engines::fs::new_latency_histogram(),
-            by_kind: OpKind::ALL
-                .iter()
-                .map(|_| engines::fs::new_latency_histogram())
-                .collect(),
-        }
-    }
-
-    fn record(&mut self, kind: OpKind, ns: u64) {
-        self.all.saturating_record(ns);
-        self.by_kind[kind.index()].saturating_record(ns);
-    }
-
-    fn add(&mut self, other: &Latencies) {
-        // Same bounds everywhere, so adding cannot fail.
-        let _ = self.all.add(&other.all);
-        for (t, h) in self.by_kind.iter_mut().zip(&other.by_kind) {
-            let _ = t.add(h);
-        }
-    }
-
-    /// `(operation name, histogram)` for `all` and every kind with samples.
-    pub fn named(&self) -> impl Iterator<Item = (&'static str, &Histogram<u64>)> {
-        std::iter::once(("all", &self.all)).chain(
-            OpKind::ALL
-                .iter()
-                .zip(&self.by_kind)
-                .filter(|(_, h)| !h.is_empty())
-                .map(|(k, h)| (k.name(), h)),
-        )
-    }
-}
+use crate::drive::{drive_all, Phase};
+pub use crate::drive::{execute, Latencies};
+use crate::timeline::{self, PhaseTimeline, Sampler, Timeline, TimelineSettings};
+use crate::{memory, sys};
 
 /// `none` cells whose operations cost less than this many times the
 /// harness's own cost per operation are timed on a sample.
@@ -84,6 +42,19 @@ pub struct CellPlan {
     /// cells whose warm-up shows operations under 100x this are timed on a
     /// sample of 1 in [`SAMPLE_EVERY`].
     pub harness_ns: Option<f64>,
+    /// The measured phase's timeline: interval and `--until-steady`.
+    pub timeline: TimelineSettings,
+}
+
+/// The process's resident set around the measured engine (bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CellMemory {
+    /// When the high-water mark was reset, before the engine opened.
+    pub start: u64,
+    /// The high-water mark at the end of the measured phase.
+    pub peak: u64,
+    /// Resident at the end of the measured phase.
+    pub end: u64,
 }
 
 /// Everything measured in one cell.
@@ -131,6 +102,10 @@ pub struct CellMeasurement {
     pub target_rate: Option<f64>,
     /// Whether the engine's I/O went through the counting Vfs.
     pub uses_vfs: bool,
+    /// The measured phase interval by interval, and the engine's events.
+    pub timeline: PhaseTimeline,
+    /// Memory; `None` where it could not be measured.
+    pub memory: Option<CellMemory>,
 }
 
 /// Why a cell did not produce a measurement.
@@ -140,6 +115,12 @@ pub enum CellError {
     Interrupted,
     /// The engine or the disk failed; the message says where.
     Failed(String),
+}
+
+impl From<String> for CellError {
+    fn from(e: String) -> Self {
+        CellError::Failed(e)
+    }
 }
 
 impl From<engines::Error> for CellError {
@@ -180,59 +161,27 @@ fn run_in(
     let spec = &plan.workload;
     let threads = spec.threads.max(1);
     let base = base_vfs(plan);
-
     if spec.load && spec.record_count > 0 {
-        // The load phase is not measured: write under `none` (or, for an
-        // engine that refuses `none`, the cell's own policy), then sync once.
-        let load_policy = if (plan.engine.supports)(&SyncPolicy::NONE).is_ok() {
-            SyncPolicy::NONE
-        } else {
-            plan.policy
-        };
-        let cfg = EngineConfig::with_vfs(dir, base.clone(), load_policy);
-        let engine: Arc<dyn Engine> = Arc::from(plan.engine.open(cfg)?);
-        let mut streams: Vec<OpStream> =
-            (0..threads).map(|t| spec.load_stream(t, threads)).collect();
-        let origin = Instant::now();
-        drive_all(&*engine, &mut streams, None, stop, None, origin)?;
-        engine.sync()?;
-        engine.close()?;
+        load(dir, plan, base.clone(), stop)?;
     }
     if stop.load(Relaxed) {
         return Err(CellError::Interrupted);
     }
 
+    // The cell's memory is the process's from here on: the load phase's
+    // engine is closed and its freed heap handed back first.
+    let rss_start = memory::reset_peak();
     let counting = CountingFs::new(base);
     let counters = counting.counters();
+    let events = EventLog::shared();
     let mut cfg = EngineConfig::with_vfs(dir, Arc::new(counting), plan.policy);
     cfg.background_maintenance = true;
+    cfg.events = Events::to(events.clone());
     let engine: Arc<dyn Engine> = Arc::from(plan.engine.open(cfg)?);
     let mut streams: Vec<OpStream> = (0..threads).map(|t| spec.run_stream(t, threads)).collect();
     let duration = spec.duration_secs.map(Duration::from_secs_f64);
     let origin = Instant::now();
-    // Warm-up only in duration mode: with an operation count it would eat
-    // the operations the measured phase is meant to run.
-    let mut sample_every = 1;
-    if !plan.warmup.is_zero() && spec.target_rate.is_none() && spec.duration_secs.is_some() {
-        let t0 = Instant::now();
-        let warm = drive_all(
-            &*engine,
-            &mut streams,
-            Some(origin + plan.warmup),
-            stop,
-            None,
-            origin,
-        )?;
-        // Per-operation cost as one client sees it.
-        let op_ns = t0.elapsed().as_nanos() as f64 * threads as f64 / warm.ops.max(1) as f64;
-        if plan.policy.mode == engines::SyncMode::None
-            && plan
-                .harness_ns
-                .is_some_and(|h| op_ns < SAMPLE_BELOW_HARNESS_MULTIPLE * h)
-        {
-            sample_every = SAMPLE_EVERY;
-        }
-    }
+    let sample_every = warm_up(&*engine, &mut streams, plan, stop, origin)?;
     if stop.load(Relaxed) {
         return Err(CellError::Interrupted);
     }
@@ -242,19 +191,34 @@ fn run_in(
     let dev0 = device.and_then(BlockDevice::read);
     let proc0 = sys::ProcIo::read();
     let (u0, s0) = sys::cpu_times();
+    let sources = timeline::Sources {
+        device,
+        syncs: plan.engine.uses_vfs.then_some(&*counters),
+    };
+    let first = sources.read();
     let start = Instant::now();
-    let deadline = duration.map(|d| start + d);
-    let outcome = drive_all(
-        &*engine,
-        &mut streams,
-        deadline,
+    let tl = Timeline::new(start, plan.timeline.interval, threads);
+    let finish = AtomicBool::new(false);
+    let phase = Phase {
+        deadline: duration.map(|d| start + d),
         stop,
-        Some(sample_every),
+        finish: Some(&finish),
+        sample_every: Some(sample_every),
         origin,
-    )?;
-    let elapsed = start.elapsed();
+        timeline: Some(&tl),
+    };
+    let (outcome, elapsed, samples, ended_steady) = std::thread::scope(|s| {
+        let until_steady = plan.timeline.until_steady.is_some();
+        let sampler = Sampler::spawn(s, &tl, sources, first, until_steady, &finish);
+        let outcome = drive_all(&*engine, &mut streams, phase);
+        let elapsed = start.elapsed();
+        let (samples, steady) = sampler.stop();
+        (outcome, elapsed, samples, steady)
+    });
+    let outcome = outcome?;
     let dev_phase = device.and_then(BlockDevice::read);
     let (u1, s1) = sys::cpu_times();
+    let rss_end = memory::Rss::read();
     if stop.load(Relaxed) {
         return Err(CellError::Interrupted);
     }
@@ -294,173 +258,88 @@ fn run_in(
         open_loop: spec.target_rate.is_some(),
         target_rate: spec.target_rate,
         uses_vfs: plan.engine.uses_vfs,
+        timeline: PhaseTimeline {
+            intervals: tl.intervals(elapsed, &samples),
+            events: timeline::relative_events(events.take(), start, elapsed),
+            interval: plan.timeline.interval,
+            ended_steady,
+        },
+        memory: rss_start.zip(rss_end).map(|(start, r)| CellMemory {
+            start,
+            peak: r.peak,
+            end: r.now,
+        }),
     })
 }
 
-/// What the threads of one phase did.
-struct PhaseOutcome {
-    ops: u64,
-    write_ops: u64,
-    latency: Latencies,
-    bytes_written: u64,
-    bytes_read: u64,
+/// The load phase, not measured: writes under `none` (or, for an engine
+/// that refuses `none`, the cell's own policy), then syncs once.
+fn load(
+    dir: &Path,
+    plan: &CellPlan,
+    base: Arc<dyn Vfs>,
+    stop: &AtomicBool,
+) -> Result<(), CellError> {
+    let spec = &plan.workload;
+    let threads = spec.threads.max(1);
+    let load_policy = if (plan.engine.supports)(&SyncPolicy::NONE).is_ok() {
+        SyncPolicy::NONE
+    } else {
+        plan.policy
+    };
+    let cfg = EngineConfig::with_vfs(dir, base, load_policy);
+    let engine: Arc<dyn Engine> = Arc::from(plan.engine.open(cfg)?);
+    let mut streams: Vec<OpStream> = (0..threads).map(|t| spec.load_stream(t, threads)).collect();
+    let origin = Instant::now();
+    let phase = Phase {
+        deadline: None,
+        stop,
+        finish: None,
+        sample_every: None,
+        origin,
+        timeline: None,
+    };
+    drive_all(&*engine, &mut streams, phase)?;
+    engine.sync()?;
+    engine.close()?;
+    Ok(())
 }
 
-impl PhaseOutcome {
-    fn new() -> PhaseOutcome {
-        PhaseOutcome {
-            ops: 0,
-            write_ops: 0,
-            latency: Latencies::new(),
-            bytes_written: 0,
-            bytes_read: 0,
-        }
-    }
-}
-
-/// Runs every stream on its own thread until the streams end, the deadline
-/// passes or `stop` is set. `sample_every`: time one operation in this many
-/// (`None`: time none).
-fn drive_all(
+/// The warm-up (duration mode only: with an operation count it would eat
+/// the operations the measured phase is meant to run). Returns one in how
+/// many operations the measured phase times.
+fn warm_up(
     engine: &dyn Engine,
     streams: &mut [OpStream],
-    deadline: Option<Instant>,
+    plan: &CellPlan,
     stop: &AtomicBool,
-    sample_every: Option<u64>,
     origin: Instant,
-) -> Result<PhaseOutcome, CellError> {
-    let failed = AtomicBool::new(false);
-    let results: Vec<Result<PhaseOutcome, String>> = std::thread::scope(|s| {
-        let handles: Vec<_> = streams
-            .iter_mut()
-            .map(|stream| {
-                let failed = &failed;
-                s.spawn(move || {
-                    let r = drive(engine, stream, deadline, stop, failed, sample_every, origin);
-                    if r.is_err() {
-                        failed.store(true, Relaxed);
-                    }
-                    r
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err("a client thread panicked".into()))
-            })
-            .collect()
-    });
-    let mut total = PhaseOutcome::new();
-    for r in results {
-        let r = r.map_err(CellError::Failed)?;
-        total.ops += r.ops;
-        total.write_ops += r.write_ops;
-        total.bytes_written += r.bytes_written;
-        total.bytes_read += r.bytes_read;
-        total.latency.add(&r.latency);
+) -> Result<u64, CellError> {
+    let spec = &plan.workload;
+    if plan.warmup.is_zero() || spec.target_rate.is_some() || spec.duration_secs.is_none() {
+        return Ok(1);
     }
-    Ok(total)
-}
-
-fn drive(
-    engine: &dyn Engine,
-    stream: &mut OpStream,
-    deadline: Option<Instant>,
-    stop: &AtomicBool,
-    failed: &AtomicBool,
-    sample_every: Option<u64>,
-    origin: Instant,
-) -> Result<PhaseOutcome, String> {
-    let mut out = PhaseOutcome::new();
-    let every = sample_every.unwrap_or(0);
-    let mut until_timed = 1u64;
-    let clock = quanta::Clock::new();
-    let mut checks = 0u32;
-    loop {
-        // Checking two atomics costs little, but only every 64 ops is enough.
-        checks = checks.wrapping_add(1);
-        if checks % 64 == 0 && (stop.load(Relaxed) || failed.load(Relaxed)) {
-            break;
-        }
-        let Some(op) = stream.next_op() else { break };
-        // Latency comes from the TSC-based clock (two raw reads, ~7 ns each),
-        // so the harness adds little to even the fastest operation. Open-loop
-        // operations are timed from their intended start instead.
-        let (written, read, ns) = match op.intended_start {
-            Some(at) => {
-                let t = origin + at;
-                let now = Instant::now();
-                if t > now {
-                    std::thread::sleep(t - now);
-                }
-                let (w, r) = execute(engine, &op).map_err(|e| e.to_string())?;
-                (
-                    w,
-                    r,
-                    Instant::now().saturating_duration_since(t).as_nanos() as u64,
-                )
-            }
-            None if every > 0 && until_timed == 1 => {
-                let t0 = clock.raw();
-                let (w, r) = execute(engine, &op).map_err(|e| e.to_string())?;
-                let t1 = clock.raw();
-                (w, r, clock.delta_as_nanos(t0, t1))
-            }
-            None => {
-                let (w, r) = execute(engine, &op).map_err(|e| e.to_string())?;
-                (w, r, 0)
-            }
-        };
-        out.ops += 1;
-        out.write_ops += u64::from(op.kind.is_write());
-        out.bytes_written += written;
-        out.bytes_read += read;
-        if every > 0 {
-            if until_timed == 1 || op.intended_start.is_some() {
-                out.latency.record(op.kind, ns.max(1));
-                until_timed = every;
-            } else {
-                until_timed -= 1;
-            }
-        }
-        // The deadline is checked every 16 operations: a clock read per
-        // operation would cost more than the check saves.
-        if checks % 16 == 0 && deadline.is_some_and(|d| Instant::now() >= d) {
-            break;
-        }
-    }
-    Ok(out)
-}
-
-/// Runs one operation; returns (user bytes written, user bytes read).
-pub fn execute(engine: &dyn Engine, op: &Op<'_>) -> engines::Result<(u64, u64)> {
-    let kv = (op.key.len() + op.value.len()) as u64;
-    match op.kind {
-        OpKind::Read => Ok((
-            0,
-            engine
-                .get(op.key)?
-                .map_or(0, |v| (op.key.len() + v.len()) as u64),
-        )),
-        OpKind::Update | OpKind::Insert | OpKind::Append => {
-            engine.put(op.key, op.value).map(|()| (kv, 0))
-        }
-        OpKind::Delete => engine.delete(op.key).map(|()| (op.key.len() as u64, 0)),
-        OpKind::Scan => {
-            let rows = engine.scan(op.key, None, op.scan_len)?;
-            Ok((
-                0,
-                rows.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum(),
-            ))
-        }
-        OpKind::ReadModifyWrite => {
-            let old = engine.get(op.key)?;
-            engine.put(op.key, op.value)?;
-            Ok((kv, old.map_or(0, |v| v.len() as u64)))
-        }
-    }
+    let threads = spec.threads.max(1);
+    let t0 = Instant::now();
+    let phase = Phase {
+        deadline: Some(origin + plan.warmup),
+        stop,
+        finish: None,
+        sample_every: None,
+        origin,
+        timeline: None,
+    };
+    let warm = drive_all(engine, streams, phase)?;
+    // Per-operation cost as one client sees it.
+    let op_ns = t0.elapsed().as_nanos() as f64 * threads as f64 / warm.ops.max(1) as f64;
+    let cheap = plan
+        .harness_ns
+        .is_some_and(|h| op_ns < SAMPLE_BELOW_HARNESS_MULTIPLE * h);
+    Ok(if plan.policy.mode == engines::SyncMode::None && cheap {
+        SAMPLE_EVERY
+    } else {
+        1
+    })
 }
 
 /// Total size of the files under `dir`.
@@ -498,44 +377,4 @@ fn flush_tree(dir: &Path) {
             }
         }
     }
-}
-
-/// Runs `ops` operations of `spec` (one thread) against `engine` with the
-/// measured loop's timing and recording, for the harness benchmark.
-/// Returns the operations completed.
-pub fn drive_for_bench(engine: &dyn Engine, spec: &WorkloadSpec, record: bool) -> u64 {
-    drive_once(engine, spec, record.then_some(1)).0
-}
-
-/// The harness's own cost per operation (ns): a pass of `ops` operations
-/// of `spec` over the null engine with timing and histograms.
-pub fn harness_cost_ns(spec: &WorkloadSpec, ops: u64) -> f64 {
-    let spec = WorkloadSpec {
-        operation_count: Some(ops),
-        duration_secs: None,
-        target_rate: None,
-        threads: 1,
-        ..spec.clone()
-    };
-    let null = crate::null::NullEngine;
-    let (n, elapsed) = drive_once(&null, &spec, Some(1));
-    elapsed.as_nanos() as f64 / n.max(1) as f64
-}
-
-fn drive_once(engine: &dyn Engine, spec: &WorkloadSpec, sample: Option<u64>) -> (u64, Duration) {
-    let mut stream = spec.run_stream(0, 1);
-    let stop = AtomicBool::new(false);
-    let failed = AtomicBool::new(false);
-    let t0 = Instant::now();
-    let ops = drive(
-        engine,
-        &mut stream,
-        None,
-        &stop,
-        &failed,
-        sample,
-        Instant::now(),
-    )
-    .map_or(0, |o| o.ops);
-    (ops, t0.elapsed())
 }

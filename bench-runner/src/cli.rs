@@ -198,6 +198,14 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", conflicts_with = "duration", allow_negative_numbers = true,
           value_parser = whole(1, u64::MAX, "operations"))]
     pub ops: Option<u64>,
+    /// Run each cell until its throughput is steady (the last half of its timeline passes the steady-state test of docs/methodology.md), for at most this many seconds; replaces --duration (default: unset).
+    #[arg(long, value_name = "MAX_SECONDS", conflicts_with = "ops", allow_negative_numbers = true,
+          value_parser = seconds(false))]
+    pub until_steady: Option<f64>,
+    /// Length of one timeline interval in milliseconds, 10 to 10000: timeline.csv holds one row per cell, repetition and interval (default: 100).
+    #[arg(long, value_name = "MS", allow_negative_numbers = true,
+          value_parser = whole(10, 10_000, "milliseconds"))]
+    pub interval: Option<u64>,
     /// Repetitions per cell, 1 to 1000, run interleaved (every cell once, in a shuffled order, then again); results report the median, min..max and a 95% interval (default: 3; 1 with --quick).
     #[arg(long, value_name = "N", allow_negative_numbers = true,
           value_parser = whole(1, MAX_REPEAT, "repetitions"))]

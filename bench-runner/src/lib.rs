@@ -6,8 +6,10 @@ pub mod cell;
 pub mod cli;
 pub mod crash_args;
 pub mod crash_cmd;
+pub mod drive;
 pub mod faults;
 pub mod list;
+pub mod memory;
 pub mod null;
 pub mod output;
 pub mod output_args;
@@ -23,6 +25,7 @@ pub mod scratch;
 pub mod signals;
 pub mod sys;
 pub mod table;
+pub mod timeline;
 
 use std::process::ExitCode;
 

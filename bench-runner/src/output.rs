@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
-use results::{CeilingRow, LatencyRow, ProbeRow, ResultsDir, RunRow};
+use results::{CeilingRow, EventRow, LatencyRow, ProbeRow, ResultsDir, RunRow, TimelineRow};
 
 use crate::plan::OutDir;
 use crate::reporter::{Repetition, Report};
@@ -157,10 +157,16 @@ impl ResultsWriter {
     fn flush(&self) -> Result<()> {
         let mut reps: Vec<RunRow> = Vec::new();
         let mut latency: Vec<LatencyRow> = Vec::new();
+        let mut timeline: Vec<TimelineRow> = Vec::new();
+        let mut events: Vec<EventRow> = Vec::new();
         for c in self.cells.iter().flatten() {
             match c {
                 CellRecord::Measured(_, r) => {
                     reps.extend(r.iter().map(|x| x.row.clone()));
+                    for x in r {
+                        timeline.extend(x.timeline.iter().cloned());
+                        events.extend(x.events.iter().cloned());
+                    }
                     if let Some(m) = Self::median_rep(r) {
                         latency.extend(m.latency.iter().cloned());
                     }
@@ -171,6 +177,8 @@ impl ResultsWriter {
         results::write_csv(&self.dir.runs(), &self.rows())?;
         results::write_csv(&self.dir.repetitions(), &reps)?;
         results::write_csv(&self.dir.latency(), &latency)?;
+        results::write_csv_with_header(&self.dir.timeline(), &timeline)?;
+        results::write_csv_with_header(&self.dir.events(), &events)?;
         Ok(())
     }
 }
@@ -192,6 +200,8 @@ impl Report for ResultsWriter {
             row: rep.row.clone(),
             latency: rep.latency.clone(),
             hists: rep.hists.clone(),
+            timeline: rep.timeline.clone(),
+            events: rep.events.clone(),
         };
         match slot {
             Some(CellRecord::Measured(_, reps)) => reps.push(copy),

@@ -24,6 +24,7 @@ use serde::Serialize;
 use workloads::WorkloadSpec;
 
 use crate::cli::{FormatArg, ProbeArgs, RunArgs};
+use crate::timeline::TimelineSettings;
 
 /// Policies of the default matrix.
 pub const DEFAULT_POLICIES: &[&str] =
@@ -134,6 +135,17 @@ pub struct RunPlan {
     pub inject_enospc_after_bytes: Option<u64>,
     /// Estimated peak memory of the largest cell, in bytes.
     pub memory_estimate: u64,
+    /// The measured phases' timeline: interval and `--until-steady`.
+    pub timeline: TimelineSettings,
+}
+
+/// The harness's own cost per operation over the null engine (ns).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HarnessCost {
+    /// Timing and histograms only.
+    pub plain_ns: f64,
+    /// With the timeline recording too (as in every measured cell).
+    pub timeline_ns: f64,
 }
 
 /// Everything `run` resolved from its arguments (written to config.json).
@@ -166,8 +178,14 @@ pub struct RunConfig {
     /// Seed of the interleaved cell order (`--order-seed` reruns the same order).
     pub order_seed: u64,
     /// The harness's own cost per operation (ns), measured over a null
-    /// engine at the start of the run.
+    /// engine at the start of the run, without the timeline.
     pub harness_ns_per_op: f64,
+    /// The same with the timeline recording, as every measured cell does.
+    pub harness_timeline_ns_per_op: f64,
+    /// Timeline interval (ms).
+    pub interval_ms: u64,
+    /// `--until-steady`: the longest a cell runs waiting to be steady (s).
+    pub until_steady_s: Option<f64>,
     /// Skipped combinations.
     pub skipped: Vec<SkippedRow>,
 }
@@ -262,6 +280,13 @@ impl RunPlan {
             drop_caches: args.drop_caches,
             inject_enospc_after_bytes: args.inject_enospc_after_bytes,
             memory_estimate,
+            timeline: TimelineSettings {
+                interval: Duration::from_millis(
+                    args.interval
+                        .unwrap_or(crate::timeline::DEFAULT_INTERVAL_MS),
+                ),
+                until_steady: args.until_steady.map(Duration::from_secs_f64),
+            },
         })
     }
 
@@ -277,7 +302,7 @@ impl RunPlan {
     }
 
     /// config.json's content.
-    pub fn config(&self, run_id: &str, harness_ns_per_op: f64) -> RunConfig {
+    pub fn config(&self, run_id: &str, harness: HarnessCost) -> RunConfig {
         RunConfig {
             command: self.command_line.clone(),
             run_id: run_id.to_string(),
@@ -292,7 +317,10 @@ impl RunPlan {
             warmup_s: self.warmup.as_secs_f64(),
             repeat: self.repeat,
             order_seed: self.order_seed,
-            harness_ns_per_op,
+            harness_ns_per_op: harness.plain_ns,
+            harness_timeline_ns_per_op: harness.timeline_ns,
+            interval_ms: self.timeline.interval.as_millis() as u64,
+            until_steady_s: self.timeline.until_steady.map(|d| d.as_secs_f64()),
             skipped: self.skipped.clone(),
         }
     }
@@ -575,6 +603,9 @@ fn apply_overrides(spec: &mut WorkloadSpec, args: &RunArgs, file: FileFields) {
     if let Some(ops) = args.ops {
         spec.operation_count = Some(ops);
         spec.duration_secs = None;
+    } else if let Some(d) = args.until_steady {
+        spec.operation_count = None;
+        spec.duration_secs = Some(d);
     } else if let Some(d) = args.duration {
         spec.operation_count = None;
         spec.duration_secs = Some(d);

@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 use hdrhistogram::Histogram;
-use results::{CeilingRow, LatencyRow, ProbeRow, RunRow};
+use results::{CeilingRow, EventRow, LatencyRow, ProbeRow, RunRow, TimelineRow};
 
 use crate::rows::CellId;
 
@@ -17,6 +17,10 @@ pub struct Repetition {
     pub latency: Vec<LatencyRow>,
     /// Its histograms by operation name (and `sync`).
     pub hists: Vec<(String, Histogram<u64>)>,
+    /// Its `timeline.csv` rows.
+    pub timeline: Vec<TimelineRow>,
+    /// Its `events.csv` rows.
+    pub events: Vec<EventRow>,
 }
 
 /// Hooks of a run, all optional. Results writers return errors (a full

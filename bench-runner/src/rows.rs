@@ -362,6 +362,7 @@ pub fn aggregate(reps: &[RunRow]) -> RunRow {
     row.p99_us_ci_high = ci.map(|i| i.high);
     row.ops_per_sec_spread = (reps.len() > 1 && row.ops_per_sec > 0.0)
         .then(|| (row.ops_per_sec_max - row.ops_per_sec_min) / row.ops_per_sec);
+    crate::timeline::rows::aggregate(&mut row, reps);
     row
 }
 

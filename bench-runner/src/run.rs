@@ -12,7 +12,9 @@ use results::{BlockDevice, Environment, ProbeRow, RunRow};
 
 use crate::ceilings::Ceilings;
 use crate::cell::{self, CellError, CellPlan};
+use crate::drive;
 use crate::output;
+use crate::plan::HarnessCost;
 use crate::plan::{Cell, OutputFormat, RunPlan};
 use crate::probe;
 use crate::progress::{Progress, ProgressMode};
@@ -20,6 +22,7 @@ use crate::reporter::{Repetition, Report, Reports};
 use crate::rows::{self, CellId, CellStatus, RowContext};
 use crate::schedule;
 use crate::scratch::ScratchDir;
+use crate::timeline::{self, TimelineSettings};
 
 // Kept for callers outside the run loop (crash --kill).
 pub use crate::plan::{resolve_engines, resolve_policies, DEFAULT_POLICIES};
@@ -57,10 +60,14 @@ pub fn run(plan: &RunPlan, stop: &AtomicBool) -> Result<(RunEnd, PathBuf)> {
     results::write_json(&out.environment(), &env)?;
     // The harness's own cost per operation (timing, histograms, key
     // generation) over a null engine, before anything else competes.
-    let harness_ns = specs
+    let harness = specs
         .first()
-        .map_or(0.0, |s| cell::harness_cost_ns(s, 200_000));
-    results::write_json(&out.config(), &plan.config(&run_id, harness_ns))?;
+        .map_or(HarnessCost::default(), |s| HarnessCost {
+            plain_ns: drive::harness_cost_ns(s, 200_000, false),
+            timeline_ns: drive::harness_cost_ns(s, 200_000, true),
+        });
+    let harness_ns = harness.plain_ns;
+    results::write_json(&out.config(), &plan.config(&run_id, harness))?;
     let mut reports = Reports::default();
     reports.push(Progress::new(ProgressMode::detect(plan.quiet)));
     let mut writer = output::ResultsWriter::new(out.clone(), cells.len());
@@ -118,6 +125,7 @@ pub fn run(plan: &RunPlan, stop: &AtomicBool) -> Result<(RunEnd, PathBuf)> {
         warmup: plan.warmup,
         enospc_after_bytes: plan.inject_enospc_after_bytes,
         harness_ns: Some(harness_ns),
+        timeline: plan.timeline,
         device: env
             .disk
             .as_ref()
@@ -155,6 +163,7 @@ struct Matrix<'a> {
     warmup: Duration,
     enospc_after_bytes: Option<u64>,
     harness_ns: Option<f64>,
+    timeline: TimelineSettings,
     device: Option<BlockDevice>,
     drop_caches: bool,
     quick: bool,
@@ -224,6 +233,7 @@ fn measure(
             warmup: m.warmup,
             enospc_after_bytes: m.enospc_after_bytes,
             harness_ns: m.harness_ns,
+            timeline: m.timeline,
         };
         let dir = work.join(format!("cell-{n}-{}", slot.round));
         match cell::run_cell(&dir, &plan, stop, m.device.as_ref()) {
@@ -234,6 +244,8 @@ fn measure(
                 };
                 let mut row = rows::run_row(id, &meas, &ctx);
                 row.repetition = slot.round;
+                let (timeline, events) = timeline::rows::of_cell(id, slot.round, &meas);
+                timeline::rows::fill_run_row(&mut row, &timeline, &events, &meas);
                 let latency = rows::latency_rows(id, &meas);
                 let mut hists: Vec<(String, Histogram<u64>)> = meas
                     .latency
@@ -247,6 +259,8 @@ fn measure(
                     row,
                     latency,
                     hists,
+                    timeline,
+                    events,
                 };
                 reports.repetition_measured(n, id, &rep)?;
                 reps[n].push(rep.row);

@@ -33,6 +33,26 @@ fn every_policy(_: &SyncPolicy) -> std::result::Result<(), String> {
 }
 
 impl EngineInfo {
+    /// An engine outside the registry (test engines, engines of other
+    /// crates) that does its own I/O, expresses every policy and creates no
+    /// files while writing.
+    pub const fn custom(
+        name: &'static str,
+        summary: &'static str,
+        capabilities: Capabilities,
+        open: fn(EngineConfig) -> Result<Box<dyn Engine>>,
+    ) -> EngineInfo {
+        EngineInfo {
+            name,
+            summary,
+            capabilities,
+            creates_files_while_writing: false,
+            uses_vfs: false,
+            supports: every_policy,
+            open,
+        }
+    }
+
     /// Opens (recovering) or creates this engine.
     pub fn open(&self, config: EngineConfig) -> Result<Box<dyn Engine>> {
         (self.open)(config)

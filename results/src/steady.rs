@@ -8,16 +8,20 @@
 //!   names it; a stall no event overlaps is `unexplained`.
 //! - **Interval CV**: standard deviation / mean of the per-interval ops/s.
 //! - **Steady** (in the spirit of fio's `ss=iops_slope`): the last half of
-//!   the cell is the window. Its throughput, fitted by least squares
-//!   against time, must not drift by more than [`STEADY_DRIFT`] of its
-//!   mean across the window: `|slope| x window / mean <= 0.10` (fio's
-//!   `iops_slope:1%` over a 10 s window). The samples are the intervals,
+//!   the cell is the window. The slope of its throughput against time
+//!   must not drift by more than [`STEADY_DRIFT`] of its mean across the
+//!   window: `|slope| x window / mean <= 0.10` (fio's `iops_slope:1%`
+//!   over a 10 s window). The slope is Theil-Sen's, the median of the
+//!   slopes between every pair of samples, where fio fits least squares:
+//!   one odd sample cannot swing it. The samples are the intervals,
 //!   except when the window holds stalls enough to cut it into
 //!   [`MIN_CYCLES`] or more whole stall cycles (from the end of one stall
 //!   to the end of the next): then each cycle's mean ops/s is one sample,
 //!   so that stalls that recur at a fixed rate make a steady cell and
-//!   stalls that grow do not. A window of fewer than [`MIN_WINDOW`]
-//!   intervals cannot be judged (empty).
+//!   stalls that grow do not. A window with stalls but fewer cycles is
+//!   not steady: nothing shows yet whether its stalls recur at a fixed
+//!   rate. A window of fewer than [`MIN_WINDOW`] intervals cannot be
+//!   judged (empty).
 
 use crate::timeline::{EventRow, TimelineRow};
 
@@ -190,18 +194,39 @@ pub fn cv(rates: &[f64]) -> Option<f64> {
     Some(var.sqrt() / mean)
 }
 
-/// The least-squares slope of `ys` against `xs`.
+/// Samples above which the interval test merges neighbours first, so
+/// the pairwise slopes stay cheap at short intervals and long cells.
+const MAX_SAMPLES: usize = 200;
+
+/// The Theil-Sen slope of `ys` against `xs`: the median of the slopes
+/// between every pair of samples, which one odd sample cannot swing (a
+/// least-squares fit over five stall cycles moved by 40% for one cycle
+/// the machine slowed down in).
 fn slope(xs: &[f64], ys: &[f64]) -> f64 {
-    let n = xs.len() as f64;
-    let mx = xs.iter().sum::<f64>() / n;
-    let my = ys.iter().sum::<f64>() / n;
-    let sxy: f64 = xs.iter().zip(ys).map(|(x, y)| (x - mx) * (y - my)).sum();
-    let sxx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
-    if sxx > 0.0 {
-        sxy / sxx
-    } else {
-        0.0
+    let mut slopes = Vec::with_capacity(xs.len() * xs.len() / 2);
+    for i in 0..xs.len() {
+        for j in i + 1..xs.len() {
+            let dx = xs[j] - xs[i];
+            if dx > 0.0 {
+                slopes.push((ys[j] - ys[i]) / dx);
+            }
+        }
     }
+    median(&slopes)
+}
+
+/// Merges neighbouring samples (time-weighted) down to at most `max`.
+fn coarsen(spans: &[(f64, f64)], rates: &[f64], max: usize) -> (Vec<f64>, Vec<f64>) {
+    let per = spans.len().div_ceil(max.max(1)).max(1);
+    spans
+        .chunks(per)
+        .zip(rates.chunks(per))
+        .map(|(s, r)| {
+            let (t0, t1) = (s[0].0, s[s.len() - 1].1);
+            let ops: f64 = s.iter().zip(r).map(|((a, b), r)| (b - a) * r).sum();
+            ((t0 + t1) / 2.0, ops / (t1 - t0).max(f64::MIN_POSITIVE))
+        })
+        .unzip()
 }
 
 /// The steady-state test of the module doc over intervals `spans`
@@ -212,6 +237,8 @@ pub fn steady(spans: &[(f64, f64)], rates: &[f64]) -> Option<bool> {
     if n - from < MIN_WINDOW {
         return None;
     }
+    // Stalls are judged against the whole cell's median, as in `find_stalls`.
+    let threshold = STALL_FRACTION * median(&rates[..n]);
     let (spans, rates) = (&spans[from..n], &rates[from..n]);
     let window_ms = spans[spans.len() - 1].1 - spans[0].0;
     let weighted: f64 = spans.iter().zip(rates).map(|((a, b), r)| (b - a) * r).sum();
@@ -219,20 +246,28 @@ pub fn steady(spans: &[(f64, f64)], rates: &[f64]) -> Option<bool> {
     if mean <= 0.0 {
         return Some(false);
     }
-    let (xs, ys) = cycle_samples(spans, rates).unwrap_or_else(|| {
-        (
-            spans.iter().map(|(a, b)| (a + b) / 2.0).collect(),
-            rates.to_vec(),
-        )
-    });
+    let (xs, ys) = match cycle_samples(spans, rates, threshold) {
+        Cycles::Whole(xs, ys) => (xs, ys),
+        // Stalls, but too few to tell whether they recur at a fixed rate.
+        Cycles::TooFew => return Some(false),
+        Cycles::NoStalls => coarsen(spans, rates, MAX_SAMPLES),
+    };
     let drift = slope(&xs, &ys).abs() * window_ms / mean;
     Some(drift <= STEADY_DRIFT)
 }
 
-/// One sample per whole stall cycle of the window (see the module doc):
-/// `(cycle midpoints, cycle mean ops/s)`, when there are enough cycles.
-fn cycle_samples(spans: &[(f64, f64)], rates: &[f64]) -> Option<(Vec<f64>, Vec<f64>)> {
-    let threshold = STALL_FRACTION * median(rates);
+/// The stall cycles of a window.
+enum Cycles {
+    /// No stall in the window.
+    NoStalls,
+    /// Stalls, but fewer than [`MIN_CYCLES`] whole cycles between them.
+    TooFew,
+    /// One sample per whole cycle: (midpoints, mean ops/s).
+    Whole(Vec<f64>, Vec<f64>),
+}
+
+/// One sample per whole stall cycle of the window (see the module doc).
+fn cycle_samples(spans: &[(f64, f64)], rates: &[f64], threshold: f64) -> Cycles {
     // Index just past each stall's last interval (a stall still running at
     // the end of the window has not ended).
     let stalled = |j: usize| threshold > 0.0 && rates[j] < threshold;
@@ -241,7 +276,12 @@ fn cycle_samples(spans: &[(f64, f64)], rates: &[f64]) -> Option<(Vec<f64>, Vec<f
         .map(|i| i + 1)
         .collect();
     if ends.len() < MIN_CYCLES + 1 {
-        return None;
+        let any = (0..rates.len()).any(stalled);
+        return if any {
+            Cycles::TooFew
+        } else {
+            Cycles::NoStalls
+        };
     }
     let mut xs = Vec::new();
     let mut ys = Vec::new();
@@ -252,7 +292,7 @@ fn cycle_samples(spans: &[(f64, f64)], rates: &[f64]) -> Option<(Vec<f64>, Vec<f
         xs.push((t0 + t1) / 2.0);
         ys.push(ops / (t1 - t0));
     }
-    Some((xs, ys))
+    Cycles::Whole(xs, ys)
 }
 
 #[cfg(test)]
@@ -342,6 +382,24 @@ mod tests {
             growing.extend(std::iter::repeat_n(0.0, pause));
         }
         assert_eq!(Steadiness::of(&rows(&growing), &[]).steady, Some(false));
+        // Enough whole cycles in the window, each pause a little longer.
+        let mut slow = Vec::new();
+        for k in 0..16 {
+            slow.extend(std::iter::repeat_n(10_000.0, 12));
+            slow.extend(std::iter::repeat_n(0.0, 2 + k / 3));
+        }
+        let n = slow.len();
+        let threshold = STALL_FRACTION * median(&slow);
+        let spans: Vec<(f64, f64)> = (0..n).map(|i| (i as f64, i as f64 + 1.0)).collect();
+        assert!(matches!(
+            cycle_samples(&spans[n / 2..], &slow[n / 2..], threshold),
+            Cycles::Whole(..)
+        ));
+        assert_eq!(Steadiness::of(&rows(&slow), &[]).steady, Some(false));
+        // One stall in an otherwise flat window: too few to call it steady.
+        let mut one = vec![1000.0; 40];
+        one[30] = 0.0;
+        assert_eq!(Steadiness::of(&rows(&one), &[]).steady, Some(false));
     }
 
     #[test]

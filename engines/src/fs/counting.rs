@@ -93,6 +93,12 @@ pub fn new_latency_histogram() -> Histogram<u64> {
 }
 
 impl IoCounters {
+    /// File and directory syncs so far (three atomic loads: cheap enough
+    /// to sample at every timeline interval).
+    pub fn syncs(&self) -> u64 {
+        self.sync_data.load(Relaxed) + self.sync_all.load(Relaxed) + self.sync_dir.load(Relaxed)
+    }
+
     /// Copies every counter.
     pub fn snapshot(&self) -> IoSnapshot {
         let kinds = self.kinds.lock().unwrap_or_else(|p| p.into_inner());
