@@ -77,6 +77,25 @@ impl FigureSet {
         Ok(true)
     }
 
+    /// Draws a chart of a kind of its own through `render(base, formats)`
+    /// (which returns the files it wrote) and lists it.
+    pub fn drawn(
+        &mut self,
+        name: &str,
+        title: String,
+        caption: String,
+        render: impl FnOnce(&Path, Formats) -> Result<Vec<PathBuf>, PlotError>,
+    ) -> Result<(), PlotError> {
+        let base = self.out.join("charts").join(name);
+        self.files.extend(render(&base, self.formats)?);
+        self.figures.push(Figure {
+            base,
+            title,
+            caption,
+        });
+        Ok(())
+    }
+
     /// Markdown for the figures from index `from` on: a heading, the SVG,
     /// the caption and a link to the PNG.
     pub fn markdown_since(&self, from: usize, level: &str) -> String {

@@ -2,14 +2,16 @@
 //! (never during measurement).
 //!
 //! [`render_report`] reads a results folder (`runs.csv`, `probe.csv`,
-//! `latency.csv`, `hgrm/`, `crash.csv`, `environment.json`) and writes
-//! `charts/*.png` and `charts/*.svg`, `report.md` and a self-contained
-//! `report.html`. [`render_compare`] does the same for several folders
+//! `latency.csv`, `hgrm/`, `crash.csv`, `environment.json`, and for the
+//! charts over time `timeline.csv`, `events.csv`, `repetitions.csv`) and
+//! writes `charts/*.png` and `charts/*.svg`, `report.md` and a
+//! self-contained `report.html`. [`render_compare`] does the same for several folders
 //! side by side (`compare.csv`, `compare.md`, `compare.html`).
 //!
 //! ## Format
 //!
-//! - Charts: 1200x700 PNG (slides) and SVG (documents). SVG text is drawn
+//! - Charts: 1200x700 PNG (slides) and SVG (documents); the charts over
+//!   time are 1200 wide and as tall as their rows of panels need. SVG text is drawn
 //!   as outlines of the bundled DejaVu Sans Condensed (each glyph defined
 //!   once per chart, the text kept in `aria-label`), so every viewer shows
 //!   the same chart as the PNG without the font installed.
@@ -31,6 +33,7 @@ mod report;
 pub mod style;
 mod svgtext;
 mod tables;
+mod timeline;
 
 use std::path::PathBuf;
 

@@ -493,6 +493,9 @@ pub fn render_report(
         }
         charts_md.push_str(&figs.markdown_since(first, "####"));
     }
+    charts_md.push_str(&crate::timeline::section(
+        &d.rd, &d.runs, &mut figs, &corner, &mut notes,
+    )?);
 
     // 7. Crash verification.
     let mut crash_md = String::new();
