@@ -489,3 +489,25 @@ fn sighup_and_sigint_end_a_run_the_same_way() {
     stop_a_run_with("HUP", 129);
     stop_a_run_with("INT", 130);
 }
+
+#[test]
+fn timeline_options_are_checked_before_anything_runs() {
+    let t = tempfile::tempdir().unwrap();
+    for (args, expect) in [
+        (&["--interval", "5"][..], "--interval"),
+        (&["--interval", "20000"][..], "--interval"),
+        (&["--until-steady", "10", "--ops", "100"][..], "--until-steady"),
+        (&["--until-steady", "0"][..], "--until-steady"),
+    ] {
+        let out = Command::cargo_bin("bench-runner")
+            .unwrap()
+            .arg("--disk")
+            .arg(t.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expect), "{args:?}: {err}");
+    }
+}
