@@ -67,6 +67,24 @@ fn engines_bench(c: &mut Criterion) {
             });
             let _ = e.close();
         }
+        // The same puts with a listener on the engine's events, as every
+        // measured cell of bench-runner runs them.
+        if ["wal", "bitcask", "lsm"].contains(&info.name) {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let mut config = EngineConfig::new(dir.path(), SyncPolicy::NONE);
+            let log = engines::events::EventLog::shared();
+            config.events = engines::events::Events::to(log.clone());
+            let e = info.open(config).expect("open engine");
+            let mut i = 0u64;
+            g.bench_function("put_none_with_events", |b| {
+                b.iter(|| {
+                    i += 1;
+                    e.put(&key(i), &value).expect("put")
+                })
+            });
+            let _ = e.close();
+            let _ = log.take();
+        }
         if info.capabilities.point_reads || info.capabilities.range_scans {
             let dir = tempfile::tempdir().expect("temp dir");
             let e = info
