@@ -121,6 +121,10 @@ static GROWING: EngineInfo = EngineInfo::custom(
     |c| Pausing::open(c, 2 * EVERY, Duration::from_millis(50)),
 );
 
+/// One cell at a time: the engine's work is CPU time, and cells running
+/// side by side would slow each other unevenly (a trend no engine made).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs one cell of `engine` for `seconds` (with `--until-steady` when
 /// `until_steady`) and returns its row, timeline and events.
 fn run(
@@ -128,6 +132,7 @@ fn run(
     seconds: f64,
     until_steady: bool,
 ) -> (RunRow, Vec<results::TimelineRow>, Vec<results::EventRow>) {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let tmp = tempfile::tempdir().unwrap();
     let mut workload = workloads::preset("fillrandom").unwrap();
     workload.threads = 1;
