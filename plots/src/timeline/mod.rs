@@ -13,9 +13,11 @@
 //!
 //! `cells` reads the files and picks the repetitions, `kind` names and
 //! colours the event kinds, `axis` is the shared y axis (the 30x log
-//! rule), `chart` draws; this file turns cells into charts and captions.
+//! rule), `chart` draws the grid, `canvas` writes PNG and SVG; this file
+//! turns cells into charts and captions.
 
 mod axis;
+mod canvas;
 mod cells;
 mod chart;
 mod kind;
@@ -268,7 +270,7 @@ pub(crate) fn section(
             let caption = caption(&t, metric, &what, &interval);
             let title = t.title.clone();
             figs.drawn(&format!("{name}_{id}"), title, caption, |base, formats| {
-                chart::render(base, &t, formats)
+                canvas::render(base, &t, formats)
             })?;
         }
         let _ = writeln!(md, "### Over time: {what}\n");
