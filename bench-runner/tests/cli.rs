@@ -72,13 +72,27 @@ fn quick_run_writes_every_file_with_plausible_values() {
         let mine: Vec<&results::TimelineRow> = timeline
             .iter()
             .filter(|t| {
-                (t.engine.as_str(), t.policy.as_str(), t.workload.as_str(), t.threads, t.repetition)
-                    == (r.engine.as_str(), r.policy.as_str(), r.workload.as_str(), r.threads, r.repetition)
+                (
+                    t.engine.as_str(),
+                    t.policy.as_str(),
+                    t.workload.as_str(),
+                    t.threads,
+                    t.repetition,
+                ) == (
+                    r.engine.as_str(),
+                    r.policy.as_str(),
+                    r.workload.as_str(),
+                    r.threads,
+                    r.repetition,
+                )
             })
             .collect();
         assert!(!mine.is_empty(), "no timeline for {r:?}");
         assert_eq!(mine.iter().map(|t| t.ops).sum::<u64>(), r.ops, "{r:?}");
-        assert!(r.peak_rss_bytes >= r.rss_end_bytes && r.peak_rss_bytes > Some(0), "{r:?}");
+        assert!(
+            r.peak_rss_bytes >= r.rss_end_bytes && r.peak_rss_bytes > Some(0),
+            "{r:?}"
+        );
     }
     // fillrandom + (ycsb-a or append) per engine, each policy it can
     // express, 2 thread counts.

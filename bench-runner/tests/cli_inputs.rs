@@ -496,7 +496,10 @@ fn timeline_options_are_checked_before_anything_runs() {
     for (args, expect) in [
         (&["--interval", "5"][..], "--interval"),
         (&["--interval", "20000"][..], "--interval"),
-        (&["--until-steady", "10", "--ops", "100"][..], "--until-steady"),
+        (
+            &["--until-steady", "10", "--ops", "100"][..],
+            "--until-steady",
+        ),
         (&["--until-steady", "0"][..], "--until-steady"),
     ] {
         let out = Command::cargo_bin("bench-runner")

@@ -16,7 +16,10 @@ fn peak_above_start(memtable_bytes: u64) -> u64 {
     let e = engines::open("lsm", c).unwrap();
     let value = [9u8; 100];
     for i in 0..300_000u64 {
-        let key = format!("{:016}", i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % 1_000_000_007);
+        let key = format!(
+            "{:016}",
+            i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % 1_000_000_007
+        );
         e.put(key.as_bytes(), &value).unwrap();
     }
     let peak = Rss::read().unwrap().peak;
