@@ -273,6 +273,10 @@ fn a_folder_without_a_timeline_still_renders_without_charts_over_time() {
         "{md}"
     );
     assert!(!md.contains("### Over time"), "{md}");
+    assert!(
+        !md.contains("all cells"),
+        "an overlay without a timeline: {md}"
+    );
     assert!(s
         .notes
         .iter()
@@ -336,4 +340,185 @@ fn a_malformed_timeline_or_event_file_is_an_error_naming_it() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("timeline.csv"), "{err}");
+}
+
+/// The `#### title` figure's caption line in `md`, and where it starts.
+fn figure_caption<'a>(md: &'a str, title: &str, file: &str) -> (usize, &'a str) {
+    let figure = format!("#### {title}\n\n![{title}](charts/{file}.svg)\n\n");
+    let at = md
+        .find(&figure)
+        .unwrap_or_else(|| panic!("{figure} not in report.md"));
+    let caption = md[at + figure.len()..].lines().next().unwrap_or_default();
+    (at, caption)
+}
+
+#[test]
+fn overlays_put_every_cell_on_one_panel_before_the_grids() {
+    let t = tempfile::tempdir().unwrap();
+    let input = folder(t.path(), true);
+    let out = t.path().join("out");
+    let s = plots::render_report(&input, &out, &plots::ReportOptions::default()).unwrap();
+    let md = std::fs::read_to_string(&s.markdown).unwrap();
+    let group = md
+        .find("### Over time: fillrandom, 1 thread")
+        .expect("no group heading");
+    let (grid, _) = figure_caption(
+        &md,
+        "Throughput over time: fillrandom, 1 thread",
+        "throughput_over_time_fillrandom_t1",
+    );
+    for (title, file, axis, y_label) in [
+        (
+            "Throughput over time, all cells: fillrandom, 1 thread",
+            "throughput_over_time_all_fillrandom_t1",
+            // 500 to 200,000 ops/s, and three empty intervals on the floor.
+            "logarithmic because the values span more than 30x",
+            "operations/s (log scale)",
+        ),
+        (
+            "p99 latency over time, all cells: fillrandom, 1 thread",
+            "p99_over_time_all_fillrandom_t1",
+            // 80 to 129 µs.
+            "linear from 0",
+            "p99 latency (µs)",
+        ),
+    ] {
+        for ext in ["png", "svg"] {
+            let path = out.join("charts").join(format!("{file}.{ext}"));
+            assert!(path.exists(), "{} missing", path.display());
+            assert!(s.charts.contains(&path), "{} not listed", path.display());
+        }
+        let (w, h) = png_size(&out.join("charts").join(format!("{file}.png")));
+        assert_eq!(w, 1200);
+        assert!(h > 500, "{file} is {h} pixels high");
+
+        let (at, caption) = figure_caption(&md, title, file);
+        assert!(
+            group < at && at < grid,
+            "{title} is not between its group heading and the grids"
+        );
+        for words in [
+            "One line per engine × policy cell",
+            "median by ops/s",
+            "lane",
+            "compaction, write-stall",
+            "ticks across the lane",
+            "below 10% of the cell's median interval",
+            "more than 16 cells",
+            axis,
+            &format!("([PNG](charts/{file}.png))"),
+        ] {
+            assert!(
+                caption.contains(words),
+                "{title}: caption lacks {words:?}: {caption}"
+            );
+        }
+
+        let svg = std::fs::read_to_string(out.join("charts").join(format!("{file}.svg"))).unwrap();
+        roxmltree::Document::parse(&svg).unwrap();
+        for label in [
+            "lsm · none",
+            "lsm · always",
+            "wal · none",
+            "wal · always",
+            "compaction",
+            "write-stall",
+            "flush",
+            "rotation (tick)",
+            "stall (measured)",
+            y_label,
+        ] {
+            assert!(
+                svg.contains(&format!("aria-label=\"{label}\"")),
+                "{file}: {label} missing"
+            );
+        }
+        assert!(
+            !svg.contains("(log scale)") || y_label.contains("log"),
+            "{file}: a log axis for values within 30x"
+        );
+        assert!(
+            !svg.contains("aria-label=\"merge\""),
+            "{file}: repetition 0's merge was drawn"
+        );
+        // Four lines, four colours.
+        for colour in ["#1F77B4", "#FF7F0E", "#2CA02C", "#D62728"] {
+            assert!(
+                svg.contains(&format!("stroke=\"{colour}\"")),
+                "{file}: no line in {colour}"
+            );
+        }
+    }
+    // The empty intervals of the throughput overlay are on the floor: said.
+    let (_, caption) = figure_caption(
+        &md,
+        "Throughput over time, all cells: fillrandom, 1 thread",
+        "throughput_over_time_all_fillrandom_t1",
+    );
+    assert!(
+        caption.contains("3 intervals that completed no operation"),
+        "{caption}"
+    );
+    let html = std::fs::read_to_string(&s.html).unwrap();
+    assert!(
+        html.contains("aria-label=\"wal · always\""),
+        "overlay not inlined"
+    );
+}
+
+/// `n` cells (engines `e0`, `e1`, ... under `none`), one repetition each,
+/// with a timeline and no events.
+fn many_cells(root: &Path, n: usize) -> PathBuf {
+    let dir = root.join(format!("cells{n}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let engines: Vec<String> = (0..n).map(|i| format!("e{i}")).collect();
+    let runs: Vec<RunRow> = engines.iter().map(|e| cell(e, "none", 1000.0, 0)).collect();
+    results::write_csv(&dir.join("runs.csv"), &runs).unwrap();
+    let tl: Vec<TimelineRow> = engines
+        .iter()
+        .enumerate()
+        .flat_map(|(i, e)| intervals(e, "none", 0, 1000.0 + i as f64, &[]))
+        .collect();
+    results::write_csv(&dir.join("timeline.csv"), &tl).unwrap();
+    dir
+}
+
+#[test]
+fn too_many_or_too_few_cells_draw_no_overlay_and_the_report_says_why() {
+    let t = tempfile::tempdir().unwrap();
+    for (n, drawn) in [(1, false), (16, true), (17, false)] {
+        let input = many_cells(t.path(), n);
+        let out = t.path().join(format!("out{n}"));
+        let s =
+            plots::render_report(&input, &out, &plots::ReportOptions { svg_only: true }).unwrap();
+        let overlay = out.join("charts/throughput_over_time_all_fillrandom_t1.svg");
+        assert_eq!(overlay.exists(), drawn, "{n} cells");
+        // The grid is drawn whatever the count.
+        assert!(out
+            .join("charts/throughput_over_time_fillrandom_t1.svg")
+            .exists());
+        let md = std::fs::read_to_string(&s.markdown).unwrap();
+        let why = match n {
+            1 => "one cell, so no overlaid chart of throughput",
+            17 => "17 cells: more than 16 lines would tangle on one panel, so no overlaid chart of throughput",
+            _ => "",
+        };
+        if drawn {
+            assert!(!md.contains("no overlaid chart"), "{n} cells: {md}");
+            // 1000 to 1015 ops/s: well within 30x, so linear.
+            let svg = std::fs::read_to_string(&overlay).unwrap();
+            assert!(svg.contains("aria-label=\"e15 · none\""));
+            assert!(svg.contains("aria-label=\"operations/s\""));
+            assert!(svg.contains("aria-label=\"lanes under the plot: empty\""));
+        } else {
+            assert!(md.contains(why), "{n} cells: {md}");
+        }
+        // Only a cap worth a warning reaches the notes.
+        assert_eq!(
+            s.notes.iter().any(|w| w.contains("no overlaid chart")),
+            n == 17,
+            "{n} cells: {:?}",
+            s.notes
+        );
+    }
 }

@@ -18,17 +18,15 @@
 //!   [`TICK_FRACTION`] of the range are ticks at the panel's top edge.
 //!   Measured stalls are black bars along the panel's bottom edge.
 
-use std::path::{Path, PathBuf};
-
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::axis::{linear_ticks, YScale};
+use super::canvas::{text_style, Canvas, DrawResult};
 use super::kind::EventKind;
-use crate::chart::{human, Formats};
-use crate::style::{self, FAMILY};
-use crate::PlotError;
+use crate::chart::human;
+use crate::style::FAMILY;
 
 /// Width of every timeline chart.
 pub(crate) const WIDTH: u32 = 1200;
@@ -253,12 +251,6 @@ impl Layout {
         let y0 = self.top + row as i32 * (STRIP_H + self.plot_h + ROW_GAP) + STRIP_H;
         (x0, y0, x0 + self.col_w, y0 + self.plot_h)
     }
-}
-
-type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
-
-fn text_style(size: u32, color: RGBColor, h: HPos, v: VPos) -> TextStyle<'static> {
-    (FAMILY, size).into_font().color(&color).pos(Pos::new(h, v))
 }
 
 const GREY_TEXT: RGBColor = RGBColor(80, 80, 80);
@@ -509,49 +501,14 @@ fn draw_panel<DB: DrawingBackend>(
     ))
 }
 
-fn err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> PlotError + '_ {
-    move |e| PlotError::Draw {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
+impl Canvas for Trellis {
+    fn size(&self) -> (u32, u32) {
+        (WIDTH, self.height())
     }
-}
 
-/// Writes `base.svg` and (unless SVG only) `base.png`; returns the paths.
-pub(crate) fn render(
-    base: &Path,
-    t: &Trellis,
-    formats: Formats,
-) -> Result<Vec<PathBuf>, PlotError> {
-    style::register_font().map_err(|reason| PlotError::Draw {
-        path: base.to_path_buf(),
-        reason,
-    })?;
-    let size = (WIDTH, t.height());
-    let mut written = Vec::new();
-    if formats == Formats::PngAndSvg {
-        let png = base.with_extension("png");
-        {
-            let root = BitMapBackend::new(&png, size).into_drawing_area();
-            draw(&root, t).map_err(err(&png))?;
-            root.present().map_err(err(&png))?;
-        }
-        written.push(png);
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        draw(root, self)
     }
-    let svg = base.with_extension("svg");
-    let mut text = String::new();
-    {
-        let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
-        draw(&root, t).map_err(err(&svg))?;
-        root.present().map_err(err(&svg))?;
-    }
-    let prefix = format!(
-        "{}-",
-        base.file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-    );
-    std::fs::write(&svg, crate::svgtext::outline_text(&text, &prefix)).map_err(err(&svg))?;
-    written.push(svg);
-    Ok(written)
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Throughput and p99 over time, from `timeline.csv` (one row per cell,
 //! repetition and interval) and `events.csv` (the engines' maintenance),
-//! drawn as trellis charts ([`chart`]) in the report.
+//! drawn in the report as an overlay ([`overlay`]: every cell of a
+//! workload and thread count on one panel) followed by a trellis
+//! ([`chart`]: a panel per cell).
 //!
 //! - Both files are optional: a folder from before they existed draws no
 //!   chart over time and says so in one line. A file that does not parse
@@ -13,12 +15,15 @@
 //!
 //! `cells` reads the files and picks the repetitions, `kind` names and
 //! colours the event kinds, `axis` is the shared y axis (the 30x log
-//! rule), `chart` draws; this file turns cells into charts and captions.
+//! rule), `overlay` and `chart` draw, `canvas` writes PNG and SVG; this file
+//! turns cells into charts and captions.
 
 mod axis;
+mod canvas;
 mod cells;
 mod chart;
 mod kind;
+mod overlay;
 
 use std::fmt::Write as _;
 
@@ -28,9 +33,11 @@ use results::{ResultsDir, RunRow, TimelineRow};
 use crate::chart::LOG_SCALE_ABOVE;
 use crate::figures::{ordered, slug, thread_word, FigureSet};
 use crate::PlotError;
+use axis::YScale;
 use cells::{CellId, CellTimeline, Timelines};
 use chart::{Mark, Panel, Step, Trellis};
 use kind::EventKind;
+use overlay::{Overlay, MAX_LINES};
 
 /// Which value of an interval a chart draws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +47,14 @@ enum Metric {
 }
 
 impl Metric {
+    /// What a chart of this metric shows, in a sentence.
+    fn words(self) -> &'static str {
+        match self {
+            Metric::Throughput => "throughput",
+            Metric::P99 => "p99 latency",
+        }
+    }
+
     fn value(self, r: &TimelineRow) -> Option<f64> {
         match self {
             Metric::Throughput => Some(r.ops_per_sec),
@@ -169,36 +184,27 @@ fn interval_words(cells: &[&CellTimeline]) -> String {
     }
 }
 
-/// How to read a chart: lines, panels, repetition, bands, stalls, axis.
-fn caption(t: &Trellis, metric: Metric, what: &str, interval: &str) -> String {
-    let mut c = String::new();
-    let y = t.y_scale();
+/// What a chart's values are: the first sentence of both captions.
+fn metric_words(metric: Metric, what: &str, interval: &str) -> String {
     match metric {
-        Metric::Throughput => {
-            let _ = write!(
-                c,
-                "Operations per second in each {interval} interval of the measured phase ({what})."
-            );
-        }
-        Metric::P99 => {
-            let _ = write!(c, "99th-percentile latency of the operations timed in each {interval} interval of the measured phase ({what}); an interval that timed no operation has no value, and the line breaks there.");
-        }
+        Metric::Throughput => format!(
+            "Operations per second in each {interval} interval of the measured phase ({what})."
+        ),
+        Metric::P99 => format!("99th-percentile latency of the operations timed in each {interval} interval of the measured phase ({what}); an interval that timed no operation has no value, and the line breaks there."),
     }
-    let _ = write!(c, " One panel per engine (rows) and policy (columns), all on the same axes; each line is one engine × policy cell, drawn from one repetition named above its panel (numbered from 0): the median by ops/s of the cell's repetitions in `repetitions.csv`, or repetition 0 when that file does not list it.");
-    let kinds = t.kinds();
-    if kinds.is_empty() {
-        let _ = write!(
-            c,
-            " No engine reported maintenance events in these repetitions, so there are no bands."
-        );
-    } else {
-        let names: Vec<&str> = kinds.iter().map(EventKind::name).collect();
-        let _ = write!(c, " Shaded bands are the maintenance the engine reported during that repetition, coloured by kind ({}); an event that began in the warm-up or outlasted the phase is cut at the panel's edges, and a very short one is widened to {} pixels so that it shows.", names.join(", "), chart::MIN_BAND_PX);
-        if kinds.iter().any(EventKind::instant) {
-            let _ = write!(c, " Rotations and recycles shorter than {:.0}% of the time axis are ticks on the panel's top edge.", chart::TICK_FRACTION * 100.0);
-        }
-    }
-    let _ = write!(c, " Black bars on a panel's bottom edge are stalls: runs of consecutive intervals below {:.0}% of the cell's median interval throughput (the rule behind `stall_count` in `runs.csv`); the count is above the panel.", STALL_FRACTION * 100.0);
+}
+
+/// Which repetition a line is, for both captions.
+const REPETITION_WORDS: &str = "the median by ops/s of the cell's repetitions in `repetitions.csv`, or repetition 0 when that file does not list it";
+
+/// The stall rule, for both captions.
+fn stall_rule() -> String {
+    format!("runs of consecutive intervals below {:.0}% of the cell's median interval throughput (the rule behind `stall_count` in `runs.csv`)", STALL_FRACTION * 100.0)
+}
+
+/// The y axis: the log rule, and the floor when zeros sit on it.
+fn axis_words(y: &YScale, metric: Metric) -> String {
+    let mut c = String::new();
     let unit = match metric {
         Metric::Throughput => "operations/s",
         Metric::P99 => "µs",
@@ -216,9 +222,62 @@ fn caption(t: &Trellis, metric: Metric, what: &str, interval: &str) -> String {
     c
 }
 
+/// How to read a grid: lines, panels, repetition, bands, stalls, axis.
+fn caption(t: &Trellis, metric: Metric, what: &str, interval: &str) -> String {
+    let mut c = metric_words(metric, what, interval);
+    let _ = write!(c, " One panel per engine (rows) and policy (columns), all on the same axes; each line is one engine × policy cell, drawn from one repetition named above its panel (numbered from 0): {REPETITION_WORDS}.");
+    let kinds = t.kinds();
+    if kinds.is_empty() {
+        let _ = write!(
+            c,
+            " No engine reported maintenance events in these repetitions, so there are no bands."
+        );
+    } else {
+        let names: Vec<&str> = kinds.iter().map(EventKind::name).collect();
+        let _ = write!(c, " Shaded bands are the maintenance the engine reported during that repetition, coloured by kind ({}); an event that began in the warm-up or outlasted the phase is cut at the panel's edges, and a very short one is widened to {} pixels so that it shows.", names.join(", "), chart::MIN_BAND_PX);
+        if kinds.iter().any(EventKind::instant) {
+            let _ = write!(c, " Rotations and recycles shorter than {:.0}% of the time axis are ticks on the panel's top edge.", chart::TICK_FRACTION * 100.0);
+        }
+    }
+    let _ = write!(
+        c,
+        " Black bars on a panel's bottom edge are stalls: {}; the count is above the panel.",
+        stall_rule()
+    );
+    c.push_str(&axis_words(&t.y_scale(), metric));
+    c
+}
+
+/// How to read an overlay: lines, lanes, repetition, stalls, axis.
+fn overlay_caption(o: &Overlay, metric: Metric, what: &str, interval: &str) -> String {
+    let mut c = metric_words(metric, what, interval);
+    let _ = write!(c, " One line per engine × policy cell, all on one panel, each in a colour of its own and dashed by policy; the legend beside the lanes names them. A line is the same repetition as its panel in the grid below: {REPETITION_WORDS}.");
+    let kinds = o.kinds();
+    if kinds.is_empty() {
+        let _ = write!(c, " Under the plot each line has a thin lane, in the legend's order; no engine reported maintenance events in these repetitions, so the lanes show stalls only.");
+    } else {
+        let names: Vec<&str> = kinds.iter().map(EventKind::name).collect();
+        let _ = write!(c, " Under the plot each line has a thin lane of its own, in the legend's order and named at its right, shaded where that cell's engine reported maintenance, coloured by kind ({}); an event that began in the warm-up or outlasted the phase is cut at the lane's edges, and a very short one is widened to {} pixels so that it shows.", names.join(", "), chart::MIN_BAND_PX);
+        if kinds.iter().any(EventKind::instant) {
+            let _ = write!(c, " Rotations and recycles shorter than {:.0}% of the time axis are ticks across the lane.", chart::TICK_FRACTION * 100.0);
+        }
+    }
+    let _ = write!(
+        c,
+        " Black bars on a lane's bottom edge are stalls: {}.",
+        stall_rule()
+    );
+    c.push_str(&axis_words(&o.y_scale(), metric));
+    let _ = write!(c, " With more than {MAX_LINES} cells the report draws no overlay (the lines would tangle); the grid below always shows each cell on its own panel.");
+    c
+}
+
 /// Draws the charts over time of every workload and thread count and
 /// returns their Markdown (a `###` heading per group), or one sentence
 /// when the folder has no timeline; notes go to `notes` too.
+///
+/// Per group: the overlays (every cell on one panel) first, then the
+/// grids (a panel per cell), throughput before p99.
 pub(crate) fn section(
     rd: &ResultsDir,
     runs: &[RunRow],
@@ -252,6 +311,9 @@ pub(crate) fn section(
         let interval = interval_words(&group);
         let first = figs.figures.len();
         let mut group_notes: Vec<String> = Vec::new();
+        // Said in the report only: nothing is missing, the grid shows it.
+        let mut md_notes: Vec<String> = Vec::new();
+        let mut grids: Vec<(Metric, &str, Trellis)> = Vec::new();
         for (metric, name) in [
             (Metric::Throughput, "throughput_over_time"),
             (Metric::P99, "p99_over_time"),
@@ -265,10 +327,37 @@ pub(crate) fn section(
                 ));
                 continue;
             }
-            let caption = caption(&t, metric, &what, &interval);
+            grids.push((metric, name, t));
+        }
+        for (metric, name, t) in &grids {
+            let title = match metric {
+                Metric::Throughput => format!("Throughput over time, all cells: {what}"),
+                Metric::P99 => format!("p99 latency over time, all cells: {what}"),
+            };
+            let o = Overlay::of(t, title);
+            let n = o.lines.len();
+            if n > MAX_LINES {
+                group_notes.push(format!("{n} cells: more than {MAX_LINES} lines would tangle on one panel, so no overlaid chart of {}; the grid shows every cell", metric.words()));
+                continue;
+            }
+            if n < 2 {
+                md_notes.push(format!("one cell, so no overlaid chart of {}: the grid's single panel is the whole picture", metric.words()));
+                continue;
+            }
+            let caption = overlay_caption(&o, *metric, &what, &interval);
+            let title = o.title.clone();
+            figs.drawn(
+                &format!("{name}_all_{id}"),
+                title,
+                caption,
+                |base, formats| canvas::render(base, &o, formats),
+            )?;
+        }
+        for (metric, name, t) in &grids {
+            let caption = caption(t, *metric, &what, &interval);
             let title = t.title.clone();
             figs.drawn(&format!("{name}_{id}"), title, caption, |base, formats| {
-                chart::render(base, &t, formats)
+                canvas::render(base, t, formats)
             })?;
         }
         let _ = writeln!(md, "### Over time: {what}\n");
@@ -276,7 +365,10 @@ pub(crate) fn section(
             let _ = writeln!(md, "- {n}");
             notes.push(format!("{what}: {n}"));
         }
-        if !group_notes.is_empty() {
+        for n in &md_notes {
+            let _ = writeln!(md, "- {n}");
+        }
+        if !group_notes.is_empty() || !md_notes.is_empty() {
             let _ = writeln!(md);
         }
         md.push_str(&figs.markdown_since(first, "####"));
