@@ -2,7 +2,7 @@
 
 use engines::SyncPolicy;
 use hdrhistogram::Histogram;
-use results::{LatencyRow, ProbeRow, RunRow, PERCENTILES};
+use results::{EventRow, LatencyRow, ProbeRow, RunRow, Steadiness, TimelineRow, PERCENTILES};
 
 use crate::cell::CellMeasurement;
 use crate::probe;
@@ -381,6 +381,95 @@ impl std::fmt::Display for CellStatus {
             CellStatus::Ok => "ok",
             CellStatus::Failed => "failed",
         })
+    }
+}
+
+/// The `timeline.csv` and `events.csv` rows of repetition `repetition`.
+pub fn timeline_rows(
+    id: &CellId,
+    repetition: u32,
+    m: &CellMeasurement,
+) -> (Vec<TimelineRow>, Vec<EventRow>) {
+    let policy = id.policy.to_string();
+    let timeline = m
+        .timeline
+        .intervals
+        .iter()
+        .map(|i| {
+            let len_ms = i.len.as_secs_f64() * 1e3;
+            TimelineRow {
+                run_id: id.run_id.clone(),
+                label: id.label.clone(),
+                engine: id.engine.clone(),
+                policy: policy.clone(),
+                workload: id.workload.clone(),
+                threads: id.threads,
+                value_size_bytes: id.value_size,
+                repetition,
+                t_ms: i.start.as_secs_f64() * 1e3,
+                interval_ms: len_ms,
+                ops: i.ops,
+                ops_per_sec: if len_ms > 0.0 {
+                    i.ops as f64 * 1e3 / len_ms
+                } else {
+                    0.0
+                },
+                p50_us: i.latency_ns.map(|l| us(l.0)),
+                p99_us: i.latency_ns.map(|l| us(l.1)),
+                max_us: i.latency_ns.map(|l| us(l.2)),
+                syncs: i.syncs,
+                device_write_bytes: i.device_write_bytes,
+                device_flushes: i.device_flushes,
+            }
+        })
+        .collect();
+    let events = m
+        .timeline
+        .events
+        .iter()
+        .map(|(e, start_ms, end_ms)| EventRow {
+            run_id: id.run_id.clone(),
+            label: id.label.clone(),
+            engine: id.engine.clone(),
+            policy: policy.clone(),
+            workload: id.workload.clone(),
+            threads: id.threads,
+            value_size_bytes: id.value_size,
+            repetition,
+            start_ms: *start_ms,
+            end_ms: *end_ms,
+            kind: e.kind.name().to_string(),
+            detail: e.detail.clone(),
+        })
+        .collect();
+    (timeline, events)
+}
+
+/// Fills one repetition's stall, steadiness and memory columns.
+pub fn fill_timeline_columns(
+    row: &mut RunRow,
+    timeline: &[TimelineRow],
+    events: &[EventRow],
+    m: &CellMeasurement,
+) {
+    if !timeline.is_empty() {
+        let s = Steadiness::of(timeline, events);
+        row.stall_count = Some(s.stall_count());
+        row.longest_stall_ms = Some(s.longest_stall_ms());
+        row.stall_causes = s.causes_summary();
+        row.interval_cv = s.interval_cv;
+        // `--until-steady` ended the phase because it was steady: that is
+        // the answer, whatever the tail interval adds.
+        row.steady = if m.timeline.ended_steady {
+            Some(true)
+        } else {
+            s.steady
+        };
+    }
+    if let Some(mem) = m.memory {
+        row.rss_start_bytes = Some(mem.start);
+        row.peak_rss_bytes = Some(mem.peak);
+        row.rss_end_bytes = Some(mem.end);
     }
 }
 

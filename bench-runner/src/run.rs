@@ -22,7 +22,7 @@ use crate::reporter::{Repetition, Report, Reports};
 use crate::rows::{self, CellId, CellStatus, RowContext};
 use crate::schedule;
 use crate::scratch::ScratchDir;
-use crate::timeline::{self, TimelineSettings};
+use crate::timeline::TimelineSettings;
 
 // Kept for callers outside the run loop (crash --kill).
 pub use crate::plan::{resolve_engines, resolve_policies, DEFAULT_POLICIES};
@@ -244,8 +244,8 @@ fn measure(
                 };
                 let mut row = rows::run_row(id, &meas, &ctx);
                 row.repetition = slot.round;
-                let (timeline, events) = timeline::rows::of_cell(id, slot.round, &meas);
-                timeline::rows::fill_run_row(&mut row, &timeline, &events, &meas);
+                let (timeline, events) = rows::timeline_rows(id, slot.round, &meas);
+                rows::fill_timeline_columns(&mut row, &timeline, &events, &meas);
                 let latency = rows::latency_rows(id, &meas);
                 let mut hists: Vec<(String, Histogram<u64>)> = meas
                     .latency

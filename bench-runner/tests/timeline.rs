@@ -165,8 +165,8 @@ fn run(
         seed: 0,
     };
     let mut row = bench_runner::rows::run_row(&id, &m, &Default::default());
-    let (tl, ev) = timeline::rows::of_cell(&id, 0, &m);
-    timeline::rows::fill_run_row(&mut row, &tl, &ev, &m);
+    let (tl, ev) = bench_runner::rows::timeline_rows(&id, 0, &m);
+    bench_runner::rows::fill_timeline_columns(&mut row, &tl, &ev, &m);
     (row, tl, ev)
 }
 
