@@ -32,6 +32,8 @@ pub struct ReportSummary {
     /// Inputs that were missing and what was left out because of them;
     /// for a comparison, the cells missing from some runs.
     pub notes: Vec<String>,
+    /// The warnings the document shows, merged by cause.
+    pub warnings: results::Warnings,
 }
 
 /// An optional input file: its rows, or why there are none.
@@ -82,6 +84,8 @@ struct Loaded {
     latency: Optional<LatencyRow>,
     crash: Optional<CrashRow>,
     env: Result<Environment, String>,
+    /// What the saved results give reason to doubt.
+    warnings: results::Warnings,
     label: String,
     date: String,
 }
@@ -152,6 +156,7 @@ fn load(dir: &Path) -> Result<Loaded, PlotError> {
         .and_then(|e| e.started_utc.get(..10).map(str::to_string))
         .or_else(|| runs.first().and_then(|r| date_of_run_id(&r.run_id)))
         .unwrap_or_default();
+    let warnings = results::Warnings::of_results(env.as_ref().ok(), probe.rows(), &runs, &ceilings);
     Ok(Loaded {
         rd,
         runs,
@@ -161,6 +166,7 @@ fn load(dir: &Path) -> Result<Loaded, PlotError> {
         latency,
         crash,
         env,
+        warnings,
         label,
         date,
     })
@@ -573,6 +579,7 @@ pub fn render_report(
         markdown,
         html: html_path,
         notes,
+        warnings: d.warnings,
     })
 }
 
@@ -799,13 +806,7 @@ fn report_markdown(d: &Loaded, charts_md: &str, crash_md: &str) -> String {
     if !d.date.is_empty() {
         let _ = writeln!(m, "Run of {} on **{}**.\n", d.date, d.label);
     }
-    let mut warnings = crate::tables::warnings(d.env.as_ref().ok(), d.probe.rows(), &d.runs);
-    warnings.extend(
-        results::compare::ceiling_drift_warnings(&d.ceilings, results::compare::CEILING_DRIFT)
-            .into_iter()
-            .map(|w| format!("**The disk drifted:** {w}.")),
-    );
-    crate::tables::warnings_md(&mut m, &warnings);
+    crate::tables::warnings_md(&mut m, &d.warnings);
 
     let _ = writeln!(m, "## Environment\n");
     match &d.env {
