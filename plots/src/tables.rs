@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use results::warnings::EFFICIENCY_SUSPECT;
-use results::{CeilingRow, ProbeRow, RunRow, Warnings};
+use results::{CeilingRow, Environment, ProbeRow, RunRow, Warnings};
 
 use crate::cells::{
     or_dash, plus_minus, sig, spread_flagged, supported, timed_ops, FLAG, SPREAD_FLAG,
@@ -22,6 +22,80 @@ pub(crate) fn warnings_md(m: &mut String, warnings: &Warnings) {
         let _ = writeln!(m, "> - **{}.** {w}", w.title());
     }
     let _ = writeln!(m);
+}
+
+/// The machine and the disk, as `environment.json` recorded them.
+pub(crate) fn environment_md(m: &mut String, e: &Environment) {
+    let _ = writeln!(m, "| property | value |\n|---|---|");
+    let _ = writeln!(m, "| machine | {} (label `{}`) |", e.host, e.label);
+    let _ = writeln!(m, "| CPU | {} ({} cores) |", e.cpu_model, e.cpu_cores);
+    let _ = writeln!(
+        m,
+        "| memory | {:.1} GiB |",
+        e.memory_bytes as f64 / (1u64 << 30) as f64
+    );
+    let _ = writeln!(m, "| OS / kernel | {} / {} |", e.os, e.kernel);
+    let _ = writeln!(
+        m,
+        "| virtualisation | {} |",
+        e.virtualization.as_deref().unwrap_or("none detected")
+    );
+    match &e.disk {
+        Some(disk) => {
+            let _ = writeln!(
+                m,
+                "| disk path | `{}` (mount point `{}`) |",
+                disk.path.display(),
+                disk.mount_point.display()
+            );
+            let _ = writeln!(m, "| filesystem | {} |", disk.filesystem);
+            let _ = writeln!(m, "| mount options | `{}` |", disk.mount_options);
+            if let Some(j) = &disk.journal {
+                let _ = writeln!(m, "| journal | {j} |");
+            }
+            let _ = writeln!(
+                m,
+                "| device | {} |",
+                disk.device.as_deref().unwrap_or(&disk.source)
+            );
+            let _ = writeln!(
+                m,
+                "| model | {} |",
+                disk.model.as_deref().unwrap_or("unknown")
+            );
+            let _ = writeln!(
+                m,
+                "| rotational | {} |",
+                disk.rotational
+                    .map_or("unknown", |r| if r { "yes" } else { "no" })
+            );
+            let _ = writeln!(
+                m,
+                "| write cache | {} |",
+                disk.write_cache.as_deref().unwrap_or("unknown")
+            );
+            let _ = writeln!(
+                m,
+                "| sectors | logical {} B, physical {} B |",
+                disk.logical_sector_bytes
+                    .map_or("?".into(), |v| v.to_string()),
+                disk.physical_sector_bytes
+                    .map_or("?".into(), |v| v.to_string())
+            );
+        }
+        None => {
+            let _ = writeln!(m, "| disk | not recorded (no `--disk`) |");
+        }
+    }
+    let _ = writeln!(
+        m,
+        "| tool | bench-runner {}{} |",
+        e.tool_version,
+        e.git_commit
+            .as_deref()
+            .map_or(String::new(), |c| format!(" ({c})"))
+    );
+    let _ = writeln!(m, "| started | {} |", e.started_utc);
 }
 
 /// The ceilings measured again at the start of each repetition round
