@@ -29,19 +29,24 @@ impl fmt::Display for CellName {
     }
 }
 
-/// `` `append+fdatasync` at 137 B and 4096 B ``, patterns in first-seen order.
+/// `` `append+fdatasync` at 137 B and 4096 B ``: patterns in first-seen
+/// order, each pattern's record sizes from the smallest.
 fn sites_text(sites: &[ProbeSite]) -> String {
-    let mut patterns: Vec<(&str, Vec<String>)> = Vec::new();
+    let mut patterns: Vec<(&str, Vec<u64>)> = Vec::new();
     for s in sites {
-        let size = format!("{} B", s.record_bytes);
         match patterns.iter_mut().find(|(p, _)| *p == s.pattern) {
-            Some((_, sizes)) => sizes.push(size),
-            None => patterns.push((&s.pattern, vec![size])),
+            Some((_, sizes)) => sizes.push(s.record_bytes),
+            None => patterns.push((&s.pattern, vec![s.record_bytes])),
         }
     }
     let each: Vec<String> = patterns
-        .iter()
-        .map(|(p, sizes)| format!("`{p}` at {}", listed(sizes)))
+        .into_iter()
+        .map(|(p, mut sizes)| {
+            sizes.sort_unstable();
+            sizes.dedup();
+            let sizes: Vec<String> = sizes.iter().map(|b| format!("{b} B")).collect();
+            format!("`{p}` at {}", listed(&sizes))
+        })
         .collect();
     each.join("; ")
 }

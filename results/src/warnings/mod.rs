@@ -396,12 +396,16 @@ mod tests {
     #[test]
     fn one_cause_seen_at_two_record_sizes_is_one_entry_listing_both() {
         let mut w = Warnings::new();
-        w.push(site(137, few_flushes(0, 5000)));
-        w.push(Warning::NoDeviceFlush { syncs: 9, cells: 1 });
         w.push(site(4096, few_flushes(2, 4000)));
+        w.push(Warning::NoDeviceFlush { syncs: 9, cells: 1 });
+        w.push(site(137, few_flushes(0, 5000)));
         assert_eq!(w.len(), 2, "{w:?}");
         let text = w.iter().next().map(ToString::to_string).unwrap_or_default();
-        assert!(text.contains("137 B and 4096 B"), "{text}");
+        // Sizes from the smallest, whatever order the probe wrote them in.
+        assert!(
+            text.contains("`append+fdatasync` at 137 B and 4096 B)"),
+            "{text}"
+        );
         // The evidence is summed, not repeated per size.
         assert!(text.contains("2 device flushes for 9000 syncs"), "{text}");
         assert_eq!(text.matches("device flushes").count(), 1, "{text}");
