@@ -1,6 +1,7 @@
 //! The report of one results folder: which charts to draw from it, and the
-//! `report.md` / `report.html` that tie them to the environment, the probe,
-//! the tables and the command.
+//! `report.md` / `report.html` that lead with the headline and the warnings
+//! and tie them to the charts, the crash table, the environment, the probe
+//! and the command.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -440,38 +441,24 @@ pub fn render_report(
     })
 }
 
+/// The report leads with the answer (the headline), then what to doubt
+/// (one box of warnings), then the charts and the crash table; the
+/// environment and the probe follow as reference.
 fn report_markdown(d: &Loaded, charts_md: &str, crash_md: &str) -> String {
     let mut m = String::new();
     let _ = writeln!(m, "# bench-runner report: {}\n", d.label);
     if !d.date.is_empty() {
         let _ = writeln!(m, "Run of {} on **{}**.\n", d.date, d.label);
     }
-    crate::tables::warnings_md(&mut m, &d.warnings);
 
-    let _ = writeln!(m, "## Environment\n");
-    match &d.env {
-        Ok(e) => crate::tables::environment_md(&mut m, e),
-        Err(why) => {
-            let _ = writeln!(m, "{why}: machine and disk are not recorded.");
-        }
-    }
-    let _ = writeln!(m);
-
-    let _ = writeln!(m, "## Device ceilings (probe)\n");
-    match &d.probe {
-        Optional::Missing(why) => {
-            let _ = writeln!(m, "{why}.\n");
-        }
-        Optional::Rows(probe) => crate::tables::probe_md(&mut m, probe),
-    }
-    crate::tables::ceilings_md(&mut m, &d.ceilings);
-
-    let _ = writeln!(m, "## Headline\n");
+    let _ = writeln!(m, "## Headline: what each sync policy costs\n");
     if d.runs.is_empty() {
         let _ = writeln!(m, "`runs.csv` is missing or has no finished cell.\n");
     } else {
         crate::headline::headline_md(&mut m, &d.runs);
     }
+    crate::tables::warnings_md(&mut m, &d.warnings);
+    let _ = writeln!(m, "{}\n", crate::html::CONTENTS);
 
     if !d.runs.is_empty() {
         let _ = writeln!(m, "## Charts\n");
@@ -496,6 +483,24 @@ fn report_markdown(d: &Loaded, charts_md: &str, crash_md: &str) -> String {
         }
         let _ = writeln!(m);
     }
+
+    let _ = writeln!(m, "## Environment\n");
+    match &d.env {
+        Ok(e) => crate::tables::environment_md(&mut m, e),
+        Err(why) => {
+            let _ = writeln!(m, "{why}: machine and disk are not recorded.");
+        }
+    }
+    let _ = writeln!(m);
+
+    let _ = writeln!(m, "## Device ceilings (probe)\n");
+    match &d.probe {
+        Optional::Missing(why) => {
+            let _ = writeln!(m, "{why}.\n");
+        }
+        Optional::Rows(probe) => crate::tables::probe_md(&mut m, probe),
+    }
+    crate::tables::ceilings_md(&mut m, &d.ceilings);
 
     let _ = writeln!(m, "## Command\n");
     match &d.env {
