@@ -447,8 +447,25 @@ pub fn render_report(
 fn report_markdown(d: &Loaded, charts_md: &str, crash_md: &str) -> String {
     let mut m = String::new();
     let _ = writeln!(m, "# bench-runner report: {}\n", d.label);
+    let mut lead: Vec<String> = Vec::new();
     if !d.date.is_empty() {
-        let _ = writeln!(m, "Run of {} on **{}**.\n", d.date, d.label);
+        lead.push(format!("Run of {} on **{}**.", d.date, d.label));
+    }
+    // The box comes after the answer; its causes are named before it.
+    if !d.warnings.is_empty() {
+        let titles: Vec<String> = d
+            .warnings
+            .iter()
+            .map(|w| format!("*{}*", w.title()))
+            .collect();
+        lead.push(format!(
+            "{} Warnings below the headline: {}.",
+            crate::cells::FLAG,
+            titles.join("; ")
+        ));
+    }
+    if !lead.is_empty() {
+        let _ = writeln!(m, "{}\n", lead.join(" "));
     }
 
     let _ = writeln!(m, "## Headline: what each sync policy costs\n");

@@ -473,6 +473,13 @@ fn new_columns_are_shown_with_intervals_flags_and_dashes() {
         lying[0]
     );
     assert_eq!(md.matches("device flushes for").count(), 1, "{md}");
+    // The causes are named above the headline, the box follows it.
+    let lead = md
+        .lines()
+        .find(|l| l.contains("Warnings below the headline"))
+        .expect(&md);
+    assert!(lead.contains("*Lying disk*; *Noisy cells*"), "{lead}");
+    assert!(md.find(lead) < md.find("## Headline"), "{md}");
     let boxes = md.lines().filter(|l| l.starts_with("> ⚠")).count();
     assert_eq!(boxes, 1, "one box of warnings: {md}");
     // Stalls and memory beside the throughput, blank where not recorded.
