@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 use hdrhistogram::Histogram;
-use results::{CeilingRow, LatencyRow, ProbeRow, RunRow, Warning};
+use results::{CeilingRow, LatencyRow, ProbeRow, RunRow};
 
 use crate::rows::CellId;
 
@@ -27,7 +27,7 @@ pub trait Report {
     /// A step worth showing a person (probe patterns, cleanup).
     fn note(&mut self, _msg: &str) {}
     /// Something the person must see, even when progress is hidden.
-    fn warn(&mut self, _warning: &Warning) {}
+    fn warn(&mut self, _warning: &results::Warning) {}
     /// The probe finished.
     fn probe_measured(&mut self, _rows: &[ProbeRow]) -> Result<()> {
         Ok(())
@@ -81,7 +81,7 @@ impl Report for Reports {
     fn note(&mut self, msg: &str) {
         self.0.iter_mut().for_each(|r| r.note(msg));
     }
-    fn warn(&mut self, warning: &Warning) {
+    fn warn(&mut self, warning: &results::Warning) {
         self.0.iter_mut().for_each(|r| r.warn(warning));
     }
     fn probe_measured(&mut self, rows: &[ProbeRow]) -> Result<()> {
