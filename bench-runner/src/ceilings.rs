@@ -123,10 +123,9 @@ impl Ceilings {
     }
 
     /// Ceilings whose measurements over the run spread by more than
-    /// `tolerance` of their pooled value, as warnings
-    /// ([`results::compare::ceiling_drift_warnings`]).
-    pub fn drift_warnings(&self, tolerance: f64) -> Vec<String> {
-        results::compare::ceiling_drift_warnings(&self.history, tolerance)
+    /// `tolerance` of their pooled value ([`results::Warnings::of_ceilings`]).
+    pub fn drift_warnings(&self, tolerance: f64) -> results::Warnings {
+        results::Warnings::of_ceilings(&self.history, tolerance)
     }
 }
 

@@ -116,7 +116,8 @@ fn dispatch(cli: Cli, command_line: &str) -> Result<u8> {
             Ok(0)
         }
         Some(Command::Plot(args)) => {
-            let out = report::plot(&args.results, args.out.as_deref())?;
+            let (out, warnings) = report::plot(&args.results, args.out.as_deref())?;
+            report::print_warnings(&warnings);
             println!("{}", out.display());
             Ok(0)
         }
@@ -227,9 +228,9 @@ fn probe_command(job: &ProbeJob) -> Result<u8> {
         r.label = label.clone();
     }
     results::write_csv(&out.probe(), &rows).context("write probe.csv")?;
-    for w in table::probe_warnings(&rows) {
-        eprintln!("bench-runner: warning: {w}");
-    }
+    let mut warnings = results::Warnings::of_disk(&env);
+    warnings.extend(results::Warnings::of_probe(&rows));
+    report::print_warnings(&warnings);
     println!("{}", table::probe_table(&rows));
     println!("{}", out.root().display());
     Ok(0)

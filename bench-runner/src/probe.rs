@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use engines::{SyncMode, SyncPolicy, SyncPrimitive};
 use hdrhistogram::Histogram;
-use results::{BlockDevice, ProbeRow, SyncEvidence};
+use results::{BlockDevice, ProbeRow, SyncDoubt, SyncEvidence};
 
 /// Bytes each writer cycles through when overwriting.
 const OVERWRITE_REGION: u64 = 4 << 20;
@@ -415,19 +415,23 @@ fn summarize(p: &Pattern, rounds: Vec<Round>, plan: &ProbePlan) -> ProbeRow {
         flushes_per_sync: flushes
             .filter(|_| syncs > 0)
             .map(|f| f as f64 / syncs as f64),
-        warning: warnings.join(" | "),
+        warning: SyncDoubt::column(&warnings),
         ..ProbeRow::default()
     }
 }
 
-fn disk_warnings(plan: &ProbePlan, syncs: u64, flushes: Option<u64>, p50_us: f64) -> Vec<String> {
+fn disk_warnings(
+    plan: &ProbePlan,
+    syncs: u64,
+    flushes: Option<u64>,
+    p50_us: f64,
+) -> Vec<SyncDoubt> {
     if matches!(plan.filesystem.as_str(), "tmpfs" | "ramfs") {
-        return vec![format!(
-            "{} keeps files in memory: a sync does nothing and nothing survives power loss, so these are not durable-write figures",
-            plan.filesystem
-        )];
+        return vec![SyncDoubt::InMemory {
+            filesystem: plan.filesystem.clone(),
+        }];
     }
-    results::lying_disk_warnings(&SyncEvidence {
+    results::lying_disk_doubts(&SyncEvidence {
         syncs,
         flushes,
         sync_p50_us: p50_us,

@@ -124,8 +124,8 @@ impl Report for Progress {
     fn note(&mut self, msg: &str) {
         self.step(msg);
     }
-    fn warn(&mut self, msg: &str) {
-        self.println(&format!("bench-runner: warning: {msg}"));
+    fn warn(&mut self, warning: &results::Warning) {
+        self.println(&format!("bench-runner: warning: {warning}"));
     }
     fn cell_started(&mut self, _cell: usize, id: &CellId, round: u32, rounds: u32) {
         if self.mode != ProgressMode::Bar {

@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-/// Draws charts and the report of `results` into `out` (default: `results`).
-pub fn plot(results: &Path, out: Option<&Path>) -> Result<PathBuf> {
+/// Draws charts and the report of `results` into `out` (default: `results`);
+/// returns the folder and the report's warnings.
+pub fn plot(results: &Path, out: Option<&Path>) -> Result<(PathBuf, results::Warnings)> {
     let out = out.unwrap_or(results);
     let summary = plots::render_report(results, out, &plots::ReportOptions::default())
         .with_context(|| format!("draw the report of {}", results.display()))?;
@@ -18,7 +19,14 @@ pub fn plot(results: &Path, out: Option<&Path>) -> Result<PathBuf> {
         summary.markdown.display(),
         summary.html.display()
     );
-    Ok(out.to_path_buf())
+    Ok((out.to_path_buf(), summary.warnings))
+}
+
+/// Prints warnings on stderr, one line per cause.
+pub fn print_warnings(warnings: &results::Warnings) {
+    for w in warnings {
+        eprintln!("bench-runner: warning: {w}");
+    }
 }
 
 /// Compares result folders into `out` (default: a new folder), named by
@@ -41,6 +49,7 @@ pub fn compare(dirs: &[PathBuf], out: Option<&Path>, label: Option<&str>) -> Res
         label: label.map(str::to_string),
     };
     let summary = plots::render_compare(dirs, out.root(), &opts).context("compare results")?;
+    print_warnings(&summary.warnings);
     for n in &summary.notes {
         eprintln!("missing: {n}");
     }

@@ -31,7 +31,7 @@ pub trait Report {
     /// A step worth showing a person (probe patterns, cleanup).
     fn note(&mut self, _msg: &str) {}
     /// Something the person must see, even when progress is hidden.
-    fn warn(&mut self, _msg: &str) {}
+    fn warn(&mut self, _warning: &results::Warning) {}
     /// The probe finished.
     fn probe_measured(&mut self, _rows: &[ProbeRow]) -> Result<()> {
         Ok(())
@@ -85,8 +85,8 @@ impl Report for Reports {
     fn note(&mut self, msg: &str) {
         self.0.iter_mut().for_each(|r| r.note(msg));
     }
-    fn warn(&mut self, msg: &str) {
-        self.0.iter_mut().for_each(|r| r.warn(msg));
+    fn warn(&mut self, warning: &results::Warning) {
+        self.0.iter_mut().for_each(|r| r.warn(warning));
     }
     fn probe_measured(&mut self, rows: &[ProbeRow]) -> Result<()> {
         self.0.iter_mut().try_for_each(|r| r.probe_measured(rows))

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use hdrhistogram::Histogram;
-use results::{BlockDevice, Environment, ProbeRow, RunRow};
+use results::warnings::Skip;
+use results::{BlockDevice, Environment, ProbeRow, RunRow, Warning, Warnings};
 
 use crate::ceilings::Ceilings;
 use crate::cell::{self, CellError, CellPlan};
@@ -72,15 +73,23 @@ pub fn run(plan: &RunPlan, stop: &AtomicBool) -> Result<(RunEnd, PathBuf)> {
     reports.push(Progress::new(ProgressMode::detect(plan.quiet)));
     let mut writer = output::ResultsWriter::new(out.clone(), cells.len());
     writer.write_skipped(skipped)?;
-    for s in skipped {
-        let what = [s.engine.as_str(), s.policy.as_str(), s.workload.as_str()]
-            .iter()
-            .filter(|w| !w.is_empty())
-            .copied()
-            .collect::<Vec<_>>()
-            .join(" x ");
-        reports.warn(&format!("skipped: {what}: {}", s.reason));
+    let skips: Vec<Skip> = skipped
+        .iter()
+        .map(|s| Skip {
+            what: [s.engine.as_str(), s.policy.as_str(), s.workload.as_str()]
+                .iter()
+                .filter(|w| !w.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" x "),
+            reason: s.reason.clone(),
+        })
+        .collect();
+    if !skips.is_empty() {
+        reports.warn(&Warning::Skipped { skips });
     }
+    // What the disk gives reason to doubt now; the probe's doubts follow.
+    let mut disk_warnings = Warnings::of_disk(&env);
 
     // The device's own ceilings, first.
     let mut probe_rows: Vec<ProbeRow> = Vec::new();
@@ -105,12 +114,11 @@ pub fn run(plan: &RunPlan, stop: &AtomicBool) -> Result<(RunEnd, PathBuf)> {
             r.run_id = run_id.clone();
             r.label = label.clone();
         }
-        for w in crate::table::probe_warnings(&probe_rows) {
-            reports.warn(&format!("probe: {w}"));
-        }
+        disk_warnings.extend(Warnings::of_probe(&probe_rows));
         writer.probe_measured(&probe_rows)?;
         recheck = plan.recheck.then_some(probe_plan);
     }
+    disk_warnings.iter().for_each(|w| reports.warn(w));
     reports.push(writer);
     match plan.format {
         OutputFormat::Table => reports.push(crate::table::StdoutTable),
@@ -137,6 +145,8 @@ pub fn run(plan: &RunPlan, stop: &AtomicBool) -> Result<(RunEnd, PathBuf)> {
     let slots = schedule::interleaved(cells.len(), plan.repeat, plan.order_seed);
     let (end, rows) = measure(&matrix, &slots, &probe_rows, &work, stop, &mut reports)?;
     drop(guard);
+    let ok: Vec<RunRow> = rows.iter().filter(|r| r.status == "ok").cloned().collect();
+    Warnings::of_cells(&ok).iter().for_each(|w| reports.warn(w));
     reports.run_finished(&rows, end == RunEnd::Finished)?;
     Ok((end, out.root().to_path_buf()))
 }
@@ -216,9 +226,9 @@ fn measure(
                     reports.ceilings_measured(ceilings.history())?;
                 }
                 Ok(_) => {}
-                Err(e) => reports.warn(&format!(
-                    "the ceilings are no longer measured again each round ({e:#}); those measured so far serve the rest of the run"
-                )),
+                Err(e) => reports.warn(&Warning::RechecksStopped {
+                    error: format!("{e:#}"),
+                }),
             }
         }
         if m.drop_caches {
@@ -279,17 +289,15 @@ fn measure(
                 reports.cell_failed(n, &row)?;
                 failed[n] = Some(row);
                 if e.contains("os error 28") || e.to_lowercase().contains("no space left") {
-                    reports.warn(&format!(
-                        "the disk is full ({e}); stopping. Finished cells are kept."
-                    ));
+                    reports.warn(&Warning::DiskFull { error: e.clone() });
                     end = RunEnd::DiskFull;
                     break;
                 }
             }
         }
     }
-    for w in ceilings.drift_warnings(results::compare::CEILING_DRIFT) {
-        reports.warn(&w);
+    for w in &ceilings.drift_warnings(results::warnings::CEILING_DRIFT) {
+        reports.warn(w);
     }
     let rows = (0..m.cells.len())
         .filter_map(|n| {

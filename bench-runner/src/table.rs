@@ -7,8 +7,7 @@ use results::{ProbeRow, RunRow};
 
 use crate::reporter::Report;
 
-/// ops/s spread ((max - min) / median) above which a cell is flagged.
-pub const SPREAD_FLAG: f64 = 0.10;
+use results::warnings::{EFFICIENCY_SUSPECT, SPREAD_FLAG};
 
 fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
@@ -50,7 +49,7 @@ pub fn flags(r: &RunRow) -> Vec<&'static str> {
     if r.noisy == Some(true) {
         f.push("noisy device");
     }
-    if r.efficiency.is_some_and(|e| e > 1.05) {
+    if r.efficiency.is_some_and(|e| e > EFFICIENCY_SUSPECT) {
         f.push("above ceiling");
     }
     if r.device_bytes_written
@@ -138,19 +137,6 @@ pub fn probe_table(rows: &[ProbeRow]) -> String {
     }
     right_align(&mut t, 1);
     t.to_string()
-}
-
-/// The distinct lying-disk warnings of a probe.
-pub fn probe_warnings(rows: &[ProbeRow]) -> Vec<String> {
-    let mut w: Vec<String> = rows
-        .iter()
-        .flat_map(|r| r.warning.split(" | "))
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
-    w.sort();
-    w.dedup();
-    w
 }
 
 /// Prints the summary table on stdout when a run completes.

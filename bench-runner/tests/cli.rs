@@ -398,3 +398,57 @@ fn probe_writes_probe_csv() {
         .iter()
         .any(|r| r.pattern == "create+dirsync" && r.ops > 0));
 }
+
+#[test]
+fn a_probe_on_tmpfs_warns_once_whatever_the_record_sizes() {
+    // The disk and each record size's probe once warned separately about
+    // the same memory-backed disk.
+    let tmpfs = std::fs::read_to_string("/proc/mounts").is_ok_and(|m| {
+        m.lines().any(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            f.get(1) == Some(&"/dev/shm") && f.get(2) == Some(&"tmpfs")
+        })
+    });
+    if !tmpfs {
+        eprintln!("skipped: /dev/shm is not a tmpfs here");
+        return;
+    }
+    let disk = tempfile::tempdir_in("/dev/shm").unwrap();
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("p");
+    let a = bench()
+        .args([
+            "probe",
+            "--duration",
+            "0.01",
+            "--record-sizes",
+            "137,4096",
+            "--disk",
+        ])
+        .arg(disk.path())
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("bench-runner: warning:"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].contains(&format!(
+            "`{}` is on tmpfs: memory, not a disk",
+            disk.path().display()
+        )),
+        "{stderr}"
+    );
+    // probe.csv keeps the reason on each record size's row.
+    let rows: Vec<results::ProbeRow> = read_csv(&out.join("probe.csv")).unwrap();
+    let flagged: Vec<u64> = rows
+        .iter()
+        .filter(|r| r.warning.contains("tmpfs keeps files in memory"))
+        .map(|r| r.record_bytes)
+        .collect();
+    assert_eq!(flagged, [137, 4096], "{rows:?}");
+}

@@ -6,9 +6,7 @@ use results::RunRow;
 
 use crate::chart::human;
 
-/// Spread of ops/s over repetitions ((max - min) / median) above which a
-/// cell is flagged, as hyperfine flags outliers.
-pub(crate) const SPREAD_FLAG: f64 = 0.10;
+pub(crate) use results::warnings::SPREAD_FLAG;
 
 /// The flag written next to a figure that should not be trusted as is.
 pub(crate) const FLAG: &str = "⚠";
@@ -59,18 +57,9 @@ pub(crate) fn plus_minus(r: &RunRow) -> String {
     }
 }
 
-/// (max - min) / median of ops/s over repetitions: the recorded figure, else
-/// computed from min and max; `None` for one repetition.
-pub(crate) fn spread(r: &RunRow) -> Option<f64> {
-    r.ops_per_sec_spread.or_else(|| {
-        (r.ops_per_sec_max > r.ops_per_sec_min && r.ops_per_sec > 0.0)
-            .then(|| (r.ops_per_sec_max - r.ops_per_sec_min) / r.ops_per_sec)
-    })
-}
-
 /// Whether the cell's repetitions spread more than [`SPREAD_FLAG`].
 pub(crate) fn spread_flagged(r: &RunRow) -> bool {
-    spread(r).is_some_and(|s| s > SPREAD_FLAG)
+    results::warnings::ops_spread(r).is_some_and(|s| s > SPREAD_FLAG)
 }
 
 /// ops/s with its interval and the spread flag: `5.2k ±4.1%`, `5.2k ±31% ⚠`.

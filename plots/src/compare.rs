@@ -185,5 +185,6 @@ pub fn render_compare(
                 )
             })
             .collect(),
+        warnings: cmp.warnings,
     })
 }

@@ -27,6 +27,10 @@ a.anchor{color:#bbb;text-decoration:none;margin-left:0.3em;font-size:0.8em}\
 p>svg{display:block;margin:1em 0}svg{max-width:100%;height:auto}\
 @media print{nav.toc{display:none}h2,h3,h4{break-after:avoid}svg{break-inside:avoid}}";
 
+/// Where a document wants its table of contents (an HTML comment, so the
+/// Markdown shows nothing); without it, the contents follow the title.
+pub(crate) const CONTENTS: &str = "<!-- contents -->";
+
 /// A heading: level, anchor id, text.
 struct Heading {
     level: HeadingLevel,
@@ -73,7 +77,8 @@ fn inline_svg(out: &Path, path: &str) -> String {
 }
 
 /// Renders `md` (whose image paths are relative to `out`) as one HTML page
-/// with a table of contents of its second- and third-level headings.
+/// with a table of contents of its second- and third-level headings, where
+/// `md` has [`CONTENTS`], else after the title.
 pub(crate) fn to_html(md: &str, out: &Path, title: &str) -> String {
     let mut headings: Vec<Heading> = Vec::new();
     let mut taken: Vec<String> = Vec::new();
@@ -148,9 +153,10 @@ pub(crate) fn to_html(md: &str, out: &Path, title: &str) -> String {
     toc.push_str("</ul></nav>\n");
     // Empty sub-lists of sections without subsections are dropped.
     let toc = toc.replace("<ul>\n</ul></li>", "</li>");
-    let body = match body.find("</h1>") {
-        Some(i) => format!("{}{toc}{}", &body[..i + 5], &body[i + 5..]),
-        None => format!("{toc}{body}"),
+    let body = match (body.find(CONTENTS), body.find("</h1>")) {
+        (Some(i), _) => format!("{}{toc}{}", &body[..i], &body[i + CONTENTS.len()..]),
+        (None, Some(i)) => format!("{}{toc}{}", &body[..i + 5], &body[i + 5..]),
+        (None, None) => format!("{toc}{body}"),
     };
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n{body}</body></html>\n",
@@ -185,6 +191,18 @@ mod tests {
         assert!(h.contains("<blockquote>"), "{h}");
         let toc = h.find("class=\"toc\"").unwrap();
         assert!(toc > h.find("</h1>").unwrap() && toc < h.find("Intro.").unwrap());
+    }
+
+    #[test]
+    fn the_contents_go_where_the_document_asks() {
+        let md = format!("# T\n\n## Answer\n\nFirst.\n\n{CONTENTS}\n\n## Details\n");
+        let h = to_html(&md, Path::new("."), "t");
+        let toc = h.find("class=\"toc\"").unwrap();
+        assert!(h.find("First.").unwrap() < toc, "{h}");
+        assert!(toc < h.find("<h2 id=\"details\"").unwrap(), "{h}");
+        assert!(!h.contains(CONTENTS), "{h}");
+        // Both sections are listed, the one before the contents too.
+        assert!(h.contains("<a href=\"#answer\">Answer</a>"), "{h}");
     }
 
     #[test]

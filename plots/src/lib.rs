@@ -27,8 +27,11 @@
 mod cells;
 pub mod chart;
 mod compare;
+mod crash;
 mod figures;
+mod headline;
 mod html;
+mod loaded;
 mod report;
 pub mod style;
 mod svgtext;

@@ -1,16 +1,18 @@
 //! The report of one results folder: which charts to draw from it, and the
-//! `report.md` / `report.html` that tie them to the environment, the probe,
-//! the tables and the command.
+//! `report.md` / `report.html` that lead with the headline and the warnings
+//! and tie them to the charts, the crash table, the environment, the probe
+//! and the command.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use results::{CeilingRow, CrashRow, Environment, LatencyRow, ProbeRow, ResultsDir, RunRow};
+use results::{CrashRow, LatencyRow, RunRow};
 
-use crate::cells::{against_none, ops_text};
 use crate::chart::{BarPanel, BarSeries, Bars, Curve, Formats, Lines};
+use crate::crash::{crash_fs_words, crash_table, expected_lost};
 use crate::figures::{hgrm_stem, ordered, slug, thread_word, FigureSet, Styles};
+use crate::loaded::{load, Loaded, Optional};
 use crate::PlotError;
 
 /// Options of the report.
@@ -32,146 +34,8 @@ pub struct ReportSummary {
     /// Inputs that were missing and what was left out because of them;
     /// for a comparison, the cells missing from some runs.
     pub notes: Vec<String>,
-}
-
-/// An optional input file: its rows, or why there are none.
-enum Optional<T> {
-    Rows(Vec<T>),
-    Missing(String),
-}
-
-impl<T> Optional<T> {
-    fn rows(&self) -> &[T] {
-        match self {
-            Optional::Rows(r) => r,
-            Optional::Missing(_) => &[],
-        }
-    }
-}
-
-fn optional_csv<T: serde::de::DeserializeOwned>(
-    path: &Path,
-    missing: &str,
-) -> Result<Optional<T>, PlotError> {
-    if !path.exists() {
-        return Ok(Optional::Missing(format!(
-            "`{}` is missing: {missing}",
-            path.file_name()
-                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-        )));
-    }
-    let rows: Vec<T> = results::read_csv(path)?;
-    if rows.is_empty() {
-        return Ok(Optional::Missing(format!(
-            "`{}` has no rows: {missing}",
-            path.file_name()
-                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-        )));
-    }
-    Ok(Optional::Rows(rows))
-}
-
-struct Loaded {
-    rd: ResultsDir,
-    runs: Vec<RunRow>,
-    not_ok: Vec<RunRow>,
-    probe: Optional<ProbeRow>,
-    /// `ceilings.csv` (empty without one: `--repeat 1`, `--probe-once`,
-    /// or a run from before it existed).
-    ceilings: Vec<CeilingRow>,
-    latency: Optional<LatencyRow>,
-    crash: Optional<CrashRow>,
-    env: Result<Environment, String>,
-    label: String,
-    date: String,
-}
-
-fn load(dir: &Path) -> Result<Loaded, PlotError> {
-    let rd = ResultsDir::open(dir)?;
-    let all: Vec<RunRow> = if rd.runs().exists() {
-        results::read_csv(&rd.runs())?
-    } else {
-        Vec::new()
-    };
-    let (mut runs, not_ok): (Vec<RunRow>, Vec<RunRow>) =
-        all.into_iter().partition(|r| r.status == "ok");
-    // Matrix order (workloads, threads, engines as first seen), each
-    // engine's policies from the least to the most durable.
-    let workloads = ordered(runs.iter().map(|r| r.workload.clone()));
-    let engines = ordered(runs.iter().map(|r| r.engine.clone()));
-    let pos = |v: &[String], x: &str| v.iter().position(|y| y == x).unwrap_or(usize::MAX);
-    runs.sort_by_cached_key(|r| {
-        (
-            pos(&workloads, &r.workload),
-            r.threads,
-            pos(&engines, &r.engine),
-            results::compare::durability_rank(&r.policy),
-            r.value_size_bytes,
-        )
-    });
-    let probe: Optional<ProbeRow> =
-        optional_csv(&rd.probe(), "no device ceilings and no efficiency chart")?;
-    let ceilings: Vec<CeilingRow> = if rd.ceilings().exists() {
-        results::read_csv(&rd.ceilings())?
-    } else {
-        Vec::new()
-    };
-    let latency: Optional<LatencyRow> =
-        optional_csv(&rd.latency(), "latency spectra come from `hgrm/` alone")?;
-    let crash: Optional<CrashRow> = optional_csv(
-        &rd.crash(),
-        "run `bench-runner crash --out <this folder>` to add the crash-verification table",
-    )?;
-    if runs.is_empty() && crash.rows().is_empty() && probe.rows().is_empty() {
-        return Err(PlotError::NoResults {
-            path: dir.to_path_buf(),
-            reason: "no runs.csv, probe.csv or crash.csv with results in it".into(),
-        });
-    }
-    let env: Result<Environment, String> = if rd.environment().exists() {
-        results::read_json(&rd.environment()).map_err(|e| e.to_string())
-    } else {
-        Err("`environment.json` is missing".into())
-    };
-    // The first non-empty of: the runs' label, the environment's, the
-    // probe's, the host name (a folder written by `crash` alone before it
-    // recorded a label has only the host).
-    let label = [
-        runs.first().map(|r| r.label.clone()),
-        env.as_ref().ok().map(|e| e.label.clone()),
-        probe.rows().first().map(|p| p.label.clone()),
-        env.as_ref().ok().map(|e| e.host.clone()),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|l| !l.trim().is_empty())
-    .unwrap_or_else(|| "this machine".into());
-    let date = env
-        .as_ref()
-        .ok()
-        .and_then(|e| e.started_utc.get(..10).map(str::to_string))
-        .or_else(|| runs.first().and_then(|r| date_of_run_id(&r.run_id)))
-        .unwrap_or_default();
-    Ok(Loaded {
-        rd,
-        runs,
-        not_ok,
-        probe,
-        ceilings,
-        latency,
-        crash,
-        env,
-        label,
-        date,
-    })
-}
-
-/// `host-20261125-080442` -> `2026-11-25`.
-fn date_of_run_id(id: &str) -> Option<String> {
-    let d = id
-        .split('-')
-        .find(|p| p.len() == 8 && p.bytes().all(|b| b.is_ascii_digit()))?;
-    Some(format!("{}-{}-{}", &d[..4], &d[4..6], &d[6..]))
+    /// The warnings the document shows, merged by cause.
+    pub warnings: results::Warnings,
 }
 
 /// Categories (engines) x series (policies) of one workload and thread count.
@@ -576,264 +440,45 @@ pub fn render_report(
         markdown,
         html: html_path,
         notes,
+        warnings: d.warnings,
     })
 }
 
-fn environment_md(m: &mut String, e: &Environment) {
-    let _ = writeln!(m, "| property | value |\n|---|---|");
-    let _ = writeln!(m, "| machine | {} (label `{}`) |", e.host, e.label);
-    let _ = writeln!(m, "| CPU | {} ({} cores) |", e.cpu_model, e.cpu_cores);
-    let _ = writeln!(
-        m,
-        "| memory | {:.1} GiB |",
-        e.memory_bytes as f64 / (1u64 << 30) as f64
-    );
-    let _ = writeln!(m, "| OS / kernel | {} / {} |", e.os, e.kernel);
-    let _ = writeln!(
-        m,
-        "| virtualisation | {} |",
-        e.virtualization.as_deref().unwrap_or("none detected")
-    );
-    match &e.disk {
-        Some(disk) => {
-            let _ = writeln!(
-                m,
-                "| disk path | `{}` (mount point `{}`) |",
-                disk.path.display(),
-                disk.mount_point.display()
-            );
-            let _ = writeln!(m, "| filesystem | {} |", disk.filesystem);
-            let _ = writeln!(m, "| mount options | `{}` |", disk.mount_options);
-            if let Some(j) = &disk.journal {
-                let _ = writeln!(m, "| journal | {j} |");
-            }
-            let _ = writeln!(
-                m,
-                "| device | {} |",
-                disk.device.as_deref().unwrap_or(&disk.source)
-            );
-            let _ = writeln!(
-                m,
-                "| model | {} |",
-                disk.model.as_deref().unwrap_or("unknown")
-            );
-            let _ = writeln!(
-                m,
-                "| rotational | {} |",
-                disk.rotational
-                    .map_or("unknown", |r| if r { "yes" } else { "no" })
-            );
-            let _ = writeln!(
-                m,
-                "| write cache | {} |",
-                disk.write_cache.as_deref().unwrap_or("unknown")
-            );
-            let _ = writeln!(
-                m,
-                "| sectors | logical {} B, physical {} B |",
-                disk.logical_sector_bytes
-                    .map_or("?".into(), |v| v.to_string()),
-                disk.physical_sector_bytes
-                    .map_or("?".into(), |v| v.to_string())
-            );
-        }
-        None => {
-            let _ = writeln!(m, "| disk | not recorded (no `--disk`) |");
-        }
-    }
-    let _ = writeln!(
-        m,
-        "| tool | bench-runner {}{} |",
-        e.tool_version,
-        e.git_commit
-            .as_deref()
-            .map_or(String::new(), |c| format!(" ({c})"))
-    );
-    let _ = writeln!(m, "| started | {} |", e.started_utc);
-}
-
-/// Engines down, policies across: ops/s with its interval, and how it
-/// compares with the same engine under `none`.
-fn headline_md(m: &mut String, runs: &[RunRow]) {
-    for (workload, threads) in ordered(runs.iter().map(|r| (r.workload.clone(), r.threads))) {
-        let rows: Vec<&RunRow> = runs
-            .iter()
-            .filter(|r| r.workload == workload && r.threads == threads)
-            .collect();
-        let mut policies = ordered(rows.iter().map(|r| r.policy.clone()));
-        policies.sort_by_cached_key(|p| results::compare::durability_rank(p));
-        let engines = ordered(rows.iter().map(|r| r.engine.clone()));
-        let _ = writeln!(
-            m,
-            "**{workload}, {}**: operations/s, and how each policy compares with the same engine under `none`\n",
-            thread_word(threads)
-        );
-        let _ = writeln!(
-            m,
-            "| engine | {} |\n|---|{}",
-            policies
-                .iter()
-                .map(|p| format!("`{p}`"))
-                .collect::<Vec<_>>()
-                .join(" | "),
-            "---:|".repeat(policies.len())
-        );
-        for e in &engines {
-            let none = rows
-                .iter()
-                .find(|r| &r.engine == e && r.policy == "none")
-                .map(|r| r.ops_per_sec)
-                .filter(|v| *v > 0.0);
-            let cells: Vec<String> = policies
-                .iter()
-                .map(
-                    |p| match rows.iter().find(|r| &r.engine == e && &r.policy == p) {
-                        None => "-".into(),
-                        Some(r) => match none {
-                            Some(n) if p != "none" => {
-                                format!("{}, {}", ops_text(r), against_none(r.ops_per_sec / n))
-                            }
-                            _ => ops_text(r),
-                        },
-                    },
-                )
-                .collect();
-            let _ = writeln!(m, "| {e} | {} |", cells.join(" | "));
-        }
-        let _ = writeln!(m);
-    }
-    let _ = writeln!(m, "{}\n", INTERVAL_LEGEND);
-}
-
-/// What `±`, `a..b` and the flag next to ops/s mean.
-const INTERVAL_LEGEND: &str = "Operations/s are medians over repetitions. `±` is half the 95% confidence interval of the median, relative to it; `(a..b)` is the interval where it is min..max: no interval was computed, or it ran past the observed range (as it does with 3 repetitions) and was narrowed to it; nothing follows a single repetition. ⚠ marks a cell whose repetitions spread more than 10% ((max - min) / median): rerun it, or read it as a range.";
-
-/// Expected losses of a row; rows from before the column existed count
-/// every loss of a kept promise as expected.
-fn expected_lost(c: &CrashRow) -> u64 {
-    if c.verdict.is_empty() && c.promise_kept {
-        c.lost_writes
-    } else {
-        c.expected_lost_writes.min(c.lost_writes)
-    }
-}
-
-/// What a simulated profile keeps, in the words of someone choosing an
-/// engine.
-fn profile_words(profile: &str) -> Option<&'static str> {
-    Some(match profile {
-        "posix" => "`posix`: unsynced data and never-synced file names vanish",
-        "linux" => "`linux`: unsynced data vanishes, a file sync also keeps the names created before it",
-        "xfs" => "`xfs`: unsynced data vanishes, a file sync also keeps the names created before it, and a rename or create may survive without the data written before it",
-        "btrfs" => "`btrfs`: unsynced data vanishes, a file sync keeps that file's own name but not the names of other files created or renamed before it",
-        "ext4-journal" => "`ext4-journal` (ext4 data=journal): data and names are kept in the order they were made, a crash keeps everything up to a point",
-        _ => return None,
-    })
-}
-
-/// What a crash was, in the words of someone choosing an engine.
-fn crash_fs_words(profile: &str) -> String {
-    let (fs, threads) = profile.split_once(' ').unwrap_or((profile, ""));
-    let base = if let Some(w) = profile_words(fs) {
-        format!("simulated power cut, {w}")
-    } else if let Some(w) = fs.strip_prefix("fuse-").and_then(profile_words) {
-        format!(
-            "power cut under a separate process writing through a FUSE mount of the simulator, {w}"
-        )
-    } else if fs == "process-kill" {
-        "the engine process killed with SIGKILL on a real disk: the kernel's page cache survives"
-            .to_string()
-    } else {
-        fs.to_string()
-    };
-    if threads.is_empty() {
-        base
-    } else {
-        format!("{base}; {threads} writing at once")
-    }
-}
-
-fn crash_table(crash: &[CrashRow]) -> String {
-    let mut m = String::new();
-    let _ = writeln!(
-        m,
-        "Each line crashed an engine many times under one policy and checked what it kept. A **power cut** (fs `posix`, `linux`) drops everything the engine had not synced, as a machine losing power would; `posix` keeps a new file's name only after a directory fsync, `linux` behaves like ext4 in its default `data=ordered` mode (a file fsync also commits the names made before it); `fuse-posix` and `fuse-linux` are the same power cuts under any engine (SQLite, redb, fjall, LMDB, an external program) running as its own process on a FUSE mount of the simulated filesystem. A **process kill** (`process-kill`) kills the engine with SIGKILL on a real disk: what reached the kernel survives. **BROKEN** means the engine lost or corrupted data it had promised to keep under that policy: do not rely on that engine with that setting. *Expected* losses are what the policy allows (without `+dir`, file names never synced; `none` and `batch:N`, writes not yet synced).\n"
-    );
-    let _ = writeln!(
-        m,
-        "| engine | policy | fs | trials | acked writes | trials with loss | writes lost | of which expected | files lost | corrupt reads | resurrected deletes | recovery failures | verdict |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
-    );
-    for c in crash {
-        let verdict = if !c.promise_kept {
-            format!(
-                "**BROKEN** (first failing seed {})",
-                c.first_failing_seed.map_or("?".into(), |s| s.to_string())
-            )
-        } else if c.verdict.is_empty() {
-            "kept".to_string()
-        } else {
-            c.verdict.clone()
-        };
-        let _ = writeln!(
-            m,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            c.engine,
-            c.policy,
-            c.profile,
-            c.trials,
-            c.acked_writes,
-            c.trials_with_loss,
-            c.lost_writes,
-            expected_lost(c),
-            c.files_lost,
-            c.corrupt_reads,
-            c.resurrected_deletes,
-            c.recovery_failures,
-            verdict
-        );
-    }
-    let _ = writeln!(m);
-    m
-}
-
+/// The report leads with the answer (the headline), then what to doubt
+/// (one box of warnings), then the charts and the crash table; the
+/// environment and the probe follow as reference.
 fn report_markdown(d: &Loaded, charts_md: &str, crash_md: &str) -> String {
     let mut m = String::new();
     let _ = writeln!(m, "# bench-runner report: {}\n", d.label);
+    let mut lead: Vec<String> = Vec::new();
     if !d.date.is_empty() {
-        let _ = writeln!(m, "Run of {} on **{}**.\n", d.date, d.label);
+        lead.push(format!("Run of {} on **{}**.", d.date, d.label));
     }
-    let mut warnings = crate::tables::warnings(d.env.as_ref().ok(), d.probe.rows(), &d.runs);
-    warnings.extend(
-        results::compare::ceiling_drift_warnings(&d.ceilings, results::compare::CEILING_DRIFT)
-            .into_iter()
-            .map(|w| format!("**The disk drifted:** {w}.")),
-    );
-    crate::tables::warnings_md(&mut m, &warnings);
-
-    let _ = writeln!(m, "## Environment\n");
-    match &d.env {
-        Ok(e) => environment_md(&mut m, e),
-        Err(why) => {
-            let _ = writeln!(m, "{why}: machine and disk are not recorded.");
-        }
+    // The box comes after the answer; its causes are named before it.
+    if !d.warnings.is_empty() {
+        let titles: Vec<String> = d
+            .warnings
+            .iter()
+            .map(|w| format!("*{}*", w.title()))
+            .collect();
+        lead.push(format!(
+            "{} Warnings below the headline: {}.",
+            crate::cells::FLAG,
+            titles.join("; ")
+        ));
     }
-    let _ = writeln!(m);
-
-    let _ = writeln!(m, "## Device ceilings (probe)\n");
-    match &d.probe {
-        Optional::Missing(why) => {
-            let _ = writeln!(m, "{why}.\n");
-        }
-        Optional::Rows(probe) => crate::tables::probe_md(&mut m, probe),
+    if !lead.is_empty() {
+        let _ = writeln!(m, "{}\n", lead.join(" "));
     }
-    crate::tables::ceilings_md(&mut m, &d.ceilings);
 
-    let _ = writeln!(m, "## Headline\n");
+    let _ = writeln!(m, "## Headline: what each sync policy costs\n");
     if d.runs.is_empty() {
         let _ = writeln!(m, "`runs.csv` is missing or has no finished cell.\n");
     } else {
-        headline_md(&mut m, &d.runs);
+        crate::headline::headline_md(&mut m, &d.runs);
     }
+    crate::tables::warnings_md(&mut m, &d.warnings);
+    let _ = writeln!(m, "{}\n", crate::html::CONTENTS);
 
     if !d.runs.is_empty() {
         let _ = writeln!(m, "## Charts\n");
@@ -859,6 +504,24 @@ fn report_markdown(d: &Loaded, charts_md: &str, crash_md: &str) -> String {
         let _ = writeln!(m);
     }
 
+    let _ = writeln!(m, "## Environment\n");
+    match &d.env {
+        Ok(e) => crate::tables::environment_md(&mut m, e),
+        Err(why) => {
+            let _ = writeln!(m, "{why}: machine and disk are not recorded.");
+        }
+    }
+    let _ = writeln!(m);
+
+    let _ = writeln!(m, "## Device ceilings (probe)\n");
+    match &d.probe {
+        Optional::Missing(why) => {
+            let _ = writeln!(m, "{why}.\n");
+        }
+        Optional::Rows(probe) => crate::tables::probe_md(&mut m, probe),
+    }
+    crate::tables::ceilings_md(&mut m, &d.ceilings);
+
     let _ = writeln!(m, "## Command\n");
     match &d.env {
         Ok(e) if !e.command.is_empty() => {
@@ -876,38 +539,4 @@ fn report_markdown(d: &Loaded, charts_md: &str, crash_md: &str) -> String {
         }
     }
     m
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_profile_is_described_in_words_fuse_or_not() {
-        assert_eq!(
-            crash_fs_words("fuse-posix 4 threads"),
-            "power cut under a separate process writing through a FUSE mount of the simulator, \
-             `posix`: unsynced data and never-synced file names vanish; 4 threads writing at once"
-        );
-        for p in ["posix", "linux", "xfs", "btrfs", "ext4-journal"] {
-            assert!(
-                crash_fs_words(p).starts_with("simulated power cut, `"),
-                "{p}"
-            );
-            assert!(crash_fs_words(&format!("fuse-{p}")).contains("FUSE"), "{p}");
-        }
-    }
-
-    #[test]
-    fn run_ids_carry_the_date() {
-        assert_eq!(
-            date_of_run_id("vm-20261125-080442").as_deref(),
-            Some("2026-11-25")
-        );
-        assert_eq!(
-            date_of_run_id("my-host-20260101-000000").as_deref(),
-            Some("2026-01-01")
-        );
-        assert_eq!(date_of_run_id("nodate"), None);
-    }
 }

@@ -1,80 +1,101 @@
 //! The report's tables and warnings: the probe's ceilings, every cell with
-//! its interval and flags, and the warnings a reader must see before the
-//! figures (a disk whose syncs may not reach stable storage, noisy cells).
+//! its interval and flags, and the box of warnings a reader must see before
+//! the figures (a disk whose syncs may not reach stable storage, noisy cells).
 
 use std::fmt::Write as _;
 
-use results::{CeilingRow, Environment, ProbeRow, RunRow};
+use results::warnings::EFFICIENCY_SUSPECT;
+use results::{CeilingRow, Environment, ProbeRow, RunRow, Warnings};
 
 use crate::cells::{
     or_dash, plus_minus, sig, spread_flagged, supported, timed_ops, FLAG, SPREAD_FLAG,
 };
 use crate::chart::human;
 
-/// Efficiency above this means the probe's ceiling is not the disk's best.
-const EFFICIENCY_SUSPECT: f64 = 1.05;
-
-/// The warnings shown at the top of the report, each one paragraph.
-pub(crate) fn warnings(
-    env: Option<&Environment>,
-    probe: &[ProbeRow],
-    runs: &[RunRow],
-) -> Vec<String> {
-    let mut w: Vec<String> = Vec::new();
-    if let Some(e) = env {
-        w.extend(results::compare::disk_warnings(e));
+/// The warnings as one box: a line per cause, its title first.
+pub(crate) fn warnings_md(m: &mut String, warnings: &Warnings) {
+    if warnings.is_empty() {
+        return;
     }
-    if let Some(nf) = results::compare::no_flush_warning(runs) {
-        w.push(format!(
-            "**{nf}.** Sync costs measured here are not the costs of durable writes."
-        ));
+    let _ = writeln!(m, "> {FLAG} **Read the figures with these in mind:**\n>");
+    for w in warnings {
+        let _ = writeln!(m, "> - **{}.** {w}", w.title());
     }
-    let mut seen: Vec<&str> = Vec::new();
-    for p in probe {
-        for warning in p.warning.split(" | ").filter(|x| !x.trim().is_empty()) {
-            if !seen.contains(&warning) {
-                seen.push(warning);
-                w.push(format!(
-                    "**The probe suspects this disk acknowledges syncs it has not made durable** (first seen in `{}`, {} B): {}.",
-                    p.pattern,
-                    p.record_bytes,
-                    warning.trim_end_matches('.')
-                ));
-            }
-        }
-    }
-    let noisy = runs.iter().filter(|r| r.noisy == Some(true)).count();
-    if noisy > 0 {
-        w.push(format!(
-            "**{noisy} of {} cells are noisy**: other processes wrote to the device at more than 1/20 of the cell's own rate, so their device figures (device write amplification, flushes per write) are marked {FLAG} and may include others' I/O.",
-            runs.len()
-        ));
-    }
-    let spread = runs.iter().filter(|r| spread_flagged(r)).count();
-    if spread > 0 {
-        w.push(format!(
-            "**{spread} of {} cells spread more than {:.0}% between repetitions** (marked {FLAG} after ops/s): the disk or machine was not steady; read those figures as ranges.",
-            runs.len(),
-            SPREAD_FLAG * 100.0
-        ));
-    }
-    let suspect = runs
-        .iter()
-        .filter(|r| r.efficiency.is_some_and(|e| e > EFFICIENCY_SUSPECT) && !r.open_loop)
-        .count();
-    if suspect > 0 {
-        w.push(format!(
-            "**{suspect} cells beat the probe's ceiling** (efficiency above {EFFICIENCY_SUSPECT}): the probe did not find the disk's best pattern for them, or the disk ran faster during those cells than while the ceiling was measured (its drift over the run is in `repetitions.csv`, `ceiling_ops_per_sec`), so their efficiency overstates the engine."
-        ));
-    }
-    w
+    let _ = writeln!(m);
 }
 
-/// Writes each warning as a block quote.
-pub(crate) fn warnings_md(m: &mut String, warnings: &[String]) {
-    for w in warnings {
-        let _ = writeln!(m, "> {FLAG} {w}\n");
+/// The machine and the disk, as `environment.json` recorded them.
+pub(crate) fn environment_md(m: &mut String, e: &Environment) {
+    let _ = writeln!(m, "| property | value |\n|---|---|");
+    let _ = writeln!(m, "| machine | {} (label `{}`) |", e.host, e.label);
+    let _ = writeln!(m, "| CPU | {} ({} cores) |", e.cpu_model, e.cpu_cores);
+    let _ = writeln!(
+        m,
+        "| memory | {:.1} GiB |",
+        e.memory_bytes as f64 / (1u64 << 30) as f64
+    );
+    let _ = writeln!(m, "| OS / kernel | {} / {} |", e.os, e.kernel);
+    let _ = writeln!(
+        m,
+        "| virtualisation | {} |",
+        e.virtualization.as_deref().unwrap_or("none detected")
+    );
+    match &e.disk {
+        Some(disk) => {
+            let _ = writeln!(
+                m,
+                "| disk path | `{}` (mount point `{}`) |",
+                disk.path.display(),
+                disk.mount_point.display()
+            );
+            let _ = writeln!(m, "| filesystem | {} |", disk.filesystem);
+            let _ = writeln!(m, "| mount options | `{}` |", disk.mount_options);
+            if let Some(j) = &disk.journal {
+                let _ = writeln!(m, "| journal | {j} |");
+            }
+            let _ = writeln!(
+                m,
+                "| device | {} |",
+                disk.device.as_deref().unwrap_or(&disk.source)
+            );
+            let _ = writeln!(
+                m,
+                "| model | {} |",
+                disk.model.as_deref().unwrap_or("unknown")
+            );
+            let _ = writeln!(
+                m,
+                "| rotational | {} |",
+                disk.rotational
+                    .map_or("unknown", |r| if r { "yes" } else { "no" })
+            );
+            let _ = writeln!(
+                m,
+                "| write cache | {} |",
+                disk.write_cache.as_deref().unwrap_or("unknown")
+            );
+            let _ = writeln!(
+                m,
+                "| sectors | logical {} B, physical {} B |",
+                disk.logical_sector_bytes
+                    .map_or("?".into(), |v| v.to_string()),
+                disk.physical_sector_bytes
+                    .map_or("?".into(), |v| v.to_string())
+            );
+        }
+        None => {
+            let _ = writeln!(m, "| disk | not recorded (no `--disk`) |");
+        }
     }
+    let _ = writeln!(
+        m,
+        "| tool | bench-runner {}{} |",
+        e.tool_version,
+        e.git_commit
+            .as_deref()
+            .map_or(String::new(), |c| format!(" ({c})"))
+    );
+    let _ = writeln!(m, "| started | {} |", e.started_utc);
 }
 
 /// The ceilings measured again at the start of each repetition round
@@ -152,8 +173,8 @@ pub(crate) fn probe_md(m: &mut String, probe: &[ProbeRow]) {
             if p.warning.is_empty() {
                 String::new()
             } else {
-                // The full text is in the warnings at the top of the report.
-                format!("{FLAG} may not be durable (see the top)")
+                // The full text is in the report's warnings.
+                format!("{FLAG} may not be durable (see the warnings)")
             }
         );
     }

@@ -102,7 +102,23 @@ fn report_draws_every_chart_from_saved_results() {
     ] {
         assert!(md.contains(section), "report.md lacks {section}");
     }
+    // The answer first, right after the title; the environment and the
+    // probe after the charts, as reference.
+    let at = |what: &str| md.find(what).unwrap_or_else(|| panic!("no {what} in {md}"));
+    let first_section = md.lines().find(|l| l.starts_with("## ")).unwrap_or("");
+    assert!(first_section.starts_with("## Headline"), "{first_section}");
+    assert!(at("## Headline") < at("## Charts"), "{md}");
+    assert!(at("## Charts") < at("## Environment"), "{md}");
+    assert!(at("## Charts") < at("## Device ceilings (probe)"), "{md}");
     let html = std::fs::read_to_string(&s.html).unwrap();
+    let html_at = |what: &str| html.find(what).unwrap_or_else(|| panic!("no {what}"));
+    // In the page too: the headline's table, then the contents, then the
+    // charts, and only then the environment and the probe.
+    assert!(html_at("<td>wal</td>") < html_at("<nav class=\"toc\">"));
+    assert!(html_at("<nav class=\"toc\">") < html_at("id=\"charts\""));
+    assert!(html_at("id=\"charts\"") < html_at("id=\"environment\""));
+    assert!(html_at("id=\"charts\"") < html_at("id=\"device-ceilings-probe\""));
+    assert!(!html.contains("<!-- contents -->"), "the marker is left in");
     assert!(html.matches("<svg").count() >= 10, "charts are not inlined");
     assert!(
         !html.contains("http://") || html.contains("xmlns=\"http://www.w3.org/2000/svg\""),
@@ -226,6 +242,44 @@ fn missing_optional_files_are_named_in_their_sections() {
     assert!(s.notes.iter().any(|n| n.contains("crash.csv")));
 }
 
+/// The headline row of `engine`, split into trimmed cells (`| a | b |` ->
+/// `["a", "b"]`).
+fn headline_row<'a>(md: &'a str, engine: &str) -> Vec<&'a str> {
+    let start = md.find("## Headline").expect(md);
+    let line = md[start..]
+        .lines()
+        .find(|l| l.starts_with(&format!("| {engine} |")))
+        .unwrap_or_else(|| panic!("no headline row for {engine} in {md}"));
+    let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+    cells[1..cells.len() - 1].to_vec()
+}
+
+#[test]
+fn the_headline_has_stall_and_memory_columns_left_empty_in_an_older_folder() {
+    // run-a's runs.csv predates stall_count, longest_stall_ms, steady and
+    // peak_rss_bytes.
+    let t = tempfile::tempdir().unwrap();
+    let s = plots::render_report(
+        &fixture("run-a"),
+        t.path(),
+        &plots::ReportOptions { svg_only: true },
+    )
+    .unwrap();
+    let md = std::fs::read_to_string(&s.markdown).unwrap();
+    let header = headline_row(&md, "engine");
+    assert_eq!(
+        header[header.len() - 4..],
+        ["stalls", "longest stall", "steady", "peak RSS"],
+        "{header:?}"
+    );
+    for engine in ["wal", "lsm"] {
+        let row = headline_row(&md, engine);
+        assert_eq!(row.len(), header.len(), "{row:?}");
+        // Not recorded: empty, never 0.
+        assert_eq!(row[row.len() - 4..], ["", "", "", ""], "{engine}: {row:?}");
+    }
+}
+
 #[test]
 fn one_policy_keeps_its_look_in_every_chart() {
     // The sync charts leave `none` out; `always+dir` must still be drawn in
@@ -306,6 +360,11 @@ fn new_format_folder(root: &Path, name: &str, scale: f64) -> PathBuf {
     always.flushes_per_write = Some(1.0);
     always.noisy = Some(true);
     always.efficiency = Some(0.9);
+    (always.stall_count, always.longest_stall_ms) = (Some(2), Some(120.0));
+    (always.steady, always.peak_rss_bytes) = (Some(false), Some(50 << 20));
+    let mut wal_none = cell("wal", "none", 5000.0 * 360.0);
+    (wal_none.stall_count, wal_none.longest_stall_ms) = (Some(0), Some(0.0));
+    (wal_none.steady, wal_none.peak_rss_bytes) = (Some(true), Some(30 << 20));
     let mut spread = cell("wal", "batch:32", 60_000.0);
     spread.ops_per_sec_spread = Some(0.31);
     let mut open = cell("lsm", "always", 2000.0);
@@ -316,7 +375,7 @@ fn new_format_folder(root: &Path, name: &str, scale: f64) -> PathBuf {
     results::write_csv(
         &dir.join("runs.csv"),
         &[
-            cell("wal", "none", 5000.0 * 360.0),
+            wal_none,
             always,
             spread,
             open,
@@ -343,7 +402,30 @@ fn new_format_folder(root: &Path, name: &str, scale: f64) -> PathBuf {
         warning: "syncs produced no device flush".into(),
         ..Default::default()
     };
-    results::write_csv(&dir.join("probe.csv"), &[probe]).unwrap();
+    // The classic pattern at two record sizes, both without device
+    // flushes: one cause, so one warning.
+    let lying = |record_bytes: u64, syncs: u64| results::ProbeRow {
+        label: "disk-x".into(),
+        pattern: "append+fdatasync".into(),
+        record_bytes,
+        writes_per_sync: 1,
+        ops: syncs,
+        ops_per_sec: 800.0,
+        threads: Some(1),
+        flushes_per_sync: Some(0.0),
+        warning: results::SyncDoubt::FewFlushes {
+            flushes: 0,
+            syncs,
+            write_through: false,
+        }
+        .to_string(),
+        ..Default::default()
+    };
+    results::write_csv(
+        &dir.join("probe.csv"),
+        &[lying(4096, 4000), probe, lying(137, 5000)],
+    )
+    .unwrap();
     let lat: Vec<results::LatencyRow> = [50.0, 90.0, 99.0, 99.9, 99.99, 99.999, 100.0]
         .iter()
         .map(|p| results::LatencyRow {
@@ -371,9 +453,44 @@ fn new_columns_are_shown_with_intervals_flags_and_dashes() {
     let out = t.path().join("out");
     let s = plots::render_report(&input, &out, &plots::ReportOptions { svg_only: true }).unwrap();
     let md = std::fs::read_to_string(&s.markdown).unwrap();
-    // The lying-disk warning comes before the first section.
+    // The warnings come right after the headline, before the charts.
     let warn = md.find("syncs produced no device flush").expect(&md);
-    assert!(warn < md.find("## Environment").unwrap(), "{md}");
+    assert!(md.find("## Headline").unwrap() < warn, "{md}");
+    assert!(warn < md.find("## Charts").unwrap(), "{md}");
+    // The same lying disk seen at 137 B and 4096 B (and in another
+    // pattern) is one line of the one box, its evidence summed.
+    let lying: Vec<&str> = md
+        .lines()
+        .filter(|l| l.contains("acknowledges syncs it has not made durable"))
+        .collect();
+    assert_eq!(lying.len(), 1, "{lying:#?}");
+    assert!(
+        lying[0].starts_with("> - **Lying disk.** ")
+            && lying[0].contains("`append+fdatasync` at 137 B and 4096 B")
+            && lying[0].contains("0 device flushes for 9000 syncs")
+            && lying[0].contains("syncs produced no device flush"),
+        "{}",
+        lying[0]
+    );
+    assert_eq!(md.matches("device flushes for").count(), 1, "{md}");
+    // The causes are named above the headline, the box follows it.
+    let lead = md
+        .lines()
+        .find(|l| l.contains("Warnings below the headline"))
+        .expect(&md);
+    assert!(lead.contains("*Lying disk*; *Noisy cells*"), "{lead}");
+    assert!(md.find(lead) < md.find("## Headline"), "{md}");
+    let boxes = md.lines().filter(|l| l.starts_with("> ⚠")).count();
+    assert_eq!(boxes, 1, "one box of warnings: {md}");
+    // Stalls and memory beside the throughput, blank where not recorded.
+    let wal = headline_row(&md, "wal");
+    assert_eq!(
+        wal[wal.len() - 4..],
+        ["2", "120 ms", "no: `always`", "50.0 MiB"],
+        "{wal:?}"
+    );
+    let lsm = headline_row(&md, "lsm");
+    assert_eq!(lsm[lsm.len() - 4..], ["", "", "", ""], "{lsm:?}");
     assert!(md.contains("about 360x slower than `none`"), "{md}");
     assert!(md.contains("5k ±1.0%"), "{md}");
     // Spread 31%: flagged after ops/s, and counted in the warnings.
@@ -410,7 +527,11 @@ fn new_columns_are_shown_with_intervals_flags_and_dashes() {
     assert!(svg.len() < 150_000, "{} bytes", svg.len());
     let html = std::fs::read_to_string(&s.html).unwrap();
     assert!(html.contains("<nav class=\"toc\">") && html.contains("href=\"#all-cells\""));
-    assert!(html.contains("<blockquote>"), "warnings are not set off");
+    assert_eq!(
+        html.matches("<blockquote>").count(),
+        1,
+        "one box of warnings"
+    );
     assert!(!html.contains("<th></th>"), "an empty header cell");
 }
 

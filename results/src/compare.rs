@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::warnings::{SameFolder, Seeds, Warning, Warnings};
 use crate::{read_csv, read_json, CeilingRow, Environment, ProbeRow, Result, ResultsDir, RunRow};
 
 /// A cell's identity across runs.
@@ -203,24 +204,6 @@ pub fn durability_rank(policy: &str) -> (u8, u64, bool, bool, String) {
     (rank, u64::MAX - n, dir, fsync, policy.to_string())
 }
 
-/// A warning when cells that synced saw no device flush at all: the kernel
-/// sent none (a write cache reported "write through", barriers off) or the
-/// device dropped them. `None` when flushes were seen or not counted.
-pub fn no_flush_warning<'a>(rows: impl IntoIterator<Item = &'a RunRow>) -> Option<String> {
-    let synced: Vec<&RunRow> = rows
-        .into_iter()
-        .filter(|r| r.file_syncs.is_some_and(|n| n > 0) && r.device_flushes.is_some())
-        .collect();
-    let flushed: u64 = synced.iter().filter_map(|r| r.device_flushes).sum();
-    (!synced.is_empty() && flushed == 0).then(|| {
-        let syncs: u64 = synced.iter().filter_map(|r| r.file_syncs).sum();
-        format!(
-            "{syncs} file syncs in {} cells produced no device flush: either the device has no volatile write cache, or syncs do not reach stable storage here",
-            synced.len()
-        )
-    })
-}
-
 /// How a `ceilings.csv` pattern reads: `overwrite+fdatasync 137 B (fallocate) x4 per-file`.
 pub fn ceiling_name(c: &CeilingRow) -> String {
     let mut s = format!("{} {} B", c.pattern, c.record_bytes);
@@ -250,73 +233,12 @@ pub fn ceilings_by_pattern(rows: &[CeilingRow]) -> Vec<(String, Vec<&CeilingRow>
     out
 }
 
-/// A ceiling whose measurements over a run spread by more than this share
-/// of the value cells were held to is reported as disk drift.
-pub const CEILING_DRIFT: f64 = 0.25;
-
 /// The slowest and fastest measurements of one ceiling (`ceilings_by_pattern`)
 /// and the value cells were last held to.
 pub fn ceiling_spread(v: &[&CeilingRow]) -> Option<(f64, f64, f64)> {
     let lo = v.iter().map(|r| r.ops_per_sec).reduce(f64::min)?;
     let hi = v.iter().map(|r| r.ops_per_sec).reduce(f64::max)?;
     Some((lo, hi, v.last()?.pooled_ops_per_sec))
-}
-
-/// A warning for each ceiling measured again during a run whose
-/// measurements (the first probe's median and each round's) spread by more
-/// than `tolerance` of the ceiling cells ended with: the disk drifted.
-pub fn ceiling_drift_warnings(rows: &[CeilingRow], tolerance: f64) -> Vec<String> {
-    ceilings_by_pattern(rows)
-        .into_iter()
-        .filter_map(|(name, v)| {
-            let (lo, hi, pooled) = ceiling_spread(&v)?;
-            let spread = (hi - lo) / pooled.max(1e-9);
-            (v.len() > 1 && spread > tolerance).then(|| {
-                format!(
-                    "the ceiling {name} measured {lo:.0} to {hi:.0}/s over {} rounds ({:.0}% of the {pooled:.0}/s cells were held to): the disk drifted during the run, so read efficiencies near 1 as ranges and compare cells by their confidence intervals",
-                    v.len(),
-                    spread * 100.0
-                )
-            })
-        })
-        .collect()
-}
-
-/// Why syncs on this disk may not reach stable storage (tmpfs, a write
-/// cache the kernel sends no flushes to, barriers off): each a sentence.
-pub fn disk_warnings(env: &Environment) -> Vec<String> {
-    let mut w = Vec::new();
-    let Some(d) = &env.disk else {
-        return w;
-    };
-    let fs = d.filesystem.as_str();
-    if matches!(fs, "tmpfs" | "ramfs" | "devtmpfs") {
-        w.push(format!(
-            "`{}` is on {fs}: memory, not a disk. fsync returns at once and nothing survives a power cut, so sync costs here are not disk costs.",
-            d.path.display()
-        ));
-    }
-    if d.write_cache.as_deref() == Some("write through") && !matches!(fs, "tmpfs" | "ramfs") {
-        w.push(format!(
-            "The device behind `{}` reports its write cache as \"write through\", so the kernel sends it no flushes: a sync is durable only if the device really has no volatile cache.",
-            d.path.display()
-        ));
-    }
-    if fs == "ext4" && d.journal.as_deref() == Some("none") {
-        w.push(format!(
-            "`{}` is ext4 without a journal: a sync writes the inode in place instead of committing a journal, so its costs differ from a journaled ext4's, and a power cut can leave metadata that spans several blocks (a rename, a new directory entry) half written until fsck.",
-            d.mount_point.display()
-        ));
-    }
-    let opts: Vec<&str> = d.mount_options.split(',').collect();
-    if opts.iter().any(|o| *o == "nobarrier" || *o == "barrier=0") {
-        w.push(format!(
-            "`{}` is mounted with barriers off (`{}`): fsync does not flush the device's cache.",
-            d.mount_point.display(),
-            d.mount_options
-        ));
-    }
-    w
 }
 
 /// One loaded run.
@@ -346,8 +268,8 @@ pub struct Comparison {
     /// Cells missing from some runs, with the labels of the runs that have them.
     pub missing: Vec<(CellKey, Vec<String>)>,
     /// Warnings: the same folder twice, a disk whose syncs are not durable,
-    /// different tool versions or workload seeds.
-    pub warnings: Vec<String>,
+    /// different tool versions or workload seeds, each run's own.
+    pub warnings: Warnings,
     /// Environment fields that differ: (field, value per run).
     pub env_diff: Vec<(String, Vec<String>)>,
 }
@@ -409,11 +331,11 @@ pub fn load_run(dir: &Path) -> Result<ComparedRun> {
     })
 }
 
-/// Flags what makes figures incomparable: different tool versions or
-/// commits, different workload seeds for the same cell, a missing
-/// environment.json.
-fn warnings(runs: &[ComparedRun], all: &[CellKey]) -> Vec<String> {
-    let mut warnings = Vec::new();
+/// Flags what makes figures incomparable: the same folder twice, a disk
+/// whose syncs are not durable, different tool versions or workload seeds,
+/// a missing environment.json.
+fn warnings(runs: &[ComparedRun], all: &[CellKey]) -> Warnings {
+    let mut warnings = Warnings::new();
     let canonical: Vec<PathBuf> = runs
         .iter()
         .map(|r| std::fs::canonicalize(&r.dir).unwrap_or_else(|_| r.dir.clone()))
@@ -421,39 +343,34 @@ fn warnings(runs: &[ComparedRun], all: &[CellKey]) -> Vec<String> {
     for (i, a) in canonical.iter().enumerate() {
         for (j, b) in canonical.iter().enumerate().skip(i + 1) {
             if a == b {
-                warnings.push(format!(
-                    "{} and {} are the same folder ({}): every figure is compared with itself",
-                    runs[i].label,
-                    runs[j].label,
-                    a.display()
-                ));
+                warnings.push(Warning::SameFolder {
+                    pairs: vec![SameFolder {
+                        first: runs[i].label.clone(),
+                        second: runs[j].label.clone(),
+                        path: a.clone(),
+                    }],
+                });
             }
         }
     }
     for r in runs {
-        if let Some(e) = &r.env {
-            for w in disk_warnings(e) {
-                warnings.push(format!("{}: {w}", r.label));
-            }
-        }
-        if let Some(w) = no_flush_warning(r.cells.values()) {
-            warnings.push(format!("{}: {w}", r.label));
-        }
-        let mut lying: Vec<&str> = Vec::new();
-        for w in r.probe.iter().flat_map(|p| p.warning.split(" | ")) {
-            if !w.trim().is_empty() && !lying.contains(&w) {
-                lying.push(w);
-            }
-        }
-        for w in lying {
-            warnings.push(format!("{}: the probe warns: {w}", r.label));
-        }
+        let mut own = r.env.as_ref().map(Warnings::of_disk).unwrap_or_default();
+        let cells: Vec<RunRow> = r.cells.values().cloned().collect();
+        own.extend(
+            Warnings::of_cells(&cells)
+                .into_iter()
+                .filter(|w| matches!(w, Warning::NoDeviceFlush { .. })),
+        );
+        own.extend(Warnings::of_probe(&r.probe));
+        warnings.extend(own.in_run(&r.label));
     }
-    for r in runs.iter().filter(|r| r.env.is_none()) {
-        warnings.push(format!(
-            "{}: environment.json is missing or unreadable, so its machine, disk and tool version are unknown",
-            r.label
-        ));
+    let no_env: Vec<String> = runs
+        .iter()
+        .filter(|r| r.env.is_none())
+        .map(|r| r.label.clone())
+        .collect();
+    if !no_env.is_empty() {
+        warnings.push(Warning::NoEnvironment { runs: no_env });
     }
     let versions: Vec<String> = runs
         .iter()
@@ -468,17 +385,11 @@ fn warnings(runs: &[ComparedRun], all: &[CellKey]) -> Vec<String> {
         })
         .collect();
     if versions.iter().any(|v| Some(v) != versions.first()) {
-        let each: Vec<String> = runs
-            .iter()
-            .zip(&versions)
-            .map(|(r, v)| format!("{} {v}", r.label))
-            .collect();
-        warnings.push(format!(
-            "runs come from different tool versions: {}",
-            each.join(", ")
-        ));
+        warnings.push(Warning::ToolVersions {
+            by_run: runs.iter().map(|r| r.label.clone()).zip(versions).collect(),
+        });
     }
-    // One line per workload whose seeds differ, not one per cell.
+    // One entry for every workload whose seeds differ, not one per cell.
     let mut seeds: BTreeMap<&str, Vec<(String, u64)>> = BTreeMap::new();
     for k in all {
         for r in runs {
@@ -492,11 +403,12 @@ fn warnings(runs: &[ComparedRun], all: &[CellKey]) -> Vec<String> {
     }
     for (workload, s) in seeds {
         if s.iter().any(|(_, x)| *x != s[0].1) {
-            let each: Vec<String> = s.iter().map(|(l, x)| format!("{l} {x}")).collect();
-            warnings.push(format!(
-                "{workload}: workload seeds differ between runs ({}), so the runs did not execute the same operations",
-                each.join(", ")
-            ));
+            warnings.push(Warning::SeedsDiffer {
+                workloads: vec![Seeds {
+                    workload: workload.to_string(),
+                    by_run: s,
+                }],
+            });
         }
     }
     warnings
@@ -719,64 +631,6 @@ mod tests {
     }
 
     #[test]
-    fn ceiling_drift_beyond_the_tolerance_is_reported() {
-        let row = |round: u32, threads: u32, rate: f64, pooled: f64| CeilingRow {
-            round,
-            pattern: "overwrite+fdatasync".into(),
-            record_bytes: 137,
-            writes_per_sync: 1,
-            threads,
-            layout: if threads > 1 {
-                "per-file".into()
-            } else {
-                String::new()
-            },
-            prepared: "fallocate".into(),
-            ops_per_sec: rate,
-            pooled_ops_per_sec: pooled,
-            ..CeilingRow::default()
-        };
-        let rows = [
-            row(0, 1, 10_000.0, 10_000.0),
-            row(0, 4, 20_000.0, 20_000.0),
-            row(1, 4, 19_000.0, 19_500.0),
-            row(2, 1, 7_000.0, 9_000.0),
-            row(1, 1, 9_000.0, 9_500.0),
-        ];
-        let by = ceilings_by_pattern(&rows);
-        assert_eq!(by.len(), 2);
-        assert_eq!(by[0].0, "overwrite+fdatasync 137 B (fallocate)");
-        assert_eq!(by[1].0, "overwrite+fdatasync 137 B (fallocate) x4 per-file");
-        let rounds: Vec<u32> = by[0].1.iter().map(|r| r.round).collect();
-        assert_eq!(rounds, [0, 1, 2]);
-        // One writer: 7,000..10,000 against the last pooled 9,000 (33%);
-        // four writers: 19,000..20,000 (5%).
-        let w = ceiling_drift_warnings(&rows, 0.25);
-        assert_eq!(w.len(), 1, "{w:?}");
-        assert!(
-            w[0].contains("137 B (fallocate) measured 7000 to 10000/s over 3 rounds (33%"),
-            "{w:?}"
-        );
-        assert_eq!(ceiling_drift_warnings(&rows, 0.04).len(), 2);
-        assert!(ceiling_drift_warnings(&rows, 0.5).is_empty());
-        // The first probe alone is no drift.
-        assert!(ceiling_drift_warnings(&rows[..2], 0.0).is_empty());
-    }
-
-    #[test]
-    fn ext4_without_a_journal_is_named() {
-        let mut e = env("vm", "ext4", "0.1.0");
-        assert!(disk_warnings(&e).is_empty());
-        let disk = e.disk.as_mut().unwrap();
-        disk.journal = Some("jbd2".into());
-        assert!(disk_warnings(&e).is_empty());
-        e.disk.as_mut().unwrap().journal = Some("none".into());
-        let w = disk_warnings(&e);
-        assert_eq!(w.len(), 1, "{w:?}");
-        assert!(w[0].contains("ext4 without a journal"), "{w:?}");
-    }
-
-    #[test]
     fn ratios_missing_cells_seeds_versions_and_environment() {
         let t = tempfile::tempdir().unwrap();
         let a = folder(
@@ -826,8 +680,14 @@ mod tests {
                 ("btree", &["hdd".to_string()][..])
             ]
         );
-        assert!(c.warnings.iter().any(|w| w.contains("tool versions")));
-        assert!(!c.warnings.iter().any(|w| w.contains("seeds")));
+        assert!(c
+            .warnings
+            .iter()
+            .any(|w| matches!(w, Warning::ToolVersions { by_run } if by_run.len() == 2)));
+        assert!(!c
+            .warnings
+            .iter()
+            .any(|w| matches!(w, Warning::SeedsDiffer { .. })));
         let fields: Vec<&str> = c.env_diff.iter().map(|(k, _)| k.as_str()).collect();
         assert!(fields.contains(&"filesystem"), "{fields:?}");
         assert!(!fields.contains(&"kernel"), "{fields:?}");
@@ -841,15 +701,23 @@ mod tests {
         let c = compare(&[a, b]).unwrap();
         // Same label twice: made unique so the runs stay apart.
         assert_eq!(c.runs[1].label, "x (2)");
+        let texts: Vec<String> = c.warnings.iter().map(ToString::to_string).collect();
         assert!(
-            c.warnings.iter().any(|w| w.contains("seeds differ")),
-            "{:?}",
-            c.warnings
+            texts.iter().any(|w| w.contains("seeds differ")),
+            "{texts:?}"
         );
-        assert!(c
-            .warnings
+        // Both runs lack one: one warning naming both.
+        assert_eq!(
+            texts
+                .iter()
+                .filter(|w| w.contains("environment.json is missing"))
+                .count(),
+            1,
+            "{texts:?}"
+        );
+        assert!(texts
             .iter()
-            .any(|w| w.contains("environment.json is missing")));
+            .any(|w| w.starts_with("x and x (2): environment.json")));
         assert_eq!(c.rows[1].ops_ratio, Some(2.0));
     }
 
@@ -909,17 +777,13 @@ mod tests {
         );
         let same = t.path().join("a/../a");
         let c = compare(&[a, same]).unwrap();
+        let texts: Vec<String> = c.warnings.iter().map(ToString::to_string).collect();
+        assert!(texts.iter().any(|w| w.contains("same folder")), "{texts:?}");
         assert!(
-            c.warnings.iter().any(|w| w.contains("same folder")),
-            "{:?}",
-            c.warnings
-        );
-        assert!(
-            c.warnings
+            texts
                 .iter()
-                .any(|w| w.contains("tmpfs") && w.contains("/dev/shm/x")),
-            "{:?}",
-            c.warnings
+                .any(|w| w.starts_with("ram: `/dev/shm/x` is on tmpfs")),
+            "{texts:?}"
         );
     }
 

@@ -22,6 +22,8 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::SyncDoubt;
+
 /// One reading of a device's counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DeviceStat {
@@ -166,27 +168,23 @@ pub struct SyncEvidence {
 /// syncs that produced no device flush (a write-through or absent cache,
 /// `nobarrier`, or a virtual disk that drops flushes), and syncs faster
 /// than a rotational medium allows (a volatile cache acknowledging them).
-pub fn lying_disk_warnings(e: &SyncEvidence) -> Vec<String> {
+pub fn lying_disk_doubts(e: &SyncEvidence) -> Vec<SyncDoubt> {
     let mut out = Vec::new();
     if e.syncs >= 10 {
         if let Some(f) = e.flushes {
             if (f as f64) < 0.5 * e.syncs as f64 {
-                let cache = match e.write_cache {
-                    Some("write through") => " (the device reports its write cache as \"write through\", so the kernel sends no flush)",
-                    _ => " (nobarrier, a write-through cache, or a virtual disk that drops flushes)",
-                };
-                out.push(format!(
-                    "{f} device flushes for {} syncs{cache}: a sync does not reach stable media through a cache flush, so these are not durable-write figures unless the cache is non-volatile",
-                    e.syncs
-                ));
+                out.push(SyncDoubt::FewFlushes {
+                    flushes: f,
+                    syncs: e.syncs,
+                    write_through: e.write_cache == Some("write through"),
+                });
             }
         }
     }
     if e.rotational == Some(true) && e.syncs > 0 && e.sync_p50_us < ROTATIONAL_MIN_SYNC_US {
-        out.push(format!(
-            "median sync {:.0} us on a device that reports itself rotational: faster than a platter turns, so a volatile cache (or the host, for a virtual disk) acknowledges syncs: these are not durable-write figures",
-            e.sync_p50_us
-        ));
+        out.push(SyncDoubt::FastPlatter {
+            sync_p50_us: e.sync_p50_us,
+        });
     }
     out
 }
@@ -253,33 +251,39 @@ mod tests {
             rotational: Some(false),
             write_cache: Some("write back"),
         };
-        assert!(lying_disk_warnings(&honest).is_empty());
+        assert!(lying_disk_doubts(&honest).is_empty());
         let no_flush = SyncEvidence {
             flushes: Some(3),
             write_cache: Some("write through"),
             ..honest
         };
-        let w = lying_disk_warnings(&no_flush);
-        assert_eq!(w.len(), 1, "{w:?}");
-        assert!(w[0].contains("write through") && w[0].contains("3 device flushes"));
+        let w = lying_disk_doubts(&no_flush);
+        assert_eq!(
+            w,
+            [SyncDoubt::FewFlushes {
+                flushes: 3,
+                syncs: 1000,
+                write_through: true
+            }]
+        );
+        assert!(w[0].to_string().contains("\"write through\""), "{w:?}");
         let fast_platter = SyncEvidence {
             rotational: Some(true),
             ..honest
         };
-        let w = lying_disk_warnings(&fast_platter);
-        assert_eq!(w.len(), 1, "{w:?}");
-        assert!(w[0].contains("rotational"));
+        let w = lying_disk_doubts(&fast_platter);
+        assert_eq!(w, [SyncDoubt::FastPlatter { sync_p50_us: 200.0 }]);
         let slow_platter = SyncEvidence {
             rotational: Some(true),
             sync_p50_us: 8000.0,
             ..honest
         };
-        assert!(lying_disk_warnings(&slow_platter).is_empty());
+        assert!(lying_disk_doubts(&slow_platter).is_empty());
         // Without flush counters the flush rule cannot judge.
         let unknown = SyncEvidence {
             flushes: None,
             ..no_flush
         };
-        assert!(lying_disk_warnings(&unknown).is_empty());
+        assert!(lying_disk_doubts(&unknown).is_empty());
     }
 }

@@ -28,9 +28,10 @@ mod rows;
 mod stats;
 pub mod steady;
 mod timeline;
+pub mod warnings;
 
 pub use device::{
-    is_noisy, lying_disk_warnings, BlockDevice, DeviceStat, SyncEvidence, NOISE_FACTOR,
+    is_noisy, lying_disk_doubts, BlockDevice, DeviceStat, SyncEvidence, NOISE_FACTOR,
     ROTATIONAL_MIN_SYNC_US,
 };
 pub use env::{detect_disk, DeviceCounters, DiskInfo, Environment};
@@ -43,6 +44,7 @@ pub use rows::{CeilingRow, CrashRow, LatencyRow, ProbeRow, RunRow, SkippedRow};
 pub use stats::{median, median_interval, percentile_supported, Interval, MIN_TAIL_SAMPLES};
 pub use steady::Steadiness;
 pub use timeline::{CellRow, EventRow, TimelineRow};
+pub use warnings::{SyncDoubt, Warning, Warnings};
 
 use std::path::PathBuf;
 

@@ -140,11 +140,7 @@ pub(super) fn compare_markdown(
     let mut m = String::new();
     let base = labels.first().cloned().unwrap_or_default();
     let _ = writeln!(m, "# bench-runner comparison: {name}\n");
-    if !cmp.warnings.is_empty() {
-        for w in &cmp.warnings {
-            let _ = writeln!(m, "> {FLAG} {w}\n");
-        }
-    }
+    crate::tables::warnings_md(&mut m, &cmp.warnings);
     let _ = writeln!(m, "Runs: {}. Baseline: **{base}**; ratios are each run's figure divided by the baseline's for the same cell (engine, policy, workload, threads, value size).\n", labels.join(", "));
     let _ = writeln!(
         m,

@@ -1,0 +1,238 @@
+//! Each warning's sentence and title.
+
+use std::fmt;
+
+use super::{CellName, ProbeSite, SyncDoubt, Warning, EFFICIENCY_SUSPECT, SPREAD_FLAG};
+
+/// Cells (or runs) named in one sentence before `and N more`.
+const LISTED: usize = 6;
+
+/// `a`, `a and b`, `a, b and c`; past [`LISTED`] items, `a, b, .. and N more`.
+fn listed<T: fmt::Display>(items: &[T]) -> String {
+    let shown: Vec<String> = items.iter().take(LISTED).map(ToString::to_string).collect();
+    let rest = items.len().saturating_sub(LISTED);
+    match (shown.split_last(), rest) {
+        (None, _) => String::new(),
+        (Some((last, [])), 0) => last.clone(),
+        (Some((last, init)), 0) => format!("{} and {last}", init.join(", ")),
+        (Some(_), n) => format!("{} and {n} more", shown.join(", ")),
+    }
+}
+
+impl fmt::Display for CellName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} {} t{}",
+            self.engine, self.policy, self.workload, self.threads
+        )
+    }
+}
+
+/// `` `append+fdatasync` at 137 B and 4096 B ``: patterns in first-seen
+/// order, each pattern's record sizes from the smallest.
+fn sites_text(sites: &[ProbeSite]) -> String {
+    let mut patterns: Vec<(&str, Vec<u64>)> = Vec::new();
+    for s in sites {
+        match patterns.iter_mut().find(|(p, _)| *p == s.pattern) {
+            Some((_, sizes)) => sizes.push(s.record_bytes),
+            None => patterns.push((&s.pattern, vec![s.record_bytes])),
+        }
+    }
+    let each: Vec<String> = patterns
+        .into_iter()
+        .map(|(p, mut sizes)| {
+            sizes.sort_unstable();
+            sizes.dedup();
+            let sizes: Vec<String> = sizes.iter().map(|b| format!("{b} B")).collect();
+            format!("`{p}` at {}", listed(&sizes))
+        })
+        .collect();
+    each.join("; ")
+}
+
+impl Warning {
+    /// The cause in a few words, to lead its line in the report.
+    pub fn title(&self) -> &'static str {
+        match self {
+            Warning::InMemory { .. } => "Memory, not a disk",
+            Warning::WriteThroughCache { .. } => "Write-through cache",
+            Warning::Ext4WithoutJournal { .. } => "ext4 without a journal",
+            Warning::BarriersOff { .. } => "Barriers off",
+            Warning::LyingDisk { .. } => "Lying disk",
+            Warning::NoDeviceFlush { .. } => "No device flush",
+            Warning::NoisyCells { .. } => "Noisy cells",
+            Warning::SpreadCells { .. } => "Unsteady repetitions",
+            Warning::AboveCeiling { .. } => "Above the ceiling",
+            Warning::CeilingDrift { .. } => "Disk drift",
+            Warning::Skipped { .. } => "Skipped",
+            Warning::RechecksStopped { .. } => "Ceilings not rechecked",
+            Warning::DiskFull { .. } => "Disk full",
+            Warning::SameFolder { .. } => "Same folder twice",
+            Warning::NoEnvironment { .. } => "No environment",
+            Warning::ToolVersions { .. } => "Different tool versions",
+            Warning::SeedsDiffer { .. } => "Different seeds",
+            Warning::InRun { warning, .. } => warning.title(),
+        }
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::InMemory { filesystem, path } => {
+                match path {
+                    Some(p) => write!(f, "`{}` is on {filesystem}", p.display())?,
+                    None => write!(f, "The disk under test is {filesystem}")?,
+                }
+                write!(f, ": memory, not a disk. fsync returns at once and nothing survives a power cut, so sync costs here are not disk costs.")
+            }
+            Warning::WriteThroughCache { path } => write!(
+                f,
+                "The device behind `{}` reports its write cache as \"write through\", so the kernel sends it no flushes: a sync is durable only if the device really has no volatile cache.",
+                path.display()
+            ),
+            Warning::Ext4WithoutJournal { mount_point } => write!(
+                f,
+                "`{}` is ext4 without a journal: a sync writes the inode in place instead of committing a journal, so its costs differ from a journaled ext4's, and a power cut can leave metadata that spans several blocks (a rename, a new directory entry) half written until fsck.",
+                mount_point.display()
+            ),
+            Warning::BarriersOff {
+                mount_point,
+                mount_options,
+            } => write!(
+                f,
+                "`{}` is mounted with barriers off (`{mount_options}`): fsync does not flush the device's cache.",
+                mount_point.display()
+            ),
+            Warning::LyingDisk { sites } => {
+                let doubts: Vec<&SyncDoubt> = sites.iter().flat_map(|s| &s.doubts).collect();
+                write!(
+                    f,
+                    "The probe suspects this disk acknowledges syncs it has not made durable ({}): {}.",
+                    sites_text(sites),
+                    SyncDoubt::merged(&doubts).join("; ")
+                )
+            }
+            Warning::NoDeviceFlush { syncs, cells } => write!(
+                f,
+                "{syncs} file syncs in {cells} cells produced no device flush: either the device has no volatile write cache, or syncs do not reach stable storage here. Sync costs measured here are not the costs of durable writes."
+            ),
+            Warning::NoisyCells { cells, of } => write!(
+                f,
+                "{} of {of} cells are noisy ({}): other processes wrote to the device at more than 1/{:.0} of the cell's own rate, so their device figures (device write amplification, flushes per write) may include others' I/O.",
+                cells.len(),
+                listed(cells),
+                crate::NOISE_FACTOR
+            ),
+            Warning::SpreadCells { cells, of } => write!(
+                f,
+                "{} of {of} cells spread more than {:.0}% between repetitions ({}): the disk or machine was not steady; read those figures as ranges.",
+                cells.len(),
+                SPREAD_FLAG * 100.0,
+                listed(cells)
+            ),
+            Warning::AboveCeiling { cells } => write!(
+                f,
+                "{} cells beat the probe's ceiling (efficiency above {EFFICIENCY_SUSPECT}: {}): the probe did not find the disk's best pattern for them, or the disk ran faster during those cells than while the ceiling was measured (its drift over the run is in `repetitions.csv`, `ceiling_ops_per_sec`), so their efficiency overstates the engine.",
+                cells.len(),
+                listed(cells)
+            ),
+            Warning::CeilingDrift { ceilings } => {
+                let each: Vec<String> = ceilings
+                    .iter()
+                    .map(|d| {
+                        format!(
+                            "the ceiling {} measured {:.0} to {:.0}/s over {} rounds ({:.0}% of the {:.0}/s cells were held to)",
+                            d.ceiling,
+                            d.low,
+                            d.high,
+                            d.rounds,
+                            100.0 * (d.high - d.low) / d.held_to.max(1e-9),
+                            d.held_to
+                        )
+                    })
+                    .collect();
+                write!(
+                    f,
+                    "The disk drifted during the run: {}. Read efficiencies near 1 as ranges and compare cells by their confidence intervals.",
+                    each.join("; ")
+                )
+            }
+            Warning::Skipped { skips } => {
+                let each: Vec<String> = skips
+                    .iter()
+                    .map(|s| format!("{} ({})", s.what, s.reason))
+                    .collect();
+                write!(f, "{} combinations not run: {}.", skips.len(), each.join("; "))
+            }
+            Warning::RechecksStopped { error } => write!(
+                f,
+                "The ceilings are no longer measured again each round ({error}); those measured so far serve the rest of the run."
+            ),
+            Warning::DiskFull { error } => write!(
+                f,
+                "The disk is full ({error}); stopping. Finished cells are kept."
+            ),
+            Warning::SameFolder { pairs } => {
+                let each: Vec<String> = pairs
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{} and {} are the same folder ({})",
+                            p.first,
+                            p.second,
+                            p.path.display()
+                        )
+                    })
+                    .collect();
+                write!(f, "{}: every figure is compared with itself.", each.join("; "))
+            }
+            Warning::NoEnvironment { runs } => write!(
+                f,
+                "{}: environment.json is missing or unreadable, so machine, disk and tool version are unknown.",
+                listed(runs)
+            ),
+            Warning::ToolVersions { by_run } => {
+                let each: Vec<String> = by_run.iter().map(|(r, v)| format!("{r} {v}")).collect();
+                write!(
+                    f,
+                    "The runs come from different tool versions: {}.",
+                    each.join(", ")
+                )
+            }
+            Warning::SeedsDiffer { workloads } => {
+                let each: Vec<String> = workloads
+                    .iter()
+                    .map(|s| {
+                        let by: Vec<String> =
+                            s.by_run.iter().map(|(r, x)| format!("{r} {x}")).collect();
+                        format!("{} ({})", s.workload, by.join(", "))
+                    })
+                    .collect();
+                write!(
+                    f,
+                    "Workload seeds differ between runs, so the runs did not execute the same operations: {}.",
+                    each.join("; ")
+                )
+            }
+            Warning::InRun { run, warning } => write!(f, "{run}: {warning}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_say_how_many_they_leave_out() {
+        assert_eq!(listed::<u32>(&[]), "");
+        assert_eq!(listed(&[1]), "1");
+        assert_eq!(listed(&[1, 2, 3]), "1, 2 and 3");
+        assert_eq!(
+            listed(&[1, 2, 3, 4, 5, 6, 7, 8]),
+            "1, 2, 3, 4, 5, 6 and 2 more"
+        );
+    }
+}
