@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use bench_runner::cell::{run_cell, CellPlan};
-use bench_runner::timeline::{self, TimelineSettings};
+use bench_runner::timeline::TimelineSettings;
 use engines::events::{EventKind, Events};
 use engines::registry::EngineInfo;
 use engines::{Capabilities, Engine, EngineConfig, EngineStats, SyncPolicy};
