@@ -18,6 +18,11 @@ pub struct ThreadTimeline<'a> {
     base_ns: u64,
     index: usize,
     next_edge_ns: u64,
+    /// `next_edge_ns` as a raw clock reading, so that an operation costs a
+    /// comparison of two integers, not a conversion to ns.
+    next_edge_raw: u64,
+    /// Raw clock ticks per ns.
+    ticks_per_ns: f64,
     ops: u64,
     hist: Histogram<u64>,
     /// Every latency of the phase so far (the interval's join it at each edge).
@@ -30,18 +35,30 @@ impl<'a> ThreadTimeline<'a> {
         let base_raw = clock.raw();
         let base_ns = shared.start().elapsed().as_nanos() as u64;
         let index = (base_ns / shared.interval_ns()) as usize;
-        ThreadTimeline {
+        let probe: u64 = 1 << 40;
+        let ticks_per_ns = probe as f64 / clock.delta_as_nanos(0, probe).max(1) as f64;
+        let mut t = ThreadTimeline {
             shared,
             thread,
             base_raw,
             base_ns,
             index,
             next_edge_ns: (index as u64 + 1) * shared.interval_ns(),
+            next_edge_raw: 0,
+            ticks_per_ns,
             clock,
             ops: 0,
             hist: shared.fresh_histogram(),
             all: engines::fs::new_latency_histogram(),
-        }
+        };
+        t.next_edge_raw = t.raw_at(t.next_edge_ns);
+        t
+    }
+
+    /// The raw reading at `ns` from the phase's start (rounded up).
+    fn raw_at(&self, ns: u64) -> u64 {
+        let ticks = (ns.saturating_sub(self.base_ns) as f64 * self.ticks_per_ns).ceil();
+        self.base_raw.saturating_add(ticks as u64)
     }
 
     /// The thread's clock (the one raw readings passed in must come from).
@@ -58,9 +75,8 @@ impl<'a> ThreadTimeline<'a> {
     /// The clock read `raw`: crosses every edge before it.
     #[inline]
     pub fn at(&mut self, raw: u64) {
-        let ns = self.ns_at(raw);
-        if ns >= self.next_edge_ns {
-            self.cross(ns);
+        if raw >= self.next_edge_raw {
+            self.cross(raw);
         }
     }
 
@@ -75,7 +91,8 @@ impl<'a> ThreadTimeline<'a> {
     }
 
     #[cold]
-    fn cross(&mut self, ns: u64) {
+    fn cross(&mut self, raw: u64) {
+        let ns = self.ns_at(raw);
         let interval = self.shared.interval_ns();
         while ns >= self.next_edge_ns {
             let _ = self.all.add(&self.hist);
@@ -85,6 +102,8 @@ impl<'a> ThreadTimeline<'a> {
             self.index += 1;
             self.next_edge_ns += interval;
         }
+        // Rounding may put the raw edge a tick early: never look back.
+        self.next_edge_raw = self.raw_at(self.next_edge_ns).max(raw + 1);
     }
 
     /// Reports the interval in progress; the thread is done. Returns every
