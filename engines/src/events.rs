@@ -37,11 +37,14 @@ pub enum EventKind {
     /// A writer held back until background work finished (the memtable is
     /// full and the previous one is still flushing).
     WriteStall,
+    /// The in-memory index grew: its hash table rehashed every key into
+    /// one twice the size, under the writers' lock (bitcask, loghash).
+    IndexResize,
 }
 
 impl EventKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 8] = [
         EventKind::Flush,
         EventKind::Compaction,
         EventKind::Merge,
@@ -49,6 +52,7 @@ impl EventKind {
         EventKind::Rotation,
         EventKind::Recycle,
         EventKind::WriteStall,
+        EventKind::IndexResize,
     ];
 
     /// The name used in `events.csv` and on charts.
@@ -61,6 +65,7 @@ impl EventKind {
             EventKind::Rotation => "rotation",
             EventKind::Recycle => "recycle",
             EventKind::WriteStall => "write-stall",
+            EventKind::IndexResize => "index-resize",
         }
     }
 

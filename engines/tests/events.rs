@@ -58,7 +58,11 @@ fn btree_reports_checkpoints() {
 fn hash_engines_report_merges_and_rotations() {
     for engine in ["bitcask", "loghash"] {
         let kinds = kinds_after_overwrites(engine);
-        for k in [EventKind::Merge, EventKind::Rotation] {
+        for k in [
+            EventKind::Merge,
+            EventKind::Rotation,
+            EventKind::IndexResize,
+        ] {
             assert!(kinds.contains(&k), "{engine}: no {k} in {kinds:?}");
         }
     }

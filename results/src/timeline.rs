@@ -74,8 +74,8 @@ pub struct EventRow {
     pub start_ms: f64,
     /// When it ended.
     pub end_ms: f64,
-    /// `flush`, `compaction`, `merge`, `checkpoint`, `rotation`, `recycle`
-    /// or `write-stall`.
+    /// `flush`, `compaction`, `merge`, `checkpoint`, `rotation`, `recycle`,
+    /// `write-stall` or `index-resize`.
     pub kind: String,
     /// What it worked on, as the engine reports it (`L0->L1 in=… out=…`).
     pub detail: String,

@@ -54,6 +54,11 @@ impl Keydir {
         self.total_live = self.total_live.saturating_sub(u64::from(loc.len));
     }
 
+    /// Keys the index holds before its table must grow.
+    pub fn capacity(&self) -> usize {
+        self.live.capacity()
+    }
+
     /// Records a new value.
     pub fn put(&mut self, key: &[u8], loc: Loc) {
         self.add_live(loc);

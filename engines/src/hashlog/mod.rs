@@ -416,6 +416,11 @@ impl Inner {
         w.buf = buf;
         let offset = result?;
         let mut t = self.tables_write();
+        // A batch that may fill the keydir's table may rehash it: time it
+        // (a clock read only then, once per doubling).
+        let resize = (t.keydir.len() + ops.len() > t.keydir.capacity()
+            && self.dir.events().is_on())
+        .then(|| (std::time::Instant::now(), t.keydir.capacity()));
         let mut at = offset;
         let mut user = 0;
         for (seq, op) in (first..).zip(ops) {
@@ -435,6 +440,17 @@ impl Inner {
             }
             at += len as u64;
             user += key.len() + value.map_or(0, <[u8]>::len);
+        }
+        if let Some((start, before)) = resize {
+            let after = t.keydir.capacity();
+            if after != before {
+                let keys = t.keydir.len();
+                self.dir
+                    .events()
+                    .record_since(EventKind::IndexResize, start, || {
+                        format!("keydir {before}->{after} keys={keys}")
+                    });
+            }
         }
         drop(t);
         debug_assert_eq!(at - offset, w.buf.len() as u64);

@@ -12,6 +12,7 @@ pub(crate) enum EventKind {
     Merge,
     Checkpoint,
     WriteStall,
+    IndexResize,
     Rotation,
     Recycle,
     /// A kind this version does not know, drawn grey under its own name.
@@ -26,6 +27,7 @@ impl EventKind {
             "merge" => EventKind::Merge,
             "checkpoint" => EventKind::Checkpoint,
             "write-stall" => EventKind::WriteStall,
+            "index-resize" => EventKind::IndexResize,
             "rotation" => EventKind::Rotation,
             "recycle" => EventKind::Recycle,
             other => EventKind::Other(other.to_string()),
@@ -40,6 +42,7 @@ impl EventKind {
             EventKind::Merge => "merge",
             EventKind::Checkpoint => "checkpoint",
             EventKind::WriteStall => "write-stall",
+            EventKind::IndexResize => "index-resize",
             EventKind::Rotation => "rotation",
             EventKind::Recycle => "recycle",
             EventKind::Other(k) => k,
@@ -59,9 +62,10 @@ impl EventKind {
             EventKind::Merge => 2,
             EventKind::Checkpoint => 3,
             EventKind::WriteStall => 4,
-            EventKind::Rotation => 5,
-            EventKind::Recycle => 6,
-            EventKind::Other(_) => 7,
+            EventKind::IndexResize => 5,
+            EventKind::Rotation => 6,
+            EventKind::Recycle => 7,
+            EventKind::Other(_) => 8,
         }
     }
 
@@ -73,6 +77,7 @@ impl EventKind {
             EventKind::Merge => RGBColor(150, 70, 200),
             EventKind::Checkpoint => RGBColor(30, 160, 70),
             EventKind::WriteStall => RGBColor(220, 30, 30),
+            EventKind::IndexResize => RGBColor(200, 170, 0),
             EventKind::Rotation => RGBColor(90, 90, 90),
             EventKind::Recycle => RGBColor(0, 140, 150),
             EventKind::Other(_) => RGBColor(150, 150, 150),
