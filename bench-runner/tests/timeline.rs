@@ -16,8 +16,8 @@ use engines::{Capabilities, Engine, EngineConfig, EngineStats, SyncPolicy};
 use results::RunRow;
 
 /// Operations between pauses (the periodic engine; the growing one works
-/// twice as long, so that its pauses stay under half of the cell and the
-/// median interval is one that works).
+/// three times as long, so that its pauses stay under half of the cell and
+/// the median interval is one that works).
 const EVERY: u64 = 10_000;
 /// Busy time per operation: EVERY x WORK is about 0.2 s of work per period
 /// (more on a loaded machine).
@@ -111,14 +111,14 @@ static PERIODIC: EngineInfo = EngineInfo::custom(
 
 static GROWING: EngineInfo = EngineInfo::custom(
     "pausing-growing",
-    "pauses 300 ms every 20,000 puts, 50 ms longer each time",
+    "pauses 300 ms every 30,000 puts, 150 ms longer each time",
     Capabilities {
         point_reads: false,
         range_scans: false,
         deletes: false,
         replay: false,
     },
-    |c| Pausing::open(c, 2 * EVERY, Duration::from_millis(50)),
+    |c| Pausing::open(c, 3 * EVERY, Duration::from_millis(150)),
 );
 
 /// One cell at a time: the engine's work is CPU time, and cells running

@@ -18,9 +18,10 @@
 //!   [`MIN_CYCLES`] or more whole stall cycles (from the end of one stall
 //!   to the end of the next): then each cycle's mean ops/s is one sample,
 //!   so that stalls that recur at a fixed rate make a steady cell and
-//!   stalls that grow do not. A window with stalls but fewer cycles is
-//!   not steady: nothing shows yet whether its stalls recur at a fixed
-//!   rate. A window of fewer than [`MIN_WINDOW`] intervals cannot be
+//!   stalls that grow do not. A cell that stalled (in the window or
+//!   before it) is steady only when its window holds that many cycles:
+//!   nothing shows before whether its stalls recur at a fixed rate, or
+//!   whether a stall-free window is just shorter than their period. A window of fewer than [`MIN_WINDOW`] intervals cannot be
 //!   judged (empty).
 
 use crate::timeline::{EventRow, TimelineRow};
@@ -239,6 +240,9 @@ pub fn steady(spans: &[(f64, f64)], rates: &[f64]) -> Option<bool> {
     }
     // Stalls are judged against the whole cell's median, as in `find_stalls`.
     let threshold = STALL_FRACTION * median(&rates[..n]);
+    let stalled_before = rates[..from]
+        .iter()
+        .any(|&r| threshold > 0.0 && r < threshold);
     let (spans, rates) = (&spans[from..n], &rates[from..n]);
     let window_ms = spans[spans.len() - 1].1 - spans[0].0;
     let weighted: f64 = spans.iter().zip(rates).map(|((a, b), r)| (b - a) * r).sum();
@@ -250,6 +254,9 @@ pub fn steady(spans: &[(f64, f64)], rates: &[f64]) -> Option<bool> {
         Cycles::Whole(xs, ys) => (xs, ys),
         // Stalls, but too few to tell whether they recur at a fixed rate.
         Cycles::TooFew => return Some(false),
+        // A window without the stalls the cell had before it may just be
+        // shorter than their period: not yet steady.
+        Cycles::NoStalls if stalled_before => return Some(false),
         Cycles::NoStalls => coarsen(spans, rates, MAX_SAMPLES),
     };
     let drift = slope(&xs, &ys).abs() * window_ms / mean;
@@ -396,6 +403,11 @@ mod tests {
             Cycles::Whole(..)
         ));
         assert_eq!(Steadiness::of(&rows(&slow), &[]).steady, Some(false));
+        // A stall in the first half and a flat second half: the window may
+        // be shorter than the stalls' period.
+        let mut early = vec![1000.0; 40];
+        early[5] = 0.0;
+        assert_eq!(Steadiness::of(&rows(&early), &[]).steady, Some(false));
         // One stall in an otherwise flat window: too few to call it steady.
         let mut one = vec![1000.0; 40];
         one[30] = 0.0;
