@@ -149,6 +149,8 @@ pub enum Command {
     /// Crash verification: which acknowledged writes each policy keeps, on a simulated filesystem (or with --kill, on a real disk).
     #[command(after_long_help = CRASH_EXAMPLES)]
     Crash(crate::crash_args::CrashArgs),
+    /// The highest open-loop rate each cell sustains with its p99 (or p99.9) latency within a budget.
+    Capacity(crate::capacity::CapacityArgs),
     /// Print a shell completion script on stdout.
     #[command(after_long_help = COMPLETIONS_EXAMPLES)]
     Completions(CompletionsArgs),

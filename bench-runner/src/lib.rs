@@ -1,6 +1,7 @@
 //! `bench-runner`: measures what durability costs on a disk and proves what
 //! it protects. The binary is a thin wrapper over [`main_with_args`].
 
+pub mod capacity;
 pub mod ceilings;
 pub mod cell;
 pub mod cli;
@@ -125,6 +126,9 @@ fn dispatch(cli: Cli, command_line: &str) -> Result<u8> {
             crash_cmd::run(&crash_cmd::CrashPlan::from_args(&args, command_line)?)
         }
         Some(Command::CrashChild(args)) => crash_cmd::child(&args),
+        Some(Command::Capacity(args)) => {
+            capacity::command(&capacity::CapacityPlan::from_args(&args, command_line)?)
+        }
         Some(Command::Compare(args)) => {
             let out = report::compare(
                 &args.results,
