@@ -150,10 +150,7 @@ impl CapacityPlan {
                 args.workloads.clone()
             },
             threads: args.threads.clone(),
-            duration: Some(
-                args.duration
-                    .unwrap_or(if args.quick { 0.3 } else { 2.0 }),
-            ),
+            duration: Some(args.duration.unwrap_or(if args.quick { 0.3 } else { 2.0 })),
             warmup: Some(if args.quick { 0.0 } else { 0.5 }),
             repeat: Some(1),
             value_size: args.value_size,

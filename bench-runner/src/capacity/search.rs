@@ -230,7 +230,9 @@ mod tests {
         // +-10% deterministic noise on the latency.
         let mut n = 0u64;
         let noisy = |rate: f64| {
-            n = n.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            n = n
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let jitter = 0.9 + 0.2 * ((n >> 11) as f64 / (1u64 << 53) as f64);
             let clean = queue(200.0)(rate).unwrap();
             at(clean.p_us * jitter)
