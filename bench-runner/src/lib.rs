@@ -2,6 +2,7 @@
 //! it protects. The binary is a thin wrapper over [`main_with_args`].
 
 pub mod capacity;
+pub mod capacity_args;
 pub mod ceilings;
 pub mod cell;
 pub mod cli;
@@ -12,6 +13,7 @@ pub mod faults;
 pub mod list;
 pub mod memory;
 pub mod null;
+pub mod numbers;
 pub mod output;
 pub mod output_args;
 pub mod plan;

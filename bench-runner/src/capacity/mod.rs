@@ -22,7 +22,6 @@
 //! bound past it. Its capacity under any budget at or above `s` is
 //! `1/s`.
 
-pub mod args;
 pub mod plan;
 pub mod search;
 
@@ -35,7 +34,7 @@ use results::capacity::STATUS_FAILED;
 use results::{CapacityRow, Environment, RunRow};
 use serde::Serialize;
 
-pub use args::CapacityArgs;
+pub use crate::capacity_args::CapacityArgs;
 pub use plan::{Budget, CapacityPlan, Percentile, SearchSettings};
 pub use search::{search, Bounds, Capacity, Measured, Verdict};
 

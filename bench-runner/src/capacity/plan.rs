@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use super::args::CapacityArgs;
+use crate::capacity_args::CapacityArgs;
 use crate::cli::RunArgs;
 use crate::plan::RunPlan;
 

@@ -5,7 +5,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cli::{seconds, whole, OutputArgs, MAX_THREADS};
+use crate::numbers::{seconds, whole};
+use crate::output_args::OutputArgs;
+
+/// Most client threads a cell may use: `cli::MAX_THREADS` (a test checks
+/// they agree; naming it here would make a module cycle).
+pub const MAX_THREADS: u64 = 1024;
 
 /// Fewest bisection steps a search makes (besides its two ends).
 pub const MIN_STEPS: u64 = 6;
@@ -138,6 +143,11 @@ fn rate(s: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_thread_cap_is_run_s() {
+        assert_eq!(MAX_THREADS, crate::cli::MAX_THREADS);
+    }
 
     #[test]
     fn budgets_need_a_unit_and_a_positive_value() {
