@@ -1,6 +1,8 @@
 //! `bench-runner`: measures what durability costs on a disk and proves what
 //! it protects. The binary is a thin wrapper over [`main_with_args`].
 
+pub mod capacity;
+pub mod capacity_args;
 pub mod ceilings;
 pub mod cell;
 pub mod cli;
@@ -11,6 +13,7 @@ pub mod faults;
 pub mod list;
 pub mod memory;
 pub mod null;
+pub mod numbers;
 pub mod output;
 pub mod output_args;
 pub mod plan;
@@ -125,6 +128,9 @@ fn dispatch(cli: Cli, command_line: &str) -> Result<u8> {
             crash_cmd::run(&crash_cmd::CrashPlan::from_args(&args, command_line)?)
         }
         Some(Command::CrashChild(args)) => crash_cmd::child(&args),
+        Some(Command::Capacity(args)) => {
+            capacity::command(&capacity::CapacityPlan::from_args(&args, command_line)?)
+        }
         Some(Command::Compare(args)) => {
             let out = report::compare(
                 &args.results,

@@ -19,6 +19,17 @@ fn ratio_text(r: Option<f64>) -> String {
     r.map_or("-".into(), |v| sig(v, 3))
 }
 
+/// The capacity searches of every run, side by side (`capacity.csv`).
+fn compare_capacity(
+    cmp: &Comparison,
+) -> Result<Vec<results::capacity::CapacityCompareRow>, PlotError> {
+    let mut runs = Vec::new();
+    for r in &cmp.runs {
+        runs.push((r.label.clone(), results::capacity::load_capacity(&r.dir)?));
+    }
+    Ok(results::capacity::compare_capacity(&runs))
+}
+
 /// Options of a comparison.
 #[derive(Debug, Clone, Default)]
 pub struct CompareOptions {
@@ -160,7 +171,12 @@ pub fn render_compare(
             .diverging(),
         )?;
     }
-    let md = compare_markdown(&cmp, &name, &labels, &figs);
+    let mut md = compare_markdown(&cmp, &name, &labels, &figs);
+    let capacity = compare_capacity(&cmp)?;
+    if !capacity.is_empty() {
+        results::write_csv(&out.join("compare_capacity.csv"), &capacity)?;
+        md.push_str(&crate::capacity::compare_table(&capacity));
+    }
     let html = crate::html::to_html(&md, out, &format!("bench-runner comparison: {name}"));
     let markdown = out.join("compare.md");
     let html_path = out.join("compare.html");

@@ -24,6 +24,7 @@
 //!   and ⚠ marks a spread above 10%, a noisy cell's device figures, an
 //!   efficiency above 1.05 and a probe that suspects the disk of lying.
 
+mod capacity;
 mod cells;
 pub mod chart;
 mod compare;

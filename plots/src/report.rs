@@ -360,6 +360,12 @@ pub fn render_report(
     charts_md.push_str(&crate::timeline::section(
         &d.rd, &d.runs, &mut figs, &corner, &mut notes,
     )?);
+    charts_md.push_str(&crate::capacity::section(
+        &d.rd,
+        &mut figs,
+        &mut styles,
+        &corner,
+    )?);
 
     // 7. Crash verification.
     let mut crash_md = String::new();

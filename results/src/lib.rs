@@ -15,10 +15,12 @@
 //! | `skipped.csv` | [`SkippedRow`]: combinations not run, and why |
 //! | `timeline.csv` | [`TimelineRow`]: cell x repetition x interval |
 //! | `events.csv` | [`EventRow`]: engine maintenance during each cell |
+//! | `capacity.csv` | [`CapacityRow`]: the highest rate within a latency budget |
 //!
 //! Every file is written durably: temporary file, fsync, rename, fsync of
 //! the directory. The tool about durability keeps its own results durable.
 
+pub mod capacity;
 pub mod compare;
 mod device;
 mod env;
@@ -30,6 +32,7 @@ pub mod steady;
 mod timeline;
 pub mod warnings;
 
+pub use capacity::CapacityRow;
 pub use device::{
     is_noisy, lying_disk_doubts, BlockDevice, DeviceStat, SyncEvidence, NOISE_FACTOR,
     ROTATIONAL_MIN_SYNC_US,
