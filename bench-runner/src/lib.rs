@@ -16,6 +16,8 @@ pub mod output_args;
 pub mod plan;
 pub mod probe;
 pub mod progress;
+pub mod recovery_args;
+pub mod recovery_cmd;
 pub mod report;
 pub mod reporter;
 pub mod rows;
@@ -125,6 +127,10 @@ fn dispatch(cli: Cli, command_line: &str) -> Result<u8> {
             crash_cmd::run(&crash_cmd::CrashPlan::from_args(&args, command_line)?)
         }
         Some(Command::CrashChild(args)) => crash_cmd::child(&args),
+        Some(Command::Recovery(args)) => {
+            recovery_cmd::run(&recovery_cmd::RecoveryPlan::from_args(&args, command_line)?)
+        }
+        Some(Command::RecoveryChild(args)) => recovery_cmd::child(&args),
         Some(Command::Compare(args)) => {
             let out = report::compare(
                 &args.results,
