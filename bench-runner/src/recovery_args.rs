@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cli::{whole, MAX_REPEAT};
 use crate::output_args::OutputArgs;
 
 /// Examples of `recovery --help`.
@@ -34,17 +33,14 @@ pub struct RecoveryArgs {
     #[arg(long, value_delimiter = ',', value_name = "N")]
     pub sizes: Vec<String>,
     /// Writes made under the measured policy after the load, before the close or the kill (at most the store's keys; default: 10000; 1000 with --quick).
-    #[arg(long, value_name = "N", allow_negative_numbers = true,
-          value_parser = whole(1, 10_000_000, "writes"))]
-    pub tail: Option<u64>,
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub tail: Option<String>,
     /// Value size in bytes (default: 100).
-    #[arg(long, value_name = "BYTES", allow_negative_numbers = true,
-          value_parser = whole(16, 1 << 20, "bytes"))]
-    pub value_size: Option<u64>,
+    #[arg(long, value_name = "BYTES", allow_negative_numbers = true)]
+    pub value_size: Option<String>,
     /// Repetitions of each measurement, 1 to 1000, run interleaved as in `run`; results report the median and a 95% interval (default: 3; 1 with --quick).
-    #[arg(long, value_name = "N", allow_negative_numbers = true,
-          value_parser = whole(1, MAX_REPEAT, "repetitions"))]
-    pub repeat: Option<u64>,
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub repeat: Option<String>,
     /// Seed of the kill points (the clean and the killed load of a measurement share it).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -54,6 +50,9 @@ pub struct RecoveryArgs {
     /// Small sizes and one repetition, for a smoke run.
     #[arg(long)]
     pub quick: bool,
+    /// Testing the checker only: the writing child acknowledges every measured write after the first N without making it.
+    #[arg(long, hide = true, value_name = "N")]
+    pub test_drop_after: Option<u64>,
     /// Output options (--out adds recovery.csv to an existing run's folder).
     #[command(flatten)]
     pub output: OutputArgs,

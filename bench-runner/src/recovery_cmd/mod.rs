@@ -59,9 +59,7 @@ pub fn run(plan: &RecoveryPlan) -> Result<u8> {
             .context("find bench-runner's own executable")?
             .into_os_string(),
         value_size: plan.value_size,
-        drop_after: std::env::var("BENCH_RECOVERY_TEST_DROP_AFTER")
-            .ok()
-            .and_then(|v| v.parse().ok()),
+        drop_after: plan.test_drop_after,
     };
     let mut progress = Progress::new(ProgressMode::detect(plan.quiet));
     let slots = crate::schedule::interleaved(plan.cells.len(), plan.repeat, plan.order_seed);

@@ -60,6 +60,8 @@ pub struct RecoveryPlan {
     pub order_seed: u64,
     /// Engine x policy pairs left out, and why.
     pub notes: Vec<String>,
+    /// Testing the checker: the writing child drops writes after this many.
+    pub test_drop_after: Option<u64>,
     /// `--out`.
     pub out: Option<PathBuf>,
     /// `--label`.
@@ -68,6 +70,15 @@ pub struct RecoveryPlan {
     pub quiet: bool,
     /// The command line, for environment.json.
     pub command_line: String,
+}
+
+/// Parses a whole number of `what` in `lo..=hi` for option `flag`.
+fn whole(flag: &str, v: Option<&String>, lo: u64, hi: u64, what: &str) -> Result<Option<u64>> {
+    let Some(v) = v else { return Ok(None) };
+    match v.trim().parse::<u64>() {
+        Ok(n) if (lo..=hi).contains(&n) => Ok(Some(n)),
+        _ => bail!("{flag}: {v:?} is not a whole number of {what} from {lo} to {hi}"),
+    }
 }
 
 /// Parses `10k`, `1m`, `2500` as a number of keys (at least 1).
@@ -125,8 +136,7 @@ impl RecoveryPlan {
                 .map(|s| parse_size(s))
                 .collect::<Result<_>>()?
         };
-        let tail = args
-            .tail
+        let tail = whole("--tail", args.tail.as_ref(), 1, 10_000_000, "writes")?
             .unwrap_or(if args.quick { QUICK_TAIL } else { DEFAULT_TAIL });
         let mut cells = Vec::new();
         let mut notes = Vec::new();
@@ -161,8 +171,23 @@ impl RecoveryPlan {
         Ok(RecoveryPlan {
             disk: args.disk.clone(),
             cells,
-            value_size: args.value_size.unwrap_or(100),
-            repeat: args.repeat.unwrap_or(if args.quick { 1 } else { 3 }) as u32,
+            value_size: whole(
+                "--value-size",
+                args.value_size.as_ref(),
+                16,
+                1 << 20,
+                "bytes",
+            )?
+            .unwrap_or(100),
+            repeat: whole(
+                "--repeat",
+                args.repeat.as_ref(),
+                1,
+                crate::cli::MAX_REPEAT,
+                "repetitions",
+            )?
+            .unwrap_or(if args.quick { 1 } else { 3 }) as u32,
+            test_drop_after: args.test_drop_after,
             seed: args.seed,
             order_seed,
             notes,
