@@ -160,7 +160,8 @@ pub fn render_compare(
             .diverging(),
         )?;
     }
-    let md = compare_markdown(&cmp, &name, &labels, &figs);
+    let mut md = compare_markdown(&cmp, &name, &labels, &figs);
+    md.push_str(&crate::recovery::compare_section(dirs, &labels, out)?);
     let html = crate::html::to_html(&md, out, &format!("bench-runner comparison: {name}"));
     let markdown = out.join("compare.md");
     let html_path = out.join("compare.html");

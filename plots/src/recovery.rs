@@ -251,3 +251,47 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &RecoveryChart) ->
     ))?;
     Ok(())
 }
+
+/// The recovery part of a comparison: writes `recovery_compare.csv` into
+/// `out` and returns a `## Recovery` section, or nothing when no folder has
+/// `recovery.csv`.
+pub(crate) fn compare_section(
+    dirs: &[PathBuf],
+    labels: &[String],
+    out: &Path,
+) -> Result<String, PlotError> {
+    let rows = results::compare_recovery(dirs, labels)?;
+    if rows.is_empty() {
+        return Ok(String::new());
+    }
+    results::write_csv(&out.join("recovery_compare.csv"), &rows)?;
+    let mut m = String::new();
+    let _ = writeln!(m, "## Recovery\n");
+    let _ = writeln!(m, "Reopen plus the first read (ms, median) of the same engine, policy and size on each run; the ratio is against the baseline, and a change counts only when the two 95% intervals do not overlap (as for ops/s); a line measured once has no interval, so any difference counts. Full table: `recovery_compare.csv`.\n");
+    let _ = writeln!(
+        m,
+        "| engine | policy | keys | run | clean ms | ratio | change | after kill ms | ratio | change | recovered |\n|---|---|---:|---|---:|---:|---|---:|---:|---|---|"
+    );
+    let num = |v: Option<f64>| v.map_or("-".into(), |x| format!("{x:.1}"));
+    let ratio = |v: Option<f64>| v.map_or("-".into(), |x| format!("{x:.2}"));
+    for r in &rows {
+        let _ = writeln!(
+            m,
+            "| {} | {} | {} | {}{} | {} | {} | {} | {} | {} | {} | {} |",
+            r.engine,
+            r.policy,
+            human(r.keys as f64),
+            r.run,
+            if r.baseline { " (baseline)" } else { "" },
+            num(r.reopen_clean_ms),
+            ratio(r.clean_ratio),
+            r.clean_change,
+            num(r.reopen_after_kill_ms),
+            ratio(r.kill_ratio),
+            r.kill_change,
+            if r.recovered_ok { "ok" } else { "**LOST**" }
+        );
+    }
+    let _ = writeln!(m);
+    Ok(m)
+}

@@ -42,7 +42,7 @@ pub use files::{
     ResultsDir,
 };
 pub use hgrm::{parse_hgrm, write_hgrm, PERCENTILES};
-pub use recovery::RecoveryRow;
+pub use recovery::{compare_recovery, RecoveryCompareRow, RecoveryRow};
 pub use rows::{CeilingRow, CrashRow, LatencyRow, ProbeRow, RunRow, SkippedRow};
 pub use stats::{median, median_interval, percentile_supported, Interval, MIN_TAIL_SAMPLES};
 pub use steady::Steadiness;
