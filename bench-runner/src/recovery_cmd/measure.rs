@@ -262,7 +262,7 @@ fn is_log(path: &Path) -> bool {
         .and_then(|p| p.file_name())
         .is_some_and(|p| p.to_string_lossy().contains("journal"));
     in_journal
-        || [".wal", "-wal", ".log", ".data", ".seg", ".journal"]
+        || [".wal", "-wal", ".log", ".data", ".seg", ".journal", ".jnl"]
             .iter()
             .any(|s| name.ends_with(s))
         || name.starts_with("wal")
@@ -306,7 +306,13 @@ mod tests {
 
     #[test]
     fn log_files_are_told_by_name() {
-        for l in ["d/000001.wal", "d/db-wal", "d/000003.data", "d/journals/0"] {
+        for l in [
+            "d/000001.wal",
+            "d/db-wal",
+            "d/000003.data",
+            "d/journals/0",
+            "d/fjall/0.jnl",
+        ] {
             assert!(is_log(Path::new(l)), "{l}");
         }
         for n in ["d/000001.sst", "d/data.mdb", "d/MANIFEST", "d/db.redb"] {
