@@ -29,8 +29,8 @@ pub enum Ending {
 /// What one measurement found.
 #[derive(Debug, Clone)]
 pub struct Measurement {
-    /// Reopen plus first read, in milliseconds.
-    pub reopen_ms: f64,
+    /// Reopen plus first read, in milliseconds; `None` when the reopen failed.
+    pub reopen_ms: Option<f64>,
     /// Bytes the engine read during that (Vfs engines only).
     pub bytes_read: Option<u64>,
     /// Bytes of log files after the close or kill.
@@ -195,15 +195,27 @@ fn measure_in(
         .context("start the reopen child")?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
-        bail!(
-            "the reopen failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+        // A recovery that fails is a finding about the engine, not an
+        // error of the run: the line fails its check.
+        return Ok(Measurement {
+            reopen_ms: None,
+            bytes_read: None,
+            log_bytes,
+            tail_acked,
+            check: RecoveryCheck {
+                acked: h.acked(),
+                violation: Some(format!(
+                    "the reopen failed ({}): {}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                )),
+                ..RecoveryCheck::default()
+            },
+        });
     }
     let (nanos, bytes_read, state) = parse_report(&stdout)?;
     Ok(Measurement {
-        reopen_ms: nanos as f64 / 1e6,
+        reopen_ms: Some(nanos as f64 / 1e6),
         bytes_read,
         log_bytes,
         tail_acked,

@@ -129,7 +129,7 @@ fn rows(
         .map(|(&i, c)| {
             let cell = &plan.cells[i];
             let times = |ms: &[Measurement]| {
-                let t: Vec<f64> = ms.iter().map(|m| m.reopen_ms).collect();
+                let t: Vec<f64> = ms.iter().filter_map(|m| m.reopen_ms).collect();
                 let ci = results::median_interval(&t);
                 (results::median(&t), ci.map(|c| c.low), ci.map(|c| c.high))
             };
