@@ -114,6 +114,14 @@ pub fn run(plan: &RecoveryPlan) -> Result<u8> {
     Ok(0)
 }
 
+/// Key and value bytes of keys `0..keys` (keys and short values grow
+/// with the key's digits).
+fn data_bytes(keys: u64, value_size: u64) -> u64 {
+    (0..keys)
+        .map(|k| (crashcheck::key_bytes(k).len() + child::value(k, value_size).len()) as u64)
+        .sum()
+}
+
 fn median_u64(v: &[Option<u64>]) -> Option<u64> {
     let xs: Vec<f64> = v.iter().flatten().map(|&x| x as f64).collect();
     results::median(&xs).map(|m| m.round() as u64)
@@ -151,9 +159,7 @@ fn rows(
                 engine: cell.info.name.to_string(),
                 policy: cell.policy.to_string(),
                 keys: cell.keys,
-                data_bytes: cell.keys
-                    * (crashcheck::key_bytes(cell.keys.saturating_sub(1)).len() as u64
-                        + child::value(cell.keys.saturating_sub(1), plan.value_size).len() as u64),
+                data_bytes: data_bytes(cell.keys, plan.value_size),
                 tail_writes: cell.tail,
                 log_bytes_at_kill: median_u64(
                     &c.kill.iter().map(|m| m.log_bytes).collect::<Vec<_>>(),
