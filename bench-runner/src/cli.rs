@@ -160,6 +160,12 @@ pub enum Command {
     /// Internal: the child process of `crash --kill`.
     #[command(hide = true)]
     CrashChild(crate::crash_args::CrashChildArgs),
+    /// Recovery time after a clean close and after a SIGKILL, against data size, checked against the acknowledged writes.
+    #[command(after_long_help = crate::recovery_args::RECOVERY_EXAMPLES)]
+    Recovery(crate::recovery_args::RecoveryArgs),
+    /// Internal: the child processes of `recovery`.
+    #[command(hide = true)]
+    RecoveryChild(crate::recovery_args::RecoveryChildArgs),
 }
 
 pub use crate::numbers::{seconds, whole};

@@ -19,6 +19,8 @@ pub mod output_args;
 pub mod plan;
 pub mod probe;
 pub mod progress;
+pub mod recovery_args;
+pub mod recovery_cmd;
 pub mod report;
 pub mod reporter;
 pub mod rows;
@@ -131,6 +133,10 @@ fn dispatch(cli: Cli, command_line: &str) -> Result<u8> {
         Some(Command::Capacity(args)) => {
             capacity::command(&capacity::CapacityPlan::from_args(&args, command_line)?)
         }
+        Some(Command::Recovery(args)) => {
+            recovery_cmd::run(&recovery_cmd::RecoveryPlan::from_args(&args, command_line)?)
+        }
+        Some(Command::RecoveryChild(args)) => recovery_cmd::child(&args),
         Some(Command::Compare(args)) => {
             let out = report::compare(
                 &args.results,

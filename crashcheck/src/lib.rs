@@ -59,7 +59,8 @@
 //! - [`kill`](mod@kill): the kill itself, which reaches the whole process tree;
 //! - [`exhaustive`]: bounded exhaustive checks (`crash --exhaustive`):
 //!   every small workload, every crash instant, every post-crash state;
-//! - [`race`]: a second writer released inside a sync, for group commit.
+//! - [`race`]: a second writer released inside a sync, for group commit;
+//! - [`recovery`]: the check of `bench-runner recovery`'s many-key reopens.
 
 pub mod classify;
 pub mod concurrent;
@@ -72,6 +73,7 @@ pub mod process;
 pub mod process_concurrent;
 pub mod protocol;
 pub mod race;
+pub mod recovery;
 pub mod trial;
 pub mod workload;
 

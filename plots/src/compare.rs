@@ -177,6 +177,7 @@ pub fn render_compare(
         results::write_csv(&out.join("compare_capacity.csv"), &capacity)?;
         md.push_str(&crate::capacity::compare_table(&capacity));
     }
+    md.push_str(&crate::recovery::compare_section(dirs, &labels, out)?);
     let html = crate::html::to_html(&md, out, &format!("bench-runner comparison: {name}"));
     let markdown = out.join("compare.md");
     let html_path = out.join("compare.html");

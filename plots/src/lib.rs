@@ -33,6 +33,7 @@ mod figures;
 mod headline;
 mod html;
 mod loaded;
+mod recovery;
 mod report;
 pub mod style;
 mod svgtext;

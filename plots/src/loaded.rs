@@ -99,10 +99,14 @@ pub(crate) fn load(dir: &Path) -> Result<Loaded, PlotError> {
         &rd.crash(),
         "run `bench-runner crash --out <this folder>` to add the crash-verification table",
     )?;
-    if runs.is_empty() && crash.rows().is_empty() && probe.rows().is_empty() {
+    if runs.is_empty()
+        && crash.rows().is_empty()
+        && probe.rows().is_empty()
+        && !rd.recovery().exists()
+    {
         return Err(PlotError::NoResults {
             path: dir.to_path_buf(),
-            reason: "no runs.csv, probe.csv or crash.csv with results in it".into(),
+            reason: "no runs.csv, probe.csv, crash.csv or recovery.csv with results in it".into(),
         });
     }
     let env: Result<Environment, String> = if rd.environment().exists() {

@@ -435,6 +435,7 @@ pub fn render_report(
         }
     }
 
+    crash_md.push_str(&crate::recovery::section(&d.rd, &mut figs, &corner)?);
     let md = report_markdown(&d, &charts_md, &crash_md);
     let html = crate::html::to_html(&md, out, &format!("bench-runner report: {}", d.label));
     let markdown = out.join("report.md");

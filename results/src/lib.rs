@@ -16,6 +16,7 @@
 //! | `timeline.csv` | [`TimelineRow`]: cell x repetition x interval |
 //! | `events.csv` | [`EventRow`]: engine maintenance during each cell |
 //! | `capacity.csv` | [`CapacityRow`]: the highest rate within a latency budget |
+//! | `recovery.csv` | [`RecoveryRow`]: reopen time against data size |
 //!
 //! Every file is written durably: temporary file, fsync, rename, fsync of
 //! the directory. The tool about durability keeps its own results durable.
@@ -26,6 +27,7 @@ mod device;
 mod env;
 mod files;
 mod hgrm;
+mod recovery;
 mod rows;
 mod stats;
 pub mod steady;
@@ -43,6 +45,7 @@ pub use files::{
     ResultsDir,
 };
 pub use hgrm::{parse_hgrm, write_hgrm, PERCENTILES};
+pub use recovery::{compare_recovery, RecoveryCompareRow, RecoveryRow};
 pub use rows::{CeilingRow, CrashRow, LatencyRow, ProbeRow, RunRow, SkippedRow};
 pub use stats::{median, median_interval, percentile_supported, Interval, MIN_TAIL_SAMPLES};
 pub use steady::Steadiness;
