@@ -95,39 +95,47 @@ pub(crate) struct Trellis {
     pub corner: String,
 }
 
+/// End of the x axis: the last step's end (at least 1 ms).
+pub(crate) fn x_max<'a>(steps: impl Iterator<Item = &'a Step>) -> f64 {
+    steps
+        .map(|s| s.to_s)
+        .filter(|v| v.is_finite())
+        .fold(0f64, f64::max)
+        .max(1e-3)
+}
+
+/// The y axis for `steps` (the 30x rule of `axis.rs`).
+pub(crate) fn y_scale<'a>(steps: impl Iterator<Item = &'a Step>) -> YScale {
+    let values: Vec<f64> = steps.filter_map(|s| s.value).collect();
+    YScale::of(&values)
+}
+
+/// The event kinds among `marks`, in legend order.
+pub(crate) fn kinds<'a>(marks: impl Iterator<Item = &'a Mark>) -> Vec<EventKind> {
+    let mut k: Vec<EventKind> = Vec::new();
+    for m in marks {
+        if !k.contains(&m.kind) {
+            k.push(m.kind.clone());
+        }
+    }
+    k.sort_by_key(EventKind::rank);
+    k
+}
+
 impl Trellis {
     /// End of the x axis: the last interval's end over all panels.
     pub fn x_max(&self) -> f64 {
-        self.panels
-            .iter()
-            .flat_map(|p| p.steps.iter())
-            .map(|s| s.to_s)
-            .filter(|v| v.is_finite())
-            .fold(0f64, f64::max)
-            .max(1e-3)
+        x_max(self.panels.iter().flat_map(|p| &p.steps))
     }
 
     /// The y axis every panel shares.
     pub fn y_scale(&self) -> YScale {
-        let values: Vec<f64> = self
-            .panels
-            .iter()
-            .flat_map(|p| p.steps.iter())
-            .filter_map(|s| s.value)
-            .collect();
-        YScale::of(&values)
+        y_scale(self.panels.iter().flat_map(|p| &p.steps))
     }
 
     /// Event kinds drawn, in legend order.
     pub fn kinds(&self) -> Vec<EventKind> {
-        let mut k: Vec<EventKind> = Vec::new();
-        for m in self.panels.iter().flat_map(|p| p.events.iter()) {
-            if !k.contains(&m.kind) {
-                k.push(m.kind.clone());
-            }
-        }
-        k.sort_by_key(EventKind::rank);
-        k
+        kinds(self.panels.iter().flat_map(|p| &p.events))
     }
 
     fn has_stalls(&self) -> bool {

@@ -144,36 +144,17 @@ impl Overlay {
 
     /// End of the x axis: the last interval's end over all lines.
     pub fn x_max(&self) -> f64 {
-        self.lines
-            .iter()
-            .flat_map(|l| l.steps.iter())
-            .map(|s| s.to_s)
-            .filter(|v| v.is_finite())
-            .fold(0f64, f64::max)
-            .max(1e-3)
+        super::chart::x_max(self.lines.iter().flat_map(|l| &l.steps))
     }
 
     /// The y axis, by the same rule and from the same values as the grid's.
     pub fn y_scale(&self) -> YScale {
-        let values: Vec<f64> = self
-            .lines
-            .iter()
-            .flat_map(|l| l.steps.iter())
-            .filter_map(|s| s.value)
-            .collect();
-        YScale::of(&values)
+        super::chart::y_scale(self.lines.iter().flat_map(|l| &l.steps))
     }
 
     /// Event kinds in the lanes, in legend order.
     pub fn kinds(&self) -> Vec<EventKind> {
-        let mut k: Vec<EventKind> = Vec::new();
-        for m in self.lines.iter().flat_map(|l| l.events.iter()) {
-            if !k.contains(&m.kind) {
-                k.push(m.kind.clone());
-            }
-        }
-        k.sort_by_key(EventKind::rank);
-        k
+        super::chart::kinds(self.lines.iter().flat_map(|l| &l.events))
     }
 
     fn has_stalls(&self) -> bool {
