@@ -180,16 +180,17 @@ const ROW_LABEL_W: i32 = 104;
 const Y_TICKS_W: i32 = 48;
 const Y_DESC_W: i32 = 30;
 
-/// Legend entries: (text, what its swatch is).
-enum Swatch {
+/// What an entry of the event legend shows.
+pub(crate) enum Swatch {
     Band(EventKind),
     Tick(EventKind),
     Stall,
 }
 
-fn legend_items(t: &Trellis) -> Vec<(String, Swatch)> {
-    let mut items: Vec<(String, Swatch)> = t
-        .kinds()
+/// Legend entries, (text, swatch), for the event `kinds` drawn, and for
+/// measured stalls when there are any. The grid and the overlay share it.
+pub(crate) fn legend_entries(kinds: Vec<EventKind>, stalls: bool) -> Vec<(String, Swatch)> {
+    let mut items: Vec<(String, Swatch)> = kinds
         .into_iter()
         .map(|k| {
             let name = k.name().to_string();
@@ -200,10 +201,14 @@ fn legend_items(t: &Trellis) -> Vec<(String, Swatch)> {
             }
         })
         .collect();
-    if t.has_stalls() {
+    if stalls {
         items.push(("stall (measured)".into(), Swatch::Stall));
     }
     items
+}
+
+fn legend_items(t: &Trellis) -> Vec<(String, Swatch)> {
+    legend_entries(t.kinds(), t.has_stalls())
 }
 
 /// Width of a legend entry: swatch, text (about 0.5 em a character at 16

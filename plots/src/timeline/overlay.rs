@@ -28,7 +28,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::axis::{linear_ticks, YScale};
 use super::canvas::{text_style, Canvas, DrawResult};
-use super::chart::{Mark, Step, Trellis, MIN_BAND_PX, TICK_FRACTION, WIDTH};
+use super::chart::{Mark, Step, Swatch, Trellis, MIN_BAND_PX, TICK_FRACTION, WIDTH};
 use super::kind::EventKind;
 use crate::chart::human;
 use crate::style::FAMILY;
@@ -227,30 +227,8 @@ fn fit(name: &str, max: usize) -> String {
     }
 }
 
-/// What an entry of the event legend shows.
-enum Swatch {
-    Band(EventKind),
-    Tick(EventKind),
-    Stall,
-}
-
 fn legend_items(o: &Overlay) -> Vec<(String, Swatch)> {
-    let mut items: Vec<(String, Swatch)> = o
-        .kinds()
-        .into_iter()
-        .map(|k| {
-            let name = k.name().to_string();
-            if k.instant() {
-                (format!("{name} (tick)"), Swatch::Tick(k))
-            } else {
-                (name, Swatch::Band(k))
-            }
-        })
-        .collect();
-    if o.has_stalls() {
-        items.push(("stall (measured)".into(), Swatch::Stall));
-    }
-    items
+    super::chart::legend_entries(o.kinds(), o.has_stalls())
 }
 
 /// A path in a line's colour and its policy's dash.
