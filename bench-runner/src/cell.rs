@@ -180,8 +180,7 @@ fn run_in(
     let engine: Arc<dyn Engine> = Arc::from(plan.engine.open(cfg)?);
     let mut streams: Vec<OpStream> = (0..threads).map(|t| spec.run_stream(t, threads)).collect();
     let duration = spec.duration_secs.map(Duration::from_secs_f64);
-    let origin = Instant::now();
-    let sample_every = warm_up(&*engine, &mut streams, plan, stop, origin)?;
+    let sample_every = warm_up(&*engine, &mut streams, plan, stop)?;
     if stop.load(Relaxed) {
         return Err(CellError::Interrupted);
     }
@@ -204,7 +203,10 @@ fn run_in(
         stop,
         finish: Some(&finish),
         sample_every: Some(sample_every),
-        origin,
+        // Open-loop schedules start with the measured phase (there is no
+        // open-loop warm-up): time spent setting up is not charged to the
+        // first operations as lateness.
+        origin: start,
         timeline: Some(&tl),
     };
     let (outcome, elapsed, samples, ended_steady) = std::thread::scope(|s| {
@@ -313,7 +315,6 @@ fn warm_up(
     streams: &mut [OpStream],
     plan: &CellPlan,
     stop: &AtomicBool,
-    origin: Instant,
 ) -> Result<u64, CellError> {
     let spec = &plan.workload;
     if plan.warmup.is_zero() || spec.target_rate.is_some() || spec.duration_secs.is_none() {
@@ -322,11 +323,11 @@ fn warm_up(
     let threads = spec.threads.max(1);
     let t0 = Instant::now();
     let phase = Phase {
-        deadline: Some(origin + plan.warmup),
+        deadline: Some(t0 + plan.warmup),
         stop,
         finish: None,
         sample_every: None,
-        origin,
+        origin: t0,
         timeline: None,
     };
     let warm = drive_all(engine, streams, phase)?;
