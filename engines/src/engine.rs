@@ -188,7 +188,19 @@ pub struct EngineConfig {
     /// Where the engine reports its maintenance (flushes, compactions,
     /// merges, checkpoints, rotations). Off by default.
     pub events: crate::events::Events,
+    /// The writes are a load, made durable as a whole by `sync` or `close`
+    /// at its end and never measured. An engine whose weakest faithful
+    /// policy still syncs every write (redb) may then commit without
+    /// syncing until `sync`, `close` or every
+    /// [`BULK_LOAD_SYNC_EVERY`] writes. Default false; no other engine
+    /// changes anything for it.
+    pub bulk_load: bool,
 }
+
+/// Under [`EngineConfig::bulk_load`], writes between the syncs an engine
+/// still makes (redb cannot reuse the pages of unsynced commits, so its
+/// file would grow without them).
+pub const BULK_LOAD_SYNC_EVERY: u64 = 1024;
 
 impl EngineConfig {
     /// Defaults on the real filesystem.
@@ -211,6 +223,7 @@ impl EngineConfig {
             checkpoint_bytes: 16 << 20,
             recycled_logs: crate::recycle::POOL_FILES,
             events: crate::events::Events::off(),
+            bulk_load: false,
         }
     }
 

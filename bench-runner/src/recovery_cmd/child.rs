@@ -86,8 +86,10 @@ pub fn child(args: &RecoveryChildArgs) -> Result<u8> {
 
 fn load(info: &EngineInfo, measured: SyncPolicy, dir: &Path, n: u64, size: u64) -> Result<()> {
     let policy = load_policy(info, measured);
+    let mut cfg = EngineConfig::new(dir, policy);
+    cfg.bulk_load = true;
     let engine = info
-        .open(EngineConfig::new(dir, policy))
+        .open(cfg)
         .with_context(|| format!("open {} in {} to load", info.name, dir.display()))?;
     let threads = if policy.mode == SyncMode::Group {
         GROUP_LOAD_THREADS

@@ -285,6 +285,11 @@ pub(crate) fn section(
     corner: &str,
     notes: &mut Vec<String>,
 ) -> Result<String, PlotError> {
+    // A folder without run cells (a recovery or capacity run alone) has
+    // nothing to chart over time, and nothing missing to say about it.
+    if runs.is_empty() && !rd.timeline().exists() {
+        return Ok(String::new());
+    }
     let cells = match cells::load(rd)? {
         Timelines::Missing(why) => {
             notes.push(why.clone());
