@@ -50,6 +50,9 @@ pub struct RecoveryArgs {
     /// Small sizes and one repetition, for a smoke run.
     #[arg(long)]
     pub quick: bool,
+    /// Drop the page cache before each timed reopen, as a power loss would (root only; default: the cache stays warm, as after a process crash).
+    #[arg(long)]
+    pub cold: bool,
     /// Testing the checker only: the writing child acknowledges every measured write after the first N without making it.
     #[arg(long, hide = true, value_name = "N")]
     pub test_drop_after: Option<u64>,

@@ -128,3 +128,85 @@ fn an_engine_that_drops_acknowledged_writes_fails_the_check() {
     assert!(rows[0].lost_writes > 0);
     assert!(rows[0].problem.contains("lost"), "{:?}", rows[0]);
 }
+
+/// `--cold` drops the page cache before each timed reopen (root only) and
+/// says so in every row; without root it is refused before anything runs.
+#[test]
+fn cold_reopens_are_marked_and_need_root() {
+    let (t, disk) = setup();
+    let out = t.path().join("out");
+    let args = [
+        "--quick",
+        "--cold",
+        "--engines",
+        "wal",
+        "--sizes",
+        "300",
+        "--tail",
+        "100",
+    ];
+    if !bench_runner::sys::is_root() {
+        recovery(&disk, &out, &args)
+            .assert()
+            .code(2)
+            .stderr(contains("--cold needs root"));
+        return;
+    }
+    recovery(&disk, &out, &args).assert().success();
+    let rows: Vec<RecoveryRow> = read_csv(&out.join("recovery.csv")).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].page_cache, "cold");
+    assert!(rows[0].recovered_ok, "{:?}", rows[0]);
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("always (cold cache)"), "{report}");
+}
+
+/// Ctrl-C ends a recovery run the way it ends `run`: the measurements that
+/// finished are in recovery.csv and the exit code is 130.
+#[test]
+fn sigint_keeps_the_finished_measurements() {
+    let (t, disk) = setup();
+    let out = t.path().join("out");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("bench-runner"))
+        .args(["recovery", "--quiet", "--disk"])
+        .arg(&disk)
+        .arg("--out")
+        .arg(&out)
+        .args([
+            "--engines",
+            "wal",
+            "--sizes",
+            "500",
+            "--tail",
+            "100",
+            "--repeat",
+            "200",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let csv = out.join("recovery.csv");
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !csv.exists() {
+        assert!(
+            std::time::Instant::now() < give_up,
+            "no measurement finished"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let rows: Vec<RecoveryRow> = read_csv(&csv).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(
+        rows[0].repetitions >= 1 && rows[0].repetitions < 200,
+        "{:?}",
+        rows[0]
+    );
+}

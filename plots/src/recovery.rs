@@ -56,12 +56,12 @@ pub(crate) fn section(
         "How long each engine takes to reopen and answer its first read (the last acknowledged key), after a clean close and after a SIGKILL during its last writes, against the number of keys in the store. Each recovered state was checked against the acknowledged writes: a line marked LOST reopened fast by losing data. What drives each engine's cost is in docs/methodology.md (Recovery).\n"
     );
     let first = figs.figures.len();
-    let pairs = ordered(rows.iter().map(|r| (r.engine.clone(), r.policy.clone())));
+    let pairs = ordered(rows.iter().map(|r| (r.engine.clone(), policy_label(r))));
     let mut lines = Vec::new();
     for (i, (engine, policy)) in pairs.iter().enumerate() {
         let mine: Vec<&RecoveryRow> = rows
             .iter()
-            .filter(|r| &r.engine == engine && &r.policy == policy)
+            .filter(|r| &r.engine == engine && &policy_label(r) == policy)
             .collect();
         for (dashed, what, get) in [
             (
@@ -102,6 +102,15 @@ pub(crate) fn section(
     Ok(md)
 }
 
+/// The policy, marked when the page cache was dropped before the reopens.
+fn policy_label(r: &RecoveryRow) -> String {
+    if r.page_cache == "cold" {
+        format!("{} (cold cache)", r.policy)
+    } else {
+        r.policy.clone()
+    }
+}
+
 fn ms(v: Option<f64>, lo: Option<f64>, hi: Option<f64>) -> String {
     match (v, lo, hi) {
         (Some(v), Some(l), Some(h)) => format!("{v:.1} ± {:.1}", (h - l) / 2.0),
@@ -125,7 +134,7 @@ fn table(rows: &[RecoveryRow]) -> String {
             m,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.engine,
-            r.policy,
+            policy_label(r),
             human(r.keys as f64),
             human(r.data_bytes as f64),
             ms(

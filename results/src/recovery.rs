@@ -25,6 +25,11 @@ pub struct RecoveryRow {
     pub data_bytes: u64,
     /// Writes made under the measured policy before the close or kill.
     pub tail_writes: u64,
+    /// `warm` (the page cache kept what the engine wrote, as after a
+    /// process crash) or `cold` (dropped before each timed reopen, as after
+    /// a power loss: `recovery --cold`). Files without the column are warm.
+    #[serde(default = "warm")]
+    pub page_cache: String,
     /// Bytes of the engine's log files (WAL, data segments, journal) right
     /// after the kill; empty for engines without a log file.
     pub log_bytes_at_kill: Option<u64>,
@@ -56,6 +61,10 @@ pub struct RecoveryRow {
     pub lost_writes: u64,
     /// The first problem found, as a sentence; empty when none.
     pub problem: String,
+}
+
+fn warm() -> String {
+    "warm".into()
 }
 
 impl ResultsDir {
@@ -185,9 +194,12 @@ pub fn compare_recovery(
     let mut out = Vec::new();
     for (label, rows) in &runs {
         for r in rows {
-            let b = base
-                .iter()
-                .find(|b| b.engine == r.engine && b.policy == r.policy && b.keys == r.keys);
+            let b = base.iter().find(|b| {
+                b.engine == r.engine
+                    && b.policy == r.policy
+                    && b.keys == r.keys
+                    && b.page_cache == r.page_cache
+            });
             let is_base = Some(label) == base_label;
             let (clean_ratio, mut clean_change) = side(r, b, clean);
             let (kill_ratio, mut kill_change) = side(r, b, kill);

@@ -50,6 +50,8 @@ pub struct ChildOptions {
     pub value_size: u64,
     /// Testing the checker: the writer child drops writes after this many.
     pub drop_after: Option<u64>,
+    /// Drop the page cache before the timed reopen.
+    pub cold: bool,
 }
 
 impl ChildOptions {
@@ -187,6 +189,9 @@ fn measure_in(
             first_key.to_string(),
         ],
     );
+    if opts.cold {
+        crate::sys::drop_caches().context("drop the page cache before the reopen (--cold)")?;
+    }
     let out = launch
         .command(dir)
         .stdin(Stdio::null())

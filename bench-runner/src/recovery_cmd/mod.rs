@@ -60,13 +60,19 @@ pub fn run(plan: &RecoveryPlan) -> Result<u8> {
             .into_os_string(),
         value_size: plan.value_size,
         drop_after: plan.test_drop_after,
+        cold: plan.cold,
     };
+    let signals = crate::signals::Signals::install()?;
+    let stop = signals.stop_flag();
     let mut progress = Progress::new(ProgressMode::detect(plan.quiet));
     let slots = crate::schedule::interleaved(plan.cells.len(), plan.repeat, plan.order_seed);
     progress.set_total(slots.len());
     let mut done: BTreeMap<usize, CellResults> = BTreeMap::new();
     let mut result = Ok(());
     for slot in &slots {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            break;
+        }
         let cell = &plan.cells[slot.cell];
         let seed = measure::kill_seed(plan.seed, cell, slot.round);
         progress.step(&format!(
@@ -87,7 +93,10 @@ pub fn run(plan: &RecoveryPlan) -> Result<u8> {
             Ok::<_, anyhow::Error>(())
         });
         if let Err(e) = r {
-            result = Err(e);
+            // A child killed by the same Ctrl-C is the stop, not a failure.
+            if !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                result = Err(e);
+            }
             break;
         }
         let rows = rows(plan, &done, &run_id, &label);
@@ -98,6 +107,17 @@ pub fn run(plan: &RecoveryPlan) -> Result<u8> {
     let _ = std::fs::remove_dir_all(&work);
     result?;
     let rows = rows(plan, &done, &run_id, &label);
+    if let Some(sig) = signals.received() {
+        // Every finished measurement is kept.
+        results::write_csv(&out.recovery(), &rows).context("write recovery.csv")?;
+        eprintln!(
+            "bench-runner: stopped by {}; finished measurements are in {}",
+            sig.name(),
+            out.root().display()
+        );
+        println!("{}", out.root().display());
+        return Ok(sig.exit_code());
+    }
     print_table(&rows);
     if let Err(e) = crate::report::plot(out.root(), None) {
         eprintln!(
@@ -177,6 +197,7 @@ fn rows(
                 bytes_replayed_clean: median_u64(
                     &c.clean.iter().map(|m| m.bytes_read).collect::<Vec<_>>(),
                 ),
+                page_cache: if plan.cold { "cold" } else { "warm" }.to_string(),
                 recovered_ok: all.clone().all(|m| m.check.ok()),
                 lost_writes: all.map(|m| m.check.lost).sum(),
                 problem,

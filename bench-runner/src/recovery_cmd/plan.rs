@@ -62,6 +62,8 @@ pub struct RecoveryPlan {
     pub notes: Vec<String>,
     /// Testing the checker: the writing child drops writes after this many.
     pub test_drop_after: Option<u64>,
+    /// `--cold`: the page cache is dropped before each timed reopen.
+    pub cold: bool,
     /// `--out`.
     pub out: Option<PathBuf>,
     /// `--label`.
@@ -103,6 +105,9 @@ pub fn parse_size(s: &str) -> Result<u64> {
 impl RecoveryPlan {
     /// Checks `args` and builds the plan.
     pub fn from_args(args: &RecoveryArgs, command_line: &str) -> Result<Self> {
+        if args.cold && !crate::sys::is_root() {
+            bail!("--cold needs root: it writes /proc/sys/vm/drop_caches (run as root or drop the flag)");
+        }
         let infos: Vec<&'static EngineInfo> = if args.engines.is_empty() {
             engines::registry::all().iter().collect()
         } else {
@@ -188,6 +193,7 @@ impl RecoveryPlan {
             )?
             .unwrap_or(if args.quick { 1 } else { 3 }) as u32,
             test_drop_after: args.test_drop_after,
+            cold: args.cold,
             seed: args.seed,
             order_seed,
             notes,
