@@ -84,12 +84,13 @@ fn a_tiny_search_writes_a_verdict_per_cell_and_budget() {
     );
     assert!(easy.closed_loop_ops_per_sec > 0.0);
     assert!(easy.p_at_capacity_us.is_some_and(|p| p > 0.0));
-    assert_eq!(easy.steps, 2);
+    assert_eq!(easy.steps, 1, "the grid starts at the top, within");
     let hard = &rows[1];
     assert_eq!(hard.status, STATUS_MISSES, "{hard:?}");
     assert_eq!(hard.capacity_ops_per_sec, None);
     assert!(hard.p_at_lowest_us.is_some_and(|p| p > 1.0));
     assert_eq!(hard.budget_us, 1.0);
+    assert_eq!(hard.steps, 4, "the whole grid was over the budget");
     let csv = std::fs::read_to_string(out.join("capacity.csv")).unwrap();
     assert!(
         csv.contains(",,"),
@@ -171,8 +172,16 @@ static SPIN: EngineInfo = EngineInfo::custom("spin", "spins 200 us per operation
 /// The figure for the note: the real harness and a synthetic engine of
 /// known service time. Arrivals are evenly spaced (D/D/1), so latency stays
 /// at the service time up to 1/service = 5,000 ops/s and the capacity under
-/// a 1 ms p99 budget is ~5,000 ops/s. Wall-clock bound, so ignored by
-/// default: `cargo test --release -p bench-runner --test capacity -- --ignored --nocapture`.
+/// any budget above the service time is ~5,000 ops/s.
+///
+/// The asserted budget is 10 ms: under 1 ms (800 us above the service
+/// time) the answer is set by the machine's own stalls, not the queue. A
+/// thread spinning on the reference VM sees about one gap over 0.5 ms per
+/// second, up to 4 ms, and at 87% load one 2 ms gap puts ~35 operations
+/// over 1 ms, enough to fail a p99 of 4,400: the 1 ms search found
+/// 4,215-4,517 ops/s there. It is printed, not asserted. Wall-clock bound,
+/// so ignored by default:
+/// `cargo test --release -p bench-runner --test capacity -- --ignored --nocapture`.
 #[test]
 #[ignore = "timing-dependent: run on a quiet machine"]
 fn the_search_finds_the_capacity_of_a_fixed_service_time() {
@@ -192,45 +201,50 @@ fn the_search_finds_the_capacity_of_a_fixed_service_time() {
     };
     let stop = AtomicBool::new(false);
     let expected = 1.0 / SERVICE.as_secs_f64();
-    // The top: twice the service rate (the closed loop would give ~1/s).
-    let bounds = Bounds {
-        low: settings.lowest_rate(2.0 * expected, Percentile::P99),
-        high: 2.0 * expected,
-        steps: settings.steps,
-        budget_us: 1000.0,
-    };
     let mut k = 0;
-    let c = search(bounds, |rate| {
-        k += 1;
-        let m = measure_at(
-            &t.path().join(format!("step-{k}")),
-            &cell,
-            rate,
-            Percentile::P99,
-            &settings,
-            &stop,
-        );
-        if let Ok(m) = &m {
-            eprintln!(
-                "{rate:>8.0} ops/s: p99 {:>10.0} us over {} ops",
-                m.p_us, m.ops
+    for budget_us in [10_000.0, 1_000.0] {
+        // The top: twice the service rate (the closed loop would give ~1/s).
+        let bounds = Bounds {
+            low: settings.lowest_rate(2.0 * expected, Percentile::P99),
+            high: 2.0 * expected,
+            steps: settings.steps,
+            budget_us,
+        };
+        let c = search(bounds, |rate| {
+            k += 1;
+            let m = measure_at(
+                &t.path().join(format!("step-{k}")),
+                &cell,
+                rate,
+                Percentile::P99,
+                &settings,
+                &stop,
             );
+            if let Ok(m) = &m {
+                eprintln!(
+                    "{rate:>8.0} ops/s: p99 {:>10.0} us over {} ops",
+                    m.p_us, m.ops
+                );
+            }
+            m
+        })
+        .map_err(|e| format!("{e:?}"))
+        .unwrap();
+        eprintln!(
+            "p99 <= {budget_us} us, {}: capacity {:?} ops/s, bracket [{:?}, {:.0}], expected {expected:.0} (D/D/1)",
+            c.verdict.status(),
+            c.rate(),
+            c.low,
+            c.high
+        );
+        if budget_us < 10_000.0 {
+            continue;
         }
-        m
-    })
-    .map_err(|e| format!("{e:?}"))
-    .unwrap();
-    eprintln!(
-        "{}: capacity {:?} ops/s, bracket [{:?}, {:.0}], expected {expected:.0} (D/D/1)",
-        c.verdict.status(),
-        c.rate(),
-        c.low,
-        c.high
-    );
-    assert_eq!(c.verdict, Verdict::Within);
-    let rate = c.rate().unwrap_or(0.0);
-    assert!(
-        (rate - expected).abs() / expected <= 0.15,
-        "{rate} vs {expected}"
-    );
+        assert_eq!(c.verdict, Verdict::Within);
+        let rate = c.rate().unwrap_or(0.0);
+        assert!(
+            (rate - expected).abs() / expected <= 0.15,
+            "{rate} vs {expected}"
+        );
+    }
 }

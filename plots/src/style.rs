@@ -26,7 +26,8 @@ pub fn register_font() -> Result<(), String> {
 }
 
 /// Series colours, ordered so neighbours differ strongly in luminance.
-pub const PALETTE: [RGBColor; 8] = [
+/// Twelve, so that every engine of the registry (nine) gets its own.
+pub const PALETTE: [RGBColor; 12] = [
     RGBColor(24, 45, 99),    // dark navy
     RGBColor(242, 153, 45),  // orange (light)
     RGBColor(45, 140, 130),  // teal (mid)
@@ -35,6 +36,10 @@ pub const PALETTE: [RGBColor; 8] = [
     RGBColor(90, 90, 90),    // grey (mid-dark)
     RGBColor(240, 215, 80),  // yellow (very light)
     RGBColor(120, 70, 150),  // purple (dark)
+    RGBColor(110, 185, 80),  // green (light)
+    RGBColor(140, 85, 40),   // brown (dark)
+    RGBColor(230, 125, 175), // pink (light)
+    RGBColor(20, 120, 190),  // blue (mid)
 ];
 
 /// Colour of series `i`.

@@ -63,9 +63,10 @@ pub struct CapacityRow {
     pub bracket_high_ops_per_sec: Option<f64>,
     /// The percentile measured at the capacity rate.
     pub p_at_capacity_us: Option<f64>,
-    /// The lowest rate the search tried.
+    /// The lowest rate the search measured (the grid goes down only until
+    /// a rate is within the budget).
     pub lowest_rate_ops_per_sec: f64,
-    /// The percentile measured at the lowest rate.
+    /// The percentile measured at that rate.
     pub p_at_lowest_us: Option<f64>,
     /// The cell's throughput without a target rate: the search's upper bound.
     pub closed_loop_ops_per_sec: f64,
