@@ -91,6 +91,19 @@ fn a_tiny_search_writes_a_verdict_per_cell_and_budget() {
     assert!(hard.p_at_lowest_us.is_some_and(|p| p > 1.0));
     assert_eq!(hard.budget_us, 1.0);
     assert_eq!(hard.steps, 4, "the whole grid was over the budget");
+    // Every step of both searches, numbered per search.
+    let steps: Vec<results::CapacityStepRow> =
+        results::read_csv(&out.join("capacity_steps.csv")).unwrap();
+    assert_eq!(steps.len() as u32, easy.steps + hard.steps, "{steps:?}");
+    let (a, b) = steps.split_at(easy.steps as usize);
+    assert!(a.iter().all(|s| s.budget_us == easy.budget_us && s.within));
+    assert!(b
+        .iter()
+        .all(|s| s.budget_us == 1.0 && !s.within && s.p_us > 1.0));
+    assert_eq!(
+        b.iter().map(|s| s.step).collect::<Vec<_>>(),
+        (1..=hard.steps).collect::<Vec<_>>()
+    );
     let csv = std::fs::read_to_string(out.join("capacity.csv")).unwrap();
     assert!(
         csv.contains(",,"),

@@ -112,6 +112,7 @@ pub(crate) fn section(
             },
         )?;
     }
+    crate::capacity_curve::charts(rd, figs, corner)?;
     md.push_str(&figs.markdown_since(first, "####"));
     md.push_str(&table(&rows));
     Ok(md)

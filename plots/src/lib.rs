@@ -25,6 +25,7 @@
 //!   efficiency above 1.05 and a probe that suspects the disk of lying.
 
 mod capacity;
+mod capacity_curve;
 mod cells;
 pub mod chart;
 mod compare;
@@ -33,6 +34,7 @@ mod figures;
 mod headline;
 mod html;
 mod loaded;
+mod loglog;
 mod recovery;
 mod report;
 pub mod style;

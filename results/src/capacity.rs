@@ -116,10 +116,52 @@ pub struct CapacityKey {
     pub budget_ns: u64,
 }
 
+/// One open-loop measurement of a search: a line of `capacity_steps.csv`,
+/// in the order the search made them. Together a cell's steps are its
+/// latency against offered load, which says why the search ended where it
+/// did (a percentile that is higher at a low rate than at a high one shows
+/// up here, not in `capacity.csv`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CapacityStepRow {
+    /// Identifier of the whole run.
+    pub run_id: String,
+    /// The `--label` of this machine/disk.
+    pub label: String,
+    /// Engine.
+    pub engine: String,
+    /// Sync policy text form.
+    pub policy: String,
+    /// Workload name.
+    pub workload: String,
+    /// Client threads.
+    pub threads: u32,
+    /// `p99` or `p999`.
+    pub percentile: String,
+    /// The budget searched for.
+    pub budget_us: f64,
+    /// 1 for the search's first measurement, then 2, 3, ...
+    pub step: u32,
+    /// The target (offered) rate over all threads.
+    pub target_ops_per_sec: f64,
+    /// The percentile measured from intended start times.
+    pub p_us: f64,
+    /// Operations timed.
+    pub ops: u64,
+    /// Whether `ops` holds 5 operations above the percentile.
+    pub enough_tail: bool,
+    /// Whether the step counted as within the budget.
+    pub within: bool,
+}
+
 impl ResultsDir {
     /// `capacity.csv`.
     pub fn capacity(&self) -> PathBuf {
         self.root().join("capacity.csv")
+    }
+
+    /// `capacity_steps.csv`.
+    pub fn capacity_steps(&self) -> PathBuf {
+        self.root().join("capacity_steps.csv")
     }
 }
 

@@ -16,6 +16,7 @@
 //! | `timeline.csv` | [`TimelineRow`]: cell x repetition x interval |
 //! | `events.csv` | [`EventRow`]: engine maintenance during each cell |
 //! | `capacity.csv` | [`CapacityRow`]: the highest rate within a latency budget |
+//! | `capacity_steps.csv` | [`CapacityStepRow`]: every open-loop measurement of those searches |
 //! | `recovery.csv` | [`RecoveryRow`]: reopen time against data size |
 //!
 //! Every file is written durably: temporary file, fsync, rename, fsync of
@@ -34,7 +35,7 @@ pub mod steady;
 mod timeline;
 pub mod warnings;
 
-pub use capacity::CapacityRow;
+pub use capacity::{CapacityRow, CapacityStepRow};
 pub use device::{
     is_noisy, lying_disk_doubts, BlockDevice, DeviceStat, SyncEvidence, NOISE_FACTOR,
     ROTATIONAL_MIN_SYNC_US,

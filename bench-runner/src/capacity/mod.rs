@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use results::capacity::STATUS_FAILED;
-use results::{CapacityRow, Environment, RunRow};
+use results::{CapacityRow, CapacityStepRow, Environment, RunRow};
 use serde::Serialize;
 
 pub use crate::capacity_args::CapacityArgs;
@@ -126,6 +126,30 @@ fn capacity_row(id: &CellId, budget: Budget, closed: f64, c: &Capacity) -> Capac
     }
 }
 
+/// The steps of a finished search, in the order they were measured.
+fn step_rows(id: &CellId, budget: Budget, c: &Capacity) -> Vec<CapacityStepRow> {
+    c.steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| CapacityStepRow {
+            run_id: id.run_id.clone(),
+            label: id.label.clone(),
+            engine: id.engine.clone(),
+            policy: id.policy.to_string(),
+            workload: id.workload.clone(),
+            threads: id.threads,
+            percentile: budget.percentile.to_string(),
+            budget_us: budget.us,
+            step: i as u32 + 1,
+            target_ops_per_sec: s.rate,
+            p_us: s.measured.p_us,
+            ops: s.measured.ops,
+            enough_tail: s.measured.enough_tail,
+            within: s.within,
+        })
+        .collect()
+}
+
 fn failed_row(id: &CellId, budget: Budget, closed: f64, error: &str) -> CapacityRow {
     CapacityRow {
         run_id: id.run_id.clone(),
@@ -202,6 +226,7 @@ pub fn run(plan: &CapacityPlan, stop: &AtomicBool) -> Result<(CapacityEnd, PathB
     progress.set_total(rp.cells.len() * (1 + plan.budgets.len()));
     let mut runs: Vec<RunRow> = Vec::new();
     let mut capacity: Vec<CapacityRow> = Vec::new();
+    let mut steps: Vec<CapacityStepRow> = Vec::new();
     let mut end = CapacityEnd::Finished;
     'cells: for (n, cell) in rp.cells.iter().enumerate() {
         let id = CellId {
@@ -275,7 +300,10 @@ pub fn run(plan: &CapacityPlan, stop: &AtomicBool) -> Result<(CapacityEnd, PathB
                         measure_at(&dir, cell, r, budget.percentile, &plan.search, stop)
                     });
                     match found {
-                        Ok(c) => capacity_row(&id, budget, *rate, &c),
+                        Ok(c) => {
+                            steps.extend(step_rows(&id, budget, &c));
+                            capacity_row(&id, budget, *rate, &c)
+                        }
                         Err(CellError::Interrupted) => {
                             end = CapacityEnd::Interrupted;
                             break 'cells;
@@ -287,6 +315,8 @@ pub fn run(plan: &CapacityPlan, stop: &AtomicBool) -> Result<(CapacityEnd, PathB
             progress.advance(&describe(&row));
             capacity.push(row);
             results::write_csv(&out.capacity(), &capacity).context("write capacity.csv")?;
+            results::write_csv(&out.capacity_steps(), &steps)
+                .context("write capacity_steps.csv")?;
         }
     }
     progress.finish();
