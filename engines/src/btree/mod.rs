@@ -1,5 +1,5 @@
 //! `btree`: a B+tree of fixed-size checksummed pages with a page cache and a
-//! redo WAL (the seed's `b-tree-storage-engine/btree.py`, without its one
+//! redo WAL (ported from the Python prototype `b-tree-storage-engine/btree.py`, without its one
 //! fsync per page per put).
 //!
 //! - [`page`]: byte layout of tree pages and the meta page.

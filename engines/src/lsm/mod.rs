@@ -1,5 +1,5 @@
-//! `lsm`: a log-structured merge tree (the seed's
-//! `log-structured-merge-tree/lsm.py`).
+//! `lsm`: a log-structured merge tree (ported from the
+//! Python prototype `log-structured-merge-tree/lsm.py`).
 //!
 //! Writes go to a WAL generation and a memtable (an ordered map). When the
 //! memtable passes `memtable_bytes` it becomes immutable, a new WAL
@@ -58,7 +58,7 @@
 //! for recycling). A
 //! compaction step writes its output tables the same way, then the
 //! manifest, and only then removes its input tables. The
-//! seed's WAL only flushed (never fsynced) and its SSTables were written in
+//! Python prototype's WAL only flushed (never fsynced) and its SSTables were written in
 //! place: under `none` (and without `+dir`) this engine shows what that
 //! costs. Under `none` recovery is best effort: a manifest or table that
 //! fails validation is dropped (noted in `stats().notes`), since nothing

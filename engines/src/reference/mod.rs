@@ -1,6 +1,6 @@
 //! Reference engines: SQLite, redb, fjall and LMDB behind the same
 //! [`Engine`] trait, so the matrix has known production engines next to the
-//! five of the seed. They are compiled with the `reference-engines` feature
+//! five engines of this project. They are compiled with the `reference-engines` feature
 //! (on by default).
 //!
 //! Their I/O does not go through [`crate::fs::Vfs`]: the sync-count columns
