@@ -119,11 +119,10 @@ fn parse(name: &str, ext: &str) -> Option<u64> {
 }
 
 /// A memtable key: up to 24 bytes are held inside the map's nodes, so a
-/// search compares keys without following a pointer per comparison. At
-/// the default 64 MiB memtable (about 450k entries of 16-byte keys and
-/// 100-byte values) heap keys made a `none` put 24% slower than at 16 MiB
-/// (criterion `lsm/put_none`); inline keys ordered as byte strings, like
-/// `Vec<u8>`, remove that cost.
+/// search compares keys without following a pointer per comparison: with
+/// a large memtable, heap keys made `none` puts markedly slower
+/// (docs/measurements.md). Inline keys order as byte strings, like
+/// `Vec<u8>`.
 type MemKey = smallvec::SmallVec<[u8; 24]>;
 
 #[derive(Debug, Default)]
