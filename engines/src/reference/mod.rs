@@ -14,7 +14,7 @@
 //! Each policy maps to the library's own setting; what a library cannot
 //! express faithfully is refused by its `*_supports` function with the
 //! reason, never approximated. The syncs per write counted with strace on
-//! this project's machines are in the README's mapping table.
+//! this project's machines are in docs/guide.md (*Reference engines*).
 //!
 //! | policy | sqlite (WAL journal) | redb | fjall | lmdb |
 //! |---|---|---|---|---|
