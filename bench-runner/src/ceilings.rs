@@ -6,8 +6,7 @@
 //! when the probe happened to run fast, every engine looks slow, and the
 //! other way round (efficiency above 1). Measuring the ceiling next to each
 //! cell does not help either: a 1 s probe is as noisy as the cell itself
-//! (on this project's VM, the ratio of a 2 s cell to its adjacent probe
-//! varied with a standard deviation of 8.7%, to a fixed probe 5.2%).
+//! (docs/measurements.md).
 //!
 //! So the ceiling is treated like a cell: the pattern chosen by the first
 //! probe (the best placement and layout for each cadence, record size and

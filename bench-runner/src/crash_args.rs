@@ -83,7 +83,7 @@ pub struct CrashArgs {
     /// Process crashes on a real disk: SIGKILL a child process driving each engine (needs --disk).
     #[arg(long)]
     pub kill: bool,
-    /// Test an external engine: a shell command speaking the line protocol on stdin/stdout (see the README), started with `sh -c CMD` and BENCH_DIR set to its data directory; needs --exec-promise, and --disk unless --fs fuse.
+    /// Test an external engine: a shell command speaking the line protocol on stdin/stdout (see docs/crash.md), started with `sh -c CMD` and BENCH_DIR set to its data directory; needs --exec-promise, and --disk unless --fs fuse.
     #[arg(long, value_name = "CMD")]
     pub exec: Option<String>,
     /// What the --exec program claims an `ok` means: none, always or batch:N.

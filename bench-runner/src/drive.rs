@@ -230,8 +230,7 @@ fn drive(
 
 /// How long before an open-loop operation's intended start its thread
 /// stops sleeping and starts spinning. A sleeping thread on a VM wakes up
-/// late (p99 ~1.1 ms on the reference VM, measured with a 200 us synthetic
-/// engine at 120 ops/s), and latency is timed from the intended start, so
+/// late (about a millisecond at p99: docs/measurements.md), and latency is timed from the intended start, so
 /// that lateness would be charged to the engine. wrk2 and HdrHistogram's
 /// `SimpleHistogram` pacers spin the last stretch for the same reason.
 const SPIN_BEFORE: Duration = Duration::from_millis(2);

@@ -70,7 +70,7 @@ fn crash_table_is_written_and_kept_promises_exit_zero() {
         .all(|r| r.trials == 6 && r.policy == "always+dir" && r.profile == "linux 4 threads"));
 }
 
-/// Issue 12 item 15: the default policies and profiles (fewer trials) exit
+/// The default policies and profiles (fewer trials) exit
 /// 0 on this build: `always` without `+dir` loses never-synced names on
 /// `posix`, which is labelled expected, not broken.
 #[test]
@@ -195,7 +195,8 @@ fn zero_trials_is_a_usage_error() {
         .stderr(contains("panicked").not());
 }
 
-/// Issue 12 item 7: nothing the simulated filesystem can reach.
+/// Engines the simulated filesystem cannot reach (the reference engines):
+/// the table says why and points to `--kill` and `--fs fuse`.
 #[test]
 fn unreachable_engines_say_why_and_point_to_kill_and_fuse() {
     let t = tempfile::tempdir().unwrap();
@@ -215,7 +216,7 @@ fn unreachable_engines_say_why_and_point_to_kill_and_fuse() {
     );
 }
 
-/// Issue 12 item 16: crash into a run's folder redraws its report with the
+/// `crash` into a run's folder redraws its report with the
 /// crash section; a crash-only folder gets a labelled report with one
 /// "Crash verification" heading.
 #[test]
@@ -418,7 +419,7 @@ fn exec_input_errors_exit_two() {
     assert!(left.is_empty(), "scratch folders left: {left:?}");
 }
 
-/// Issue 16: the seed's finding ("no directory fsync anywhere") reproduced
+/// The fsync audit's finding ("no directory fsync anywhere") reproduced
 /// through a real kernel path on a program the suite did not write. Under
 /// power cuts on `posix`, the example engine that fsyncs each write but
 /// never its directory loses whole segment files (BROKEN under its claim

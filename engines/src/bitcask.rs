@@ -1,5 +1,5 @@
-//! `bitcask`: the Bitcask paper's design (the seed's
-//! `hash-index-storage/bitcask.py`), on the shared [`crate::hashlog`] core.
+//! `bitcask`: the Bitcask paper's design (ported from the Python prototype
+//! `hash-index-storage/bitcask.py` this project started from), on the shared [`crate::hashlog`] core.
 //!
 //! One active data file takes every write; at `segment_bytes` (4 MiB by
 //! default) it becomes immutable and a new one starts. An in-memory keydir
@@ -44,7 +44,8 @@
 //! is durable before that record can disappear; only then are the old files removed (directory
 //! synced again under `+dir`). Without `+dir`, a new data
 //! file's name can be lost on power loss with every acknowledged write in
-//! it: the seed's "no directory fsync" finding.
+//! it: the fsync audit's "no directory fsync" finding
+//! (docs/crash.md, *Our five engines, and the fsync audit*).
 
 use crate::engine::{Capabilities, EngineConfig};
 use crate::hashlog::{Flavor, HashLog};

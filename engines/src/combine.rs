@@ -25,19 +25,15 @@
 //! of sleeping: the writers it waits for need the processor to come back,
 //! and a leader that sleeps idles it, and on a virtual machine an idle
 //! processor halts and takes tens of microseconds to wake (MySQL's redo
-//! log writer spins for the same reason). At 16 writers on 2 cores this
-//! took btree `group` from 43k to 60-64k writes/s (sleeping on a
-//! condition variable while appending each arrival: 43-48k), and wal,
-//! bitcask and loghash, whose appends were cheap already, from 45-66k to
-//! 58-71k.
+//! log writer spins for the same reason; the figures are in
+//! docs/measurements.md).
 //!
 //! The wait is bounded by the recent commit time, as in the syncer's
 //! gathering. A first version bounded it by the whole previous batch,
 //! gathering included: in read-mostly mixes, where writers come back
 //! slowly, each long gather lengthened the next one's deadline, and
-//! bitcask ycsb-b at 16 threads read 10% below the uncombined engines
-//! (443-469k against 489-540k); bounded by the commit, 491-527k against
-//! 473-484k in two alternating pairs (a noisy disk: read as a range).
+//! read-mostly mixes ran below the uncombined engines
+//! (docs/measurements.md).
 //!
 //! Every engine writes a put or delete this way under `group`; the wal's
 //! explicit multi-record batches, which replay all or nothing, append

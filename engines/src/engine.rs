@@ -159,10 +159,8 @@ pub struct EngineConfig {
     /// fjall 3's default (`max_memtable_size`; its level-0 threshold of 4
     /// tables is `merge_trigger_files`' default and its 64 MiB table target
     /// is this size too), so the two LSM trees flush and compact alike and
-    /// their write amplification compares like for like. At 16 MiB, lsm
-    /// wrote 3.4x the user bytes in a 2 s `fillrandom` cell against fjall's
-    /// 2.2x: four times the flushes, and level-0 compactions fjall had not
-    /// started.
+    /// their write amplification compares like for like (a smaller
+    /// memtable flushes and compacts more: docs/measurements.md).
     pub memtable_bytes: u64,
     /// Page size in bytes (btree). Default 4096.
     pub page_bytes: usize,

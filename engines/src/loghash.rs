@@ -1,5 +1,5 @@
-//! `loghash`: DDIA's log-structured hash table (the seed's
-//! `log-structured-hash-table/bitcask.py`), on the shared
+//! `loghash`: DDIA's log-structured hash table (ported from the
+//! Python prototype `log-structured-hash-table/bitcask.py`), on the shared
 //! [`crate::hashlog`] core.
 //!
 //! Writes append to fixed-size segments (`segment_bytes`, 4 MiB by
@@ -26,7 +26,7 @@
 //! one per group under `group`); rotation syncs the frozen segment (unless
 //! `none`) and fsyncs the directory after creating the next one (under
 //! `+dir`); compaction output and markers go through temp name, sync,
-//! rename, directory sync. The seed's version never fsynced at all; here
+//! rename, directory sync. The Python prototype never fsynced at all; here
 //! that is exactly the `none` policy, measurable next to the others.
 
 use crate::engine::{Capabilities, EngineConfig};

@@ -199,7 +199,7 @@ pub fn all() -> &'static [EngineInfo] {
     &ENGINES
 }
 
-/// The engines whose I/O goes through the `Vfs` (the five of the seed).
+/// The engines whose I/O goes through the `Vfs` (the five engines of this project).
 pub fn vfs_engines() -> impl Iterator<Item = &'static EngineInfo> {
     all().iter().filter(|e| e.uses_vfs)
 }

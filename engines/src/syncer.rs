@@ -34,8 +34,8 @@
 //! pending; nor do writers that mostly read, since only writers count.
 //! Appending writes wake the gathering leader when the group is whole.
 //! With the wait capped at half a sync, btree groups (whose writers pass
-//! one tree lock in turn) were often cut short: 16 writers on ext4 ran
-//! 5-11% slower than with a whole sync.
+//! one tree lock in turn) were often cut short, so the cap is a whole
+//! sync (docs/measurements.md).
 //!
 //! A failed sync poisons the syncer: every ticket it did not cover fails, and
 //! every later `check` fails with [`Error::Poisoned`].

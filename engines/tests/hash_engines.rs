@@ -572,7 +572,7 @@ fn always_syncs_once_per_put_and_merges_add_directory_syncs_only_with_dir() {
     }
 }
 
-/// The figures, not a test: puts/s for each engine under `none` and
+/// The hash engines' figures in docs/measurements.md, not a test: puts/s for each engine under `none` and
 /// `always` (one thread, 16-byte keys, 100-byte values, default config),
 /// next to raw loops on the same disk (137-byte appends, with and without an
 /// fdatasync after each), all in one run, ~3 s per cell. Run by hand:

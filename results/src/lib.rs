@@ -1,6 +1,6 @@
 //! Result rows, environment capture, and the files a run leaves behind.
 //!
-//! A results folder holds (see the README for every column):
+//! A results folder holds (docs/results-format.md lists every column):
 //!
 //! | file | content |
 //! |---|---|

@@ -1,6 +1,6 @@
 //! The median of repeated measurements and a 95% confidence interval for it.
 //!
-//! Method (stated in the README):
+//! Method (stated in docs/methodology.md, *Repetitions and intervals*):
 //!
 //! - **6 or more repetitions**: the distribution-free interval from order
 //!   statistics. With the values sorted, `[x(k), x(n+1-k)]` covers the true

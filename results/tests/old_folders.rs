@@ -1,6 +1,7 @@
-//! Results folders written before the device-flush, interval and
-//! multi-writer columns existed still load: every new column is
-//! `#[serde(default)]`, and an absent figure reads as empty, not 0.
+//! Results folders in the first format (`fixtures/format-v1`: written
+//! before the device-flush, interval and multi-writer columns existed)
+//! still load: every new column is `#[serde(default)]`, and an absent
+//! figure reads as empty, not 0.
 
 use std::path::PathBuf;
 
@@ -8,7 +9,7 @@ use results::{read_csv, LatencyRow, ProbeRow, RunRow};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/before-issue-13")
+        .join("tests/fixtures/format-v1")
         .join(name)
 }
 

@@ -3,7 +3,7 @@
 
 use results::CrashRow;
 
-/// Printed under the table (and kept in the README's crash section).
+/// Printed under the table (docs/crash.md, *Reading the table*, explains it).
 pub const LEGEND: &str = "\
 legend:
   fs        where the crash happened. posix, linux: a simulated power cut

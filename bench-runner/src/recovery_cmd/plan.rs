@@ -12,7 +12,7 @@ use crate::recovery_args::RecoveryArgs;
 pub const DEFAULT_SIZES: [u64; 3] = [10_000, 100_000, 1_000_000];
 /// Sizes of `--quick`.
 pub const QUICK_SIZES: [u64; 2] = [2_000, 8_000];
-/// Measured writes after the load (the "last 10,000").
+/// Measured writes after the load (the "last 10,000" writes that recovery replays).
 pub const DEFAULT_TAIL: u64 = 10_000;
 /// Measured writes with `--quick`.
 pub const QUICK_TAIL: u64 = 1_000;

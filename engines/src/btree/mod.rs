@@ -1,5 +1,5 @@
 //! `btree`: a B+tree of fixed-size checksummed pages with a page cache and a
-//! redo WAL (the seed's `b-tree-storage-engine/btree.py`, without its one
+//! redo WAL (ported from the Python prototype `b-tree-storage-engine/btree.py`, without its one
 //! fsync per page per put).
 //!
 //! - [`page`]: byte layout of tree pages and the meta page.
@@ -17,12 +17,8 @@
 //! that sets how often the engine checkpoints: at 15/16 of the cache dirty.
 //! Every checkpoint writes each dirty page twice (doublewrite copy and in
 //! place; new pages once), so write amplification falls roughly with the
-//! cache size until the tree fits. Measured with 600k random inserts of
-//! 16 B keys and 100 B values under `none` (`tests/amplification.rs`, a
-//! tree of about 25k pages): 4,096 pages (16 MiB): 126 checkpoints, write
-//! amplification 56.7; 16,384 (64 MiB): 17, 28.7; 32,768 (128 MiB, the
-//! tree fits): 4, 6.3 (about a third of it the doublewrite copy, since new
-//! pages skip it).
+//! cache size until the tree fits (`tests/amplification.rs` measures it;
+//! figures in docs/measurements.md).
 //! Size the cache to the working set where memory allows; about 128 MiB
 //! (32,768 pages, InnoDB's default buffer pool) is the suggested default
 //! for benchmark runs of a few seconds.

@@ -475,7 +475,7 @@ fn concurrent_writers_readers_and_checkpoints() {
     e.close().unwrap();
 }
 
-/// The figures (run in release on the disk to measure):
+/// The B-tree's puts/s under `none` and `always` (docs/measurements.md; run in release on the disk to measure):
 /// `BTREE_FIGURES_DIR=/work/tmp cargo test --release -p engines --lib
 /// btree::tests::figures -- --ignored --nocapture`
 #[test]

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 /// Key -> value map hashed with foldhash (seeded per process): SipHash,
-/// std's default, was 44% of a 1M-key bitcask reopen (perf, 2026-12-06).
+/// std's default, dominated a large reopen (docs/measurements.md).
 type KeyMap<V> = HashMap<Vec<u8>, V, foldhash::fast::RandomState>;
 
 /// Location of a key's newest record.

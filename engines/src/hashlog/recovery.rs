@@ -148,8 +148,8 @@ pub fn recover(flavor: &Flavor, dir: &EngineDir, policy: SyncPolicy) -> Result<R
             torn_bytes += end.torn_bytes;
             len = end.valid_len;
             // Size the map once from the first file's keys per byte, so a
-            // million keys are not rehashed twenty times over (20% of a 1M
-            // key reopen). Keys overwritten in later files make this an
+            // million keys are not rehashed twenty times over
+            // (docs/measurements.md). Keys overwritten in later files make this an
             // overestimate, bounded by the records in the files.
             if !sized && len > 0 {
                 sized = true;

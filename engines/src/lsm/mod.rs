@@ -1,5 +1,5 @@
-//! `lsm`: a log-structured merge tree (the seed's
-//! `log-structured-merge-tree/lsm.py`).
+//! `lsm`: a log-structured merge tree (ported from the
+//! Python prototype `log-structured-merge-tree/lsm.py`).
 //!
 //! Writes go to a WAL generation and a memtable (an ordered map). When the
 //! memtable passes `memtable_bytes` it becomes immutable, a new WAL
@@ -58,7 +58,7 @@
 //! for recycling). A
 //! compaction step writes its output tables the same way, then the
 //! manifest, and only then removes its input tables. The
-//! seed's WAL only flushed (never fsynced) and its SSTables were written in
+//! Python prototype's WAL only flushed (never fsynced) and its SSTables were written in
 //! place: under `none` (and without `+dir`) this engine shows what that
 //! costs. Under `none` recovery is best effort: a manifest or table that
 //! fails validation is dropped (noted in `stats().notes`), since nothing
@@ -119,11 +119,10 @@ fn parse(name: &str, ext: &str) -> Option<u64> {
 }
 
 /// A memtable key: up to 24 bytes are held inside the map's nodes, so a
-/// search compares keys without following a pointer per comparison. At
-/// the default 64 MiB memtable (about 450k entries of 16-byte keys and
-/// 100-byte values) heap keys made a `none` put 24% slower than at 16 MiB
-/// (criterion `lsm/put_none`); inline keys ordered as byte strings, like
-/// `Vec<u8>`, remove that cost.
+/// search compares keys without following a pointer per comparison: with
+/// a large memtable, heap keys made `none` puts markedly slower
+/// (docs/measurements.md). Inline keys order as byte strings, like
+/// `Vec<u8>`.
 type MemKey = smallvec::SmallVec<[u8; 24]>;
 
 #[derive(Debug, Default)]

@@ -12,7 +12,7 @@
 //!
 //! - `always`: default flags. Each commit writes its dirty pages, fdatasyncs
 //!   the file, writes the meta page and syncs it again: two syncs per
-//!   acknowledged write (the README's table has the counted figure).
+//!   acknowledged write (docs/guide.md's table of syncs per write has the counted figure).
 //! - `none`: `MDB_NOSYNC`. Each commit writes its pages and meta page with
 //!   `pwrite` and never syncs: a process crash keeps every acknowledged
 //!   write; a power loss can lose any of them and, since later commits may

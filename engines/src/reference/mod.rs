@@ -1,6 +1,6 @@
 //! Reference engines: SQLite, redb, fjall and LMDB behind the same
 //! [`Engine`] trait, so the matrix has known production engines next to the
-//! five of the seed. They are compiled with the `reference-engines` feature
+//! five engines of this project. They are compiled with the `reference-engines` feature
 //! (on by default).
 //!
 //! Their I/O does not go through [`crate::fs::Vfs`]: the sync-count columns
@@ -14,7 +14,7 @@
 //! Each policy maps to the library's own setting; what a library cannot
 //! express faithfully is refused by its `*_supports` function with the
 //! reason, never approximated. The syncs per write counted with strace on
-//! this project's machines are in the README's mapping table.
+//! this project's machines are in docs/guide.md (*Reference engines*).
 //!
 //! | policy | sqlite (WAL journal) | redb | fjall | lmdb |
 //! |---|---|---|---|---|

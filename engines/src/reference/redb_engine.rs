@@ -2,8 +2,8 @@
 //! committed with `Durability::Immediate` (the only policy redb can express
 //! faithfully, see [`super::redb_supports`]). A bulk load
 //! ([`EngineConfig::bulk_load`]) commits with `Durability::None` and makes
-//! every 1,024th commit, `sync` and `close` durable: loading 1M keys one
-//! durable commit at a time took about 30 minutes on the reference VM.
+//! every 1,024th commit, `sync` and `close` durable: one durable commit
+//! per key makes a large load take tens of minutes (docs/measurements.md).
 //!
 //! ## Durability
 //!

@@ -1,5 +1,5 @@
-//! `wal`: a standalone segmented write-ahead log (the seed's
-//! `write-ahead-log/wal.py`).
+//! `wal`: a standalone segmented write-ahead log (ported from the Python
+//! prototype `write-ahead-log/wal.py` this project started from).
 //!
 //! `put` and `delete` append one record and return once the policy's promise
 //! holds; [`Wal::append_batch`] appends several records that replay all or
