@@ -94,6 +94,11 @@ pub fn results_dir(out: Option<&Path>, host: &str, command: &str) -> Result<Resu
             p
         }
     };
+    if path.is_dir() {
+        // Adding to an existing folder (`crash`, `recovery`): not one in a
+        // format newer than this binary writes.
+        ResultsDir::open(&path).with_context(|| format!("--out {}", path.display()))?;
+    }
     ResultsDir::create(&path).with_context(|| format!("--out {}", path.display()))
 }
 
