@@ -1,6 +1,20 @@
 //! `bench-runner`: measures what durability costs on a disk and proves what
 //! it protects. The binary is a thin wrapper over [`main_with_args`].
 
+/// `println!` for the data a command prints on stdout (rows, tables, the
+/// results folder), returning the write's [`std::io::Result`] instead of
+/// panicking when stdout is closed (`bench-runner list | head -1`). Callers
+/// propagate the error with `?`; [`main_with_args`] turns a broken pipe
+/// into a quiet exit, as ripgrep's main does.
+macro_rules! outln {
+    () => {
+        $crate::output::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 pub mod capacity;
 pub mod capacity_args;
 pub mod ceilings;
@@ -86,11 +100,25 @@ pub fn main_with_args(args: Vec<String>) -> ExitCode {
     let command_line = args.join(" ");
     match dispatch(cli, &command_line) {
         Ok(code) => ExitCode::from(code),
+        // The reader of stdout went away (`| head -1`): what it wanted is
+        // printed, the results files are written, and the scratch folder
+        // was removed as the error unwound. Nothing to report.
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(0),
         Err(e) => {
             eprintln!("bench-runner: error: {}", error_chain(&e));
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// Whether a broken pipe (stdout closed by its reader) is anywhere in the
+/// error's chain.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// The error and its causes, `: `-separated, leaving out a cause whose text
@@ -117,13 +145,13 @@ fn dispatch(cli: Cli, command_line: &str) -> Result<u8> {
         Some(Command::Run(args)) => run_command(&RunPlan::from_args(&args, command_line)?),
         Some(Command::Probe(args)) => probe_command(&ProbeJob::from_args(&args, command_line)?),
         Some(Command::List) => {
-            list::print();
+            list::print()?;
             Ok(0)
         }
         Some(Command::Plot(args)) => {
             let (out, warnings) = report::plot(&args.results, args.out.as_deref())?;
             report::print_warnings(&warnings);
-            println!("{}", out.display());
+            outln!("{}", out.display())?;
             Ok(0)
         }
         Some(Command::Crash(args)) => {
@@ -143,24 +171,22 @@ fn dispatch(cli: Cli, command_line: &str) -> Result<u8> {
                 args.output.out.as_deref(),
                 args.output.label.as_deref(),
             )?;
-            println!("{}", out.display());
+            outln!("{}", out.display())?;
             Ok(0)
         }
         Some(Command::Completions(args)) => {
-            clap_complete::generate(
-                args.shell,
-                &mut Cli::command(),
-                "bench-runner",
-                &mut std::io::stdout(),
-            );
+            // Into memory first: clap_complete panics when its writer fails.
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "bench-runner", &mut script);
+            output::write_stdout(format_args!("{}", String::from_utf8_lossy(&script)))
+                .context("write the completion script to stdout")?;
             Ok(0)
         }
         Some(Command::Man) => {
-            match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
-                // `bench-runner man | head` closes the pipe early: not an error.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
-                r => r.map(|()| 0).context("write the man page to stdout"),
-            }
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut std::io::stdout().lock())
+                .context("write the man page to stdout")?;
+            Ok(0)
         }
     }
 }
@@ -171,9 +197,14 @@ fn run_command(plan: &RunPlan) -> Result<u8> {
     }
     let signals = signals::Signals::install()?;
     let (end, out) = run::run(plan, signals.stop_flag())?;
-    let show_path = |out: &std::path::Path| match plan.format {
-        OutputFormat::Table => println!("{}", out.display()),
-        OutputFormat::Json => eprintln!("results: {}", out.display()),
+    let show_path = |out: &std::path::Path| -> std::io::Result<()> {
+        match plan.format {
+            OutputFormat::Table => outln!("{}", out.display()),
+            OutputFormat::Json => {
+                eprintln!("results: {}", out.display());
+                Ok(())
+            }
+        }
     };
     match end {
         run::RunEnd::Finished => {
@@ -185,7 +216,7 @@ fn run_command(plan: &RunPlan) -> Result<u8> {
                     );
                 }
             }
-            show_path(&out);
+            show_path(&out)?;
             Ok(0)
         }
         run::RunEnd::Interrupted => {
@@ -195,11 +226,11 @@ fn run_command(plan: &RunPlan) -> Result<u8> {
                 sig.name(),
                 out.display()
             );
-            show_path(&out);
+            show_path(&out)?;
             Ok(sig.exit_code())
         }
         run::RunEnd::DiskFull => {
-            show_path(&out);
+            show_path(&out)?;
             Ok(EXIT_ERROR)
         }
     }
@@ -243,7 +274,7 @@ fn probe_command(job: &ProbeJob) -> Result<u8> {
     let mut warnings = results::Warnings::of_disk(&env);
     warnings.extend(results::Warnings::of_probe(&rows));
     report::print_warnings(&warnings);
-    println!("{}", table::probe_table(&rows));
-    println!("{}", out.root().display());
+    outln!("{}", table::probe_table(&rows))?;
+    outln!("{}", out.root().display())?;
     Ok(0)
 }

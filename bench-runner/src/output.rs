@@ -1,6 +1,7 @@
 //! Where results go: folder naming, progress on stderr, the rows written
 //! after every cell, and the table on stdout.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -10,6 +11,14 @@ use results::{CeilingRow, EventRow, LatencyRow, ProbeRow, ResultsDir, RunRow, Ti
 use crate::plan::OutDir;
 use crate::reporter::{Repetition, Report};
 use crate::rows::{self, CellId};
+
+/// Writes `text` to stdout, returning the error a closed stdout gives
+/// (`println!` panics on it). Used through the crate's `outln!` macro.
+pub fn write_stdout(text: std::fmt::Arguments<'_>) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(text)?;
+    out.flush()
+}
 
 /// UTC civil time from a Unix timestamp (Howard Hinnant's algorithm).
 fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
@@ -85,6 +94,11 @@ pub fn results_dir(out: Option<&Path>, host: &str, command: &str) -> Result<Resu
             p
         }
     };
+    if path.is_dir() {
+        // Adding to an existing folder (`crash`, `recovery`): not one in a
+        // format newer than this binary writes.
+        ResultsDir::open(&path).with_context(|| format!("--out {}", path.display()))?;
+    }
     ResultsDir::create(&path).with_context(|| format!("--out {}", path.display()))
 }
 

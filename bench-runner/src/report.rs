@@ -36,6 +36,9 @@ pub fn compare(dirs: &[PathBuf], out: Option<&Path>, label: Option<&str>) -> Res
         if !d.join("runs.csv").exists() {
             anyhow::bail!("{} is not a results folder (no runs.csv)", d.display());
         }
+        // A folder this binary cannot read is refused before the
+        // comparison's own folder is made.
+        results::ResultsDir::open(d)?;
     }
     let host = results::Environment::capture(None).host;
     let out = crate::output::results_dir(out, &host, "compare")?;

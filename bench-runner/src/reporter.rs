@@ -128,7 +128,7 @@ pub struct JsonLines;
 
 impl Report for JsonLines {
     fn cell_finished(&mut self, _cell: usize, row: &RunRow) -> Result<()> {
-        println!("{}", serde_json::to_string(row)?);
+        outln!("{}", serde_json::to_string(row)?)?;
         Ok(())
     }
     fn cell_failed(&mut self, cell: usize, row: &RunRow) -> Result<()> {

@@ -146,10 +146,10 @@ pub struct StdoutTable;
 impl Report for StdoutTable {
     fn run_finished(&mut self, rows: &[RunRow], complete: bool) -> anyhow::Result<()> {
         if complete && !rows.is_empty() {
-            println!("{}", run_table(rows));
+            outln!("{}", run_table(rows))?;
             let flagged = rows.iter().filter(|r| !flags(r).is_empty()).count();
             if flagged > 0 {
-                println!("{flagged} cell(s) flagged: spread>10% = ops/s varied more than 10% between repetitions (rerun on a quieter machine or with more --repeat); noisy device = other I/O on the disk drowned the cell's device figures; above ceiling = faster than the probe's best pattern for its cadence (a pattern the probe lacks, or disk drift); device<engine bytes = files deleted before writeback never reached the device.");
+                outln!("{flagged} cell(s) flagged: spread>10% = ops/s varied more than 10% between repetitions (rerun on a quieter machine or with more --repeat); noisy device = other I/O on the disk drowned the cell's device figures; above ceiling = faster than the probe's best pattern for its cadence (a pattern the probe lacks, or disk drift); device<engine bytes = files deleted before writeback never reached the device.")?;
             }
         }
         Ok(())

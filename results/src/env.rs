@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 /// Where and on what a run was measured (`environment.json`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Environment {
+    /// The results folder's format ([`crate::FORMAT_VERSION`] when written
+    /// by this binary; 1 in folders written before it was recorded).
+    #[serde(default = "format_v1")]
+    pub format_version: u32,
     /// Run identifier.
     pub run_id: String,
     /// Machine/disk label given with `--label` (defaults to the host name).
@@ -46,6 +50,11 @@ pub struct Environment {
     pub started_utc: String,
     /// The exact command line.
     pub command: String,
+}
+
+/// The version of a folder that records none.
+fn format_v1() -> u32 {
+    1
 }
 
 /// The filesystem and block device behind a path.
@@ -243,6 +252,7 @@ impl Environment {
             cpu_cores
         };
         Environment {
+            format_version: crate::FORMAT_VERSION,
             host: System::host_name().unwrap_or_else(|_| "unknown-host".into()),
             os: System::long_os_version().unwrap_or_default(),
             kernel: System::kernel_version().unwrap_or_default(),
@@ -308,9 +318,12 @@ mod tests {
             "{commit:?}"
         );
         let mut json = serde_json::to_value(&env).unwrap();
+        assert_eq!(json["format_version"], crate::FORMAT_VERSION);
         json.as_object_mut().unwrap().remove("libraries");
+        json.as_object_mut().unwrap().remove("format_version");
         let old: Environment = serde_json::from_value(json).unwrap();
         assert!(old.libraries.is_empty());
+        assert_eq!(old.format_version, 1, "no version recorded: version 1");
     }
 
     #[test]

@@ -155,6 +155,8 @@ impl ResultsDir {
     }
 
     /// Opens an existing results folder (for `plot` and `compare`).
+    /// Refuses one whose format is newer than this binary reads
+    /// ([`Error::NewerFormat`]).
     pub fn open(root: &Path) -> Result<Self> {
         if !root.is_dir() {
             return Err(Error::Invalid {
@@ -162,9 +164,31 @@ impl ResultsDir {
                 reason: "not a directory of results".into(),
             });
         }
-        Ok(ResultsDir {
+        let dir = ResultsDir {
             root: root.to_path_buf(),
-        })
+        };
+        let found = dir.format_version();
+        if found > u64::from(crate::FORMAT_VERSION) {
+            return Err(Error::NewerFormat {
+                path: root.to_path_buf(),
+                found,
+                supported: crate::FORMAT_VERSION,
+            });
+        }
+        Ok(dir)
+    }
+
+    /// The folder's `format_version`: 1 when `environment.json` records
+    /// none, is missing or cannot be read (its readers warn about that
+    /// themselves). Read on its own, before the rest of the file, so a
+    /// newer layout cannot fail as a parse error first.
+    pub fn format_version(&self) -> u64 {
+        let path = self.environment();
+        fs::read(&path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+            .and_then(|json| json.get("format_version")?.as_u64())
+            .unwrap_or(1)
     }
 
     /// The folder.

@@ -4,7 +4,7 @@
 //!
 //! | file | content |
 //! |---|---|
-//! | `environment.json` | [`Environment`]: machine, OS, disk, tool version |
+//! | `environment.json` | [`Environment`]: format version, machine, OS, disk, tool version |
 //! | `config.json` | everything needed to rerun the same thing |
 //! | `probe.csv` | [`ProbeRow`]: the disk's own ceilings |
 //! | `runs.csv` | [`RunRow`]: one row per cell (medians over repetitions) |
@@ -18,6 +18,11 @@
 //! | `capacity.csv` | [`CapacityRow`]: the highest rate within a latency budget |
 //! | `capacity_steps.csv` | [`CapacityStepRow`]: every open-loop measurement of those searches |
 //! | `recovery.csv` | [`RecoveryRow`]: reopen time against data size |
+//!
+//! `environment.json`'s `format_version` ([`FORMAT_VERSION`]) says which
+//! layout the folder has; folders written before it was recorded are
+//! version 1. [`ResultsDir::open`] refuses a folder newer than this binary
+//! reads ([`Error::NewerFormat`]).
 //!
 //! Every file is written durably: temporary file, fsync, rename, fsync of
 //! the directory. The tool about durability keeps its own results durable.
@@ -96,10 +101,33 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A results folder written by a newer bench-runner, in a format this
+    /// one does not know.
+    #[error(
+        "{path}: results format version {found} is newer than this bench-runner reads \
+         (up to version {supported}); read it with a newer bench-runner"
+    )]
+    NewerFormat {
+        /// The results folder.
+        path: PathBuf,
+        /// Its `format_version`.
+        found: u64,
+        /// The newest version this binary reads ([`FORMAT_VERSION`]).
+        supported: u32,
+    },
 }
 
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The format of the results folders this binary writes, and the newest it
+/// reads: `format_version` in `environment.json`. Version 1 is every folder
+/// written before the field existed; 2 added the field (with the columns,
+/// all optional, of that time). Raise it when a reader of today would
+/// misread a new folder, and add a fixture of the old version to
+/// `results/tests/fixtures` (bench-runner's `format_versions` test loads
+/// one of every version).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// This tool's version, recorded in every results folder.
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -8,9 +8,9 @@ use std::path::PathBuf;
 
 use results::compare::CompareRow;
 use results::{
-    capacity::CapacityCompareRow, CapacityRow, CeilingRow, CrashRow, DiskInfo, Environment,
-    EventRow, LatencyRow, ProbeRow, RecoveryCompareRow, RecoveryRow, RunRow, SkippedRow,
-    TimelineRow,
+    capacity::CapacityCompareRow, CapacityRow, CapacityStepRow, CeilingRow, CrashRow, DiskInfo,
+    Environment, EventRow, LatencyRow, ProbeRow, RecoveryCompareRow, RecoveryRow, RunRow,
+    SkippedRow, TimelineRow,
 };
 use serde::Serialize;
 
@@ -68,6 +68,7 @@ fn every_column_of_every_row_type_is_documented() {
     gaps.extend(missing::<CrashRow>(&doc, "CrashRow"));
     gaps.extend(missing::<RecoveryRow>(&doc, "RecoveryRow"));
     gaps.extend(missing::<CapacityRow>(&doc, "CapacityRow"));
+    gaps.extend(missing::<CapacityStepRow>(&doc, "CapacityStepRow"));
     gaps.extend(missing::<Environment>(&doc, "Environment"));
     gaps.extend(missing::<DiskInfo>(&doc, "DiskInfo"));
     gaps.extend(missing::<CompareRow>(&doc, "CompareRow"));
@@ -85,4 +86,45 @@ fn the_column_names_come_from_the_types() {
     // list cannot pass the test above by accident.
     assert!(columns::<RunRow>().contains(&"ops_per_sec".to_string()));
     assert!(columns::<RunRow>().len() > 60);
+}
+
+/// A row type added later must join the list above: every `pub struct
+/// ...Row` of the results crate has a section in the docs (its heading
+/// names it), so a new file's columns cannot go undocumented by omission.
+#[test]
+fn every_row_type_of_the_crate_has_a_section() {
+    let doc = doc();
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut missing = Vec::new();
+    let mut dirs = vec![src];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for line in text.lines() {
+                let Some(rest) = line.trim().strip_prefix("pub struct ") else {
+                    continue;
+                };
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if name.ends_with("Row")
+                    && !doc
+                        .lines()
+                        .any(|l| l.starts_with('#') && l.contains(&format!("`{name}`")))
+                {
+                    missing.push(format!("{name} ({})", path.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "row types without a section in docs/results-format.md: {missing:?}"
+    );
 }

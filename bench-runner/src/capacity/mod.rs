@@ -323,7 +323,7 @@ pub fn run(plan: &CapacityPlan, stop: &AtomicBool) -> Result<(CapacityEnd, PathB
     drop(guard);
     results::write_csv_with_header(&out.capacity(), &capacity).context("write capacity.csv")?;
     for r in &capacity {
-        println!("{}", describe(r));
+        outln!("{}", describe(r))?;
     }
     Ok((end, out.root().to_path_buf()))
 }
@@ -347,7 +347,7 @@ pub fn command(plan: &CapacityPlan) -> Result<u8> {
                     );
                 }
             }
-            println!("{}", out.display());
+            outln!("{}", out.display())?;
             Ok(0)
         }
         CapacityEnd::Interrupted => {
@@ -359,7 +359,7 @@ pub fn command(plan: &CapacityPlan) -> Result<u8> {
                 sig.name(),
                 out.display()
             );
-            println!("{}", out.display());
+            outln!("{}", out.display())?;
             Ok(sig.exit_code())
         }
     }

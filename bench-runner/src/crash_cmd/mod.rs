@@ -94,7 +94,7 @@ pub fn run(plan: &CrashPlan) -> Result<u8> {
         results::write_json(&out.environment(), &env)?;
     }
     results::write_csv(&out.crash(), &rows)?;
-    table::print(&rows, &plan.replay_context);
+    table::print(&rows, &plan.replay_context)?;
     // The folder's report now has a crash section (or a new one).
     if let Err(e) = crate::report::plot(out.root(), None) {
         eprintln!("bench-runner: report not redrawn: {e:#}");
@@ -116,7 +116,7 @@ pub fn run(plan: &CrashPlan) -> Result<u8> {
             "bench-runner: {broken} line(s) broke their promise; each BROKEN line above shows the command that replays it"
         );
     }
-    println!("{}", out.root().display());
+    outln!("{}", out.root().display())?;
     Ok(if broken > 0 {
         crate::EXIT_CHECK_FAILED
     } else {
@@ -245,11 +245,11 @@ fn replay(plan: &CrashPlan, seed: u64) -> Result<u8> {
                 broken_sync: plan.broken_sync,
                 faults: Faults::default(),
             };
-            println!(
+            outln!(
                 "replay: engine {} policy {policy} profile {} seed {seed}",
                 spec.engine.name,
                 profile.name()
-            );
+            )?;
             let o = run_trial(&spec, true);
             let traced = o.trace.clone();
             let mut o = classify(&spec, o, |s| run_trial(s, false));
@@ -258,12 +258,12 @@ fn replay(plan: &CrashPlan, seed: u64) -> Result<u8> {
         }
         Target::Fuse(children, disk) => {
             let child = &children[0];
-            println!(
+            outln!(
                 "replay: {} promise {} {} seed {seed}",
                 child.name,
                 child.promise,
                 fuse::profile_label(profile)
-            );
+            )?;
             let Some(i) = fuse::trial_index(plan.seed, profile, seed) else {
                 bail!("seed {seed} is not a trial of --seed {} on {}: give the --seed of the run that printed it", plan.seed, fuse::profile_label(profile));
             };
@@ -283,10 +283,11 @@ fn replay(plan: &CrashPlan, seed: u64) -> Result<u8> {
         }
         Target::Kill(children, disk) => {
             let child = &children[0];
-            println!(
+            outln!(
                 "replay: {} promise {} process-kill seed {seed}",
-                child.name, child.promise
-            );
+                child.name,
+                child.promise
+            )?;
             let env_host = results::Environment::capture(None).host;
             let work = crate::run::prepare_disk(disk, &crate::output::run_id(&env_host))?;
             let dir = work.join("replay");
@@ -307,16 +308,16 @@ fn replay(plan: &CrashPlan, seed: u64) -> Result<u8> {
         }
     };
     for line in &o.trace {
-        println!("  {line}");
+        outln!("  {line}")?;
     }
-    println!(
+    outln!(
         "acknowledged {}, lost {}, files lost {}, corrupt reads {}, recovery: {}",
         o.acked,
         o.lost,
         o.files_lost,
         o.corrupt_reads,
         o.recovery_failure.as_deref().unwrap_or("ok")
-    );
+    )?;
     let verdict = match (&o.violation, &o.excused) {
         (Some(v), _) => format!("BROKEN: {v}"),
         (None, Some(v)) => format!(
@@ -325,7 +326,7 @@ fn replay(plan: &CrashPlan, seed: u64) -> Result<u8> {
         (None, None) if o.lost > 0 => "lost (no sync: expected)".to_string(),
         (None, None) => "promise kept".to_string(),
     };
-    println!("verdict: {verdict}");
+    outln!("verdict: {verdict}")?;
     Ok(if o.violation.is_some() {
         crate::EXIT_CHECK_FAILED
     } else {

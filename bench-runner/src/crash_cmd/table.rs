@@ -61,7 +61,7 @@ pub struct ReplayContext {
 }
 
 /// Prints the table, the legend, and how to follow up each BROKEN line.
-pub fn print(rows: &[CrashRow], ctx: &ReplayContext) {
+pub fn print(rows: &[CrashRow], ctx: &ReplayContext) -> std::io::Result<()> {
     // Wide enough for `fuse-ext4-journal` and `ext4-journal 4 threads`.
     let fs_w = rows.iter().map(|r| r.profile.len()).fold(16, usize::max);
     let exhaustive = rows.iter().any(|r| r.states_checked.is_some());
@@ -71,7 +71,7 @@ pub fn print(rows: &[CrashRow], ctx: &ReplayContext) {
         (true, None) => format!(" {:>8} {:>6}", "states", "viol."),
         (true, Some(r)) => format!(" {:>8} {:>6}", opt(r.states_checked), opt(r.violations)),
     };
-    println!(
+    outln!(
         "{:<8} {:<13} {:<fs_w$} {:>6}{} {:>7} {:>16} {:>6} {:>7} {:>6} {:>8}  {:<20} verdict",
         "engine",
         "policy",
@@ -85,9 +85,9 @@ pub fn print(rows: &[CrashRow], ctx: &ReplayContext) {
         "resurr",
         "rec.fail",
         "first failing seed",
-    );
+    )?;
     for r in rows {
-        println!(
+        outln!(
             "{:<8} {:<13} {:<fs_w$} {:>6}{} {:>7} {:>16} {:>6} {:>7} {:>6} {:>8}  {:<20} {}",
             r.engine,
             r.policy,
@@ -104,23 +104,27 @@ pub fn print(rows: &[CrashRow], ctx: &ReplayContext) {
                 .map(|s| s.to_string())
                 .unwrap_or_default(),
             verdict(r),
-        );
+        )?;
     }
-    println!("{LEGEND}");
+    outln!("{LEGEND}")?;
     if exhaustive {
-        println!("{EXHAUSTIVE_LEGEND}");
+        outln!("{EXHAUSTIVE_LEGEND}")?;
     }
     for r in rows.iter().filter(|r| !r.promise_kept) {
-        println!();
-        println!(
+        outln!()?;
+        outln!(
             "BROKEN: {} {} on {}: {}",
-            r.engine, r.policy, r.profile, r.first_violation
-        );
+            r.engine,
+            r.policy,
+            r.profile,
+            r.first_violation
+        )?;
         if let Some(seed) = r.first_failing_seed {
-            println!("  replay: {}", replay_command(r, seed, ctx));
+            outln!("  replay: {}", replay_command(r, seed, ctx))?;
         }
-        println!("  likely fix: {}", likely_fix(r));
+        outln!("  likely fix: {}", likely_fix(r))?;
     }
+    Ok(())
 }
 
 /// The verdict column (rows from before the column existed have none).

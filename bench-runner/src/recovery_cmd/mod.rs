@@ -115,17 +115,17 @@ pub fn run(plan: &RecoveryPlan) -> Result<u8> {
             sig.name(),
             out.root().display()
         );
-        println!("{}", out.root().display());
+        outln!("{}", out.root().display())?;
         return Ok(sig.exit_code());
     }
-    print_table(&rows);
+    print_table(&rows)?;
     if let Err(e) = crate::report::plot(out.root(), None) {
         eprintln!(
             "bench-runner: report not redrawn: {}",
             crate::error_chain(&e)
         );
     }
-    println!("{}", out.root().display());
+    outln!("{}", out.root().display())?;
     let failed = rows.iter().filter(|r| !r.recovered_ok).count();
     if failed > 0 {
         eprintln!("bench-runner: {failed} line(s) recovered a state that lost acknowledged writes or invented values");
@@ -206,10 +206,10 @@ fn rows(
         .collect()
 }
 
-fn print_table(rows: &[RecoveryRow]) {
+fn print_table(rows: &[RecoveryRow]) -> std::io::Result<()> {
     let ms = |x: Option<f64>| x.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into());
     let bytes = |x: Option<u64>| x.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
-    println!(
+    outln!(
         "{:<8} {:<12} {:>9} {:>12} {:>14} {:>12} {:>14} {:>10}",
         "engine",
         "policy",
@@ -219,9 +219,9 @@ fn print_table(rows: &[RecoveryRow]) {
         "log bytes",
         "bytes read",
         "recovered"
-    );
+    )?;
     for r in rows {
-        println!(
+        outln!(
             "{:<8} {:<12} {:>9} {:>12} {:>14} {:>12} {:>14} {:>10}",
             r.engine,
             r.policy,
@@ -231,6 +231,7 @@ fn print_table(rows: &[RecoveryRow]) {
             bytes(r.log_bytes_at_kill),
             bytes(r.bytes_replayed),
             if r.recovered_ok { "ok" } else { "LOST" }
-        );
+        )?;
     }
+    Ok(())
 }
