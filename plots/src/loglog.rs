@@ -8,7 +8,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::chart::{human, Formats, SIZE};
+use crate::chart::{corner, err, human, Formats, SIZE};
 use crate::style::{self, FAMILY};
 use crate::PlotError;
 
@@ -42,13 +42,6 @@ pub(crate) struct LogLogChart {
     pub rules: Vec<(f64, String)>,
     /// Prefix of the SVG's glyph ids (unique per chart kind).
     pub svg_id: &'static str,
-}
-
-fn err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> PlotError + '_ {
-    move |e| PlotError::Draw {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    }
 }
 
 type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
@@ -160,14 +153,5 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &LogLogChart) -> D
         .border_style(RGBColor(180, 180, 180))
         .label_font((FAMILY, 14))
         .draw()?;
-    let (w, h) = root.dim_in_pixel();
-    root.draw(&Text::new(
-        c.corner.clone(),
-        (w as i32 - 8, h as i32 - 20),
-        (FAMILY, 14)
-            .into_font()
-            .color(&RGBColor(90, 90, 90))
-            .pos(Pos::new(HPos::Right, VPos::Bottom)),
-    ))?;
-    Ok(())
+    corner(root, &c.corner)
 }
