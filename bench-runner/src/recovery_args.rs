@@ -50,7 +50,7 @@ pub struct RecoveryArgs {
     /// Small sizes and one repetition, for a smoke run.
     #[arg(long)]
     pub quick: bool,
-    /// Drop the page cache before each timed reopen, as a power loss would (root only; default: the cache stays warm, as after a process crash).
+    /// Drop the page cache before each timed reopen, as a power loss would (root only); without it the cache stays warm, as after a process crash.
     #[arg(long)]
     pub cold: bool,
     /// Testing the checker only: the writing child acknowledges every measured write after the first N without making it.
