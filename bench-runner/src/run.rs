@@ -52,12 +52,11 @@ pub fn run(plan: &RunPlan, stop: &AtomicBool) -> Result<(RunEnd, PathBuf)> {
     let skipped = &plan.skipped;
     let specs = plan.specs();
 
-    let mut env = Environment::capture(Some(&plan.disk));
+    let mut env = crate::build_info::environment(Some(&plan.disk));
     env.run_id = run_id.clone();
     env.label = label.clone();
     env.command = plan.command_line.clone();
     env.started_utc = output::utc_now();
-    env.libraries = engines::reference::library_versions();
     results::write_json(&out.environment(), &env)?;
     // The harness's own cost per operation (timing, histograms, key
     // generation) over a null engine, before anything else competes.

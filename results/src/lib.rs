@@ -102,6 +102,3 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// This tool's version, recorded in every results folder.
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
-/// Git commit the workspace was built from (`git rev-parse HEAD` at build
-/// time), or `unknown` when built outside a git checkout.
-pub const GIT_COMMIT: &str = env!("RESULTS_GIT_COMMIT");

@@ -179,12 +179,11 @@ pub fn run(plan: &CapacityPlan, stop: &AtomicBool) -> Result<(CapacityEnd, PathB
     let label = rp.label.clone().unwrap_or_else(|| env0.host.clone());
     let guard = ScratchDir::create(&rp.disk, &run_id)?;
     let work = guard.path().to_path_buf();
-    let mut env = Environment::capture(Some(&rp.disk));
+    let mut env = crate::build_info::environment(Some(&rp.disk));
     env.run_id = run_id.clone();
     env.label = label.clone();
     env.command = rp.command_line.clone();
     env.started_utc = output::utc_now();
-    env.libraries = engines::reference::library_versions();
     results::write_json(&out.environment(), &env)?;
     results::write_json(
         &out.config(),
