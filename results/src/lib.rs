@@ -22,6 +22,7 @@
 //! the directory. The tool about durability keeps its own results durable.
 
 pub mod capacity;
+pub mod ceilings;
 pub mod compare;
 mod device;
 mod env;
