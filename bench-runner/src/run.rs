@@ -288,14 +288,15 @@ fn measure(
                 end = RunEnd::Interrupted;
                 break;
             }
-            Err(CellError::Failed(e)) => {
+            Err(e) => {
                 let mut row = id.row();
                 row.status = CellStatus::Failed.to_string();
-                row.error = e.clone();
+                row.error = e.to_string();
                 reports.cell_failed(n, &row)?;
+                let error = row.error.clone();
                 failed[n] = Some(row);
-                if e.contains("os error 28") || e.to_lowercase().contains("no space left") {
-                    reports.warn(&Warning::DiskFull { error: e.clone() });
+                if e.is_disk_full() {
+                    reports.warn(&Warning::DiskFull { error });
                     end = RunEnd::DiskFull;
                     break;
                 }

@@ -237,12 +237,13 @@ pub fn run(plan: &CapacityPlan, stop: &AtomicBool) -> Result<(CapacityEnd, PathB
                 end = CapacityEnd::Interrupted;
                 break;
             }
-            Err(CellError::Failed(e)) => {
+            Err(e) => {
                 let mut row = id.row();
                 row.status = rows::CellStatus::Failed.to_string();
-                row.error = e.clone();
+                row.error = e.to_string();
+                let error = row.error.clone();
                 runs.push(row);
-                Err(e)
+                Err(error)
             }
         };
         progress.advance(&format!(
@@ -279,7 +280,7 @@ pub fn run(plan: &CapacityPlan, stop: &AtomicBool) -> Result<(CapacityEnd, PathB
                             end = CapacityEnd::Interrupted;
                             break 'cells;
                         }
-                        Err(CellError::Failed(e)) => failed_row(&id, budget, *rate, &e),
+                        Err(e) => failed_row(&id, budget, *rate, &e.to_string()),
                     }
                 }
             };
