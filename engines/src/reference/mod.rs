@@ -219,3 +219,23 @@ pub(crate) fn lib_err(
 ) -> crate::Error {
     crate::Error::io(engine, path, std::io::Error::other(e.to_string()))
 }
+
+#[cfg(all(test, feature = "reference-engines"))]
+mod tests {
+    use super::*;
+    use crate::{EngineConfig, Error};
+
+    #[test]
+    fn an_unsupported_policy_keeps_its_reason() {
+        let t = tempfile::tempdir().unwrap();
+        let config = EngineConfig::new(t.path(), SyncPolicy::NONE);
+        let Err(e) = RedbEngine::open(config) else {
+            panic!("redb opened under `none`")
+        };
+        assert!(
+            matches!(&e, Error::UnsupportedPolicy { engine: "redb", policy, reason }
+                if policy == "none" && reason.contains("Durability::None")),
+            "{e}"
+        );
+    }
+}
