@@ -228,7 +228,7 @@ mod tests {
             for (row, rates) in c.pooled.iter().zip(&c.rates) {
                 let h = this
                     .iter()
-                    .find(|h| results::compare::ceiling_name(h) == probe::describe(row))
+                    .find(|h| results::ceilings::ceiling_name(h) == probe::describe(row))
                     .unwrap();
                 assert_eq!(h.pooled_ops_per_sec, row.ops_per_sec);
                 assert_eq!(Some(&h.ops_per_sec), rates.last());

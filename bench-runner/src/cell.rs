@@ -14,7 +14,7 @@ use engines::{Engine, EngineConfig, EngineStats, SyncPolicy};
 use results::BlockDevice;
 use workloads::{OpStream, WorkloadSpec};
 
-use crate::drive::{drive_all, Phase};
+use crate::drive::{drive_all, DriveError, Phase};
 pub use crate::drive::{execute, Latencies};
 use crate::timeline::{self, PhaseTimeline, Sampler, Timeline, TimelineSettings};
 use crate::{memory, sys};
@@ -113,19 +113,50 @@ pub struct CellMeasurement {
 pub enum CellError {
     /// Ctrl-C: the cell was abandoned.
     Interrupted,
-    /// The engine or the disk failed; the message says where.
+    /// The engine (or the disk under it) failed; its error, kept whole.
+    Engine(engines::Error),
+    /// The harness could not measure the cell; the message says why.
     Failed(String),
 }
 
-impl From<String> for CellError {
-    fn from(e: String) -> Self {
-        CellError::Failed(e)
+impl CellError {
+    /// True when the disk under test ran out of space.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, CellError::Engine(e) if e.is_disk_full())
+    }
+}
+
+impl std::fmt::Display for CellError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CellError::Interrupted => f.write_str("interrupted"),
+            CellError::Engine(e) => e.fmt(f),
+            CellError::Failed(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for CellError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CellError::Engine(e) => Some(e),
+            CellError::Interrupted | CellError::Failed(_) => None,
+        }
     }
 }
 
 impl From<engines::Error> for CellError {
     fn from(e: engines::Error) -> Self {
-        CellError::Failed(e.to_string())
+        CellError::Engine(e)
+    }
+}
+
+impl From<DriveError> for CellError {
+    fn from(e: DriveError) -> Self {
+        match e {
+            DriveError::Engine(e) => CellError::Engine(e),
+            DriveError::ClientPanicked => CellError::Failed(e.to_string()),
+        }
     }
 }
 
@@ -379,5 +410,23 @@ fn flush_tree(dir: &Path) {
                 let _ = f.sync_all();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_told_by_the_engine_error_not_its_text() {
+        let io = |code| engines::Error::Io {
+            op: "write",
+            path: "f".into(),
+            source: std::io::Error::from_raw_os_error(code),
+        };
+        assert!(CellError::from(io(28)).is_disk_full());
+        assert!(!CellError::from(io(5)).is_disk_full());
+        assert!(!CellError::Failed("No space left on device (os error 28)".into()).is_disk_full());
+        assert!(!CellError::from(DriveError::ClientPanicked).is_disk_full());
     }
 }

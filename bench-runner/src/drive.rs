@@ -12,6 +12,33 @@ use workloads::{Op, OpKind, OpStream, WorkloadSpec};
 
 use crate::timeline::Timeline;
 
+/// Why a phase ended before its streams did.
+#[derive(Debug)]
+pub enum DriveError {
+    /// An operation failed; the engine's error, kept whole.
+    Engine(engines::Error),
+    /// A client thread panicked.
+    ClientPanicked,
+}
+
+impl std::fmt::Display for DriveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DriveError::Engine(e) => e.fmt(f),
+            DriveError::ClientPanicked => f.write_str("a client thread panicked"),
+        }
+    }
+}
+
+impl std::error::Error for DriveError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DriveError::Engine(e) => Some(e),
+            DriveError::ClientPanicked => None,
+        }
+    }
+}
+
 /// Latency histograms of a phase: one over every operation, one per kind.
 #[derive(Debug)]
 pub struct Latencies {
@@ -102,11 +129,11 @@ pub fn drive_all(
     engine: &dyn Engine,
     streams: &mut [OpStream],
     phase: Phase<'_>,
-) -> Result<PhaseOutcome, String> {
+) -> Result<PhaseOutcome, DriveError> {
     let failed = AtomicBool::new(false);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let spin = streams.len() < cores;
-    let results: Vec<Result<PhaseOutcome, String>> = std::thread::scope(|s| {
+    let results: Vec<Result<PhaseOutcome, DriveError>> = std::thread::scope(|s| {
         let handles: Vec<_> = streams
             .iter_mut()
             .enumerate()
@@ -123,10 +150,7 @@ pub fn drive_all(
             .collect();
         handles
             .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err("a client thread panicked".into()))
-            })
+            .map(|h| h.join().unwrap_or(Err(DriveError::ClientPanicked)))
             .collect()
     });
     let mut total = PhaseOutcome::new();
@@ -148,7 +172,7 @@ fn drive(
     failed: &AtomicBool,
     thread: usize,
     phase_spins: bool,
-) -> Result<PhaseOutcome, String> {
+) -> Result<PhaseOutcome, DriveError> {
     let mut out = PhaseOutcome::new();
     // Only open-loop waits sleep; a closed loop never does.
     crate::sys::tighten_timer_slack();
@@ -175,18 +199,18 @@ fn drive(
             Some(at) => {
                 let t = phase.origin + at;
                 wait_until(t, phase_spins);
-                let (w, r) = execute(engine, &op).map_err(|e| e.to_string())?;
+                let (w, r) = execute(engine, &op).map_err(DriveError::Engine)?;
                 let ns = Instant::now().saturating_duration_since(t).as_nanos() as u64;
                 (w, r, ns, Some(clock.raw()))
             }
             None if every > 0 && until_timed == 1 => {
                 let t0 = clock.raw();
-                let (w, r) = execute(engine, &op).map_err(|e| e.to_string())?;
+                let (w, r) = execute(engine, &op).map_err(DriveError::Engine)?;
                 let t1 = clock.raw();
                 (w, r, clock.delta_as_nanos(t0, t1), Some(t1))
             }
             None => {
-                let (w, r) = execute(engine, &op).map_err(|e| e.to_string())?;
+                let (w, r) = execute(engine, &op).map_err(DriveError::Engine)?;
                 (w, r, 0, None)
             }
         };

@@ -15,6 +15,7 @@ macro_rules! outln {
     };
 }
 
+pub mod build_info;
 pub mod capacity;
 pub mod capacity_args;
 pub mod ceilings;
@@ -60,15 +61,7 @@ pub const EXIT_CHECK_FAILED: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 /// Exit code: interrupted by Ctrl-C (SIGTERM gives 143, SIGHUP 129).
 pub const EXIT_INTERRUPTED: u8 = 130;
-/// The git commit this binary was built from, or `unknown` outside a git
-/// checkout: the one `environment.json` records (the results crate's
-/// build script reads it).
-pub const GIT_COMMIT: &str = results::GIT_COMMIT;
-
-/// [`GIT_COMMIT`] shortened to 10 hex digits, for `--version`.
-pub fn short_commit() -> &'static str {
-    GIT_COMMIT.get(..10).unwrap_or(GIT_COMMIT)
-}
+pub use build_info::{short_commit, GIT_COMMIT};
 
 /// Parses the command line, runs the command, prints errors with their
 /// whole chain, and maps the outcome to an exit code.
@@ -242,12 +235,11 @@ fn probe_command(job: &ProbeJob) -> Result<u8> {
     let run_id = output::run_id(&env.host);
     let work = scratch::ScratchDir::create(&job.disk, &run_id)?;
     let label = job.label.clone().unwrap_or_else(|| env.host.clone());
-    env = results::Environment::capture(Some(&job.disk));
+    env = build_info::environment(Some(&job.disk));
     env.run_id = run_id.clone();
     env.label = label.clone();
     env.command = job.command_line.clone();
     env.started_utc = output::utc_now();
-    env.libraries = engines::reference::library_versions();
     results::write_json(&out.environment(), &env)?;
     let policies: Vec<engines::SyncPolicy> = ["none", "always", "batch:32", "always@fsync"]
         .iter()

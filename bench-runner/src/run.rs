@@ -52,12 +52,11 @@ pub fn run(plan: &RunPlan, stop: &AtomicBool) -> Result<(RunEnd, PathBuf)> {
     let skipped = &plan.skipped;
     let specs = plan.specs();
 
-    let mut env = Environment::capture(Some(&plan.disk));
+    let mut env = crate::build_info::environment(Some(&plan.disk));
     env.run_id = run_id.clone();
     env.label = label.clone();
     env.command = plan.command_line.clone();
     env.started_utc = output::utc_now();
-    env.libraries = engines::reference::library_versions();
     results::write_json(&out.environment(), &env)?;
     // The harness's own cost per operation (timing, histograms, key
     // generation) over a null engine, before anything else competes.
@@ -289,14 +288,15 @@ fn measure(
                 end = RunEnd::Interrupted;
                 break;
             }
-            Err(CellError::Failed(e)) => {
+            Err(e) => {
                 let mut row = id.row();
                 row.status = CellStatus::Failed.to_string();
-                row.error = e.clone();
+                row.error = e.to_string();
                 reports.cell_failed(n, &row)?;
+                let error = row.error.clone();
                 failed[n] = Some(row);
-                if e.contains("os error 28") || e.to_lowercase().contains("no space left") {
-                    reports.warn(&Warning::DiskFull { error: e.clone() });
+                if e.is_disk_full() {
+                    reports.warn(&Warning::DiskFull { error });
                     end = RunEnd::DiskFull;
                     break;
                 }

@@ -1,10 +1,11 @@
-//! The runner's modules form a graph without cycles: each module names the
-//! ones it uses (`crate::x`), and nothing uses a module that uses it back.
-//! (Cycles such as cli <-> crash_cmd and run <-> output made each half
-//! impossible to change or test alone.)
+//! In every crate of the workspace the top-level modules form a graph
+//! without cycles: each module names the ones it uses (`crate::x`), and
+//! nothing uses a module that uses it back. (Cycles such as cli <->
+//! crash_cmd and run <-> output made each half impossible to change or test
+//! alone.)
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 fn module_name(path: &Path, src: &Path) -> String {
     let rel = path.strip_prefix(src).unwrap().with_extension("");
@@ -18,8 +19,22 @@ fn module_name(path: &Path, src: &Path) -> String {
     parts.first().cloned().unwrap_or_default()
 }
 
-fn edges() -> BTreeMap<String, BTreeSet<String>> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+/// The workspace's member crates: their folders, from the root manifest.
+fn members() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let manifest: toml::Table = manifest.parse().unwrap();
+    manifest["workspace"]["members"]
+        .as_array()
+        .expect("workspace.members")
+        .iter()
+        .map(|m| root.join(m.as_str().expect("a member path")))
+        .collect()
+}
+
+/// Which top-level modules each top-level module of the crate in `dir` uses.
+fn edges(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let src = dir.join("src");
     let mut files = Vec::new();
     let mut stack = vec![src.clone()];
     while let Some(d) = stack.pop() {
@@ -119,12 +134,22 @@ fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>>
 }
 
 #[test]
-fn modules_have_no_cycle() {
-    let g = edges();
-    assert!(g.len() > 5, "found the modules: {g:?}");
-    if let Some(c) = find_cycle(&g) {
-        panic!("module cycle: {}", c.join(" -> "));
+fn modules_have_no_cycle_in_any_crate() {
+    let members = members();
+    assert!(members.len() >= 7, "found the crates: {members:?}");
+    let mut cycles = Vec::new();
+    for dir in &members {
+        let g = edges(dir);
+        let name = dir.file_name().unwrap().to_string_lossy();
+        if let Some(c) = find_cycle(&g) {
+            cycles.push(format!("{name}: {}", c.join(" -> ")));
+        }
     }
+    assert!(
+        edges(Path::new(env!("CARGO_MANIFEST_DIR"))).len() > 5,
+        "found bench-runner's modules"
+    );
+    assert!(cycles.is_empty(), "module cycles:\n{}", cycles.join("\n"));
 }
 
 #[test]

@@ -17,7 +17,7 @@
 use engines::fs::{Faults, Profile};
 use engines::SyncPolicy;
 
-use crate::trial::{TrialOutcome, TrialSpec};
+use crate::trial::{ExpectedLoss, TrialOutcome, TrialSpec};
 
 /// The verdict of a table line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,14 +43,6 @@ impl Verdict {
             Verdict::Broken => "BROKEN",
         }
     }
-}
-
-/// Why a trial's losses are allowed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExpectedLoss {
-    /// The policy has no `+dir`, and with durable names nothing was lost
-    /// beyond the promise.
-    NoDirSync,
 }
 
 /// Whether a broken-looking outcome is a loss the policy allows: reruns

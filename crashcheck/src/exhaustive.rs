@@ -47,10 +47,10 @@ use engines::fs::{CrashChoice, CrashImage, CrashReport, Profile, SimFs, Vfs};
 use engines::{Engine, EngineInfo, Error, SyncPolicy};
 use results::CrashRow;
 
-use crate::classify::ExpectedLoss;
 use crate::history::{check_history, scan_disagrees, Op, Pin};
 use crate::line::LineTally;
 use crate::race::{Race, RaceFs};
+use crate::trial::ExpectedLoss;
 use crate::trial::{LossCause, TrialOutcome};
 use crate::workload::{key_bytes, open_guarded, read_all, trial_config, value_bytes};
 

@@ -77,10 +77,10 @@ pub mod recovery;
 pub mod trial;
 pub mod workload;
 
-pub use classify::{classify, classify_with, ExpectedLoss, Verdict};
+pub use classify::{classify, classify_with, Verdict};
 pub use concurrent::run_concurrent_trial;
 pub use exhaustive::{run_exhaustive, ExhaustiveLine, ExhaustiveSpec, Step};
 pub use line::{run_concurrent_line, run_line, trial_seed, LineSpec, LineTally};
 pub use nosync::NoSyncFs;
-pub use trial::{run_trial, LossCause, TrialOutcome, TrialSpec};
+pub use trial::{run_trial, ExpectedLoss, LossCause, TrialOutcome, TrialSpec};
 pub use workload::{key_bytes, parse_value, read_all, trial_config, value_bytes, KEYS};

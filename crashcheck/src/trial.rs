@@ -9,7 +9,6 @@ use std::sync::Arc;
 use engines::fs::{CrashMode, CrashReport, CrashRng, Faults, Profile, SimFs, Vfs};
 use engines::{Engine, EngineConfig, EngineInfo, Error, SyncPolicy};
 
-use crate::classify::ExpectedLoss;
 use crate::history::{check_history, scan_disagrees, Op, Pin};
 use crate::nosync::NoSyncFs;
 use crate::workload::{
@@ -74,6 +73,14 @@ impl LossCause {
             LossCause::DataNeverSynced => "data never synced",
         }
     }
+}
+
+/// Why a trial's losses are allowed (decided by [`crate::classify`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedLoss {
+    /// The policy has no `+dir`, and with durable names nothing was lost
+    /// beyond the promise.
+    NoDirSync,
 }
 
 /// What one trial found.

@@ -10,38 +10,7 @@ use crate::fs::{RealFs, Vfs};
 use crate::policy::SyncPolicy;
 use crate::Result;
 
-/// Which operations an engine supports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Capabilities {
-    /// `get` of one key.
-    pub point_reads: bool,
-    /// `scan` of a key range in key order.
-    pub range_scans: bool,
-    /// `delete` (writes a tombstone).
-    pub deletes: bool,
-    /// `replay` of the log of operations in write order.
-    pub replay: bool,
-}
-
-impl Capabilities {
-    /// Human-readable list, e.g. `put,get,delete,scan`.
-    pub fn describe(&self) -> String {
-        let mut ops = vec!["put"];
-        if self.point_reads {
-            ops.push("get");
-        }
-        if self.deletes {
-            ops.push("delete");
-        }
-        if self.range_scans {
-            ops.push("scan");
-        }
-        if self.replay {
-            ops.push("replay");
-        }
-        ops.join(",")
-    }
-}
+pub use capabilities::Capabilities;
 
 /// One operation recovered from a log by [`Engine::replay`].
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -56,6 +56,17 @@ pub enum Error {
         operation: &'static str,
     },
 
+    /// The engine cannot honour this sync policy; `reason` says why.
+    #[error("engine `{engine}` cannot run sync policy `{policy}`: {reason}")]
+    UnsupportedPolicy {
+        /// Engine name.
+        engine: &'static str,
+        /// The policy asked for, in its text form.
+        policy: String,
+        /// Why the engine cannot honour it.
+        reason: String,
+    },
+
     /// A key, value or record exceeds what the engine can store.
     #[error("{what} of {size} bytes is too large (limit {limit} bytes)")]
     TooLarge {

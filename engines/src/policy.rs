@@ -17,7 +17,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::fs::VFile;
 use crate::{Error, Result};
 
 /// When file data is synced.
@@ -91,16 +90,6 @@ impl SyncPolicy {
             SyncMode::None => None,
             SyncMode::Always | SyncMode::Group => Some(0),
             SyncMode::Batch(n) => Some(u64::from(n.saturating_sub(1))),
-        }
-    }
-
-    /// Syncs a file's data with this policy's primitive, regardless of mode.
-    /// Used for the syncs that structure changes need (a new SSTable, a
-    /// checkpoint) when the mode is not `none`.
-    pub fn sync_file(&self, file: &dyn VFile) -> Result<()> {
-        match self.primitive {
-            SyncPrimitive::Fdatasync => file.sync_data(),
-            SyncPrimitive::Fsync => file.sync_all(),
         }
     }
 

@@ -68,7 +68,7 @@ pub const HEADER_LEN: usize = 21;
 /// Bytes before the key in a record with a generation (recyclable logs).
 pub const GENERATION_HEADER_LEN: usize = HEADER_LEN + 8;
 /// Largest key a record can hold.
-pub const MAX_KEY_LEN: usize = 64 * 1024;
+pub use capabilities::MAX_KEY_LEN;
 /// Largest value a record can hold.
 pub const MAX_VALUE_LEN: usize = 256 * 1024 * 1024;
 

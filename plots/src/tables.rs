@@ -101,7 +101,7 @@ pub(crate) fn environment_md(m: &mut String, e: &Environment) {
 /// The ceilings measured again at the start of each repetition round
 /// (`ceilings.csv`): nothing without one.
 pub(crate) fn ceilings_md(m: &mut String, rows: &[CeilingRow]) {
-    let by = results::compare::ceilings_by_pattern(rows);
+    let by = results::ceilings::ceilings_by_pattern(rows);
     let rounds = rows.iter().map(|r| r.round).max().unwrap_or(0);
     if rounds == 0 {
         return;
@@ -132,7 +132,7 @@ pub(crate) fn ceilings_md(m: &mut String, rows: &[CeilingRow]) {
                 None => line.push_str(" - |"),
             }
         }
-        let (lo, hi, pooled) = results::compare::ceiling_spread(&v).unwrap_or_default();
+        let (lo, hi, pooled) = results::ceilings::ceiling_spread(&v).unwrap_or_default();
         let spread = if pooled > 0.0 {
             (hi - lo) / pooled
         } else {

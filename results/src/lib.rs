@@ -28,6 +28,7 @@
 //! the directory. The tool about durability keeps its own results durable.
 
 pub mod capacity;
+pub mod ceilings;
 pub mod compare;
 mod device;
 mod env;
@@ -131,6 +132,3 @@ pub const FORMAT_VERSION: u32 = 2;
 
 /// This tool's version, recorded in every results folder.
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
-/// Git commit the workspace was built from (`git rev-parse HEAD` at build
-/// time), or `unknown` when built outside a git checkout.
-pub const GIT_COMMIT: &str = env!("RESULTS_GIT_COMMIT");

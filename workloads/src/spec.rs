@@ -393,7 +393,7 @@ fn check_duration_secs(d: f64) -> Result<(), Problem> {
 }
 
 fn check_key_size(n: usize) -> Result<(), Problem> {
-    let max = engines::record::MAX_KEY_LEN;
+    let max = capabilities::MAX_KEY_LEN;
     if !(2..=max).contains(&n) {
         return Err((
             "key_size",
@@ -666,7 +666,7 @@ impl WorkloadSpec {
     /// Reads and read-modify-writes need point reads, scans need range
     /// scans, deletes need deletes; updates, inserts and appends are puts,
     /// which every engine has.
-    pub fn check_supported(&self, caps: &engines::Capabilities) -> Result<(), String> {
+    pub fn check_supported(&self, caps: &capabilities::Capabilities) -> Result<(), String> {
         let m = &self.mix;
         let mut missing = Vec::new();
         if m.read > 0.0 && !caps.point_reads {

@@ -110,7 +110,7 @@ fn a_file_without_a_name_takes_its_stem() {
 
 #[test]
 fn capabilities_decide_support() {
-    let caps = |point_reads, range_scans, deletes| engines::Capabilities {
+    let caps = |point_reads, range_scans, deletes| capabilities::Capabilities {
         point_reads,
         range_scans,
         deletes,

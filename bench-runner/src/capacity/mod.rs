@@ -203,12 +203,11 @@ pub fn run(plan: &CapacityPlan, stop: &AtomicBool) -> Result<(CapacityEnd, PathB
     let label = rp.label.clone().unwrap_or_else(|| env0.host.clone());
     let guard = ScratchDir::create(&rp.disk, &run_id)?;
     let work = guard.path().to_path_buf();
-    let mut env = Environment::capture(Some(&rp.disk));
+    let mut env = crate::build_info::environment(Some(&rp.disk));
     env.run_id = run_id.clone();
     env.label = label.clone();
     env.command = rp.command_line.clone();
     env.started_utc = output::utc_now();
-    env.libraries = engines::reference::library_versions();
     results::write_json(&out.environment(), &env)?;
     results::write_json(
         &out.config(),
@@ -263,12 +262,13 @@ pub fn run(plan: &CapacityPlan, stop: &AtomicBool) -> Result<(CapacityEnd, PathB
                 end = CapacityEnd::Interrupted;
                 break;
             }
-            Err(CellError::Failed(e)) => {
+            Err(e) => {
                 let mut row = id.row();
                 row.status = rows::CellStatus::Failed.to_string();
-                row.error = e.clone();
+                row.error = e.to_string();
+                let error = row.error.clone();
                 runs.push(row);
-                Err(e)
+                Err(error)
             }
         };
         progress.advance(&format!(
@@ -308,7 +308,7 @@ pub fn run(plan: &CapacityPlan, stop: &AtomicBool) -> Result<(CapacityEnd, PathB
                             end = CapacityEnd::Interrupted;
                             break 'cells;
                         }
-                        Err(CellError::Failed(e)) => failed_row(&id, budget, *rate, &e),
+                        Err(e) => failed_row(&id, budget, *rate, &e.to_string()),
                     }
                 }
             };

@@ -54,7 +54,7 @@ pub fn run(plan: &CrashPlan) -> Result<u8> {
     };
     let mut interrupted = false;
     let mut progress = Progress::new(ProgressMode::detect(plan.quiet));
-    let env = results::Environment::capture(plan.disk.as_deref());
+    let env = crate::build_info::environment(plan.disk.as_deref());
     let out = crate::output::results_dir(plan.out.as_deref(), &env.host, "crash")?;
     let rows = match &plan.target {
         Target::Kill(children, disk) => {

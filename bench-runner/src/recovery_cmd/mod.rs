@@ -40,7 +40,7 @@ pub fn run(plan: &RecoveryPlan) -> Result<u8> {
     for n in &plan.notes {
         eprintln!("note: {n}");
     }
-    let mut env = results::Environment::capture(Some(&plan.disk));
+    let mut env = crate::build_info::environment(Some(&plan.disk));
     let out = crate::output::results_dir(plan.out.as_deref(), &env.host, "recovery")?;
     let run_id = crate::output::run_id(&env.host);
     let label = plan.label.clone().unwrap_or_else(|| env.host.clone());
@@ -48,7 +48,6 @@ pub fn run(plan: &RecoveryPlan) -> Result<u8> {
     env.started_utc = crate::output::utc_now();
     env.label = label.clone();
     env.run_id = run_id.clone();
-    env.libraries = engines::reference::library_versions();
     // Added to an existing run's folder, the run's own environment stays.
     if !out.environment().exists() {
         results::write_json(&out.environment(), &env)?;

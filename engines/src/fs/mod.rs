@@ -58,6 +58,7 @@ use std::fmt::Debug;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::policy::{SyncPolicy, SyncPrimitive};
 use crate::Result;
 
 /// A shared handle to an open file.
@@ -122,6 +123,20 @@ pub trait VFile: Send + Sync + Debug {
         let mut buf = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX)];
         self.read_at(&mut buf, 0)?;
         Ok(buf)
+    }
+}
+
+// The one place a policy touches a file: the I/O lives with the files, so
+// `policy` (a value type) does not depend on `fs`.
+impl SyncPolicy {
+    /// Syncs a file's data with this policy's primitive, regardless of mode.
+    /// Used for the syncs that structure changes need (a new SSTable, a
+    /// checkpoint) when the mode is not `none`.
+    pub fn sync_file(&self, file: &dyn VFile) -> Result<()> {
+        match self.primitive {
+            SyncPrimitive::Fdatasync => file.sync_data(),
+            SyncPrimitive::Fsync => file.sync_all(),
+        }
     }
 }
 

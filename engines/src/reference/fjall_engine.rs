@@ -37,9 +37,10 @@ impl std::fmt::Debug for FjallEngine {
 impl FjallEngine {
     /// Opens (or creates) a keyspace in `config.dir/fjall`.
     pub fn open(config: EngineConfig) -> Result<Self> {
-        super::fjall_supports(&config.policy).map_err(|_| Error::Unsupported {
+        super::fjall_supports(&config.policy).map_err(|reason| Error::UnsupportedPolicy {
             engine: "fjall",
-            operation: "this sync policy",
+            policy: config.policy.to_string(),
+            reason,
         })?;
         let dir = EngineDir::open(config.vfs.clone(), &config.dir, config.policy)?;
         let path = dir.join("fjall");

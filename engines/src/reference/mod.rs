@@ -156,20 +156,16 @@ pub fn lmdb_supports(policy: &SyncPolicy) -> Result<(), String> {
     Ok(())
 }
 
-/// The version of each reference library compiled in, by name: SQLite's
-/// own version string and LMDB's, and the crate versions from the
-/// workspace's Cargo.lock (read by the build script; `unknown` when it was
-/// missing). Empty without the `reference-engines` feature.
-pub fn library_versions() -> std::collections::BTreeMap<String, String> {
+/// The versions the C libraries compiled in report about themselves, by
+/// name: `sqlite` (SQLite's own version string) and `lmdb` (LMDB's). Empty
+/// without the `reference-engines` feature. The Rust crates' versions are
+/// the binary's business: it reads them from Cargo.lock when it is built.
+pub fn native_library_versions() -> std::collections::BTreeMap<String, String> {
     #[cfg(feature = "reference-engines")]
     {
         [
             ("sqlite", rusqlite::version().to_string()),
-            ("rusqlite", env!("ENGINES_LOCKED_RUSQLITE").to_string()),
-            ("redb", env!("ENGINES_LOCKED_REDB").to_string()),
-            ("fjall", env!("ENGINES_LOCKED_FJALL").to_string()),
             ("lmdb", heed::lmdb_version().string.to_string()),
-            ("heed", env!("ENGINES_LOCKED_HEED").to_string()),
         ]
         .into_iter()
         .map(|(name, version)| (name.to_string(), version))
@@ -222,4 +218,24 @@ pub(crate) fn lib_err(
     e: impl std::fmt::Display,
 ) -> crate::Error {
     crate::Error::io(engine, path, std::io::Error::other(e.to_string()))
+}
+
+#[cfg(all(test, feature = "reference-engines"))]
+mod tests {
+    use super::*;
+    use crate::{EngineConfig, Error};
+
+    #[test]
+    fn an_unsupported_policy_keeps_its_reason() {
+        let t = tempfile::tempdir().unwrap();
+        let config = EngineConfig::new(t.path(), SyncPolicy::NONE);
+        let Err(e) = RedbEngine::open(config) else {
+            panic!("redb opened under `none`")
+        };
+        assert!(
+            matches!(&e, Error::UnsupportedPolicy { engine: "redb", policy, reason }
+                if policy == "none" && reason.contains("Durability::None")),
+            "{e}"
+        );
+    }
 }

@@ -55,9 +55,10 @@ pub struct RedbEngine {
 impl RedbEngine {
     /// Opens (or creates) `config.dir/kv.redb`.
     pub fn open(config: EngineConfig) -> Result<Self> {
-        super::redb_supports(&config.policy).map_err(|_| Error::Unsupported {
+        super::redb_supports(&config.policy).map_err(|reason| Error::UnsupportedPolicy {
             engine: "redb",
-            operation: "this sync policy",
+            policy: config.policy.to_string(),
+            reason,
         })?;
         let dir = EngineDir::open(config.vfs.clone(), &config.dir, config.policy)?;
         let path = dir.join("kv.redb");

@@ -26,9 +26,10 @@ pub struct SqliteEngine {
 impl SqliteEngine {
     /// Opens `config.dir/kv.sqlite`.
     pub fn open(config: EngineConfig) -> Result<Self> {
-        super::sqlite_supports(&config.policy).map_err(|_| Error::Unsupported {
+        super::sqlite_supports(&config.policy).map_err(|reason| Error::UnsupportedPolicy {
             engine: "sqlite",
-            operation: "this sync policy",
+            policy: config.policy.to_string(),
+            reason,
         })?;
         let dir = EngineDir::open(config.vfs.clone(), &config.dir, config.policy)?;
         let path = dir.join("kv.sqlite");

@@ -59,7 +59,7 @@ pub struct ProbeSite {
 /// A ceiling whose measurements over a run spread beyond the tolerance.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Drift {
-    /// The ceiling's name ([`crate::compare::ceiling_name`]).
+    /// The ceiling's name ([`crate::ceilings::ceiling_name`]).
     pub ceiling: String,
     /// Slowest measurement, ops/s.
     pub low: f64,

@@ -3,7 +3,7 @@
 //! and the ceilings measured again during the run (`ceilings.csv`).
 
 use super::{CellName, Drift, ProbeSite, SyncDoubt, Warning, Warnings};
-use crate::compare::{ceiling_spread, ceilings_by_pattern};
+use crate::ceilings::{ceiling_spread, ceilings_by_pattern};
 use crate::{CeilingRow, Environment, ProbeRow, RunRow};
 
 /// ops/s spread over repetitions ((max - min) / median) above which a cell
