@@ -3,11 +3,9 @@
 //! budget; and (ignored, for a quiet machine) the search finds the known
 //! capacity of an engine with a fixed service time.
 
-use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
 use bench_runner::capacity::{measure_at, search, Bounds, Percentile, SearchSettings, Verdict};
 use bench_runner::plan::Cell;
 use engines::registry::EngineInfo;
@@ -15,18 +13,8 @@ use engines::{Capabilities, Engine, EngineConfig, EngineStats, SyncPolicy};
 use predicates::str::contains;
 use results::capacity::{load_capacity, STATUS_AT_CLOSED_LOOP, STATUS_MISSES};
 
-fn bench() -> Command {
-    let mut c = Command::cargo_bin("bench-runner").unwrap();
-    c.env("NO_COLOR", "1");
-    c
-}
-
-fn setup() -> (tempfile::TempDir, PathBuf) {
-    let t = tempfile::tempdir().unwrap();
-    let disk = t.path().join("disk");
-    std::fs::create_dir(&disk).unwrap();
-    (t, disk)
-}
+mod common;
+use common::{bench, setup};
 
 fn refused(extra: &[&str], message: &str) {
     let (t, disk) = setup();
