@@ -3,15 +3,11 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::str::contains;
 use results::{read_csv, RunRow};
 
-fn bench() -> Command {
-    let mut c = Command::cargo_bin("bench-runner").unwrap();
-    c.env("NO_COLOR", "1");
-    c
-}
+mod common;
+use common::bench;
 
 /// A tiny but complete matrix: every engine, three policies, two threads.
 fn tiny_run(disk: &Path, out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {

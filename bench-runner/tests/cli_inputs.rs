@@ -11,19 +11,8 @@ use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 use results::{read_csv, RunRow};
 
-fn bench() -> Command {
-    let mut c = Command::cargo_bin("bench-runner").unwrap();
-    c.env("NO_COLOR", "1");
-    c
-}
-
-/// A temp dir with an empty `disk/` folder.
-fn setup() -> (tempfile::TempDir, PathBuf) {
-    let t = tempfile::tempdir().unwrap();
-    let disk = t.path().join("disk");
-    std::fs::create_dir(&disk).unwrap();
-    (t, disk)
-}
+mod common;
+use common::{bench, setup};
 
 /// `run` of one tiny cell on `disk` into `out`, plus `extra`.
 fn tiny(disk: &Path, out: &Path, extra: &[&str]) -> Command {

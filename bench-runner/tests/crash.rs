@@ -2,25 +2,13 @@
 //! broken, 2 unusable input), the table's legend and follow-up lines, the
 //! report it redraws, `--kill`, and `--exec` with the example engine.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use assert_cmd::Command;
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
-use results::{read_csv, CrashRow};
 
 mod common;
-use common::{example, python3, python_example};
-
-fn bench() -> Command {
-    let mut c = Command::cargo_bin("bench-runner").unwrap();
-    c.env("NO_COLOR", "1");
-    c
-}
-
-fn rows(out: &Path) -> Vec<CrashRow> {
-    read_csv(&out.join("crash.csv")).unwrap()
-}
+use common::{bench, crash_rows, example, fuse_present, python3, python_example};
 
 /// The example external engine, run from the workspace root.
 fn kv_py(mode: &str) -> String {
@@ -30,10 +18,6 @@ fn kv_py(mode: &str) -> String {
 /// `kv_py(mode)` started by a wrapper that waits for it as a child.
 fn supervised_kv_py(mode: &str) -> String {
     format!("sh '{}' {}", example("supervise.sh").display(), kv_py(mode))
-}
-
-fn have_python() -> bool {
-    python3(None)
 }
 
 #[test]
@@ -56,7 +40,7 @@ fn crash_table_is_written_and_kept_promises_exit_zero() {
         .assert()
         .success()
         .stdout(contains("kept"));
-    let rows = rows(&out);
+    let rows = crash_rows(&out);
     let engines = engines::registry::vfs_engines().count();
     // One line per engine x policy, plus a concurrent line (4 threads, a
     // fifth of the trials) for the policy that acknowledges durably.
@@ -85,7 +69,7 @@ fn default_policies_exit_zero_and_label_expected_losses() {
         .stdout(contains("lost (no dir sync: expected)"))
         .stdout(contains("legend:"))
         .stdout(contains("likely fix").not());
-    let rows = rows(&out);
+    let rows = crash_rows(&out);
     let always_posix: Vec<_> = rows
         .iter()
         .filter(|r| r.policy == "always" && r.profile == "posix")
@@ -130,7 +114,7 @@ fn a_broken_policy_exits_one_with_replay_command_and_fix() {
         ))
         .stdout(contains("likely fix: "));
     drop(a);
-    let rows = rows(&t.path().join("c"));
+    let rows = crash_rows(&t.path().join("c"));
     let seed = rows[0].first_failing_seed.expect("a failing seed");
     assert!(!rows[0].first_violation.is_empty());
     bench()
@@ -282,7 +266,7 @@ fn kill_mode_checks_process_crashes_on_a_real_disk() {
         .assert()
         .success()
         .stdout(contains("process-kill"));
-    let rows = rows(&out);
+    let rows = crash_rows(&out);
     assert_eq!(rows.len(), 4);
     assert!(
         rows.iter()
@@ -304,7 +288,7 @@ fn kill_mode_checks_process_crashes_on_a_real_disk() {
 /// shell, and the surviving program flushed its buffer at EOF.
 #[test]
 fn exec_engines_are_held_to_their_promise_across_process_kills() {
-    if !have_python() {
+    if !python3(None) {
         return;
     }
     let t = tempfile::tempdir().unwrap();
@@ -325,7 +309,7 @@ fn exec_engines_are_held_to_their_promise_across_process_kills() {
             .assert()
             .code(code);
         let stdout = String::from_utf8_lossy(&a.get_output().stdout).to_string();
-        let rows = rows(&out);
+        let rows = crash_rows(&out);
         assert_eq!(rows.len(), 1, "{stdout}");
         let r = &rows[0];
         assert_eq!(
@@ -424,23 +408,14 @@ fn exec_input_errors_exit_two() {
 /// power cuts on `posix`, the example engine that fsyncs each write but
 /// never its directory loses whole segment files (BROKEN under its claim
 /// `always`); the one that also fsyncs the directory keeps everything.
-/// Power cuts for an external process need the FUSE layer (`--fs fuse`):
-/// until this build has it, or where /dev/fuse is absent, the test says so
-/// and skips.
+/// Power cuts for an external process need the FUSE layer (`--fs fuse`)
+/// and /dev/fuse (see `common::fuse_present`).
 #[test]
 fn exec_example_without_dir_fsync_loses_files_on_power_cuts() {
-    if !have_python() {
+    if !python3(None) {
         return;
     }
-    let help = bench().args(["crash", "--help"]).output().unwrap();
-    if !String::from_utf8_lossy(&help.stdout).contains("--fs") {
-        eprintln!(
-            "skipped: this build has no `crash --fs fuse` (power cuts for external processes)"
-        );
-        return;
-    }
-    if !Path::new("/dev/fuse").exists() {
-        eprintln!("skipped: /dev/fuse is absent, FUSE cannot mount here");
+    if !fuse_present() {
         return;
     }
     let t = tempfile::tempdir().unwrap();
@@ -455,7 +430,7 @@ fn exec_example_without_dir_fsync_loses_files_on_power_cuts() {
             .arg(&out)
             .assert()
             .code(code);
-        let rows = rows(&out);
+        let rows = crash_rows(&out);
         let stdout = String::from_utf8_lossy(&a.get_output().stdout).to_string();
         assert_eq!(rows.len(), 1, "{stdout}");
         if code == 1 {

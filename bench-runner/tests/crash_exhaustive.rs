@@ -1,16 +1,12 @@
 //! `bench-runner crash --exhaustive`: the table gains states and violation
 //! columns, crash.csv records them, and the flag's usage errors exit 2.
 
-use assert_cmd::Command;
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 use results::{read_csv, CrashRow};
 
-fn bench() -> Command {
-    let mut c = Command::cargo_bin("bench-runner").unwrap();
-    c.env("NO_COLOR", "1");
-    c
-}
+mod common;
+use common::bench;
 
 #[test]
 fn exhaustive_lines_report_workloads_states_and_wall_time() {

@@ -10,10 +10,10 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use results::{read_csv, CrashRow};
+use results::CrashRow;
 
 mod common;
-use common::{fuse_present, python3, python_example, EXE};
+use common::{crash_rows, fuse_present, python3, python_example, EXE};
 
 fn retry_fsync_py() -> Option<String> {
     python3(None).then(|| python_example("retry_fsync.py", ""))
@@ -31,7 +31,7 @@ fn crash(disk: &Path, out: &str, extra: &[&str]) -> (Option<i32>, Vec<CrashRow>)
         .stderr(Stdio::null())
         .status()
         .unwrap();
-    let rows = read_csv(&disk.join(out).join("crash.csv")).unwrap();
+    let rows = crash_rows(&disk.join(out));
     (status.code(), rows)
 }
 

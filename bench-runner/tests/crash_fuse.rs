@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use crashcheck::LineSpec;
 use engines::fs::Profile;
-use results::{read_csv, CrashRow};
+use results::CrashRow;
 
 mod common;
-use common::{fuse_present, python3, python_example, EXE};
+use common::{crash_rows, fuse_present, python3, python_example, EXE};
 
 fn crash_cmd(disk: &Path, out: &str, extra: &[&str]) -> Command {
     let mut c = Command::new(EXE);
@@ -26,10 +26,6 @@ fn crash_cmd(disk: &Path, out: &str, extra: &[&str]) -> Command {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     c
-}
-
-fn rows(disk: &Path, out: &str) -> Vec<CrashRow> {
-    read_csv(&disk.join(out).join("crash.csv")).unwrap()
 }
 
 fn no_mount_under(dir: &Path, after: &str) {
@@ -62,7 +58,7 @@ fn fuse_and_in_process_trials_agree_for_our_engines() {
     .status()
     .unwrap();
     no_mount_under(tmp.path(), "a run");
-    let all = rows(tmp.path(), "out");
+    let all = crash_rows(&tmp.path().join("out"));
     assert_eq!(status.code(), Some(0), "no line may be BROKEN: {all:#?}");
     // One-writer lines, and (--threads 4, a fifth of the trials) one
     // concurrent line per line: both policies' acknowledgements mean durable.
@@ -127,7 +123,7 @@ fn none_loses_unsynced_writes_through_fuse() {
     )
     .status()
     .unwrap();
-    let rows = rows(tmp.path(), "out");
+    let rows = crash_rows(&tmp.path().join("out"));
     assert_eq!(status.code(), Some(0), "{rows:#?}");
     for r in rows {
         assert!(
@@ -166,7 +162,7 @@ fn no_mount_remains_after_a_run_a_failed_check_or_an_error() {
     .unwrap();
     assert_eq!(ok.code(), Some(0));
     no_mount_under(tmp.path(), "a run");
-    let profiles: Vec<String> = rows(tmp.path(), "ok")
+    let profiles: Vec<String> = crash_rows(&tmp.path().join("ok"))
         .into_iter()
         .map(|r| r.profile)
         .collect();
@@ -406,7 +402,7 @@ fn redb_loses_its_file_without_dir_and_keeps_it_with_the_dir_mapping() {
     )
     .status()
     .unwrap();
-    let rows = rows(tmp.path(), "out");
+    let rows = crash_rows(&tmp.path().join("out"));
     assert_eq!(status.code(), Some(0), "{rows:#?}");
     let [plain, dir] = &rows[..] else {
         panic!("two lines expected: {rows:#?}")

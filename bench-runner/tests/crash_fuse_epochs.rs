@@ -10,10 +10,10 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use engines::fs::Profile;
-use results::{read_csv, CrashRow};
+use results::CrashRow;
 
 mod common;
-use common::{example, fuse_present, python3, EXE};
+use common::{crash_rows, example, fuse_present, python3, EXE};
 
 /// `--replay` of trial `trial` of `--seed 1` on `posix` (`--ops 40`).
 fn replay(disk: &Path, target: &[&str], trial: u64) -> (Option<i32>, String) {
@@ -133,10 +133,7 @@ fn rows(disk: &Path, out: &str, extra: &[&str]) -> (Option<i32>, Vec<CrashRow>) 
         .stderr(Stdio::null())
         .status()
         .unwrap();
-    (
-        status.code(),
-        read_csv(&disk.join(out).join("crash.csv")).unwrap(),
-    )
+    (status.code(), crash_rows(&disk.join(out)))
 }
 
 /// Concurrent lines run for promises whose acknowledgement means durable,

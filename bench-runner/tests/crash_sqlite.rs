@@ -10,10 +10,10 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use results::{read_csv, CrashRow};
+use results::CrashRow;
 
 mod common;
-use common::{fuse_present, python3, python_example, EXE};
+use common::{crash_rows, fuse_present, python3, python_example, EXE};
 
 fn runnable() -> bool {
     fuse_present() && python3(Some("sqlite3"))
@@ -44,7 +44,7 @@ fn crash(disk: &Path, journal: &str, synchronous: &str, promise: &str) -> (i32, 
         .stdout(Stdio::null())
         .status()
         .unwrap();
-    let rows = read_csv(&out.join("crash.csv")).unwrap();
+    let rows = crash_rows(&out);
     (status.code().unwrap_or(-1), rows)
 }
 

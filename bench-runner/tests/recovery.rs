@@ -3,24 +3,14 @@
 //! policy x size; and an engine that loses acknowledged writes is caught
 //! (recovered_ok false, exit 1), so the check can fail.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
 use predicates::str::contains;
 use results::{read_csv, RecoveryRow};
 
-fn bench() -> Command {
-    let mut c = Command::cargo_bin("bench-runner").unwrap();
-    c.env("NO_COLOR", "1");
-    c
-}
-
-fn setup() -> (tempfile::TempDir, PathBuf) {
-    let t = tempfile::tempdir().unwrap();
-    let disk = t.path().join("disk");
-    std::fs::create_dir(&disk).unwrap();
-    (t, disk)
-}
+mod common;
+use common::{bench, setup};
 
 fn recovery(disk: &Path, out: &Path, extra: &[&str]) -> Command {
     let mut c = bench();

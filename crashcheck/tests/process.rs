@@ -1,5 +1,6 @@
 //! Process trials over the line protocol, with the example Python engine
-//! (skipped, saying why, where python3 is missing).
+//! (skipped, saying why, where python3 is missing; failed instead under
+//! `BENCH_REQUIRE_PYTHON=1`).
 
 use std::path::{Path, PathBuf};
 
@@ -7,13 +8,11 @@ use crashcheck::process::{run_process_trial, Launch, PowerCut, ProcessTrial};
 use crashcheck::protocol::ProtocolError;
 use engines::SyncPolicy;
 
+mod common;
+use common::python3;
+
 fn kv(mode: &str) -> Option<Launch> {
-    let ok = std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("skipped: python3 is not installed");
+    if !python3(None) {
         return None;
     }
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/exec-engine/kv.py");

@@ -403,29 +403,148 @@ mod tests {
     use std::path::Path;
     use std::sync::Arc;
 
-    /// A file whose data sync takes 2 ms, like a slow disk's flush.
+    /// A file whose data syncs wait at a gate the test opens: a sync is
+    /// held while the test brings the other writers into the commit path.
     #[derive(Debug)]
-    struct SlowSync(FileHandle);
+    struct GatedSync {
+        file: FileHandle,
+        open: Mutex<bool>,
+        opened: Condvar,
+    }
 
-    impl FileLayer for SlowSync {
-        fn inner(&self) -> &dyn VFile {
-            &*self.0
+    impl GatedSync {
+        fn new(file: FileHandle) -> Self {
+            GatedSync {
+                file,
+                open: Mutex::new(false),
+                opened: Condvar::new(),
+            }
         }
-        fn sync_data(&self) -> Result<()> {
-            std::thread::sleep(Duration::from_millis(2));
-            self.0.sync_data()
+
+        fn set_open(&self, open: bool) {
+            *self.open.lock().unwrap() = open;
+            self.opened.notify_all();
         }
     }
 
-    /// Without gathering, the first writer back after a group sync leads
-    /// the next sync alone and the groups alternate between 1 and 7 of 8
-    /// writers (4 writes per sync); a gathering leader waits for the group
-    /// to reassemble, so nearly every sync covers all 8.
-    #[test]
-    fn a_group_leader_gathers_the_writers_the_last_sync_released() {
+    impl FileLayer for GatedSync {
+        fn inner(&self) -> &dyn VFile {
+            &*self.file
+        }
+        fn sync_data(&self) -> Result<()> {
+            let mut open = self.open.lock().unwrap();
+            while !*open {
+                open = self.opened.wait(open).unwrap();
+            }
+            drop(open);
+            self.file.sync_data()
+        }
+    }
+
+    fn sim_log() -> FileHandle {
         let fs = SimFs::new(Profile::Posix);
         fs.create_dir_all(Path::new("/d")).unwrap();
-        let file: FileHandle = Arc::new(SlowSync(fs.create(Path::new("/d/log")).unwrap()));
+        fs.create(Path::new("/d/log")).unwrap()
+    }
+
+    /// Waits (yielding) until `done` holds of the syncer's state.
+    fn wait_for(syncer: &Syncer, done: impl Fn(&State) -> bool) {
+        while !done(&syncer.lock()) {
+            std::thread::yield_now();
+        }
+    }
+
+    /// Group commit shares syncs, on any schedule: each round's first sync
+    /// is held until all 8 writers have appended, so the round
+    /// takes at most two syncs (the held one, then one for everything
+    /// appended behind it). A sync per write would take 8.
+    #[test]
+    fn writers_that_wait_on_a_sync_share_the_next_one() {
+        let gate = Arc::new(GatedSync::new(sim_log()));
+        let file: FileHandle = gate.clone();
+        let syncer = Syncer::new(SyncPolicy::new(SyncMode::Group, false));
+        let engine_lock = Mutex::new(());
+        let rounds = 5;
+        let round = std::sync::Barrier::new(9);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..rounds {
+                        round.wait();
+                        let ticket = {
+                            let _write = engine_lock.lock().unwrap();
+                            syncer.appended()
+                        };
+                        syncer.commit(ticket, &|| file.clone()).unwrap();
+                        round.wait();
+                    }
+                });
+            }
+            for r in 1..=rounds {
+                gate.set_open(false);
+                round.wait();
+                // Every write appended: the sync after the held one covers
+                // them all, whether their writers are in `commit` yet or not.
+                wait_for(&syncer, |st| st.appended == 8 * r);
+                gate.set_open(true);
+                round.wait();
+            }
+        });
+        let stats = syncer.stats();
+        assert_eq!(stats.writes, 8 * rounds);
+        assert!(
+            (rounds..=2 * rounds).contains(&stats.syncs),
+            "{} syncs for {rounds} rounds of 8 writers",
+            stats.syncs
+        );
+        // A lone writer never waits for a group: one sync per write.
+        let alone = Syncer::new(SyncPolicy::new(SyncMode::Group, false));
+        for _ in 0..20 {
+            let ticket = alone.appended();
+            alone.commit(ticket, &|| file.clone()).unwrap();
+        }
+        assert_eq!(alone.stats().syncs, 20);
+    }
+
+    /// A new leader gathers: with the last group 4 writers strong, it does
+    /// not sync its own write alone but waits until 4 are pending, and one
+    /// sync covers all. The others append only once the leader gathers (or
+    /// synced, if it does not gather), and the gather's time limit is made
+    /// long: no schedule decides the count.
+    #[test]
+    fn a_group_leader_gathers_the_writers_the_last_sync_released() {
+        let file = sim_log();
+        let syncer = Syncer::new(SyncPolicy::new(SyncMode::Group, false));
+        {
+            let mut st = syncer.lock();
+            st.group_hint = 4;
+            st.sync_time = Duration::from_secs(3600);
+        }
+        let commit = || {
+            let ticket = syncer.appended();
+            syncer.commit(ticket, &|| file.clone()).unwrap();
+        };
+        std::thread::scope(|s| {
+            s.spawn(commit);
+            wait_for(&syncer, |st| st.gathering || st.syncs > 0);
+            for _ in 0..3 {
+                s.spawn(commit);
+            }
+        });
+        let stats = syncer.stats();
+        assert_eq!(stats.writes, 4);
+        assert_eq!(
+            stats.syncs, 1,
+            "the leader synced before its group was back"
+        );
+    }
+
+    /// Many writers over many groups: every write counted, every commit
+    /// returned, and no more syncs than writes (the rate of sharing
+    /// depends on the schedule; the tests above pin it down).
+    #[test]
+    fn every_write_of_many_concurrent_writers_is_committed() {
+        let file = sim_log();
         let syncer = Syncer::new(SyncPolicy::new(SyncMode::Group, false));
         let engine_lock = Mutex::new(());
         std::thread::scope(|s| {
@@ -443,17 +562,7 @@ mod tests {
         });
         let stats = syncer.stats();
         assert_eq!(stats.writes, 320);
-        assert!(
-            stats.writes_per_sync() >= 6.0,
-            "{} syncs for 320 writes by 8 writers",
-            stats.syncs
-        );
-        // A lone writer never waits for a group: one sync per write.
-        let alone = Syncer::new(SyncPolicy::new(SyncMode::Group, false));
-        for _ in 0..20 {
-            let ticket = alone.appended();
-            alone.commit(ticket, &|| file.clone()).unwrap();
-        }
-        assert_eq!(alone.stats().syncs, 20);
+        assert!((1..=320).contains(&stats.syncs), "{} syncs", stats.syncs);
+        assert_eq!(syncer.lock().durable, 320);
     }
 }

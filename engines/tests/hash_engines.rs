@@ -572,69 +572,6 @@ fn always_syncs_once_per_put_and_merges_add_directory_syncs_only_with_dir() {
     }
 }
 
-/// The hash engines' figures in docs/measurements.md, not a test: puts/s for each engine under `none` and
-/// `always` (one thread, 16-byte keys, 100-byte values, default config),
-/// next to raw loops on the same disk (137-byte appends, with and without an
-/// fdatasync after each), all in one run, ~3 s per cell. Run by hand:
-/// `HASH_FIGURES_DIR=/work cargo test --release -p engines --test
-/// hash_engines figures -- --ignored --nocapture`
-#[test]
-#[ignore = "measurement, not a test: run by hand in release"]
-fn figures() {
-    use std::time::{Duration, Instant};
-    let base = std::env::var("HASH_FIGURES_DIR").unwrap_or_else(|_| ".".into());
-    let cell = Duration::from_secs(3);
-    let fig_key = |i: u64| -> [u8; 16] {
-        let mut k = [0u8; 16];
-        let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % 1_000_000;
-        k.copy_from_slice(format!("{h:016}").as_bytes());
-        k
-    };
-    let value = [42u8; 100];
-    // Runs `op` until `cell` has passed; returns ops per second.
-    let timed = |op: &mut dyn FnMut(u64)| -> (u64, f64) {
-        let start = Instant::now();
-        let mut n = 0u64;
-        while n % 16 != 0 || start.elapsed() < cell {
-            op(n);
-            n += 1;
-        }
-        (n, n as f64 / start.elapsed().as_secs_f64())
-    };
-    println!("dir {base} (16-byte keys, 100-byte values, one thread)");
-    let t = tempfile::tempdir_in(&base).unwrap();
-    let record = [7u8; HEADER_LEN + 16 + 100];
-    for sync in [false, true] {
-        let f = RealFs
-            .create(&t.path().join(format!("raw-{sync}")))
-            .unwrap();
-        let (n, rate) = timed(&mut |_| {
-            f.append(&record).unwrap();
-            if sync {
-                f.sync_data().unwrap();
-            }
-        });
-        let what = if sync { "append+fdatasync" } else { "append" };
-        println!("raw {what:<18} {rate:>10.0} ops/s ({n} ops)");
-    }
-    for name in HASH_ENGINES {
-        for policy in ["none", "always"] {
-            let t = tempfile::tempdir_in(&base).unwrap();
-            let e =
-                engines::open(name, EngineConfig::new(t.path(), policy.parse().unwrap())).unwrap();
-            let (n, rate) = timed(&mut |i| e.put(&fig_key(i), &value).unwrap());
-            let s = e.stats();
-            println!(
-                "{name:<8} {policy:<13} {rate:>10.0} puts/s ({n} puts, {} syncs, {} merges, {} files)",
-                s.log_syncs,
-                s.maintenance_runs.values().sum::<u64>(),
-                s.files
-            );
-            e.close().unwrap();
-        }
-    }
-}
-
 /// Files whose reads panic on a background merge thread (thread names end
 /// in " merge"): a maintenance bug in the middle of a merge.
 #[derive(Debug)]

@@ -1,6 +1,7 @@
 //! The simulator through a real kernel mount: what reaches it, what a sync
 //! makes durable, and that no mount outlives its guard. Needs /dev/fuse
-//! (and root); skipped with a printed reason where /dev/fuse is absent.
+//! (and root); skipped with a printed reason where /dev/fuse is absent
+//! (failed instead under `BENCH_REQUIRE_FUSE=1`).
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 use std::fs::{self, File, OpenOptions};
@@ -11,13 +12,8 @@ use std::path::Path;
 use engines::fs::{CrashMode, Profile, SimFs, Vfs};
 use simfuse::{mounts_under, Mounted};
 
-fn fuse_present() -> bool {
-    if Path::new("/dev/fuse").exists() {
-        return true;
-    }
-    eprintln!("skipped: /dev/fuse is absent, so nothing can be mounted through FUSE here");
-    false
-}
+mod common;
+use common::fuse_present;
 
 fn sim_read(sim: &SimFs, path: &str) -> Vec<u8> {
     sim.open(Path::new(path)).unwrap().read_all().unwrap()

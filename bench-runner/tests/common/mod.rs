@@ -1,55 +1,39 @@
-//! Test support shared by the crash tests: the binary, the skips, and the
-//! example programs. A skip prints why; where CI must not skip, it sets
-//! `BENCH_REQUIRE_FUSE=1` or `BENCH_REQUIRE_PYTHON=1`, and the missing tool
-//! fails the test instead of passing it silently.
+//! Test support shared by bench-runner's tests: the binary and its
+//! `Command`, a temp disk, crash.csv rows, the skips (from
+//! `test-support/skip.rs`, shared by every crate's tests), and the example
+//! programs.
 
 #![allow(dead_code)] // each test binary uses part of it
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+#[path = "../../../test-support/skip.rs"]
+#[allow(dead_code)] // a test binary may need only one of its skips
+mod skip;
+#[allow(unused_imports)] // each test binary uses part of it
+pub use skip::{fuse_present, python3};
 
 /// The binary under test.
 pub const EXE: &str = env!("CARGO_BIN_EXE_bench-runner");
 
-fn required(var: &str) -> bool {
-    std::env::var_os(var).is_some_and(|v| v == "1")
+/// The binary under test as an `assert_cmd` command, without colours.
+pub fn bench() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("bench-runner").unwrap();
+    c.env("NO_COLOR", "1");
+    c
 }
 
-/// Whether FUSE mounts can be made here; prints why not, or panics when
-/// `BENCH_REQUIRE_FUSE=1`.
-pub fn fuse_present() -> bool {
-    if Path::new("/dev/fuse").exists() {
-        return true;
-    }
-    let why = "/dev/fuse is absent, so nothing can be mounted through FUSE here";
-    assert!(
-        !required("BENCH_REQUIRE_FUSE"),
-        "BENCH_REQUIRE_FUSE=1 but {why}"
-    );
-    eprintln!("skipped: {why}");
-    false
+/// A temp dir with an empty `disk/` folder.
+pub fn setup() -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let disk = t.path().join("disk");
+    std::fs::create_dir(&disk).unwrap();
+    (t, disk)
 }
 
-/// Whether `python3` runs here (and imports `module`, if given); prints why
-/// not, or panics when `BENCH_REQUIRE_PYTHON=1`.
-pub fn python3(module: Option<&str>) -> bool {
-    let script = module.map_or_else(|| "pass".to_string(), |m| format!("import {m}"));
-    let ok = Command::new("python3")
-        .args(["-c", &script])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        let why = match module {
-            Some(m) => format!("python3 with its {m} module is not installed"),
-            None => "python3 is not installed, the example programs cannot run".to_string(),
-        };
-        assert!(
-            !required("BENCH_REQUIRE_PYTHON"),
-            "BENCH_REQUIRE_PYTHON=1 but {why}"
-        );
-        eprintln!("skipped: {why}");
-    }
-    ok
+/// The rows of `crash.csv` in the results folder `out`.
+pub fn crash_rows(out: &Path) -> Vec<results::CrashRow> {
+    results::read_csv(&out.join("crash.csv")).unwrap()
 }
 
 /// The absolute path of `examples/exec-engine/NAME`.

@@ -1452,16 +1452,21 @@ mod tests {
         assert_eq!(r.files_lost, vec![p("/d/a")]);
     }
 
+    /// The write comes once the sync has started (a handshake on its
+    /// count, not a sleep that assumes the thread began by then), while
+    /// its delay runs.
     #[test]
     fn a_slow_sync_does_not_cover_writes_made_while_it_runs() {
         let fs = SimFs::new(Profile::Linux);
         fs.create_dir_all(&p("/d")).unwrap();
         let f = fs.create(&p("/d/a")).unwrap();
-        fs.set_sync_delay(std::time::Duration::from_millis(50));
+        fs.set_sync_delay(std::time::Duration::from_millis(200));
         f.append(b"before").unwrap();
         std::thread::scope(|s| {
             s.spawn(|| f.sync_data().unwrap());
-            std::thread::sleep(std::time::Duration::from_millis(10));
+            while fs.lock().syncs_started == 0 {
+                std::thread::yield_now();
+            }
             f.append(b"during").unwrap();
         });
         let (c, _) = fs.crash(1, CrashMode::DurableOnly);

@@ -1,7 +1,8 @@
 //! Write and space amplification of the ordered engines after 1M random
 //! puts (16-byte keys, 100-byte values) over 100k keys, with the default
 //! configuration and policy `none`. A measurement, not a check: run with
-//! `cargo test --release -p engines --test amplification -- --ignored --nocapture`.
+//! `cargo run --release -p engines --example amplification`
+//! (`AMP_ENGINE=lsm|btree` for one engine).
 //! `AMP_FILL=N` instead inserts N distinct keys (fillrandom);
 //! `AMP_MEMTABLE_BYTES` and `AMP_CACHE_PAGES` override those defaults.
 
@@ -21,9 +22,8 @@ fn key(i: u64) -> [u8; 16] {
     k
 }
 
-#[test]
-#[ignore = "a measurement (about 10 s per engine), not a check"]
-fn amplification_after_1m_random_puts_over_100k_keys() {
+/// About 10 s per engine.
+fn main() {
     let only = std::env::var("AMP_ENGINE").ok();
     for name in ["lsm", "btree"] {
         if only.as_deref().is_some_and(|o| o != name) {
