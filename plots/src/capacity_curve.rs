@@ -70,7 +70,6 @@ pub(crate) fn charts(rd: &ResultsDir, figs: &mut FigureSet, corner: &str) -> Res
             y_desc: format!("{pt} from intended start, ms (log scale)"),
             lines,
             rules,
-            svg_id: "load-",
         };
         if chart.lines.iter().all(|l| l.points.is_empty()) {
             continue;

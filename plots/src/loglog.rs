@@ -8,7 +8,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::chart::{corner, err, human, Formats, SIZE};
+use crate::chart::{corner, human, DrawResult, Drawable, Formats};
 use crate::style::{self, FAMILY};
 use crate::PlotError;
 
@@ -40,11 +40,7 @@ pub(crate) struct LogLogChart {
     pub lines: Vec<Line>,
     /// Horizontal reference lines: (y, label).
     pub rules: Vec<(f64, String)>,
-    /// Prefix of the SVG's glyph ids (unique per chart kind).
-    pub svg_id: &'static str,
 }
-
-type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
 /// Writes `base.svg` and (unless SVG only) `base.png`.
 pub(crate) fn render(
@@ -52,30 +48,13 @@ pub(crate) fn render(
     chart: &LogLogChart,
     formats: Formats,
 ) -> Result<Vec<PathBuf>, PlotError> {
-    style::register_font().map_err(|reason| PlotError::Draw {
-        path: base.to_path_buf(),
-        reason,
-    })?;
-    let mut written = Vec::new();
-    if formats == Formats::PngAndSvg {
-        let png = base.with_extension("png");
-        {
-            let root = BitMapBackend::new(&png, SIZE).into_drawing_area();
-            draw(&root, chart).map_err(err(&png))?;
-            root.present().map_err(err(&png))?;
-        }
-        written.push(png);
+    crate::chart::render(base, chart, formats)
+}
+
+impl Drawable for LogLogChart {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        draw(root, self)
     }
-    let svg = base.with_extension("svg");
-    let mut text = String::new();
-    {
-        let root = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
-        draw(&root, chart).map_err(err(&svg))?;
-        root.present().map_err(err(&svg))?;
-    }
-    std::fs::write(&svg, crate::svgtext::outline_text(&text, chart.svg_id)).map_err(err(&svg))?;
-    written.push(svg);
-    Ok(written)
 }
 
 /// The decade range around `values` (at least one decade).

@@ -69,7 +69,6 @@ pub(crate) fn section(
         y_desc: "reopen + first read, ms (log scale)".into(),
         lines,
         rules: Vec::new(),
-        svg_id: "recovery-",
     };
     if chart.lines.iter().any(|l| !l.points.is_empty()) {
         figs.drawn(

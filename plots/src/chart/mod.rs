@@ -171,7 +171,7 @@ pub enum Formats {
 }
 
 /// The same chart through both backends.
-trait Drawable {
+pub(crate) trait Drawable {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB>;
 }
 
@@ -188,7 +188,11 @@ impl Drawable for Lines {
 }
 
 /// Writes `base.svg` and (unless SVG only) `base.png`; returns the paths.
-fn render(base: &Path, chart: &impl Drawable, formats: Formats) -> Result<Vec<PathBuf>, PlotError> {
+pub(crate) fn render(
+    base: &Path,
+    chart: &impl Drawable,
+    formats: Formats,
+) -> Result<Vec<PathBuf>, PlotError> {
     style::register_font().map_err(|reason| PlotError::Draw {
         path: base.to_path_buf(),
         reason,
