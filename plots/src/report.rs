@@ -478,10 +478,9 @@ fn report_markdown(d: &Loaded, charts_md: &str, crash_md: &str) -> String {
         let _ = writeln!(m, "{}\n", lead.join(" "));
     }
 
-    let _ = writeln!(m, "## Headline: what each sync policy costs\n");
-    if d.runs.is_empty() {
-        let _ = writeln!(m, "`runs.csv` is missing or has no finished cell.\n");
-    } else {
+    // A folder of crash, recovery or probe results alone has no headline.
+    if !d.runs.is_empty() {
+        let _ = writeln!(m, "## Headline: what each sync policy costs\n");
         crate::headline::headline_md(&mut m, &d.runs);
     }
     crate::tables::warnings_md(&mut m, &d.warnings);
