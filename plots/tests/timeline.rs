@@ -500,7 +500,7 @@ fn too_many_or_too_few_cells_draw_no_overlay_and_the_report_says_why() {
         let md = std::fs::read_to_string(&s.markdown).unwrap();
         let why = match n {
             1 => "one cell, so no overlaid chart of throughput",
-            17 => "17 cells: more than 16 lines would tangle on one panel, so no overlaid chart of throughput",
+            17 => "17 cells: more than 16 lines would tangle on one panel, so no overlaid charts",
             _ => "",
         };
         if drawn {
@@ -515,7 +515,7 @@ fn too_many_or_too_few_cells_draw_no_overlay_and_the_report_says_why() {
         }
         // Only a cap worth a warning reaches the notes.
         assert_eq!(
-            s.notes.iter().any(|w| w.contains("no overlaid chart")),
+            s.notes.iter().any(|w| w.contains("no overlaid charts over time")),
             n == 17,
             "{n} cells: {:?}",
             s.notes

@@ -298,6 +298,8 @@ pub(crate) fn section(
         Timelines::Cells(c) => c,
     };
     let mut md = String::new();
+    // Groups with too many cells for an overlay: one terminal note for all.
+    let mut tangled: Vec<String> = Vec::new();
     let groups = ordered(
         runs.iter()
             .map(|r| (r.workload.clone(), r.threads))
@@ -316,6 +318,7 @@ pub(crate) fn section(
         let interval = interval_words(&group);
         let first = figs.figures.len();
         let mut group_notes: Vec<String> = Vec::new();
+        let mut too_many = None;
         // Said in the report only: nothing is missing, the grid shows it.
         let mut md_notes: Vec<String> = Vec::new();
         let mut grids: Vec<(Metric, &str, Trellis)> = Vec::new();
@@ -342,7 +345,7 @@ pub(crate) fn section(
             let o = Overlay::of(t, title);
             let n = o.lines.len();
             if n > MAX_LINES {
-                group_notes.push(format!("{n} cells: more than {MAX_LINES} lines would tangle on one panel, so no overlaid chart of {}; the grid shows every cell", metric.words()));
+                too_many = Some(n);
                 continue;
             }
             if n < 2 {
@@ -370,13 +373,23 @@ pub(crate) fn section(
             let _ = writeln!(md, "- {n}");
             notes.push(format!("{what}: {n}"));
         }
+        if let Some(n) = too_many {
+            let _ = writeln!(md, "- {n} cells: more than {MAX_LINES} lines would tangle on one panel, so no overlaid charts; the grids show every cell");
+            tangled.push(format!("{what} ({n} cells)"));
+        }
         for n in &md_notes {
             let _ = writeln!(md, "- {n}");
         }
-        if !group_notes.is_empty() || !md_notes.is_empty() {
+        if !group_notes.is_empty() || !md_notes.is_empty() || too_many.is_some() {
             let _ = writeln!(md);
         }
         md.push_str(&figs.markdown_since(first, "####"));
+    }
+    if !tangled.is_empty() {
+        notes.push(format!(
+            "{}: more than {MAX_LINES} cells each, so no overlaid charts over time; the grids show every cell",
+            tangled.join(", ")
+        ));
     }
     Ok(md)
 }
