@@ -515,7 +515,9 @@ fn too_many_or_too_few_cells_draw_no_overlay_and_the_report_says_why() {
         }
         // Only a cap worth a warning reaches the notes.
         assert_eq!(
-            s.notes.iter().any(|w| w.contains("no overlaid charts over time")),
+            s.notes
+                .iter()
+                .any(|w| w.contains("no overlaid charts over time")),
             n == 17,
             "{n} cells: {:?}",
             s.notes
