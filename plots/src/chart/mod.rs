@@ -172,6 +172,10 @@ pub enum Formats {
 
 /// The same chart through both backends.
 pub(crate) trait Drawable {
+    /// Width and height in pixels.
+    fn size(&self) -> (u32, u32) {
+        SIZE
+    }
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB>;
 }
 
@@ -197,11 +201,12 @@ pub(crate) fn render(
         path: base.to_path_buf(),
         reason,
     })?;
+    let size = chart.size();
     let mut written = Vec::new();
     if formats == Formats::PngAndSvg {
         let png = base.with_extension("png");
         {
-            let root = BitMapBackend::new(&png, SIZE).into_drawing_area();
+            let root = BitMapBackend::new(&png, size).into_drawing_area();
             chart.draw(&root).map_err(err(&png))?;
             root.present().map_err(err(&png))?;
         }
@@ -210,7 +215,7 @@ pub(crate) fn render(
     let svg = base.with_extension("svg");
     let mut text = String::new();
     {
-        let root = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
         chart.draw(&root).map_err(err(&svg))?;
         root.present().map_err(err(&svg))?;
     }
