@@ -103,16 +103,6 @@ pub fn measure_at(
 fn capacity_row(id: &CellId, budget: Budget, closed: f64, c: &Capacity) -> CapacityRow {
     let lowest = c.lowest();
     CapacityRow {
-        run_id: id.run_id.clone(),
-        host: id.host.clone(),
-        label: id.label.clone(),
-        engine: id.engine.clone(),
-        policy: id.policy.to_string(),
-        workload: id.workload.clone(),
-        threads: id.threads,
-        value_size_bytes: id.value_size,
-        percentile: budget.percentile.to_string(),
-        budget_us: budget.us,
         status: c.verdict.status().to_string(),
         capacity_ops_per_sec: c.rate(),
         bracket_low_ops_per_sec: c.low,
@@ -120,9 +110,8 @@ fn capacity_row(id: &CellId, budget: Budget, closed: f64, c: &Capacity) -> Capac
         p_at_capacity_us: c.p_at_capacity_us(),
         lowest_rate_ops_per_sec: lowest.map_or(0.0, |s| s.rate),
         p_at_lowest_us: lowest.map(|s| s.measured.p_us),
-        closed_loop_ops_per_sec: closed,
         steps: c.steps.len() as u32,
-        error: String::new(),
+        ..identity_row(id, budget, closed)
     }
 }
 
@@ -150,7 +139,8 @@ fn step_rows(id: &CellId, budget: Budget, c: &Capacity) -> Vec<CapacityStepRow> 
         .collect()
 }
 
-fn failed_row(id: &CellId, budget: Budget, closed: f64, error: &str) -> CapacityRow {
+/// The cell, budget and closed-loop rate every row of a search carries.
+fn identity_row(id: &CellId, budget: Budget, closed: f64) -> CapacityRow {
     CapacityRow {
         run_id: id.run_id.clone(),
         host: id.host.clone(),
@@ -162,10 +152,16 @@ fn failed_row(id: &CellId, budget: Budget, closed: f64, error: &str) -> Capacity
         value_size_bytes: id.value_size,
         percentile: budget.percentile.to_string(),
         budget_us: budget.us,
-        status: STATUS_FAILED.to_string(),
         closed_loop_ops_per_sec: closed,
-        error: error.to_string(),
         ..CapacityRow::default()
+    }
+}
+
+fn failed_row(id: &CellId, budget: Budget, closed: f64, error: &str) -> CapacityRow {
+    CapacityRow {
+        status: STATUS_FAILED.to_string(),
+        error: error.to_string(),
+        ..identity_row(id, budget, closed)
     }
 }
 
