@@ -31,15 +31,15 @@ fn harness(c: &mut Criterion) {
             k
         })
     });
-    let null = bench_runner::null::NullEngine;
+    let null = bench_runner::measure::null::NullEngine;
     g.bench_function("loop_without_recording", |b| {
-        b.iter(|| bench_runner::drive::drive_for_bench(&null, &s, false, false))
+        b.iter(|| bench_runner::measure::drive::drive_for_bench(&null, &s, false, false))
     });
     g.bench_function("loop_with_timing_and_histograms", |b| {
-        b.iter(|| bench_runner::drive::drive_for_bench(&null, &s, true, false))
+        b.iter(|| bench_runner::measure::drive::drive_for_bench(&null, &s, true, false))
     });
     g.bench_function("loop_with_timing_histograms_and_timeline", |b| {
-        b.iter(|| bench_runner::drive::drive_for_bench(&null, &s, true, true))
+        b.iter(|| bench_runner::measure::drive::drive_for_bench(&null, &s, true, true))
     });
     g.finish();
 }

@@ -11,8 +11,10 @@
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use bench_runner::capacity::{measure_at, search, Bounds, Percentile, SearchSettings, Verdict};
-use bench_runner::plan::Cell;
+use bench_runner::cli::plan::Cell;
+use bench_runner::commands::capacity::{
+    measure_at, search, Bounds, Percentile, SearchSettings, Verdict,
+};
 use engines::registry::EngineInfo;
 use engines::{Capabilities, Engine, EngineConfig, EngineStats, SyncPolicy};
 

@@ -15,45 +15,17 @@ macro_rules! outln {
     };
 }
 
-pub mod build_info;
-pub mod capacity;
-pub mod capacity_args;
-pub mod ceilings;
-pub mod cell;
 pub mod cli;
-pub mod crash_args;
-pub mod crash_cmd;
-pub mod drive;
-pub mod faults;
-pub mod list;
-pub mod memory;
-pub mod null;
-pub mod numbers;
+pub mod commands;
+pub mod measure;
 pub mod output;
-pub mod output_args;
-pub mod plan;
-pub mod probe;
-pub mod progress;
-pub mod recovery_args;
-pub mod recovery_cmd;
-pub mod report;
-pub mod reporter;
-pub mod rows;
-pub mod run;
-pub mod schedule;
-pub mod scratch;
-pub mod signals;
-pub mod sys;
-pub mod table;
-pub mod timeline;
+pub mod support;
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 
-use cli::{Cli, Command};
-use plan::{OutputFormat, ProbeJob, RunPlan};
+use cli::Cli;
 
 /// Exit code: the run finished but a check failed (e.g. a durability violation).
 pub const EXIT_CHECK_FAILED: u8 = 1;
@@ -61,7 +33,7 @@ pub const EXIT_CHECK_FAILED: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 /// Exit code: interrupted by Ctrl-C (SIGTERM gives 143, SIGHUP 129).
 pub const EXIT_INTERRUPTED: u8 = 130;
-pub use build_info::{short_commit, GIT_COMMIT};
+pub use support::build_info::{short_commit, GIT_COMMIT};
 
 /// Parses the command line, runs the command, prints errors with their
 /// whole chain, and maps the outcome to an exit code.
@@ -91,7 +63,7 @@ pub fn main_with_args(args: Vec<String>) -> ExitCode {
         }
     };
     let command_line = args.join(" ");
-    match dispatch(cli, &command_line) {
+    match commands::dispatch(cli, &command_line) {
         Ok(code) => ExitCode::from(code),
         // The reader of stdout went away (`| head -1`): what it wanted is
         // printed, the results files are written, and the scratch folder
@@ -130,143 +102,4 @@ pub fn error_chain(e: &anyhow::Error) -> String {
         out.push_str(&text);
     }
     out
-}
-
-fn dispatch(cli: Cli, command_line: &str) -> Result<u8> {
-    match cli.command {
-        None => run_command(&RunPlan::from_args(&cli.run, command_line)?),
-        Some(Command::Run(args)) => run_command(&RunPlan::from_args(&args, command_line)?),
-        Some(Command::Probe(args)) => probe_command(&ProbeJob::from_args(&args, command_line)?),
-        Some(Command::List) => {
-            list::print()?;
-            Ok(0)
-        }
-        Some(Command::Plot(args)) => {
-            let (out, warnings) = report::plot(&args.results, args.out.as_deref())?;
-            report::print_warnings(&warnings);
-            outln!("{}", out.display())?;
-            Ok(0)
-        }
-        Some(Command::Crash(args)) => {
-            crash_cmd::run(&crash_cmd::CrashPlan::from_args(&args, command_line)?)
-        }
-        Some(Command::CrashChild(args)) => crash_cmd::child(&args),
-        Some(Command::Capacity(args)) => {
-            capacity::command(&capacity::CapacityPlan::from_args(&args, command_line)?)
-        }
-        Some(Command::Recovery(args)) => {
-            recovery_cmd::run(&recovery_cmd::RecoveryPlan::from_args(&args, command_line)?)
-        }
-        Some(Command::RecoveryChild(args)) => recovery_cmd::child(&args),
-        Some(Command::Compare(args)) => {
-            let out = report::compare(
-                &args.results,
-                args.output.out.as_deref(),
-                args.output.label.as_deref(),
-            )?;
-            outln!("{}", out.display())?;
-            Ok(0)
-        }
-        Some(Command::Completions(args)) => {
-            // Into memory first: clap_complete panics when its writer fails.
-            let mut script = Vec::new();
-            clap_complete::generate(args.shell, &mut Cli::command(), "bench-runner", &mut script);
-            output::write_stdout(format_args!("{}", String::from_utf8_lossy(&script)))
-                .context("write the completion script to stdout")?;
-            Ok(0)
-        }
-        Some(Command::Man) => {
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut std::io::stdout().lock())
-                .context("write the man page to stdout")?;
-            Ok(0)
-        }
-    }
-}
-
-fn run_command(plan: &RunPlan) -> Result<u8> {
-    for n in &plan.notes {
-        eprintln!("note: {n}");
-    }
-    let signals = signals::Signals::install()?;
-    let (end, out) = run::run(plan, signals.stop_flag())?;
-    let show_path = |out: &std::path::Path| -> std::io::Result<()> {
-        match plan.format {
-            OutputFormat::Table => outln!("{}", out.display()),
-            OutputFormat::Json => {
-                eprintln!("results: {}", out.display());
-                Ok(())
-            }
-        }
-    };
-    match end {
-        run::RunEnd::Finished => {
-            if plan.plots {
-                if let Err(e) = report::plot(&out, None) {
-                    eprintln!(
-                        "bench-runner: charts and report not drawn: {}",
-                        error_chain(&e)
-                    );
-                }
-            }
-            show_path(&out)?;
-            Ok(0)
-        }
-        run::RunEnd::Interrupted => {
-            let sig = signals.received().unwrap_or(signals::StopSignal::Int);
-            eprintln!(
-                "bench-runner: stopped by {}; the running cell was abandoned and its files removed from --disk; finished cells are in {}",
-                sig.name(),
-                out.display()
-            );
-            show_path(&out)?;
-            Ok(sig.exit_code())
-        }
-        run::RunEnd::DiskFull => {
-            show_path(&out)?;
-            Ok(EXIT_ERROR)
-        }
-    }
-}
-
-fn probe_command(job: &ProbeJob) -> Result<u8> {
-    let mut env = results::Environment::capture(None);
-    let out = output::fresh_results_dir(&job.out, &env.host, "probe")?;
-    let run_id = output::run_id(&env.host);
-    let work = scratch::ScratchDir::create(&job.disk, &run_id)?;
-    let label = job.label.clone().unwrap_or_else(|| env.host.clone());
-    env = build_info::environment(Some(&job.disk));
-    env.run_id = run_id.clone();
-    env.label = label.clone();
-    env.command = job.command_line.clone();
-    env.started_utc = output::utc_now();
-    results::write_json(&out.environment(), &env)?;
-    let policies: Vec<engines::SyncPolicy> = ["none", "always", "batch:32", "always@fsync"]
-        .iter()
-        .filter_map(|p| p.parse().ok())
-        .collect();
-    let mut plan = probe::plan_for(
-        &policies,
-        job.record_sizes.iter().copied(),
-        &job.threads,
-        false,
-        env.disk.as_ref(),
-    );
-    plan.min_time = job.per_pattern;
-    let mut progress = progress::Progress::new(progress::ProgressMode::detect(job.quiet));
-    let rows = probe::run(&work.path().join("probe"), &plan, |m| progress.step(m));
-    progress.finish();
-    drop(work);
-    let mut rows = rows?;
-    for r in &mut rows {
-        r.run_id = run_id.clone();
-        r.label = label.clone();
-    }
-    results::write_csv(&out.probe(), &rows).context("write probe.csv")?;
-    let mut warnings = results::Warnings::of_disk(&env);
-    warnings.extend(results::Warnings::of_probe(&rows));
-    report::print_warnings(&warnings);
-    outln!("{}", table::probe_table(&rows))?;
-    outln!("{}", out.root().display())?;
-    Ok(0)
 }

@@ -347,7 +347,7 @@ fn full_disk_marks_the_cell_failed_and_keeps_finished_cells() {
 
 #[test]
 fn drop_caches_needs_root() {
-    if bench_runner::sys::is_root() {
+    if bench_runner::measure::sys::is_root() {
         return; // As root the flag is valid; nothing to check here.
     }
     let t = tempfile::tempdir().unwrap();

@@ -418,7 +418,7 @@ fn stop_a_run_with(signal: &str, code: i32) {
     // Cells run in a seeded shuffled order: pick a seed that runs the
     // short cell first.
     let seed = (0u64..)
-        .find(|&s| bench_runner::schedule::interleaved(2, 1, s)[0].cell == 0)
+        .find(|&s| bench_runner::measure::schedule::interleaved(2, 1, s)[0].cell == 0)
         .unwrap_or(0);
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("bench-runner"))
         .args([

@@ -265,7 +265,7 @@ fn no_mount_remains_after_ctrl_c() {
 /// The `--replay` trace of an `--exec` trial on FUSE, for the first trials
 /// of `--seed 1` on `posix` (trial `i` crashes in mode `i mod 4`).
 fn fuse_replay(disk: &Path, cmd: &str, trial: u64) -> String {
-    let seed = bench_runner::crash_cmd::fuse::fuse_seed(1, Profile::Posix, trial);
+    let seed = bench_runner::commands::crash::fuse::fuse_seed(1, Profile::Posix, trial);
     let out = Command::new(EXE)
         .args(["crash", "--fs", "fuse", "--quiet", "--disk"])
         .arg(disk)

@@ -17,7 +17,7 @@ use common::{crash_rows, example, fuse_present, python3, EXE};
 
 /// `--replay` of trial `trial` of `--seed 1` on `posix` (`--ops 40`).
 fn replay(disk: &Path, target: &[&str], trial: u64) -> (Option<i32>, String) {
-    let seed = bench_runner::crash_cmd::fuse::fuse_seed(1, Profile::Posix, trial);
+    let seed = bench_runner::commands::crash::fuse::fuse_seed(1, Profile::Posix, trial);
     let out: Output = Command::new(EXE)
         .args([
             "crash",

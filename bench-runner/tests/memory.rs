@@ -3,7 +3,7 @@
 //! same writes. One test in its own binary: the resident set is the whole
 //! process's, so nothing else may run beside it.
 
-use bench_runner::memory::{reset_peak, Rss};
+use bench_runner::measure::memory::{reset_peak, Rss};
 use engines::{EngineConfig, SyncPolicy};
 
 /// Peak resident bytes above the reset while lsm with `memtable_bytes`

@@ -135,7 +135,7 @@ fn cold_reopens_are_marked_and_need_root() {
         "--tail",
         "100",
     ];
-    if !bench_runner::sys::is_root() {
+    if !bench_runner::measure::sys::is_root() {
         recovery(&disk, &out, &args)
             .assert()
             .code(2)

@@ -8,8 +8,8 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use bench_runner::cell::{run_cell, CellPlan};
-use bench_runner::timeline::TimelineSettings;
+use bench_runner::measure::cell::{run_cell, CellPlan};
+use bench_runner::measure::timeline::TimelineSettings;
 use engines::events::{EventKind, Events};
 use engines::registry::EngineInfo;
 use engines::{Capabilities, Engine, EngineConfig, EngineStats, SyncPolicy};
@@ -19,8 +19,8 @@ use results::RunRow;
 /// three times as long, so that its pauses stay under half of the cell and
 /// the median interval is one that works).
 const EVERY: u64 = 10_000;
-/// Busy time per operation: EVERY x WORK is about 0.2 s of work per period
-/// (more on a loaded machine).
+/// Time per operation, by the clock: EVERY x WORK is 0.2 s of work per
+/// period, on a loaded machine too.
 const WORK: Duration = Duration::from_micros(20);
 /// The first pause.
 const PAUSE: Duration = Duration::from_millis(300);
@@ -34,6 +34,9 @@ struct Pausing {
     /// Each pause is this much longer than the one before.
     growth: Duration,
     events: Events,
+    /// When the current period of work began (the first put, or the end
+    /// of the last pause).
+    period_start: std::sync::Mutex<Option<Instant>>,
 }
 
 impl Pausing {
@@ -48,6 +51,7 @@ impl Pausing {
             pauses: AtomicU64::new(0),
             growth,
             events: config.events,
+            period_start: std::sync::Mutex::new(None),
         }))
     }
 }
@@ -60,15 +64,28 @@ impl Engine for Pausing {
         Capabilities::default()
     }
     fn put(&self, _: &[u8], _: &[u8]) -> engines::Result<()> {
-        let t = Instant::now();
-        while t.elapsed() < WORK {
+        // Paced by the clock, not by CPU time: the k-th put of a period
+        // returns at `period_start + k x WORK` at the earliest, and a put
+        // delayed by the scheduler is caught up by the next ones. So every
+        // working interval holds the same number of puts on a loaded
+        // machine too, and only the pauses make intervals differ.
+        let done = self.ops.fetch_add(1, Relaxed) + 1;
+        let start = *self
+            .period_start
+            .lock()
+            .unwrap()
+            .get_or_insert_with(Instant::now);
+        let due = start + WORK * ((done - 1) % self.every + 1) as u32;
+        while Instant::now() < due {
             std::hint::spin_loop();
         }
-        if (self.ops.fetch_add(1, Relaxed) + 1) % self.every == 0 {
+        if done % self.every == 0 {
             let n = self.pauses.fetch_add(1, Relaxed) as u32;
             let mut span = self.events.begin(EventKind::Checkpoint);
             span.detail(|| format!("test pause {n}"));
             std::thread::sleep(PAUSE + self.growth * n);
+            drop(span);
+            *self.period_start.lock().unwrap() = Some(Instant::now());
         }
         Ok(())
     }
@@ -152,7 +169,7 @@ fn run(
     };
     let stop = AtomicBool::new(false);
     let m = run_cell(&tmp.path().join("cell"), &plan, &stop, None).unwrap();
-    let id = bench_runner::rows::CellId {
+    let id = bench_runner::output::rows::CellId {
         run_id: "r".into(),
         host: "h".into(),
         label: "l".into(),
@@ -164,9 +181,9 @@ fn run(
         value_size: 100,
         seed: 0,
     };
-    let mut row = bench_runner::rows::run_row(&id, &m, &Default::default());
-    let (tl, ev) = bench_runner::rows::timeline_rows(&id, 0, &m);
-    bench_runner::rows::fill_timeline_columns(&mut row, &tl, &ev, &m);
+    let mut row = bench_runner::output::rows::run_row(&id, &m, &Default::default());
+    let (tl, ev) = bench_runner::output::rows::timeline_rows(&id, 0, &m);
+    bench_runner::output::rows::fill_timeline_columns(&mut row, &tl, &ev, &m);
     (row, tl, ev)
 }
 

@@ -1,16 +1,14 @@
 //! Per-field checks of a workload spec, and the deserializers that run
 //! them so a TOML error names the line.
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserializer;
 
+use super::de::*;
 use super::parts::*;
 use crate::WorkloadError;
 
 /// Operations in the measured phase when a spec sets no count or duration.
 pub const DEFAULT_OPERATION_COUNT: u64 = 100_000;
-
-/// A field and what is wrong with it.
-pub(super) type Problem = (&'static str, String);
 
 pub(super) fn check_operation_count(n: u64) -> Result<(), Problem> {
     if n == 0 {
@@ -140,33 +138,6 @@ pub(super) fn check_target_rate(r: f64) -> Result<(), Problem> {
         ));
     }
     Ok(())
-}
-
-/// Deserializes a field and applies its check, so a bad value fails while
-/// parsing and the TOML error carries its line.
-pub(super) fn checked<'de, D, T>(
-    d: D,
-    check: impl FnOnce(&T) -> Result<(), Problem>,
-) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    let v = T::deserialize(d)?;
-    check(&v).map_err(problem)?;
-    Ok(v)
-}
-
-pub(super) fn problem<E: serde::de::Error>((field, reason): Problem) -> E {
-    E::custom(format!("workload field `{field}`: {reason}"))
-}
-
-/// A non-negative integer field, with a named error when it is negative.
-pub(super) fn count<'de, D: Deserializer<'de>, T: TryFrom<i64>>(
-    d: D,
-    field: &str,
-) -> Result<T, D::Error> {
-    size_from_i64(field, i64::deserialize(d)?)
 }
 
 pub(super) fn de_record_count<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {

@@ -12,6 +12,7 @@
 //! that run them.
 
 mod checks;
+mod de;
 mod parts;
 
 pub use checks::DEFAULT_OPERATION_COUNT;

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::checks::*;
+use super::de::*;
 
 /// Value size in bytes: in TOML a number (`value_size = 100`) or a range
 /// (`value_size = { min = 64, max = 1024 }`).
@@ -62,24 +62,6 @@ impl<'de> serde::de::Visitor<'de> for ValueSizeVisitor {
             (_, None) => Err(serde::de::Error::missing_field("max")),
         }
     }
-}
-
-pub(super) fn to_size<E: serde::de::Error>(v: u64) -> Result<usize, E> {
-    usize::try_from(v).map_err(|_| E::custom(format!("{v} does not fit in usize")))
-}
-
-/// A size or count from a TOML integer (always signed), with an error that
-/// names the field when it is negative.
-pub(super) fn size_from_i64<E: serde::de::Error, T: TryFrom<i64>>(
-    field: &str,
-    v: i64,
-) -> Result<T, E> {
-    T::try_from(v).map_err(|_| {
-        let what = if v < 0 { "is negative" } else { "is too large" };
-        E::custom(format!(
-            "workload field `{field}`: {v} {what}: sizes and counts are non-negative integers"
-        ))
-    })
 }
 
 /// Largest value a spec may ask for: 64 MiB.
