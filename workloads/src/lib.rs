@@ -27,8 +27,8 @@ pub use distribution::{zeta, KeyChooser, Zipfian, SCRAMBLED_ITEMS};
 pub use keys::{key_for, key_space, permute, write_key};
 pub use presets::{preset, PRESETS};
 pub use spec::{
-    KeyDistribution, OperationMix, ScanLength, ValueSize, WorkloadSpec, DEFAULT_OPERATION_COUNT,
-    MAX_THREADS, MAX_VALUE_SIZE,
+    KeyDistribution, Missing, OperationMix, ScanLength, ValueSize, WorkloadSpec,
+    DEFAULT_OPERATION_COUNT, MAX_THREADS, MAX_VALUE_SIZE,
 };
 pub use stream::{Op, OpKind, OpStream};
 
@@ -70,6 +70,14 @@ pub enum WorkloadError {
         field: &'static str,
         /// What is wrong.
         reason: String,
+    },
+    /// An engine cannot serve the workload's mix.
+    #[error("workload `{workload}` {}", spec::Missing::list(lacks))]
+    Unsupported {
+        /// The workload's name.
+        workload: String,
+        /// What the engine lacks, one reason per operation kind.
+        lacks: Vec<spec::Missing>,
     },
     /// A workload file parsed but its fields do not fit together.
     #[error("workload file {path}: {source}")]

@@ -123,23 +123,44 @@ fn capabilities_decide_support() {
         let spec = preset(name).expect("preset");
         assert!(spec.check_supported(&full).is_ok(), "{name}");
     }
-    let err = preset("ycsb-a").unwrap().check_supported(&log).unwrap_err();
+    let err = preset("ycsb-a")
+        .unwrap()
+        .check_supported(&log)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("ycsb-a") && err.contains("point reads"),
         "{err}"
     );
-    let err = preset("ycsb-f").unwrap().check_supported(&log).unwrap_err();
+    let err = preset("ycsb-f")
+        .unwrap()
+        .check_supported(&log)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("point reads"), "{err}");
     let err = preset("ycsb-e")
         .unwrap()
         .check_supported(&hash)
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("range scans"), "{err}");
     let err = preset("deleterandom")
         .unwrap()
         .check_supported(&log)
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("deletes"), "{err}");
+    // The reasons are typed: what the engine lacks, per operation kind.
+    match preset("ycsb-f").unwrap().check_supported(&log) {
+        Err(workloads::WorkloadError::Unsupported { lacks, .. }) => assert_eq!(
+            lacks,
+            [
+                workloads::Missing::PointReads,
+                workloads::Missing::PointReadsToModify
+            ]
+        ),
+        other => panic!("ycsb-f on a log: {other:?}"),
+    }
     // Updates are puts: no read capability needed.
     for ok in ["append", "fillrandom", "fillseq", "overwrite"] {
         assert!(preset(ok).unwrap().check_supported(&log).is_ok(), "{ok}");

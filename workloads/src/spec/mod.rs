@@ -204,29 +204,35 @@ impl WorkloadSpec {
         (put * (key + self.value_size.mean()) + m.delete * key) / total
     }
 
-    /// Whether an engine with `caps` can serve this mix; the reason if not.
-    /// Reads and read-modify-writes need point reads, scans need range
+    /// Whether an engine with `caps` can serve this mix; what it lacks if
+    /// not. Reads and read-modify-writes need point reads, scans need range
     /// scans, deletes need deletes; updates, inserts and appends are puts,
     /// which every engine has.
-    pub fn check_supported(&self, caps: &capabilities::Capabilities) -> Result<(), String> {
+    pub fn check_supported(
+        &self,
+        caps: &capabilities::Capabilities,
+    ) -> Result<(), crate::WorkloadError> {
         let m = &self.mix;
         let mut missing = Vec::new();
         if m.read > 0.0 && !caps.point_reads {
-            missing.push("reads keys, and the engine has no point reads");
+            missing.push(Missing::PointReads);
         }
         if m.read_modify_write > 0.0 && !caps.point_reads {
-            missing.push("reads keys to modify them, and the engine has no point reads");
+            missing.push(Missing::PointReadsToModify);
         }
         if m.scan > 0.0 && !caps.range_scans {
-            missing.push("scans key ranges, and the engine has no range scans");
+            missing.push(Missing::RangeScans);
         }
         if m.delete > 0.0 && !caps.deletes {
-            missing.push("deletes keys, and the engine has no deletes");
+            missing.push(Missing::Deletes);
         }
         if missing.is_empty() {
             Ok(())
         } else {
-            Err(format!("workload `{}` {}", self.name, missing.join("; ")))
+            Err(crate::WorkloadError::Unsupported {
+                workload: self.name.clone(),
+                lacks: missing,
+            })
         }
     }
 
@@ -283,6 +289,43 @@ impl WorkloadSpec {
             source: Box::new(e),
         })?;
         Ok(spec)
+    }
+}
+
+/// What a workload needs that an engine lacks
+/// ([`WorkloadSpec::check_supported`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// The mix reads keys; the engine has no point reads.
+    PointReads,
+    /// The mix reads keys to modify them; the engine has no point reads.
+    PointReadsToModify,
+    /// The mix scans key ranges; the engine has no range scans.
+    RangeScans,
+    /// The mix deletes keys; the engine has no deletes.
+    Deletes,
+}
+
+impl Missing {
+    /// `a; b`: the reasons of `all`, for an error message.
+    pub(crate) fn list(all: &[Missing]) -> String {
+        all.iter()
+            .map(Missing::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Missing::PointReads => "reads keys, and the engine has no point reads",
+            Missing::PointReadsToModify => {
+                "reads keys to modify them, and the engine has no point reads"
+            }
+            Missing::RangeScans => "scans key ranges, and the engine has no range scans",
+            Missing::Deletes => "deletes keys, and the engine has no deletes",
+        })
     }
 }
 

@@ -71,7 +71,8 @@ pub fn build_matrix(
             }
             match w.spec.check_supported(&engine.capabilities) {
                 Ok(()) => chosen.push(w),
-                Err(reason) => {
+                Err(unsupported) => {
+                    let reason = unsupported.to_string();
                     let substitute = default_workloads && !engine.capabilities.point_reads;
                     needs_log_workload |= substitute;
                     skipped.push(SkippedRow {
