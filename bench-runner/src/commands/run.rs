@@ -14,7 +14,7 @@ use results::{BlockDevice, Environment, ProbeRow, RunRow, Warning, Warnings};
 use crate::cli::plan::HarnessCost;
 use crate::cli::plan::{Cell, OutputFormat, RunPlan};
 use crate::measure::ceilings::Ceilings;
-use crate::measure::cell::{self, CellError, CellPlan};
+use crate::measure::cell::{self, CellError, CellMeasurement, CellPlan};
 use crate::measure::drive;
 use crate::measure::probe;
 use crate::measure::schedule;
@@ -226,58 +226,21 @@ fn measure(
         }
         if slot.round != round {
             round = slot.round;
-            match ceilings.new_round() {
-                Ok(lines) if !lines.is_empty() => {
-                    lines.iter().for_each(|l| reports.note(l));
-                    reports.ceilings_measured(ceilings.history())?;
-                }
-                Ok(_) => {}
-                Err(e) => reports.warn(&Warning::RechecksStopped {
-                    error: format!("{e:#}"),
-                }),
-            }
+            recheck_ceilings(&mut ceilings, reports)?;
         }
         if m.drop_caches {
             crate::measure::sys::drop_caches().context("drop page cache")?;
         }
         let background = m.device.as_ref().and_then(|d| d.background_rate(idle));
         reports.cell_started(n, id, slot.round, rounds);
-        let plan = CellPlan {
-            engine: m.cells[n].engine,
-            policy: m.cells[n].policy,
-            workload: m.cells[n].workload.clone(),
-            warmup: m.warmup,
-            enospc_after_bytes: m.enospc_after_bytes,
-            harness_ns: m.harness_ns,
-            timeline: m.timeline,
-        };
         let dir = work.join(format!("cell-{n}-{}", slot.round));
-        match cell::run_cell(&dir, &plan, stop, m.device.as_ref()) {
+        match cell::run_cell(&dir, &cell_plan(m, n), stop, m.device.as_ref()) {
             Ok(meas) => {
                 let ctx = RowContext {
                     probe: ceilings.rows(),
                     background_bytes_per_sec: background,
                 };
-                let mut row = rows::run_row(id, &meas, &ctx);
-                row.repetition = slot.round;
-                let (timeline, events) = rows::timeline_rows(id, slot.round, &meas);
-                rows::fill_timeline_columns(&mut row, &timeline, &events, &meas);
-                let latency = rows::latency_rows(id, &meas);
-                let mut hists: Vec<(String, Histogram<u64>)> = meas
-                    .latency
-                    .named()
-                    .map(|(op, h)| (op.to_string(), h.clone()))
-                    .collect();
-                if !meas.io.sync_latency_ns.is_empty() {
-                    hists.push(("sync".into(), meas.io.sync_latency_ns.clone()));
-                }
-                let rep = Repetition {
-                    row,
-                    latency,
-                    hists,
-                    timeline,
-                    events,
-                };
+                let rep = repetition(id, slot.round, &meas, &ctx);
                 reports.repetition_measured(n, id, &rep)?;
                 reps[n].push(rep.row);
                 if slot.round + 1 == rounds {
@@ -314,4 +277,60 @@ fn measure(
         })
         .collect();
     Ok((end, rows))
+}
+
+/// Measures the ceilings again at the start of a round, reporting what
+/// changed; a failed re-measurement stops the rechecks with a warning, not
+/// the run.
+fn recheck_ceilings(ceilings: &mut Ceilings, reports: &mut Reports) -> Result<()> {
+    match ceilings.new_round() {
+        Ok(lines) if !lines.is_empty() => {
+            lines.iter().for_each(|l| reports.note(l));
+            reports.ceilings_measured(ceilings.history())?;
+        }
+        Ok(_) => {}
+        Err(e) => reports.warn(&Warning::RechecksStopped {
+            error: format!("{e:#}"),
+        }),
+    }
+    Ok(())
+}
+
+/// What [`cell::run_cell`] needs to measure cell `n` of the matrix.
+fn cell_plan(m: &Matrix<'_>, n: usize) -> CellPlan {
+    CellPlan {
+        engine: m.cells[n].engine,
+        policy: m.cells[n].policy,
+        workload: m.cells[n].workload.clone(),
+        warmup: m.warmup,
+        enospc_after_bytes: m.enospc_after_bytes,
+        harness_ns: m.harness_ns,
+        timeline: m.timeline,
+    }
+}
+
+/// One measured repetition as rows: the run row with its timeline columns,
+/// the latency rows, the histograms (sync latency included when the engine
+/// synced), the timeline and its events.
+fn repetition(id: &CellId, round: u32, meas: &CellMeasurement, ctx: &RowContext<'_>) -> Repetition {
+    let mut row = rows::run_row(id, meas, ctx);
+    row.repetition = round;
+    let (timeline, events) = rows::timeline_rows(id, round, meas);
+    rows::fill_timeline_columns(&mut row, &timeline, &events, meas);
+    let latency = rows::latency_rows(id, meas);
+    let mut hists: Vec<(String, Histogram<u64>)> = meas
+        .latency
+        .named()
+        .map(|(op, h)| (op.to_string(), h.clone()))
+        .collect();
+    if !meas.io.sync_latency_ns.is_empty() {
+        hists.push(("sync".into(), meas.io.sync_latency_ns.clone()));
+    }
+    Repetition {
+        row,
+        latency,
+        hists,
+        timeline,
+        events,
+    }
 }

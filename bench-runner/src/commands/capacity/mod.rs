@@ -193,30 +193,8 @@ pub fn describe(r: &CapacityRow) -> String {
 /// `capacity.csv` after every cell. Returns how it ended and the folder.
 pub fn run(plan: &CapacityPlan, stop: &AtomicBool) -> Result<(CapacityEnd, PathBuf)> {
     let rp = &plan.run;
-    let env0 = Environment::capture(None);
-    let run_id = output::folder::run_id(&env0.host);
-    let out = output::folder::fresh_results_dir(&rp.out, &env0.host, "capacity")?;
-    let label = rp.label.clone().unwrap_or_else(|| env0.host.clone());
-    let guard = ScratchDir::create(&rp.disk, &run_id)?;
-    let work = guard.path().to_path_buf();
-    let mut env = crate::support::build_info::environment(Some(&rp.disk));
-    env.run_id = run_id.clone();
-    env.label = label.clone();
-    env.command = rp.command_line.clone();
-    env.started_utc = output::folder::utc_now();
-    results::write_json(&out.environment(), &env)?;
-    results::write_json(
-        &out.config(),
-        &CapacityConfig {
-            command: &rp.command_line,
-            run_id: &run_id,
-            budgets: &plan.budgets,
-            search: &plan.search,
-            closed_loop_duration_s: rp.workloads.first().and_then(|w| w.spec.duration_secs),
-            workloads: rp.specs(),
-        },
-    )?;
-    results::write_csv_with_header(&out.skipped(), &rp.skipped)?;
+    let (out, env) = open_folder(plan)?;
+    let guard = ScratchDir::create(&rp.disk, &env.run_id)?;
     let mut progress = Progress::new(ProgressMode::detect(rp.quiet));
     progress.set_total(rp.cells.len() * (1 + plan.budgets.len()));
     let mut runs: Vec<RunRow> = Vec::new();
@@ -224,49 +202,20 @@ pub fn run(plan: &CapacityPlan, stop: &AtomicBool) -> Result<(CapacityEnd, PathB
     let mut steps: Vec<CapacityStepRow> = Vec::new();
     let mut end = CapacityEnd::Finished;
     'cells: for (n, cell) in rp.cells.iter().enumerate() {
-        let id = CellId {
-            run_id: run_id.clone(),
-            host: env.host.clone(),
-            label: label.clone(),
-            engine: cell.engine.name.to_string(),
-            policy: cell.policy,
-            workload: cell.workload.name.clone(),
-            threads: cell.workload.threads as u32,
-            key_size: cell.workload.key_size as u64,
-            value_size: cell.workload.value_size.mean() as u64,
-            seed: cell.workload.seed,
+        let id = cell_id(&env, cell);
+        let searcher = Searcher {
+            plan,
+            cell,
+            id: &id,
+            work: &guard.path().join(format!("cell-{n}")),
+            stop,
         };
         progress.step(&format!("{}: closed loop", id.describe()));
-        let closed_plan = CellPlan {
-            engine: cell.engine,
-            policy: cell.policy,
-            workload: cell.workload.clone(),
-            warmup: rp.warmup,
-            enospc_after_bytes: None,
-            harness_ns: None,
-            timeline: rp.timeline,
+        let Ok((row, closed)) = searcher.closed_loop() else {
+            end = CapacityEnd::Interrupted;
+            break;
         };
-        let closed = match cell::run_cell(&work.join(format!("cell-{n}")), &closed_plan, stop, None)
-        {
-            Ok(m) => {
-                let row = rows::run_row(&id, &m, &RowContext::default());
-                let rate = row.ops_per_sec;
-                runs.push(row);
-                Ok(rate)
-            }
-            Err(CellError::Interrupted) => {
-                end = CapacityEnd::Interrupted;
-                break;
-            }
-            Err(e) => {
-                let mut row = id.row();
-                row.status = rows::CellStatus::Failed.to_string();
-                row.error = e.to_string();
-                let error = row.error.clone();
-                runs.push(row);
-                Err(error)
-            }
-        };
+        runs.push(row);
         progress.advance(&format!(
             "{}: closed loop {}",
             id.describe(),
@@ -278,35 +227,16 @@ pub fn run(plan: &CapacityPlan, stop: &AtomicBool) -> Result<(CapacityEnd, PathB
         for &budget in &plan.budgets {
             let row = match &closed {
                 Err(e) => failed_row(&id, budget, 0.0, &format!("closed loop: {e}")),
-                Ok(rate) => {
-                    let bounds = Bounds {
-                        low: plan.search.lowest_rate(*rate, budget.percentile),
-                        high: *rate,
-                        steps: plan.search.steps,
-                        budget_us: budget.us,
-                    };
-                    let mut k = 0;
-                    let found = search(bounds, |r| {
-                        k += 1;
-                        progress.step(&format!(
-                            "{} {budget}: step {k}, {r:.0} ops/s",
-                            id.describe()
-                        ));
-                        let dir = work.join(format!("cell-{n}-{}-{k}", budget.percentile));
-                        measure_at(&dir, cell, r, budget.percentile, &plan.search, stop)
-                    });
-                    match found {
-                        Ok(c) => {
-                            steps.extend(step_rows(&id, budget, &c));
-                            capacity_row(&id, budget, *rate, &c)
-                        }
-                        Err(CellError::Interrupted) => {
-                            end = CapacityEnd::Interrupted;
-                            break 'cells;
-                        }
-                        Err(e) => failed_row(&id, budget, *rate, &e.to_string()),
+                Ok(rate) => match searcher.search(budget, *rate, &mut progress) {
+                    Ok((row, cell_steps)) => {
+                        steps.extend(cell_steps);
+                        row
                     }
-                }
+                    Err(Interrupted) => {
+                        end = CapacityEnd::Interrupted;
+                        break 'cells;
+                    }
+                },
             };
             progress.advance(&describe(&row));
             capacity.push(row);
@@ -322,6 +252,135 @@ pub fn run(plan: &CapacityPlan, stop: &AtomicBool) -> Result<(CapacityEnd, PathB
         outln!("{}", describe(r))?;
     }
     Ok((end, out.root().to_path_buf()))
+}
+
+/// Makes the results folder and writes what is known before the first
+/// cell: `environment.json` (whose `run_id` and `label` the rows carry),
+/// `config.json` and `skipped.csv`.
+fn open_folder(plan: &CapacityPlan) -> Result<(results::ResultsDir, Environment)> {
+    let rp = &plan.run;
+    let host = Environment::capture(None).host;
+    let run_id = output::folder::run_id(&host);
+    let out = output::folder::fresh_results_dir(&rp.out, &host, "capacity")?;
+    let mut env = crate::support::build_info::environment(Some(&rp.disk));
+    env.run_id = run_id.clone();
+    env.label = rp.label.clone().unwrap_or(host);
+    env.command = rp.command_line.clone();
+    env.started_utc = output::folder::utc_now();
+    results::write_json(&out.environment(), &env)?;
+    results::write_json(
+        &out.config(),
+        &CapacityConfig {
+            command: &rp.command_line,
+            run_id: &run_id,
+            budgets: &plan.budgets,
+            search: &plan.search,
+            closed_loop_duration_s: rp.workloads.first().and_then(|w| w.spec.duration_secs),
+            workloads: rp.specs(),
+        },
+    )?;
+    results::write_csv_with_header(&out.skipped(), &rp.skipped)?;
+    Ok((out, env))
+}
+
+/// The identity of a cell's rows in this run.
+fn cell_id(env: &Environment, cell: &Cell) -> CellId {
+    CellId {
+        run_id: env.run_id.clone(),
+        host: env.host.clone(),
+        label: env.label.clone(),
+        engine: cell.engine.name.to_string(),
+        policy: cell.policy,
+        workload: cell.workload.name.clone(),
+        threads: cell.workload.threads as u32,
+        key_size: cell.workload.key_size as u64,
+        value_size: cell.workload.value_size.mean() as u64,
+        seed: cell.workload.seed,
+    }
+}
+
+/// A signal stopped the measurement; the rows so far are kept.
+struct Interrupted;
+
+/// The searches of one cell: its closed loop, then one search per budget,
+/// each measurement in a fresh directory under `work`.
+struct Searcher<'a> {
+    plan: &'a CapacityPlan,
+    cell: &'a Cell,
+    id: &'a CellId,
+    work: &'a std::path::Path,
+    stop: &'a AtomicBool,
+}
+
+impl Searcher<'_> {
+    /// The closed-loop measurement: its `runs.csv` row, and its throughput
+    /// (the top of every search) or why it failed.
+    fn closed_loop(&self) -> Result<(RunRow, Result<f64, String>), Interrupted> {
+        let rp = &self.plan.run;
+        let closed_plan = CellPlan {
+            engine: self.cell.engine,
+            policy: self.cell.policy,
+            workload: self.cell.workload.clone(),
+            warmup: rp.warmup,
+            enospc_after_bytes: None,
+            harness_ns: None,
+            timeline: rp.timeline,
+        };
+        match cell::run_cell(self.work, &closed_plan, self.stop, None) {
+            Ok(m) => {
+                let row = rows::run_row(self.id, &m, &RowContext::default());
+                let rate = row.ops_per_sec;
+                Ok((row, Ok(rate)))
+            }
+            Err(CellError::Interrupted) => Err(Interrupted),
+            Err(e) => {
+                let mut row = self.id.row();
+                row.status = rows::CellStatus::Failed.to_string();
+                row.error = e.to_string();
+                let error = row.error.clone();
+                Ok((row, Err(error)))
+            }
+        }
+    }
+
+    /// The search under one budget, below the closed-loop rate `closed`:
+    /// its `capacity.csv` row and its steps.
+    fn search(
+        &self,
+        budget: Budget,
+        closed: f64,
+        progress: &mut Progress,
+    ) -> Result<(CapacityRow, Vec<CapacityStepRow>), Interrupted> {
+        let settings = &self.plan.search;
+        let bounds = Bounds {
+            low: settings.lowest_rate(closed, budget.percentile),
+            high: closed,
+            steps: settings.steps,
+            budget_us: budget.us,
+        };
+        let mut k = 0;
+        let found = search(bounds, |r| {
+            k += 1;
+            progress.step(&format!(
+                "{} {budget}: step {k}, {r:.0} ops/s",
+                self.id.describe()
+            ));
+            let step = format!("{}-{}-{k}", self.work.display(), budget.percentile);
+            let dir = PathBuf::from(step);
+            measure_at(&dir, self.cell, r, budget.percentile, settings, self.stop)
+        });
+        match found {
+            Ok(c) => Ok((
+                capacity_row(self.id, budget, closed, &c),
+                step_rows(self.id, budget, &c),
+            )),
+            Err(CellError::Interrupted) => Err(Interrupted),
+            Err(e) => Ok((
+                failed_row(self.id, budget, closed, &e.to_string()),
+                Vec::new(),
+            )),
+        }
+    }
 }
 
 /// The `capacity` command: runs the plan, draws the report, prints the
