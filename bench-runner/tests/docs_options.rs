@@ -1,7 +1,9 @@
 //! The option table of `run` in docs/guide.md (*Running*) matches the
 //! command's `--help`: every flag the table names exists, and every
-//! visible flag of `run` has a row. The flags come from clap's own
-//! description of the command (`Cli::command()`), not from a hand list.
+//! visible flag of `run` has a row. And every `--flag` the docs quote, in
+//! any command's prose or example, is a flag of some command, so a rename
+//! cannot leave the docs behind. The flags come from clap's own
+//! description of the commands (`Cli::command()`), not from a hand list.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -61,5 +63,68 @@ fn run_option_table_matches_help() {
         "docs/guide.md's `run` options differ from `bench-runner run --help`:\n  \
          documented but not in --help: {not_in_help:?}\n  \
          in --help but not documented: {not_in_doc:?}"
+    );
+}
+
+/// Every long flag of every command, hidden ones included (the docs name
+/// the crash child's flags).
+fn every_flag() -> BTreeSet<String> {
+    fn walk(cmd: &clap::Command, out: &mut BTreeSet<String>) {
+        out.extend(
+            cmd.get_arguments()
+                .filter_map(|a| a.get_long())
+                .map(str::to_string),
+        );
+        for sub in cmd.get_subcommands() {
+            walk(sub, out);
+        }
+    }
+    let mut cli = Cli::command();
+    cli.build();
+    let mut out = BTreeSet::from(["help".to_string(), "version".to_string()]);
+    walk(&cli, &mut out);
+    out
+}
+
+/// Flags of other tools (cargo) the docs quote in their commands.
+const OTHER_TOOLS: &[&str] = &["release", "workspace", "path", "no-default-features"];
+
+#[test]
+fn every_flag_the_docs_quote_exists() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let flags = every_flag();
+    let mut unknown = Vec::new();
+    for doc in [
+        "README.md",
+        "FAQ.md",
+        "docs/guide.md",
+        "docs/crash.md",
+        "docs/methodology.md",
+        "docs/results-format.md",
+    ] {
+        let text = std::fs::read_to_string(root.join(doc)).unwrap();
+        // Inside code: `...` spans (fenced blocks are split the same way).
+        for code in text.split('`').skip(1).step_by(2) {
+            for (i, _) in code.match_indices("--") {
+                let name: String = code[i + 2..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .collect();
+                let starts_word = i == 0 || !code[..i].ends_with(|c: char| c.is_alphanumeric());
+                if starts_word
+                    && name.starts_with(|c: char| c.is_ascii_lowercase())
+                    && !flags.contains(&name)
+                    && !OTHER_TOOLS.contains(&name.as_str())
+                {
+                    unknown.push(format!("{doc}: --{name}"));
+                }
+            }
+        }
+    }
+    unknown.dedup();
+    assert!(
+        unknown.is_empty(),
+        "the docs quote flags no command has:\n{}",
+        unknown.join("\n")
     );
 }
