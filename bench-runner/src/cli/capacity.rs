@@ -7,6 +7,7 @@ use clap::Args;
 
 use crate::cli::numbers::{seconds, whole};
 use crate::cli::output::OutputArgs;
+use crate::cli::DataArgs;
 
 /// Most client threads a cell may use: `cli::MAX_THREADS` (a test checks
 /// they agree; naming it here would make a module cycle).
@@ -80,14 +81,9 @@ pub struct CapacityArgs {
     /// The lowest rate searched, ops/s over all threads (default: 1% of the closed-loop throughput, raised as --max-step-duration needs).
     #[arg(long, value_name = "OPS_PER_SEC", allow_negative_numbers = true, value_parser = rate)]
     pub min_rate: Option<f64>,
-    /// Value size in bytes, overriding the workloads' (default: the workload's, 100 for presets).
-    #[arg(long, value_name = "BYTES", allow_negative_numbers = true,
-          value_parser = whole(1, 64 << 20, "bytes"))]
-    pub value_size: Option<u64>,
-    /// Keys loaded before read/update workloads (default: the workload's; at most 10000 with --quick).
-    #[arg(long, value_name = "N", allow_negative_numbers = true,
-          value_parser = whole(0, u64::MAX, "keys"))]
-    pub record_count: Option<u64>,
+    /// The data a cell loads and writes.
+    #[command(flatten)]
+    pub data: DataArgs,
     /// A smoke run: short closed-loop measurement and steps, 6 bisection steps.
     #[arg(long)]
     pub quick: bool,

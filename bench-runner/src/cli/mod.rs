@@ -232,14 +232,9 @@ pub struct RunArgs {
     /// Unrecorded warm-up seconds before each measured phase (default: 0.5; 0 with --quick).
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, value_parser = seconds(true))]
     pub warmup: Option<f64>,
-    /// Value size in bytes, overriding the workloads' (default: the workload's, 100 for presets).
-    #[arg(long, value_name = "BYTES", allow_negative_numbers = true,
-          value_parser = whole(1, 64 << 20, "bytes"))]
-    pub value_size: Option<u64>,
-    /// Keys loaded before read/update workloads (default: the workload's; at most 10000 with --quick).
-    #[arg(long, value_name = "N", allow_negative_numbers = true,
-          value_parser = whole(0, u64::MAX, "keys"))]
-    pub record_count: Option<u64>,
+    /// The data a cell loads and writes.
+    #[command(flatten)]
+    pub data: DataArgs,
     /// A smoke run of the whole matrix in about two minutes (short cells, small load, a 3-round probe of 0.3 s per pattern).
     #[arg(long)]
     pub quick: bool,
@@ -325,6 +320,19 @@ pub struct CompletionsArgs {
     /// The shell to write completions for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// The value size and key count options `run` and `capacity` share.
+#[derive(Args, Debug, Clone, Default)]
+pub struct DataArgs {
+    /// Value size in bytes, overriding the workloads' (default: the workload's, 100 for presets).
+    #[arg(long, value_name = "BYTES", allow_negative_numbers = true,
+          value_parser = whole(1, 64 << 20, "bytes"))]
+    pub value_size: Option<u64>,
+    /// Keys loaded before read/update workloads (default: the workload's; at most 10000 with --quick).
+    #[arg(long, value_name = "N", allow_negative_numbers = true,
+          value_parser = whole(0, u64::MAX, "keys"))]
+    pub record_count: Option<u64>,
 }
 
 #[cfg(test)]

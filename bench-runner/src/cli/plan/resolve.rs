@@ -168,10 +168,10 @@ pub(super) fn apply_overrides(spec: &mut WorkloadSpec, args: &RunArgs, file: Fil
             DEFAULT_DURATION_S
         });
     }
-    if let Some(v) = args.value_size {
+    if let Some(v) = args.data.value_size {
         spec.value_size = workloads::ValueSize::Fixed(v as usize);
     }
-    if let Some(n) = args.record_count {
+    if let Some(n) = args.data.record_count {
         spec.record_count = n;
     } else if args.quick && !file.record_count {
         spec.record_count = spec.record_count.min(QUICK_RECORD_COUNT);
