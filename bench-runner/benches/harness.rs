@@ -31,7 +31,7 @@ fn harness(c: &mut Criterion) {
             k
         })
     });
-    let null = bench_runner::measure::null::NullEngine;
+    let null = bench_runner::measure::null::NullEngine::default();
     g.bench_function("loop_without_recording", |b| {
         b.iter(|| bench_runner::measure::drive::drive_for_bench(&null, &s, false, false))
     });

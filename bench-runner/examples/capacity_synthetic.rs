@@ -15,61 +15,20 @@ use bench_runner::cli::plan::Cell;
 use bench_runner::commands::capacity::{
     measure_at, search, Bounds, Percentile, SearchSettings, Verdict,
 };
+use bench_runner::measure::null::{Hooked, Op};
 use engines::registry::EngineInfo;
-use engines::{Capabilities, Engine, EngineConfig, EngineStats, SyncPolicy};
-
-/// An engine whose every operation spins for a fixed time: service time
-/// `SERVICE`, so one client's throughput is `1/SERVICE`.
-#[derive(Debug)]
-struct Spin;
+use engines::{Capabilities, Engine, EngineConfig, SyncPolicy};
 
 const SERVICE: Duration = Duration::from_micros(200);
 
-impl Spin {
-    fn work() {
-        let t = Instant::now();
-        while t.elapsed() < SERVICE {
-            std::hint::spin_loop();
-        }
+/// Every operation spins for `SERVICE`, so one client's throughput is
+/// `1/SERVICE`.
+fn work(_: Op) -> engines::Result<()> {
+    let t = Instant::now();
+    while t.elapsed() < SERVICE {
+        std::hint::spin_loop();
     }
-}
-
-impl Engine for Spin {
-    fn name(&self) -> &'static str {
-        "spin"
-    }
-    fn capabilities(&self) -> Capabilities {
-        CAPS
-    }
-    fn put(&self, _: &[u8], _: &[u8]) -> engines::Result<()> {
-        Spin::work();
-        Ok(())
-    }
-    fn get(&self, _: &[u8]) -> engines::Result<Option<Vec<u8>>> {
-        Spin::work();
-        Ok(None)
-    }
-    fn delete(&self, _: &[u8]) -> engines::Result<()> {
-        Spin::work();
-        Ok(())
-    }
-    fn scan(
-        &self,
-        _: &[u8],
-        _: Option<&[u8]>,
-        _: usize,
-    ) -> engines::Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        Ok(Vec::new())
-    }
-    fn sync(&self) -> engines::Result<()> {
-        Ok(())
-    }
-    fn close(&self) -> engines::Result<()> {
-        Ok(())
-    }
-    fn stats(&self) -> EngineStats {
-        EngineStats::default()
-    }
+    Ok(())
 }
 
 const CAPS: Capabilities = Capabilities {
@@ -80,7 +39,7 @@ const CAPS: Capabilities = Capabilities {
 };
 
 fn open_spin(_: EngineConfig) -> engines::Result<Box<dyn Engine>> {
-    Ok(Box::new(Spin))
+    Ok(Box::new(Hooked::new("spin", CAPS, work)))
 }
 
 static SPIN: EngineInfo = EngineInfo::custom("spin", "spins 200 us per operation", CAPS, open_spin);

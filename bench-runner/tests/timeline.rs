@@ -9,10 +9,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use bench_runner::measure::cell::{run_cell, CellPlan};
+use bench_runner::measure::null::Hooked;
 use bench_runner::measure::timeline::TimelineSettings;
 use engines::events::{EventKind, Events};
 use engines::registry::EngineInfo;
-use engines::{Capabilities, Engine, EngineConfig, EngineStats, SyncPolicy};
+use engines::{Capabilities, Engine, EngineConfig, SyncPolicy};
 use results::RunRow;
 
 /// Operations between pauses (the periodic engine; the growing one works
@@ -25,7 +26,6 @@ const WORK: Duration = Duration::from_micros(20);
 /// The first pause.
 const PAUSE: Duration = Duration::from_millis(300);
 
-#[derive(Debug)]
 struct Pausing {
     ops: AtomicU64,
     pauses: AtomicU64,
@@ -45,25 +45,24 @@ impl Pausing {
         every: u64,
         growth: Duration,
     ) -> engines::Result<Box<dyn Engine>> {
-        Ok(Box::new(Pausing {
+        let state = Pausing {
             ops: AtomicU64::new(0),
             every,
             pauses: AtomicU64::new(0),
             growth,
             events: config.events,
             period_start: std::sync::Mutex::new(None),
-        }))
+        };
+        Ok(Box::new(Hooked::new(
+            "pausing",
+            Capabilities::default(),
+            move |_| state.put(),
+        )))
     }
-}
 
-impl Engine for Pausing {
-    fn name(&self) -> &'static str {
-        "pausing"
-    }
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::default()
-    }
-    fn put(&self, _: &[u8], _: &[u8]) -> engines::Result<()> {
+    /// One put: its share of the period's work, then the pause if it is
+    /// the period's last.
+    fn put(&self) -> engines::Result<()> {
         // Paced by the clock, not by CPU time: the k-th put of a period
         // returns at `period_start + k x WORK` at the earliest, and a put
         // delayed by the scheduler is caught up by the next ones. So every
@@ -88,29 +87,6 @@ impl Engine for Pausing {
             *self.period_start.lock().unwrap() = Some(Instant::now());
         }
         Ok(())
-    }
-    fn get(&self, _: &[u8]) -> engines::Result<Option<Vec<u8>>> {
-        Ok(None)
-    }
-    fn delete(&self, _: &[u8]) -> engines::Result<()> {
-        Ok(())
-    }
-    fn scan(
-        &self,
-        _: &[u8],
-        _: Option<&[u8]>,
-        _: usize,
-    ) -> engines::Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        Ok(Vec::new())
-    }
-    fn sync(&self) -> engines::Result<()> {
-        Ok(())
-    }
-    fn close(&self) -> engines::Result<()> {
-        Ok(())
-    }
-    fn stats(&self) -> EngineStats {
-        EngineStats::default()
     }
 }
 

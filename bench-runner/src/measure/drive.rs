@@ -335,7 +335,7 @@ pub fn harness_cost_ns(spec: &WorkloadSpec, ops: u64, timeline: bool) -> f64 {
         threads: 1,
         ..spec.clone()
     };
-    let null = crate::measure::null::NullEngine;
+    let null = crate::measure::null::NullEngine::default();
     let (n, elapsed) = drive_once(&null, &spec, Some(1), timeline);
     elapsed.as_nanos() as f64 / n.max(1) as f64
 }
