@@ -58,12 +58,12 @@ mod image;
 
 pub use image::{CrashChoice, CrashImage, FileChoice, StateSpace};
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use super::profile::Profile;
-use super::profile::{DataOrder, FsyncFailure, NameCommit, NameOrder};
+use super::profile::{DataOrder, FsyncFailure, NameCommit, NameOrder, ProfileRules};
 use super::{parent_dir, FileHandle, VFile, Vfs};
 use crate::{Error, Result};
 
@@ -133,6 +133,24 @@ pub struct CrashReport {
     pub dropped: Vec<String>,
 }
 
+/// One pending operation's fate: (op number, kept, `#N what`).
+type Fate = (u64, bool, String);
+
+impl CrashReport {
+    /// Fills [`CrashReport::kept`] and [`CrashReport::dropped`] from the
+    /// fates, in operation order.
+    fn list_fates(&mut self, mut fates: Vec<Fate>) {
+        fates.sort_by_key(|f| f.0);
+        for (_, keep, text) in fates {
+            if keep {
+                self.kept.push(text);
+            } else {
+                self.dropped.push(text);
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 enum DataOp {
     Write {
@@ -200,6 +218,36 @@ impl State {
     }
 }
 
+/// Directories and their entries (name to inode number).
+type Dirs = BTreeMap<PathBuf, BTreeMap<String, u64>>;
+
+impl Inode {
+    /// A file whose data is `img`, all of it durable (after a crash).
+    fn durable(img: Vec<u8>, synced: bool) -> Self {
+        Inode {
+            data: img.clone(),
+            durable: img,
+            pending: Vec::new(),
+            synced,
+            sync_error_pending: false,
+        }
+    }
+}
+
+impl NameOp {
+    /// Applies the operation to a directory's entries.
+    fn apply_to(&self, entries: &mut BTreeMap<String, u64>) {
+        match self {
+            NameOp::Link { name, ino } => {
+                entries.insert(name.clone(), *ino);
+            }
+            NameOp::Unlink { name } => {
+                entries.remove(name);
+            }
+        }
+    }
+}
+
 /// The simulated filesystem. Cloning shares the same state.
 #[derive(Debug, Clone)]
 pub struct SimFs {
@@ -240,6 +288,69 @@ fn paths_by_inode(st: &State) -> HashMap<u64, PathBuf> {
     out
 }
 
+/// The end of the furthest write in `ops`.
+fn writes_end(ops: &[(u64, DataOp)]) -> u64 {
+    ops.iter()
+        .filter_map(|(_, op)| match op {
+            DataOp::Write { off, bytes } => Some(off + bytes.len() as u64),
+            DataOp::SetLen(_) | DataOp::Allocate(_) => None,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// The distinct operation numbers of everything pending, names and data,
+/// in order.
+fn pending_ops<'a>(
+    names: &[(u64, PathBuf, NameOp)],
+    data: impl Iterator<Item = &'a [(u64, DataOp)]>,
+) -> Vec<u64> {
+    let mut ops: Vec<u64> = names
+        .iter()
+        .map(|p| p.0)
+        .chain(data.flat_map(|d| d.iter().map(|p| p.0)))
+        .collect();
+    ops.sort_unstable();
+    ops.dedup();
+    ops
+}
+
+/// `durable` with the kept name operations of `pending` applied.
+fn names_after(durable: &Dirs, pending: &[(u64, PathBuf, NameOp)], keep: &[bool]) -> Dirs {
+    let mut dirs = durable.clone();
+    for ((_, dir, op), kept) in pending.iter().zip(keep) {
+        if *kept {
+            op.apply_to(dirs.entry(dir.clone()).or_default());
+        }
+    }
+    dirs
+}
+
+/// The inodes `dirs` names.
+fn reachable(dirs: &Dirs) -> HashSet<u64> {
+    dirs.values().flat_map(|d| d.values().copied()).collect()
+}
+
+/// Files with synced data whose name is gone: each name in the running
+/// system's `dirs` whose inode is not in `surviving` and `had_synced_data`
+/// (temporaries of a replace in progress do not count: nothing depends on
+/// them).
+fn files_lost(
+    dirs: &Dirs,
+    surviving: &HashSet<u64>,
+    had_synced_data: impl Fn(u64) -> bool,
+) -> Vec<PathBuf> {
+    let mut lost = Vec::new();
+    for (dir, entries) in dirs {
+        for (name, ino) in entries.iter().filter(|(n, _)| !n.ends_with(".tmp")) {
+            if !surviving.contains(ino) && had_synced_data(*ino) {
+                lost.push(dir.join(name));
+            }
+        }
+    }
+    lost
+}
+
 /// `#N what` of a pending data operation on the file at `path`.
 fn data_op_text(opn: u64, path: &str, op: &DataOp) -> String {
     match op {
@@ -249,9 +360,6 @@ fn data_op_text(opn: u64, path: &str, op: &DataOp) -> String {
     }
 }
 
-/// (op number, kept, `#N what`) of each pending name operation; the two
-/// halves of a rename (a link and an unlink under one number) read as one
-/// rename when the crash kept or dropped both.
 /// How many removals the crash dropped: unlinks of their own, not the
 /// unlink half of a rename (recorded under the same operation number as
 /// its link).
@@ -269,7 +377,10 @@ fn removes_dropped(pending: &[(u64, PathBuf, NameOp)], kept: &[bool]) -> u64 {
         .count() as u64
 }
 
-fn name_fates(pending: &[(u64, PathBuf, NameOp)], kept: &[bool]) -> Vec<(u64, bool, String)> {
+/// The fate of each pending name operation; the two halves of a rename (a
+/// link and an unlink under one number) read as one rename when the crash
+/// kept or dropped both.
+fn name_fates(pending: &[(u64, PathBuf, NameOp)], kept: &[bool]) -> Vec<Fate> {
     let path = |dir: &Path, op: &NameOp| match op {
         NameOp::Link { name, .. } | NameOp::Unlink { name } => dir.join(name).display().to_string(),
     };
@@ -463,209 +574,39 @@ impl SimFs {
 
     /// The filesystem a power loss leaves now (or at the frozen instant).
     pub fn crash(&self, seed: u64, mode: CrashMode) -> (SimFs, CrashReport) {
-        let st = {
-            let g = self.lock();
-            match &g.frozen {
-                Some(f) => (**f).clone(),
-                None => g.clone(),
-            }
-        };
-        let rules = self.profile.rules();
-        let mut rng = CrashRng::new(seed);
-        let mut report = CrashReport::default();
-        // `Some(instant)`: everything made before one instant survives
-        // (as the profile orders it); `None`: each file and directory
-        // keeps its own random prefix.
-        let instant = match mode {
-            CrashMode::DurableOnly => Some(0),
-            CrashMode::Prefix | CrashMode::Torn => Some(rng.upto(st.op)),
-            CrashMode::Subset if rules.data_order == DataOrder::Journaled => {
-                Some(Self::journal_prefix(&st, &mut rng))
-            }
-            CrashMode::Subset => None,
-        };
-        let cut = instant.unwrap_or(u64::MAX);
+        let st = self.crash_instant_state();
+        let mut loss = PowerLoss::new(&st, self.profile.rules(), mode, seed);
+        let dirs = loss.surviving_dirs();
+        let inodes = loss.surviving_files();
+        let (inodes, report) = loss.finish(&dirs, inodes);
+        (
+            SimFs::recovered(self.profile, inodes, st.next_ino, dirs),
+            report,
+        )
+    }
 
-        // Names.
-        let mut dirs = st.durable_dirs.clone();
-        // Whether each pending name operation survived (also for the report).
-        let name_kept = Self::surviving_names(rules.names, &st.pending_names, instant, &mut rng);
-        for ((_, dir, op), keep) in st.pending_names.iter().zip(&name_kept) {
-            if !*keep {
-                continue;
-            }
-            let entries = dirs.entry(dir.clone()).or_default();
-            match op {
-                NameOp::Link { name, ino } => {
-                    entries.insert(name.clone(), *ino);
-                }
-                NameOp::Unlink { name } => {
-                    entries.remove(name);
-                }
-            }
+    /// The state a crash starts from: the frozen instant, or now.
+    fn crash_instant_state(&self) -> State {
+        let st = self.lock();
+        match &st.frozen {
+            Some(f) => (**f).clone(),
+            None => st.clone(),
         }
+    }
 
-        report.removes_reverted = removes_dropped(&st.pending_names, &name_kept);
-        let mut fates = name_fates(&st.pending_names, &name_kept);
-
-        // Data.
-        let names = paths_by_inode(&st);
-        let mut inodes: HashMap<u64, Inode> = HashMap::new();
-        let mut torn_done = false;
-        let mut inos: Vec<&u64> = st.inodes.keys().collect();
-        inos.sort();
-        for ino in inos {
-            let node = &st.inodes[ino];
-            let file_cut = match instant {
-                None => {
-                    let k = rng.upto(node.pending.len() as u64) as usize;
-                    node.pending.get(k).map_or(u64::MAX, |p| p.0)
-                }
-                // Data not ordered with names: this file keeps its own
-                // prefix of what it had written before the instant.
-                Some(_) if rules.data_order == DataOrder::Independent => {
-                    let before: Vec<u64> = node
-                        .pending
-                        .iter()
-                        .map(|p| p.0)
-                        .filter(|o| *o < cut)
-                        .collect();
-                    let k = rng.upto(before.len() as u64) as usize;
-                    before.get(k).copied().unwrap_or(cut)
-                }
-                Some(_) => cut,
-            };
-            let mut img = node.durable.clone();
-            let mut dropped: Vec<&DataOp> = Vec::new();
-            let path = names.get(ino).map_or_else(
-                || format!("(unlinked inode {ino})"),
-                |p| p.display().to_string(),
-            );
-            let mut first_dropped = None;
-            for (i, (opn, op)) in node.pending.iter().enumerate() {
-                let keep = *opn < file_cut && dropped.is_empty();
-                if keep {
-                    apply(&mut img, op);
-                } else {
-                    dropped.push(op);
-                    first_dropped.get_or_insert(i);
-                }
-                fates.push((*opn, keep, data_op_text(*opn, &path, op)));
-            }
-            report.writes_dropped += dropped.len() as u64;
-            report.truncates_reverted += dropped
-                .iter()
-                .filter(|op| matches!(op, DataOp::SetLen(n) if (*n as usize) < node.data.len().max(img.len())))
-                .count() as u64;
-            if let Some(DataOp::Write { off, bytes }) = dropped.first() {
-                if mode == CrashMode::Torn && !torn_done {
-                    torn_done = true;
-                    // Keep whole sectors (blocks, as the profile tears)
-                    // of the write, then old/zero/garbage.
-                    let unit = rules.tear_unit;
-                    let sector_end =
-                        ((off / unit) + 1 + rng.upto(bytes.len() as u64 / unit)) * unit;
-                    let keep = (sector_end.saturating_sub(*off) as usize).min(bytes.len());
-                    let mut torn = bytes[..keep].to_vec();
-                    let rest = bytes.len() - keep;
-                    let tail = match rng.upto(2) {
-                        0 => "old bytes",
-                        1 => {
-                            torn.extend(std::iter::repeat_n(0u8, rest));
-                            "zeros"
-                        }
-                        _ => {
-                            torn.extend((0..rest).map(|_| rng.next_u64() as u8));
-                            "garbage"
-                        }
-                    };
-                    if let Some(f) =
-                        first_dropped.and_then(|i| fates.len().checked_sub(node.pending.len() - i))
-                    {
-                        fates[f].2.push_str(&format!(
-                            " (torn: its first {keep} bytes kept, then {rest} bytes of {tail})"
-                        ));
-                    }
-                    apply(
-                        &mut img,
-                        &DataOp::Write {
-                            off: *off,
-                            bytes: torn,
-                        },
-                    );
-                }
-            }
-            if rules.unsynced_extend_zeroes && rng.upto(1) == 1 {
-                // The size was extended but the data never arrived: zeros.
-                let end = dropped
-                    .iter()
-                    .filter_map(|op| match op {
-                        DataOp::Write { off, bytes } => Some(off + bytes.len() as u64),
-                        DataOp::SetLen(_) | DataOp::Allocate(_) => None,
-                    })
-                    .max()
-                    .unwrap_or(0) as usize;
-                if end > img.len() {
-                    fates.push((
-                        u64::MAX,
-                        true,
-                        format!(
-                            "size of {path} extended from {} to {end} bytes, zeros: the dropped data never arrived",
-                            img.len()
-                        ),
-                    ));
-                    img.resize(end, 0);
-                }
-            }
-            inodes.insert(
-                *ino,
-                Inode {
-                    data: img.clone(),
-                    durable: img,
-                    pending: Vec::new(),
-                    synced: node.synced,
-                    sync_error_pending: false,
-                },
-            );
-        }
-
-        // Files with synced data whose name is gone (temporaries of a
-        // replace in progress do not count: nothing depends on them).
-        for (dir, entries) in &st.dirs {
-            for (name, ino) in entries.iter().filter(|(n, _)| !n.ends_with(".tmp")) {
-                let survives = dirs.values().any(|d| d.values().any(|i| i == ino));
-                if !survives
-                    && st
-                        .inodes
-                        .get(ino)
-                        .is_some_and(|n| n.synced && !n.durable.is_empty())
-                {
-                    report.files_lost.push(dir.join(name));
-                }
-            }
-        }
-        fates.sort_by_key(|f| f.0);
-        for (_, keep, text) in fates {
-            if keep {
-                report.kept.push(text);
-            } else {
-                report.dropped.push(text);
-            }
-        }
-        let reachable: std::collections::HashSet<u64> =
-            dirs.values().flat_map(|d| d.values().copied()).collect();
-        inodes.retain(|ino, _| reachable.contains(ino));
-        let next = SimFs {
-            profile: self.profile,
+    /// The filesystem that holds `inodes` under `dirs`, all of it durable:
+    /// what a crash leaves.
+    fn recovered(profile: Profile, inodes: HashMap<u64, Inode>, next_ino: u64, dirs: Dirs) -> Self {
+        SimFs {
+            profile,
             state: Arc::new(Mutex::new(State {
                 inodes,
-                next_ino: st.next_ino,
+                next_ino,
                 dirs: dirs.clone(),
                 durable_dirs: dirs,
                 ..State::default()
             })),
-        };
-        (next, report)
+        }
     }
 
     fn split(path: &Path) -> (PathBuf, String) {
@@ -677,68 +618,6 @@ impl SimFs {
         (dir, name)
     }
 
-    /// Which pending name operations survive a crash, one flag each in
-    /// order: the one place that says which name operations may survive
-    /// together. At an `instant`, those made before it (under every
-    /// order: it is a prefix in time). Otherwise (`CrashMode::Subset`) by
-    /// the profile's [`NameOrder`]: any prefix per directory
-    /// (`PrefixPerDirectory`, posix) or one prefix of all of them in the
-    /// order they were made (`GlobalPrefix`). A rename's two halves share
-    /// one operation number, so no choice splits it within a directory.
-    fn surviving_names(
-        order: NameOrder,
-        pending: &[(u64, PathBuf, NameOp)],
-        instant: Option<u64>,
-        rng: &mut CrashRng,
-    ) -> Vec<bool> {
-        match (instant, order) {
-            (Some(cut), _) => pending.iter().map(|p| p.0 < cut).collect(),
-            (None, NameOrder::GlobalPrefix) => {
-                let k = rng.upto(pending.len() as u64);
-                let cut = pending.get(k as usize).map_or(u64::MAX, |p| p.0);
-                pending.iter().map(|p| p.0 < cut).collect()
-            }
-            (None, NameOrder::PrefixPerDirectory) => {
-                // Each directory draws its prefix where it first appears.
-                let mut cuts: HashMap<&PathBuf, u64> = HashMap::new();
-                pending
-                    .iter()
-                    .map(|(opn, dir, _)| {
-                        let c = *cuts.entry(dir).or_insert_with(|| {
-                            let ops: Vec<u64> = pending
-                                .iter()
-                                .filter(|p| &p.1 == dir)
-                                .map(|p| p.0)
-                                .collect();
-                            let k = rng.upto(ops.len() as u64) as usize;
-                            ops.get(k).copied().unwrap_or(u64::MAX)
-                        });
-                        *opn < c
-                    })
-                    .collect()
-            }
-        }
-    }
-
-    /// A random crash instant among the pending operations, data and
-    /// names together ([`DataOrder::Journaled`]: one global prefix).
-    fn journal_prefix(st: &State, rng: &mut CrashRng) -> u64 {
-        let mut ops: Vec<u64> = st
-            .pending_names
-            .iter()
-            .map(|p| p.0)
-            .chain(
-                st.inodes
-                    .values()
-                    .flat_map(|n| n.pending.iter().map(|p| p.0)),
-            )
-            .collect();
-        ops.sort_unstable();
-        ops.dedup();
-        let k = rng.upto(ops.len() as u64) as usize;
-        ops.get(k).copied().unwrap_or(u64::MAX)
-    }
-
     fn name_op(st: &mut State, dir: &Path, op: NameOp) {
         st.op += 1;
         let opn = st.op;
@@ -748,15 +627,7 @@ impl SimFs {
     /// Records a name operation under operation number `opn` (a rename
     /// records its link and unlink under one number, so no crash splits it).
     fn name_op_at(st: &mut State, opn: u64, dir: &Path, op: NameOp) {
-        let entries = st.dirs.entry(dir.to_path_buf()).or_default();
-        match &op {
-            NameOp::Link { name, ino } => {
-                entries.insert(name.clone(), *ino);
-            }
-            NameOp::Unlink { name } => {
-                entries.remove(name);
-            }
-        }
+        op.apply_to(st.dirs.entry(dir.to_path_buf()).or_default());
         st.pending_names.push((opn, dir.to_path_buf(), op));
     }
 
@@ -786,15 +657,7 @@ impl SimFs {
                 keep.push((opn, dir, op));
                 continue;
             }
-            let entries = st.durable_dirs.entry(dir).or_default();
-            match op {
-                NameOp::Link { name, ino } => {
-                    entries.insert(name, ino);
-                }
-                NameOp::Unlink { name } => {
-                    entries.remove(&name);
-                }
-            }
+            op.apply_to(st.durable_dirs.entry(dir).or_default());
         }
         st.pending_names = keep;
     }
@@ -826,6 +689,259 @@ impl SimFs {
             Self::freeze(st);
         }
     }
+}
+
+/// One power loss in progress: the state it strikes, its draws, and what
+/// it has destroyed so far. The steps draw in a fixed order (the instant,
+/// the names, then each file in inode order), so a seed replays a crash.
+struct PowerLoss<'a> {
+    st: &'a State,
+    rules: &'static ProfileRules,
+    mode: CrashMode,
+    rng: CrashRng,
+    /// `Some(instant)`: everything made before one instant survives (as
+    /// the profile orders it); `None`: each file and directory keeps its
+    /// own random prefix.
+    instant: Option<u64>,
+    report: CrashReport,
+    fates: Vec<Fate>,
+    /// Whether a write has been torn (one per crash).
+    torn: bool,
+}
+
+impl<'a> PowerLoss<'a> {
+    /// Draws the instant of the power loss.
+    fn new(st: &'a State, rules: &'static ProfileRules, mode: CrashMode, seed: u64) -> Self {
+        let mut rng = CrashRng::new(seed);
+        let instant = match mode {
+            CrashMode::DurableOnly => Some(0),
+            CrashMode::Prefix | CrashMode::Torn => Some(rng.upto(st.op)),
+            CrashMode::Subset if rules.data_order == DataOrder::Journaled => {
+                Some(journal_prefix(st, &mut rng))
+            }
+            CrashMode::Subset => None,
+        };
+        PowerLoss {
+            st,
+            rules,
+            mode,
+            rng,
+            instant,
+            report: CrashReport::default(),
+            fates: Vec::new(),
+            torn: false,
+        }
+    }
+
+    /// The directories after the crash: the durable entries with the
+    /// surviving pending name operations applied.
+    fn surviving_dirs(&mut self) -> Dirs {
+        let pending = &self.st.pending_names;
+        let kept = draw_surviving_names(self.rules.names, pending, self.instant, &mut self.rng);
+        self.report.removes_reverted = removes_dropped(pending, &kept);
+        self.fates = name_fates(pending, &kept);
+        names_after(&self.st.durable_dirs, pending, &kept)
+    }
+
+    /// Every file after the crash, named or not, drawn in inode order.
+    fn surviving_files(&mut self) -> HashMap<u64, Inode> {
+        let st = self.st;
+        let names = paths_by_inode(st);
+        let mut inos: Vec<&u64> = st.inodes.keys().collect();
+        inos.sort();
+        let mut inodes = HashMap::new();
+        for ino in inos {
+            let path = names.get(ino).map_or_else(
+                || format!("(unlinked inode {ino})"),
+                |p| p.display().to_string(),
+            );
+            inodes.insert(*ino, self.surviving_file(&st.inodes[ino], &path));
+        }
+        inodes
+    }
+
+    /// What one file keeps: its durable image with a prefix of its pending
+    /// operations applied, the first dropped one, if a write, perhaps torn
+    /// (once per crash, under [`CrashMode::Torn`]), and the size perhaps
+    /// extended with zeros.
+    fn surviving_file(&mut self, node: &Inode, path: &str) -> Inode {
+        let file_cut = self.file_cut(node);
+        let kept = node
+            .pending
+            .iter()
+            .take_while(|(opn, _)| *opn < file_cut)
+            .count();
+        let (kept_ops, dropped) = node.pending.split_at(kept);
+        let mut img = node.durable.clone();
+        for (_, op) in kept_ops {
+            apply(&mut img, op);
+        }
+        let mut fates: Vec<Fate> = node
+            .pending
+            .iter()
+            .enumerate()
+            .map(|(i, (opn, op))| (*opn, i < kept, data_op_text(*opn, path, op)))
+            .collect();
+        self.report.writes_dropped += dropped.len() as u64;
+        let longest = node.data.len().max(img.len());
+        self.report.truncates_reverted += dropped
+            .iter()
+            .filter(|(_, op)| matches!(op, DataOp::SetLen(n) if (*n as usize) < longest))
+            .count() as u64;
+        if let Some((_, DataOp::Write { off, bytes })) = dropped.first() {
+            if self.mode == CrashMode::Torn && !self.torn {
+                self.torn = true;
+                let (bytes, note) = self.tear(*off, bytes);
+                fates[kept].2.push_str(&note);
+                apply(&mut img, &DataOp::Write { off: *off, bytes });
+            }
+        }
+        self.fates.extend(fates);
+        self.zero_extend(&mut img, dropped, path);
+        Inode::durable(img, node.synced)
+    }
+
+    /// The operation number before which `node`'s pending operations
+    /// survive.
+    fn file_cut(&mut self, node: &Inode) -> u64 {
+        match self.instant {
+            None => {
+                let k = self.rng.upto(node.pending.len() as u64) as usize;
+                node.pending.get(k).map_or(u64::MAX, |p| p.0)
+            }
+            // Data not ordered with names: this file keeps its own
+            // prefix of what it had written before the instant.
+            Some(cut) if self.rules.data_order == DataOrder::Independent => {
+                let before: Vec<u64> = node
+                    .pending
+                    .iter()
+                    .map(|p| p.0)
+                    .filter(|o| *o < cut)
+                    .collect();
+                let k = self.rng.upto(before.len() as u64) as usize;
+                before.get(k).copied().unwrap_or(cut)
+            }
+            Some(cut) => cut,
+        }
+    }
+
+    /// A dropped write, torn: whole sectors (blocks, as the profile
+    /// tears) of it, then old bytes, zeros or garbage; and what the
+    /// report says of it.
+    fn tear(&mut self, off: u64, bytes: &[u8]) -> (Vec<u8>, String) {
+        let unit = self.rules.tear_unit;
+        let sector_end = ((off / unit) + 1 + self.rng.upto(bytes.len() as u64 / unit)) * unit;
+        let keep = (sector_end.saturating_sub(off) as usize).min(bytes.len());
+        let mut torn = bytes[..keep].to_vec();
+        let rest = bytes.len() - keep;
+        let tail = match self.rng.upto(2) {
+            0 => "old bytes",
+            1 => {
+                torn.extend(std::iter::repeat_n(0u8, rest));
+                "zeros"
+            }
+            _ => {
+                torn.extend((0..rest).map(|_| self.rng.next_u64() as u8));
+                "garbage"
+            }
+        };
+        let note = format!(" (torn: its first {keep} bytes kept, then {rest} bytes of {tail})");
+        (torn, note)
+    }
+
+    /// Where the profile allows it, and the draw says so, the file keeps
+    /// the size its dropped writes reached: the size was extended but the
+    /// data never arrived, so zeros.
+    fn zero_extend(&mut self, img: &mut Vec<u8>, dropped: &[(u64, DataOp)], path: &str) {
+        if !(self.rules.unsynced_extend_zeroes && self.rng.upto(1) == 1) {
+            return;
+        }
+        let end = writes_end(dropped) as usize;
+        if end > img.len() {
+            self.fates.push((
+                u64::MAX,
+                true,
+                format!(
+                    "size of {path} extended from {} to {end} bytes, zeros: the dropped data never arrived",
+                    img.len()
+                ),
+            ));
+            img.resize(end, 0);
+        }
+    }
+
+    /// The report, with the files whose name is gone, and the files still
+    /// named in `dirs`.
+    fn finish(
+        mut self,
+        dirs: &Dirs,
+        mut inodes: HashMap<u64, Inode>,
+    ) -> (HashMap<u64, Inode>, CrashReport) {
+        let reachable = reachable(dirs);
+        let st = self.st;
+        self.report.files_lost = files_lost(&st.dirs, &reachable, |ino| {
+            st.inodes
+                .get(&ino)
+                .is_some_and(|n| n.synced && !n.durable.is_empty())
+        });
+        self.report.list_fates(self.fates);
+        inodes.retain(|ino, _| reachable.contains(ino));
+        (inodes, self.report)
+    }
+}
+
+/// Which pending name operations survive a crash, one flag each in order.
+/// At an `instant`, those made before it (under every order: it is a
+/// prefix in time). Otherwise (`CrashMode::Subset`) one draw among the
+/// sets the profile's [`NameOrder`] allows (the sets themselves:
+/// [`super::space::surviving_names`]): any prefix per directory
+/// (`PrefixPerDirectory`, posix) or one prefix of all of them in the order
+/// they were made (`GlobalPrefix`). A rename's two halves share one
+/// operation number, so no choice splits it within a directory.
+fn draw_surviving_names(
+    order: NameOrder,
+    pending: &[(u64, PathBuf, NameOp)],
+    instant: Option<u64>,
+    rng: &mut CrashRng,
+) -> Vec<bool> {
+    match (instant, order) {
+        (Some(cut), _) => pending.iter().map(|p| p.0 < cut).collect(),
+        (None, NameOrder::GlobalPrefix) => {
+            let k = rng.upto(pending.len() as u64);
+            let cut = pending.get(k as usize).map_or(u64::MAX, |p| p.0);
+            pending.iter().map(|p| p.0 < cut).collect()
+        }
+        (None, NameOrder::PrefixPerDirectory) => {
+            // Each directory draws its prefix where it first appears.
+            let mut cuts: HashMap<&PathBuf, u64> = HashMap::new();
+            pending
+                .iter()
+                .map(|(opn, dir, _)| {
+                    let c = *cuts.entry(dir).or_insert_with(|| {
+                        let ops: Vec<u64> = pending
+                            .iter()
+                            .filter(|p| &p.1 == dir)
+                            .map(|p| p.0)
+                            .collect();
+                        let k = rng.upto(ops.len() as u64) as usize;
+                        ops.get(k).copied().unwrap_or(u64::MAX)
+                    });
+                    *opn < c
+                })
+                .collect()
+        }
+    }
+}
+
+/// A random crash instant among the pending operations, data and
+/// names together ([`DataOrder::Journaled`]: one global prefix).
+fn journal_prefix(st: &State, rng: &mut CrashRng) -> u64 {
+    let ops = pending_ops(
+        &st.pending_names,
+        st.inodes.values().map(|n| n.pending.as_slice()),
+    );
+    let k = rng.upto(ops.len() as u64) as usize;
+    ops.get(k).copied().unwrap_or(u64::MAX)
 }
 
 impl Vfs for SimFs {

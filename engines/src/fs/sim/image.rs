@@ -21,9 +21,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
-use super::{apply, CrashReport, CrashRng, DataOp, Inode, NameOp, Profile, SimFs, State};
+use super::{
+    apply, files_lost, names_after, pending_ops, reachable, removes_dropped, writes_end,
+    CrashReport, CrashRng, DataOp, Dirs, Inode, NameOp, Profile, SimFs, State,
+};
 use crate::fs::profile::{DataOrder, NameOrder};
 
 /// The state of a [`SimFs`] at one operation boundary: what is durable and
@@ -36,8 +38,8 @@ pub struct CrashImage {
     inodes: BTreeMap<u64, FileImage>,
     next_ino: u64,
     /// Entries as the running system sees them (for lost-file reports).
-    dirs: BTreeMap<PathBuf, BTreeMap<String, u64>>,
-    durable_dirs: BTreeMap<PathBuf, BTreeMap<String, u64>>,
+    dirs: Dirs,
+    durable_dirs: Dirs,
     pending_names: Vec<(u64, PathBuf, NameOp)>,
 }
 
@@ -195,26 +197,6 @@ impl CrashImage {
         self.profile
     }
 
-    /// Applies the kept name operations to the durable entries.
-    fn names_after(&self, keep: &[bool]) -> BTreeMap<PathBuf, BTreeMap<String, u64>> {
-        let mut dirs = self.durable_dirs.clone();
-        for ((_, dir, op), kept) in self.pending_names.iter().zip(keep) {
-            if !kept {
-                continue;
-            }
-            let entries = dirs.entry(dir.clone()).or_default();
-            match op {
-                NameOp::Link { name, ino } => {
-                    entries.insert(name.clone(), *ino);
-                }
-                NameOp::Unlink { name } => {
-                    entries.remove(name);
-                }
-            }
-        }
-        dirs
-    }
-
     /// Every choice for one file: each prefix of its pending operations,
     /// each sector-boundary tear of the next write, and on `posix` the
     /// zero-extended size.
@@ -247,7 +229,7 @@ impl CrashImage {
                 }
             }
             if zero_extension_allowed(self.profile)
-                && dropped_end(&pending[kept..]) > img.len() as u64
+                && writes_end(&pending[kept..]) > img.len() as u64
             {
                 out.push(FileChoice {
                     kept,
@@ -264,7 +246,7 @@ impl CrashImage {
 
     /// The files with unsynced operations that are reachable under `names`.
     fn open_files(&self, names: &[bool]) -> Vec<u64> {
-        let dirs = self.names_after(names);
+        let dirs = names_after(&self.durable_dirs, &self.pending_names, names);
         let reachable: BTreeSet<u64> = dirs.values().flat_map(|d| d.values().copied()).collect();
         reachable
             .into_iter()
@@ -378,18 +360,10 @@ impl CrashImage {
     /// operations, each with the first dropped operation torn (at the
     /// profile's unit) if it is a write. Few enough never to sample.
     fn journaled_space(&self) -> StateSpace {
-        let mut cuts: Vec<u64> = self
-            .pending_names
-            .iter()
-            .map(|p| p.0)
-            .chain(
-                self.inodes
-                    .values()
-                    .flat_map(|f| f.pending.iter().map(|p| p.0)),
-            )
-            .collect();
-        cuts.sort_unstable();
-        cuts.dedup();
+        let mut cuts = pending_ops(
+            &self.pending_names,
+            self.inodes.values().map(|f| f.pending.as_slice()),
+        );
         cuts.push(u64::MAX);
         let unit = self.profile.rules().tear_unit;
         let mut choices = Vec::new();
@@ -468,84 +442,61 @@ impl CrashImage {
         let keep: Vec<bool> = (0..self.pending_names.len())
             .map(|i| c.names.get(i).copied().unwrap_or(false))
             .collect();
-        let dirs = self.names_after(&keep);
-        report.removes_reverted = super::removes_dropped(&self.pending_names, &keep);
-        let reachable: HashSet<u64> = dirs.values().flat_map(|d| d.values().copied()).collect();
+        let dirs = names_after(&self.durable_dirs, &self.pending_names, &keep);
+        report.removes_reverted = removes_dropped(&self.pending_names, &keep);
+        let reachable = reachable(&dirs);
         let mut inodes: HashMap<u64, Inode> = HashMap::new();
         for (ino, f) in &self.inodes {
-            let FileImage {
-                durable,
-                pending,
-                synced,
-            } = f;
-            if !reachable.contains(ino) {
-                continue;
+            if reachable.contains(ino) {
+                let fc = c.files.get(ino).copied().unwrap_or(FileChoice::DURABLE);
+                inodes.insert(*ino, self.build_file(f, fc, &mut report));
             }
-            let fc = c.files.get(ino).copied().unwrap_or(FileChoice::DURABLE);
-            let kept = fc.kept.min(pending.len());
-            let mut img = durable.clone();
-            for (_, op) in &pending[..kept] {
-                apply(&mut img, op);
-            }
-            let dropped = &pending[kept..];
-            report.writes_dropped += dropped.len() as u64;
-            let before = img.len();
-            report.truncates_reverted += dropped
-                .iter()
-                .filter(|(_, op)| matches!(op, DataOp::SetLen(n) if (*n as usize) < before))
-                .count() as u64;
-            if let (Some(n), Some((_, DataOp::Write { off, bytes }))) = (fc.torn, dropped.first()) {
-                let n = (n as usize).min(bytes.len());
-                apply(
-                    &mut img,
-                    &DataOp::Write {
-                        off: *off,
-                        bytes: bytes[..n].to_vec(),
-                    },
-                );
-            }
-            if fc.zero_extended {
-                let end = dropped_end(dropped) as usize;
-                if end > img.len() {
-                    img.resize(end, 0);
-                }
-            }
-            inodes.insert(
-                *ino,
-                Inode {
-                    data: img.clone(),
-                    durable: img,
-                    pending: Vec::new(),
-                    synced: *synced,
-                    sync_error_pending: false,
+        }
+        report.files_lost = files_lost(&self.dirs, &reachable, |ino| {
+            self.inodes
+                .get(&ino)
+                .is_some_and(|f| f.synced && !f.durable.is_empty())
+        });
+        let fs = SimFs::recovered(self.profile, inodes, self.next_ino, dirs);
+        (fs, report)
+    }
+
+    /// The file `fc` leaves of `f`, counting what it dropped in `report`.
+    fn build_file(&self, f: &FileImage, fc: FileChoice, report: &mut CrashReport) -> Inode {
+        let FileImage {
+            durable,
+            pending,
+            synced,
+        } = f;
+        let kept = fc.kept.min(pending.len());
+        let mut img = durable.clone();
+        for (_, op) in &pending[..kept] {
+            apply(&mut img, op);
+        }
+        let dropped = &pending[kept..];
+        report.writes_dropped += dropped.len() as u64;
+        let before = img.len();
+        report.truncates_reverted += dropped
+            .iter()
+            .filter(|(_, op)| matches!(op, DataOp::SetLen(n) if (*n as usize) < before))
+            .count() as u64;
+        if let (Some(n), Some((_, DataOp::Write { off, bytes }))) = (fc.torn, dropped.first()) {
+            let n = (n as usize).min(bytes.len());
+            apply(
+                &mut img,
+                &DataOp::Write {
+                    off: *off,
+                    bytes: bytes[..n].to_vec(),
                 },
             );
         }
-        // Files with synced data whose name is gone (temporaries of a
-        // replace in progress do not count: nothing depends on them).
-        for (dir, entries) in &self.dirs {
-            for (name, ino) in entries.iter().filter(|(n, _)| !n.ends_with(".tmp")) {
-                if !reachable.contains(ino)
-                    && self
-                        .inodes
-                        .get(ino)
-                        .is_some_and(|f| f.synced && !f.durable.is_empty())
-                {
-                    report.files_lost.push(dir.join(name));
-                }
+        if fc.zero_extended {
+            let end = writes_end(dropped) as usize;
+            if end > img.len() {
+                img.resize(end, 0);
             }
         }
-        let fs = SimFs {
-            profile: self.profile,
-            state: Arc::new(Mutex::new(State {
-                inodes,
-                next_ino: self.next_ino,
-                dirs: dirs.clone(),
-                durable_dirs: dirs,
-                ..State::default()
-            })),
-        };
-        (fs, report)
+        Inode::durable(img, *synced)
     }
 
     /// `c` in words, for a violation report.
@@ -614,17 +565,6 @@ impl CrashImage {
 /// `linux` (ext4 `data=ordered`, xfs) writes data before the size.
 fn zero_extension_allowed(profile: Profile) -> bool {
     profile.rules().unsynced_extend_zeroes
-}
-
-/// The end of the furthest write in `ops`.
-fn dropped_end(ops: &[(u64, DataOp)]) -> u64 {
-    ops.iter()
-        .filter_map(|(_, op)| match op {
-            DataOp::Write { off, bytes } => Some(off + bytes.len() as u64),
-            DataOp::SetLen(_) | DataOp::Allocate(_) => None,
-        })
-        .max()
-        .unwrap_or(0)
 }
 
 impl SimFs {
