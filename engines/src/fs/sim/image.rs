@@ -22,10 +22,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 
-use super::{
-    apply, files_lost, names_after, pending_ops, reachable, removes_dropped, writes_end,
-    CrashReport, CrashRng, DataOp, Dirs, Inode, NameOp, Profile, SimFs, State,
+use super::state::{
+    apply, names_after, pending_ops, reachable, writes_end, DataOp, Dirs, Inode, NameOp, State,
 };
+use super::{files_lost, removes_dropped, CrashReport, CrashRng, Profile, SimFs};
 use crate::fs::profile::{DataOrder, NameOrder};
 
 /// The state of a [`SimFs`] at one operation boundary: what is durable and
@@ -565,24 +565,6 @@ impl CrashImage {
 /// `linux` (ext4 `data=ordered`, xfs) writes data before the size.
 fn zero_extension_allowed(profile: Profile) -> bool {
     profile.rules().unsynced_extend_zeroes
-}
-
-impl SimFs {
-    /// A digest of the durable state (names and contents, not inode
-    /// numbers): two filesystems with the same digest recover alike.
-    pub fn durable_digest(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let st = self.lock();
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        for (dir, entries) in &st.durable_dirs {
-            dir.hash(&mut h);
-            for (name, ino) in entries {
-                name.hash(&mut h);
-                st.inodes.get(ino).map(|n| &n.durable).hash(&mut h);
-            }
-        }
-        h.finish()
-    }
 }
 
 #[cfg(test)]
