@@ -22,10 +22,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 
+use super::report::{files_lost, removes_dropped};
 use super::state::{
     apply, names_after, pending_ops, reachable, writes_end, DataOp, Dirs, Inode, NameOp, State,
 };
-use super::{files_lost, removes_dropped, CrashReport, CrashRng, Profile, SimFs};
+use super::{CrashReport, CrashRng, Profile, SimFs};
 use crate::fs::profile::{DataOrder, NameOrder};
 
 /// The state of a [`SimFs`] at one operation boundary: what is durable and
