@@ -58,19 +58,21 @@
 //!
 //! - [`state`]: the tables of files and directories, each with what the
 //!   running system sees, what is durable and what is pending;
-//! - [`file`] and [`vfs`]: the [`VFile`] and [`Vfs`] calls, each recording
-//!   a pending operation;
+//! - [`file`](mod@file) and [`vfs`]: the [`VFile`] and [`Vfs`] calls, each
+//!   recording a pending operation;
 //! - [`sync`]: syncs, which make pending state durable;
 //! - [`faults`]: which call fails and what a failed sync leaves;
 //! - [`record`]: the operation log, operation boundaries, the frozen
 //!   crash instant and the crash images kept at every boundary;
 //! - [`crash`]: the seeded power loss, [`SimFs::crash`];
 //! - [`report`]: what a crash destroyed, [`CrashReport`];
-//! - [`image`]: the exhaustive counterpart, every state a crash at one
-//!   boundary may leave.
+//! - [`image`] and [`space`]: the exhaustive counterpart, every state a
+//!   crash at one boundary may leave.
 //!
 //! [`VFile`]: super::VFile
+//! [`VFile::allocate`]: super::VFile::allocate
 //! [`Vfs`]: super::Vfs
+//! [`FsyncFailure`]: super::FsyncFailure
 
 mod crash;
 mod faults;
@@ -78,14 +80,16 @@ mod file;
 mod image;
 mod record;
 mod report;
+mod space;
 mod state;
 mod sync;
 mod vfs;
 
 pub use crash::{CrashMode, CrashRng};
 pub use faults::Faults;
-pub use image::{CrashChoice, CrashImage, FileChoice, StateSpace};
+pub use image::{CrashChoice, CrashImage, FileChoice};
 pub use report::CrashReport;
+pub use space::StateSpace;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 

@@ -286,7 +286,7 @@ impl<'a> PowerLoss<'a> {
 /// At an `instant`, those made before it (under every order: it is a
 /// prefix in time). Otherwise (`CrashMode::Subset`) one draw among the
 /// sets the profile's [`NameOrder`] allows (the sets themselves:
-/// [`super::image::surviving_names`]): any prefix per directory
+/// [`super::space::surviving_names`]): any prefix per directory
 /// (`PrefixPerDirectory`, posix) or one prefix of all of them in the order
 /// they were made (`GlobalPrefix`). A rename's two halves share one
 /// operation number, so no choice splits it within a directory.
