@@ -12,51 +12,43 @@
 //!   reached may come back at the longer size, filled with zeros (the size
 //!   was committed, the data was not);
 //! - name operations (creates, renames, removes) as the profile allows:
-//!   [`surviving_names`] is the one rule;
+//!   [`surviving_names`](super::space::surviving_names) is the one rule;
 //! - across files and directories, every combination of the above.
 //!
 //! [`CrashImage::space`] enumerates them (or samples them, seeded, beyond a
-//! bound); [`CrashImage::build`] makes one. This is the exhaustive
-//! counterpart of the seeded [`SimFs::crash`].
+//! bound: [`super::space`]); [`CrashImage::build`] makes one. This is the
+//! exhaustive counterpart of the seeded [`SimFs::crash`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
-use super::{apply, CrashReport, CrashRng, DataOp, Inode, NameOp, Profile, SimFs, State};
-use crate::fs::profile::{DataOrder, NameOrder};
+use super::report::{files_lost, removes_dropped};
+use super::state::{apply, names_after, reachable, writes_end, DataOp, Dirs, Inode, NameOp, State};
+use super::{CrashReport, Profile, SimFs};
 
 /// The state of a [`SimFs`] at one operation boundary: what is durable and
 /// what is pending, nothing else.
 #[derive(Debug, Clone)]
 pub struct CrashImage {
-    profile: Profile,
-    boundary: u64,
+    pub(super) profile: Profile,
+    pub(super) boundary: u64,
     /// Every file's durable data and pending operations.
-    inodes: BTreeMap<u64, FileImage>,
+    pub(super) inodes: BTreeMap<u64, FileImage>,
     next_ino: u64,
     /// Entries as the running system sees them (for lost-file reports).
-    dirs: BTreeMap<PathBuf, BTreeMap<String, u64>>,
-    durable_dirs: BTreeMap<PathBuf, BTreeMap<String, u64>>,
-    pending_names: Vec<(u64, PathBuf, NameOp)>,
+    dirs: Dirs,
+    pub(super) durable_dirs: Dirs,
+    pub(super) pending_names: Vec<(u64, PathBuf, NameOp)>,
 }
 
 /// One file at the crash instant.
 #[derive(Debug, Clone)]
-struct FileImage {
-    durable: Vec<u8>,
+pub(super) struct FileImage {
+    pub(super) durable: Vec<u8>,
     /// (global op number, op) since the last sync.
-    pending: Vec<(u64, DataOp)>,
+    pub(super) pending: Vec<(u64, DataOp)>,
     /// Ever synced (for lost-file reports).
     synced: bool,
-}
-
-/// The states under one set of surviving name operations: the choices of
-/// each file reachable under them, and how many combinations they make.
-struct NameSet {
-    names: Vec<bool>,
-    files: Vec<(u64, Vec<FileChoice>)>,
-    states: u128,
 }
 
 /// What one file keeps through the crash.
@@ -90,74 +82,6 @@ pub struct CrashChoice {
     pub names: Vec<bool>,
     /// By inode number: what each file keeps.
     pub files: BTreeMap<u64, FileChoice>,
-}
-
-/// The crash states of one [`CrashImage`]: all of them, or a seeded sample.
-#[derive(Debug, Clone)]
-pub struct StateSpace {
-    /// The states to check.
-    pub choices: Vec<CrashChoice>,
-    /// How many states the profile allows in all.
-    pub total: u128,
-    /// Whether `choices` is a sample of them (more than the bound).
-    pub sampled: bool,
-}
-
-/// Which sets of pending name operations may survive a crash together,
-/// each as one flag per operation: the profile's rule, in one place.
-///
-/// The profile's [`NameOrder`] decides:
-///
-/// - `PrefixPerDirectory` (`posix`): each directory independently keeps a
-///   prefix of its own name operations (directories are unordered with
-///   respect to each other).
-/// - `GlobalPrefix` (`linux` and the other journaled profiles): name
-///   operations persist in the order they were made (the journal commits
-///   them in order): a global prefix.
-///
-/// A prefix never splits the link and unlink of one rename within a
-/// directory (they share an operation number).
-pub(super) fn surviving_names(
-    profile: Profile,
-    pending: &[(u64, PathBuf, NameOp)],
-) -> Vec<Vec<bool>> {
-    // Cut points: before each distinct operation number, and after all.
-    let cuts = |ops: &[u64]| -> Vec<u64> {
-        let mut c: Vec<u64> = ops.to_vec();
-        c.dedup();
-        c.push(u64::MAX);
-        c
-    };
-    match profile.rules().names {
-        NameOrder::GlobalPrefix => {
-            let ops: Vec<u64> = pending.iter().map(|p| p.0).collect();
-            cuts(&ops)
-                .into_iter()
-                .map(|cut| pending.iter().map(|p| p.0 < cut).collect())
-                .collect()
-        }
-        NameOrder::PrefixPerDirectory => {
-            let mut per_dir: BTreeMap<&PathBuf, Vec<u64>> = BTreeMap::new();
-            for (opn, dir, _) in pending {
-                per_dir.entry(dir).or_default().push(*opn);
-            }
-            let mut sets: Vec<BTreeMap<&PathBuf, u64>> = vec![BTreeMap::new()];
-            for (dir, ops) in &per_dir {
-                let mut next = Vec::new();
-                for set in &sets {
-                    for cut in cuts(ops) {
-                        let mut s = set.clone();
-                        s.insert(*dir, cut);
-                        next.push(s);
-                    }
-                }
-                sets = next;
-            }
-            sets.into_iter()
-                .map(|s| pending.iter().map(|(opn, dir, _)| *opn < s[dir]).collect())
-                .collect()
-        }
-    }
 }
 
 impl CrashImage {
@@ -195,263 +119,6 @@ impl CrashImage {
         self.profile
     }
 
-    /// Applies the kept name operations to the durable entries.
-    fn names_after(&self, keep: &[bool]) -> BTreeMap<PathBuf, BTreeMap<String, u64>> {
-        let mut dirs = self.durable_dirs.clone();
-        for ((_, dir, op), kept) in self.pending_names.iter().zip(keep) {
-            if !kept {
-                continue;
-            }
-            let entries = dirs.entry(dir.clone()).or_default();
-            match op {
-                NameOp::Link { name, ino } => {
-                    entries.insert(name.clone(), *ino);
-                }
-                NameOp::Unlink { name } => {
-                    entries.remove(name);
-                }
-            }
-        }
-        dirs
-    }
-
-    /// Every choice for one file: each prefix of its pending operations,
-    /// each sector-boundary tear of the next write, and on `posix` the
-    /// zero-extended size.
-    fn file_choices(&self, ino: u64) -> Vec<FileChoice> {
-        let Some(FileImage {
-            durable, pending, ..
-        }) = self.inodes.get(&ino)
-        else {
-            return vec![FileChoice::DURABLE];
-        };
-        let mut out = Vec::new();
-        let mut img = durable.clone();
-        for kept in 0..=pending.len() {
-            out.push(FileChoice {
-                kept,
-                torn: None,
-                zero_extended: false,
-            });
-            if let Some((_, DataOp::Write { off, bytes })) = pending.get(kept) {
-                let end = off + bytes.len() as u64;
-                let unit = self.profile.rules().tear_unit;
-                let mut s = (off / unit + 1) * unit;
-                while s < end {
-                    out.push(FileChoice {
-                        kept,
-                        torn: Some(s - off),
-                        zero_extended: false,
-                    });
-                    s += unit;
-                }
-            }
-            if zero_extension_allowed(self.profile)
-                && dropped_end(&pending[kept..]) > img.len() as u64
-            {
-                out.push(FileChoice {
-                    kept,
-                    torn: None,
-                    zero_extended: true,
-                });
-            }
-            if let Some((_, op)) = pending.get(kept) {
-                apply(&mut img, op);
-            }
-        }
-        out
-    }
-
-    /// The files with unsynced operations that are reachable under `names`.
-    fn open_files(&self, names: &[bool]) -> Vec<u64> {
-        let dirs = self.names_after(names);
-        let reachable: BTreeSet<u64> = dirs.values().flat_map(|d| d.values().copied()).collect();
-        reachable
-            .into_iter()
-            .filter(|ino| self.inodes.get(ino).is_some_and(|f| !f.pending.is_empty()))
-            .collect()
-    }
-
-    /// Every state the profile allows at this instant, or, when there are
-    /// more than `limit`, `limit` distinct ones drawn with `seed` (uniform
-    /// over all states).
-    pub fn space(&self, limit: usize, seed: u64) -> StateSpace {
-        if self.profile.rules().data_order == DataOrder::Journaled {
-            return self.journaled_space();
-        }
-        let name_sets = surviving_names(self.profile, &self.pending_names);
-        let per_set: Vec<NameSet> = name_sets
-            .into_iter()
-            .map(|names| {
-                let files: Vec<(u64, Vec<FileChoice>)> = self
-                    .open_files(&names)
-                    .into_iter()
-                    .map(|ino| (ino, self.file_choices(ino)))
-                    .collect();
-                let states = files
-                    .iter()
-                    .fold(1u128, |acc, (_, c)| acc.saturating_mul(c.len() as u128));
-                NameSet {
-                    names,
-                    files,
-                    states,
-                }
-            })
-            .collect();
-        let total = per_set
-            .iter()
-            .fold(0u128, |acc, s| acc.saturating_add(s.states));
-        let mut choices = Vec::new();
-        if total <= limit as u128 {
-            for NameSet { names, files, .. } in &per_set {
-                let mut idx = vec![0usize; files.len()];
-                loop {
-                    choices.push(CrashChoice {
-                        names: names.clone(),
-                        files: files
-                            .iter()
-                            .zip(&idx)
-                            .map(|((ino, c), i)| (*ino, c[*i]))
-                            .collect(),
-                    });
-                    // Next combination (odometer).
-                    let mut d = 0;
-                    while d < idx.len() {
-                        idx[d] += 1;
-                        if idx[d] < files[d].1.len() {
-                            break;
-                        }
-                        idx[d] = 0;
-                        d += 1;
-                    }
-                    if d == idx.len() {
-                        break;
-                    }
-                }
-            }
-            return StateSpace {
-                choices,
-                total,
-                sampled: false,
-            };
-        }
-        let mut rng = CrashRng::new(seed ^ self.boundary);
-        let mut seen: HashSet<CrashChoice> = HashSet::new();
-        // Distinct draws; the bound on attempts only guards against a
-        // pathological space (it is far larger than `limit` here).
-        let mut attempts = 0usize;
-        while seen.len() < limit && attempts < limit * 64 {
-            attempts += 1;
-            // A name set with probability proportional to its states.
-            let mut pick = u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64());
-            pick %= total;
-            let Some(NameSet { names, files, .. }) = per_set.iter().find(|s| {
-                if pick < s.states {
-                    true
-                } else {
-                    pick -= s.states;
-                    false
-                }
-            }) else {
-                break;
-            };
-            let c = CrashChoice {
-                names: names.clone(),
-                files: files
-                    .iter()
-                    .map(|(ino, c)| (*ino, c[rng.upto(c.len() as u64 - 1) as usize]))
-                    .collect(),
-            };
-            if seen.insert(c.clone()) {
-                choices.push(c);
-            }
-        }
-        StateSpace {
-            choices,
-            total,
-            sampled: true,
-        }
-    }
-
-    /// [`DataOrder::Journaled`] (ext4 data=journal): data and names persist
-    /// in one global order, so the states are the prefixes of all pending
-    /// operations, each with the first dropped operation torn (at the
-    /// profile's unit) if it is a write. Few enough never to sample.
-    fn journaled_space(&self) -> StateSpace {
-        let mut cuts: Vec<u64> = self
-            .pending_names
-            .iter()
-            .map(|p| p.0)
-            .chain(
-                self.inodes
-                    .values()
-                    .flat_map(|f| f.pending.iter().map(|p| p.0)),
-            )
-            .collect();
-        cuts.sort_unstable();
-        cuts.dedup();
-        cuts.push(u64::MAX);
-        let unit = self.profile.rules().tear_unit;
-        let mut choices = Vec::new();
-        for cut in cuts {
-            let names: Vec<bool> = self.pending_names.iter().map(|p| p.0 < cut).collect();
-            let open = self.open_files(&names);
-            let kept_of = |ino: &u64| {
-                let f = &self.inodes[ino];
-                let kept = f.pending.iter().take_while(|p| p.0 < cut).count();
-                (f, kept)
-            };
-            let base: BTreeMap<u64, FileChoice> = open
-                .iter()
-                .map(|ino| {
-                    let (_, kept) = kept_of(ino);
-                    let c = FileChoice {
-                        kept,
-                        torn: None,
-                        zero_extended: false,
-                    };
-                    (*ino, c)
-                })
-                .collect();
-            choices.push(CrashChoice {
-                names: names.clone(),
-                files: base.clone(),
-            });
-            // The operation at the cut, if a write, torn inside.
-            for ino in &open {
-                let (f, kept) = kept_of(ino);
-                if let Some((opn, DataOp::Write { off, bytes })) = f.pending.get(kept) {
-                    if *opn != cut {
-                        continue;
-                    }
-                    let end = off + bytes.len() as u64;
-                    let mut s = (off / unit + 1) * unit;
-                    while s < end {
-                        let mut files = base.clone();
-                        files.insert(
-                            *ino,
-                            FileChoice {
-                                kept,
-                                torn: Some(s - off),
-                                zero_extended: false,
-                            },
-                        );
-                        choices.push(CrashChoice {
-                            names: names.clone(),
-                            files,
-                        });
-                        s += unit;
-                    }
-                }
-            }
-        }
-        StateSpace {
-            total: choices.len() as u128,
-            choices,
-            sampled: false,
-        }
-    }
-
     /// The same choice with every pending name operation kept: the crash
     /// with durable names (for telling a never-synced name's loss from
     /// others). Files it makes reachable keep only their durable data.
@@ -468,84 +135,61 @@ impl CrashImage {
         let keep: Vec<bool> = (0..self.pending_names.len())
             .map(|i| c.names.get(i).copied().unwrap_or(false))
             .collect();
-        let dirs = self.names_after(&keep);
-        report.removes_reverted = super::removes_dropped(&self.pending_names, &keep);
-        let reachable: HashSet<u64> = dirs.values().flat_map(|d| d.values().copied()).collect();
+        let dirs = names_after(&self.durable_dirs, &self.pending_names, &keep);
+        report.removes_reverted = removes_dropped(&self.pending_names, &keep);
+        let reachable = reachable(&dirs);
         let mut inodes: HashMap<u64, Inode> = HashMap::new();
         for (ino, f) in &self.inodes {
-            let FileImage {
-                durable,
-                pending,
-                synced,
-            } = f;
-            if !reachable.contains(ino) {
-                continue;
+            if reachable.contains(ino) {
+                let fc = c.files.get(ino).copied().unwrap_or(FileChoice::DURABLE);
+                inodes.insert(*ino, self.build_file(f, fc, &mut report));
             }
-            let fc = c.files.get(ino).copied().unwrap_or(FileChoice::DURABLE);
-            let kept = fc.kept.min(pending.len());
-            let mut img = durable.clone();
-            for (_, op) in &pending[..kept] {
-                apply(&mut img, op);
-            }
-            let dropped = &pending[kept..];
-            report.writes_dropped += dropped.len() as u64;
-            let before = img.len();
-            report.truncates_reverted += dropped
-                .iter()
-                .filter(|(_, op)| matches!(op, DataOp::SetLen(n) if (*n as usize) < before))
-                .count() as u64;
-            if let (Some(n), Some((_, DataOp::Write { off, bytes }))) = (fc.torn, dropped.first()) {
-                let n = (n as usize).min(bytes.len());
-                apply(
-                    &mut img,
-                    &DataOp::Write {
-                        off: *off,
-                        bytes: bytes[..n].to_vec(),
-                    },
-                );
-            }
-            if fc.zero_extended {
-                let end = dropped_end(dropped) as usize;
-                if end > img.len() {
-                    img.resize(end, 0);
-                }
-            }
-            inodes.insert(
-                *ino,
-                Inode {
-                    data: img.clone(),
-                    durable: img,
-                    pending: Vec::new(),
-                    synced: *synced,
-                    sync_error_pending: false,
+        }
+        report.files_lost = files_lost(&self.dirs, &reachable, |ino| {
+            self.inodes
+                .get(&ino)
+                .is_some_and(|f| f.synced && !f.durable.is_empty())
+        });
+        let fs = SimFs::recovered(self.profile, inodes, self.next_ino, dirs);
+        (fs, report)
+    }
+
+    /// The file `fc` leaves of `f`, counting what it dropped in `report`.
+    fn build_file(&self, f: &FileImage, fc: FileChoice, report: &mut CrashReport) -> Inode {
+        let FileImage {
+            durable,
+            pending,
+            synced,
+        } = f;
+        let kept = fc.kept.min(pending.len());
+        let mut img = durable.clone();
+        for (_, op) in &pending[..kept] {
+            apply(&mut img, op);
+        }
+        let dropped = &pending[kept..];
+        report.writes_dropped += dropped.len() as u64;
+        let before = img.len();
+        report.truncates_reverted += dropped
+            .iter()
+            .filter(|(_, op)| matches!(op, DataOp::SetLen(n) if (*n as usize) < before))
+            .count() as u64;
+        if let (Some(n), Some((_, DataOp::Write { off, bytes }))) = (fc.torn, dropped.first()) {
+            let n = (n as usize).min(bytes.len());
+            apply(
+                &mut img,
+                &DataOp::Write {
+                    off: *off,
+                    bytes: bytes[..n].to_vec(),
                 },
             );
         }
-        // Files with synced data whose name is gone (temporaries of a
-        // replace in progress do not count: nothing depends on them).
-        for (dir, entries) in &self.dirs {
-            for (name, ino) in entries.iter().filter(|(n, _)| !n.ends_with(".tmp")) {
-                if !reachable.contains(ino)
-                    && self
-                        .inodes
-                        .get(ino)
-                        .is_some_and(|f| f.synced && !f.durable.is_empty())
-                {
-                    report.files_lost.push(dir.join(name));
-                }
+        if fc.zero_extended {
+            let end = writes_end(dropped) as usize;
+            if end > img.len() {
+                img.resize(end, 0);
             }
         }
-        let fs = SimFs {
-            profile: self.profile,
-            state: Arc::new(Mutex::new(State {
-                inodes,
-                next_ino: self.next_ino,
-                dirs: dirs.clone(),
-                durable_dirs: dirs,
-                ..State::default()
-            })),
-        };
-        (fs, report)
+        Inode::durable(img, *synced)
     }
 
     /// `c` in words, for a violation report.
@@ -609,42 +253,6 @@ impl CrashImage {
     }
 }
 
-/// Whether a crash may leave a file at the size its dropped writes reached,
-/// reading zeros (the size committed without the data): `posix` allows it;
-/// `linux` (ext4 `data=ordered`, xfs) writes data before the size.
-fn zero_extension_allowed(profile: Profile) -> bool {
-    profile.rules().unsynced_extend_zeroes
-}
-
-/// The end of the furthest write in `ops`.
-fn dropped_end(ops: &[(u64, DataOp)]) -> u64 {
-    ops.iter()
-        .filter_map(|(_, op)| match op {
-            DataOp::Write { off, bytes } => Some(off + bytes.len() as u64),
-            DataOp::SetLen(_) | DataOp::Allocate(_) => None,
-        })
-        .max()
-        .unwrap_or(0)
-}
-
-impl SimFs {
-    /// A digest of the durable state (names and contents, not inode
-    /// numbers): two filesystems with the same digest recover alike.
-    pub fn durable_digest(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let st = self.lock();
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        for (dir, entries) in &st.durable_dirs {
-            dir.hash(&mut h);
-            for (name, ino) in entries {
-                name.hash(&mut h);
-                st.inodes.get(ino).map(|n| &n.durable).hash(&mut h);
-            }
-        }
-        h.finish()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -705,36 +313,6 @@ mod tests {
         }
     }
 
-    /// `posix`: each directory keeps its own prefix (4 = 2 x 2 states for
-    /// one create in each of two directories); `linux`: a global prefix (3).
-    #[test]
-    fn name_rule_posix_per_directory_linux_global() {
-        for (profile, want) in [(Profile::Posix, 4), (Profile::Linux, 3)] {
-            let fs = SimFs::new(profile);
-            fs.create_dir_all(&p("/a")).unwrap();
-            fs.create_dir_all(&p("/b")).unwrap();
-            fs.create(&p("/a/x")).unwrap();
-            fs.create(&p("/b/y")).unwrap();
-            fs.capture_crash_points();
-            let img = fs.take_crash_points().pop().unwrap();
-            let space = img.space(1024, 0);
-            let mut seen: Vec<(bool, bool)> = space
-                .choices
-                .iter()
-                .map(|c| {
-                    let (c, _) = img.build(c);
-                    (c.exists(&p("/a/x")).unwrap(), c.exists(&p("/b/y")).unwrap())
-                })
-                .collect();
-            seen.sort();
-            seen.dedup();
-            assert_eq!(seen.len(), want, "{profile:?}: {seen:?}");
-            if profile == Profile::Linux {
-                assert!(!seen.contains(&(false, true)), "linux kept y without x");
-            }
-        }
-    }
-
     /// A crash point is kept at every boundary, syncs included, and the
     /// image at the sync boundary has the synced data durable.
     #[test]
@@ -773,34 +351,5 @@ mod tests {
         f.sync_data().unwrap();
         let (c, _) = fs.crash(0, crate::fs::CrashMode::DurableOnly);
         assert_eq!(c.open(&p("/d/a")).unwrap().read_all().unwrap(), b"x");
-    }
-
-    /// Beyond the bound the states are a seeded sample of distinct ones.
-    #[test]
-    fn large_spaces_are_sampled_distinct_and_seeded() {
-        let fs = SimFs::new(Profile::Posix);
-        fs.create_dir_all(&p("/d")).unwrap();
-        let files: Vec<_> = (0..6)
-            .map(|i| fs.create(&p(&format!("/d/f{i}"))).unwrap())
-            .collect();
-        fs.sync_dir(&p("/d")).unwrap();
-        for f in &files {
-            for _ in 0..4 {
-                f.append(&[9u8; 10]).unwrap();
-            }
-        }
-        fs.capture_crash_points();
-        let img = fs.take_crash_points().pop().unwrap();
-        let a = img.space(100, 7);
-        assert!(a.sampled);
-        assert!(a.total > 100);
-        assert_eq!(a.choices.len(), 100);
-        let distinct: HashSet<_> = a.choices.iter().collect();
-        assert_eq!(distinct.len(), 100);
-        assert_eq!(
-            img.space(100, 7).choices,
-            a.choices,
-            "same seed, same sample"
-        );
     }
 }
