@@ -32,7 +32,7 @@ mod ceiling;
 mod measure;
 mod pattern;
 
-pub use ceiling::{ceiling_for, ceiling_rows, cell_ceiling, describe, Ceiling};
+pub use ceiling::{ceiling_for, ceiling_rows, cell_ceiling, Ceiling};
 use measure::{create_dirsync, measure};
 use pattern::{patterns, Pattern, Placement};
 
@@ -493,7 +493,8 @@ mod tests {
         );
         // A cadence never probed has no ceiling.
         assert!(ceiling_for(&rows, &p("batch:8"), 137, 1).is_none());
-        assert_eq!(describe(&rows[3]), "overwrite+fdatasync 140 B (written)");
-        assert_eq!(describe(&rows[10]), "append+fdatasync 140 B x16 per-file");
+        let name = |r: &ProbeRow| results::ceilings::PatternId::from(r).to_string();
+        assert_eq!(name(&rows[3]), "overwrite+fdatasync 140 B (written)");
+        assert_eq!(name(&rows[10]), "append+fdatasync 140 B x16 per-file");
     }
 }
