@@ -240,7 +240,7 @@ fn summarize(p: &Pattern, rounds: Vec<Round>, plan: &ProbePlan) -> ProbeRow {
         && p.placement == Placement::Append
         && p.sync == Some((SyncPrimitive::Fdatasync, 1));
     let warnings = if classic {
-        disk_warnings(plan, syncs, flushes, us(hist.value_at_quantile(0.5)))
+        classic_sync_doubts(plan, syncs, flushes, us(hist.value_at_quantile(0.5)))
     } else {
         Vec::new()
     };
@@ -269,7 +269,9 @@ fn summarize(p: &Pattern, rounds: Vec<Round>, plan: &ProbePlan) -> ProbeRow {
     }
 }
 
-fn disk_warnings(
+/// Why the classic pattern's syncs may not be durable: memory for a disk,
+/// or the lying-disk checks on its flushes and sync latency.
+fn classic_sync_doubts(
     plan: &ProbePlan,
     syncs: u64,
     flushes: Option<u64>,
