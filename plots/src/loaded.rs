@@ -82,7 +82,7 @@ pub(crate) fn load(dir: &Path) -> Result<Loaded, PlotError> {
             pos(&workloads, &r.workload),
             r.threads,
             pos(&engines, &r.engine),
-            results::compare::durability_rank(&r.policy),
+            results::PolicyKey::parse(&r.policy),
             r.value_size_bytes,
         )
     });

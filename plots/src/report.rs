@@ -156,7 +156,7 @@ pub fn render_report(
             .collect();
         let engines = ordered(rows.iter().map(|r| r.engine.clone()));
         let mut policies = ordered(rows.iter().map(|r| r.policy.clone()));
-        policies.sort_by_cached_key(|p| results::compare::durability_rank(p));
+        policies.sort_by_cached_key(|p| results::PolicyKey::parse(p));
         let tw = thread_word(*threads);
         let what = format!("{workload}, {tw}");
         let id = format!("{}_t{threads}", slug(workload));

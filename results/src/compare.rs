@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::warnings::{SameFolder, Seeds, Warning, Warnings};
-use crate::{read_csv, read_json, Environment, ProbeRow, Result, ResultsDir, RunRow};
+use crate::{read_csv, read_json, Environment, PolicyKey, ProbeRow, Result, ResultsDir, RunRow};
 
 /// A cell's identity across runs.
 pub type CellKey = (String, String, String, u32, u64);
@@ -175,33 +175,6 @@ fn change(this: Interval, base: Interval, up: &str, down: &str) -> String {
     } else {
         down.into()
     }
-}
-
-/// Order of policies from the least to the most durable, shared by the
-/// run report and the comparison: `none`, `batch:N` (larger N first),
-/// `group`, `always`; each without `+dir` before with it, `fdatasync`
-/// before `@fsync`. Unknown forms come last, by name.
-pub fn durability_rank(policy: &str) -> (u8, u64, bool, bool, String) {
-    let (body, fsync) = match policy.split_once('@') {
-        Some((b, prim)) => (b, prim == "fsync"),
-        None => (policy, false),
-    };
-    let (mode, dir) = match body.split_once('+') {
-        Some((m, rest)) => (m, rest == "dir"),
-        None => (body, false),
-    };
-    let (name, n) = match mode.split_once(':') {
-        Some((name, n)) => (name, n.parse::<u64>().unwrap_or(0)),
-        None => (mode, 0),
-    };
-    let rank = match name {
-        "none" => 0,
-        "batch" => 1,
-        "group" => 2,
-        "always" => 3,
-        _ => 4,
-    };
-    (rank, u64::MAX - n, dir, fsync, policy.to_string())
 }
 
 /// One loaded run.
@@ -414,7 +387,7 @@ pub fn compare(dirs: &[PathBuf]) -> Result<Comparison> {
             pos(&workloads, &k.2),
             k.3,
             pos(&engines, &k.0),
-            durability_rank(&k.1),
+            PolicyKey::parse(&k.1),
             k.4,
         )
     });
@@ -747,32 +720,6 @@ mod tests {
                 .iter()
                 .any(|w| w.starts_with("ram: `/dev/shm/x` is on tmpfs")),
             "{texts:?}"
-        );
-    }
-
-    #[test]
-    fn policies_order_from_least_to_most_durable() {
-        let mut p = vec![
-            "always+dir@fsync",
-            "always",
-            "group+dir",
-            "none",
-            "batch:32+dir",
-            "always+dir",
-            "batch:8",
-        ];
-        p.sort_by_key(|x| durability_rank(x));
-        assert_eq!(
-            p,
-            [
-                "none",
-                "batch:32+dir",
-                "batch:8",
-                "group+dir",
-                "always",
-                "always+dir",
-                "always+dir@fsync"
-            ]
         );
     }
 }

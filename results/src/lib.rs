@@ -34,6 +34,7 @@ mod device;
 mod env;
 mod files;
 mod hgrm;
+pub mod policy;
 mod recovery;
 mod rows;
 mod stats;
@@ -52,6 +53,7 @@ pub use files::{
     ResultsDir,
 };
 pub use hgrm::{parse_hgrm, write_hgrm, PERCENTILES};
+pub use policy::{PolicyKey, SyncCadence};
 pub use recovery::{compare_recovery, RecoveryCompareRow, RecoveryRow};
 pub use rows::{CeilingRow, CrashRow, LatencyRow, ProbeRow, RunRow, SkippedRow};
 pub use stats::{median, median_interval, percentile_supported, Interval, MIN_TAIL_SAMPLES};
