@@ -25,7 +25,10 @@ fn compare_capacity(
 ) -> Result<Vec<results::capacity::CapacityCompareRow>, PlotError> {
     let mut runs = Vec::new();
     for r in &cmp.runs {
-        runs.push((r.label.clone(), results::capacity::load_capacity(&r.dir)?));
+        runs.push((
+            r.label.clone(),
+            results::capacity::load_capacity(r.folder.dir())?,
+        ));
     }
     Ok(results::capacity::compare_capacity(&runs))
 }
@@ -62,8 +65,8 @@ pub fn render_compare(
         None => (String::new(), Vec::new()),
     };
     let dates = ordered(cmp.runs.iter().filter_map(|r| {
-        r.env
-            .as_ref()
+        r.folder
+            .environment()
             .and_then(|e| e.started_utc.get(..10).map(str::to_string))
     }));
     let name = opts
@@ -190,17 +193,7 @@ pub fn render_compare(
         notes: cmp
             .missing
             .iter()
-            .map(|(k, p)| {
-                format!(
-                    "{} {} {} t{} v{}: only in {}",
-                    k.0,
-                    k.1,
-                    k.2,
-                    k.3,
-                    k.4,
-                    p.join(", ")
-                )
-            })
+            .map(|(k, p)| format!("{k}: only in {}", p.join(", ")))
             .collect(),
         warnings: cmp.warnings,
     })

@@ -83,7 +83,7 @@ fn hgrm_total_count(path: &Path) -> Option<u64> {
 /// rows of latency.csv. Percentiles that the operation count does not
 /// support (p99.99 of 1,200 operations is just the largest) are left out.
 fn spectrum(d: &Loaded, r: &RunRow, operation: &str) -> Result<Vec<(f64, f64)>, PlotError> {
-    let path = d.rd.hgrm(&hgrm_stem(r, operation));
+    let path = d.folder.files.hgrm(&hgrm_stem(r, operation));
     let rows: Vec<&LatencyRow> = d
         .latency
         .rows()
@@ -134,10 +134,10 @@ pub fn render_report(
         Formats::PngAndSvg
     };
     let mut figs = FigureSet::create(out, formats)?;
-    let corner = if d.date.is_empty() {
-        d.label.clone()
+    let corner = if d.folder.date.is_empty() {
+        d.folder.label.clone()
     } else {
-        format!("{} · {}", d.label, d.date)
+        format!("{} · {}", d.folder.label, d.folder.date)
     };
     let mut notes: Vec<String> = Vec::new();
     let mut styles = Styles::new(
@@ -358,10 +358,14 @@ pub fn render_report(
         charts_md.push_str(&figs.markdown_since(first, "####"));
     }
     charts_md.push_str(&crate::timeline::section(
-        &d.rd, &d.runs, &mut figs, &corner, &mut notes,
+        &d.folder.files,
+        &d.runs,
+        &mut figs,
+        &corner,
+        &mut notes,
     )?);
     charts_md.push_str(&crate::capacity::section(
-        &d.rd,
+        &d.folder.files,
         &mut figs,
         &mut styles,
         &corner,
@@ -435,9 +439,17 @@ pub fn render_report(
         }
     }
 
-    crash_md.push_str(&crate::recovery::section(&d.rd, &mut figs, &corner)?);
+    crash_md.push_str(&crate::recovery::section(
+        &d.folder.files,
+        &mut figs,
+        &corner,
+    )?);
     let md = report_markdown(&d, &charts_md, &crash_md);
-    let html = crate::html::to_html(&md, out, &format!("bench-runner report: {}", d.label));
+    let html = crate::html::to_html(
+        &md,
+        out,
+        &format!("bench-runner report: {}", d.folder.label),
+    );
     let markdown = out.join("report.md");
     let html_path = out.join("report.html");
     results::write_durably(&markdown, md.as_bytes())?;
@@ -456,10 +468,13 @@ pub fn render_report(
 /// environment and the probe follow as reference.
 fn report_markdown(d: &Loaded, charts_md: &str, crash_md: &str) -> String {
     let mut m = String::new();
-    let _ = writeln!(m, "# bench-runner report: {}\n", d.label);
+    let _ = writeln!(m, "# bench-runner report: {}\n", d.folder.label);
     let mut lead: Vec<String> = Vec::new();
-    if !d.date.is_empty() {
-        lead.push(format!("Run of {} on **{}**.", d.date, d.label));
+    if !d.folder.date.is_empty() {
+        lead.push(format!(
+            "Run of {} on **{}**.",
+            d.folder.date, d.folder.label
+        ));
     }
     // The box comes after the answer; its causes are named before it.
     if !d.warnings.is_empty() {
@@ -498,9 +513,9 @@ fn report_markdown(d: &Loaded, charts_md: &str, crash_md: &str) -> String {
         let _ = writeln!(m, "## All cells\n");
         crate::tables::cells_md(&mut m, &d.runs);
     }
-    if !d.not_ok.is_empty() {
+    if !d.folder.not_ok.is_empty() {
         let _ = writeln!(m, "### Failed or skipped cells\n");
-        for r in &d.not_ok {
+        for r in &d.folder.not_ok {
             let _ = writeln!(
                 m,
                 "- {} {} {} t{}: {} ({})",
@@ -511,7 +526,7 @@ fn report_markdown(d: &Loaded, charts_md: &str, crash_md: &str) -> String {
     }
 
     let _ = writeln!(m, "## Environment\n");
-    match &d.env {
+    match &d.folder.env {
         Ok(e) => crate::tables::environment_md(&mut m, e),
         Err(why) => {
             let _ = writeln!(m, "{why}: machine and disk are not recorded.");
@@ -529,7 +544,7 @@ fn report_markdown(d: &Loaded, charts_md: &str, crash_md: &str) -> String {
     crate::tables::ceilings_md(&mut m, &d.ceilings);
 
     let _ = writeln!(m, "## Command\n");
-    match &d.env {
+    match &d.folder.env {
         Ok(e) if !e.command.is_empty() => {
             let _ = writeln!(
                 m,

@@ -29,10 +29,12 @@
 
 pub mod capacity;
 pub mod ceilings;
+mod cell;
 pub mod compare;
 mod device;
 mod env;
 mod files;
+mod folder;
 mod hgrm;
 pub mod policy;
 mod recovery;
@@ -43,6 +45,7 @@ mod timeline;
 pub mod warnings;
 
 pub use capacity::{CapacityRow, CapacityStepRow};
+pub use cell::{sort_in_matrix_order, CellKey};
 pub use device::{
     is_noisy, lying_disk_doubts, BlockDevice, DeviceStat, SyncEvidence, NOISE_FACTOR,
     ROTATIONAL_MIN_SYNC_US,
@@ -52,11 +55,12 @@ pub use files::{
     hgrm_stem, read_csv, read_json, write_csv, write_csv_with_header, write_durably, write_json,
     ResultsDir,
 };
+pub use folder::RunFolder;
 pub use hgrm::{parse_hgrm, write_hgrm, PERCENTILES};
 pub use policy::{PolicyKey, SyncCadence};
 pub use recovery::{compare_recovery, RecoveryCompareRow, RecoveryRow};
 pub use rows::{CeilingRow, CrashRow, LatencyRow, ProbeRow, RunRow, SkippedRow};
-pub use stats::{median, median_interval, percentile_supported, Interval, MIN_TAIL_SAMPLES};
+pub use stats::{median, median_interval, percentile_supported, MedianInterval, MIN_TAIL_SAMPLES};
 pub use steady::Steadiness;
 pub use timeline::{CellRow, EventRow, TimelineRow};
 pub use warnings::{SyncDoubt, Warning, Warnings};

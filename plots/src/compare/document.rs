@@ -57,11 +57,11 @@ fn probe_key(p: &ProbeRow) -> ProbeKey {
 /// Both (all) probes' ceilings side by side, with ratios to the baseline.
 fn probes_md(m: &mut String, cmp: &Comparison, labels: &[String]) {
     let _ = writeln!(m, "## Device ceilings side by side (probe)\n");
-    if cmp.runs.iter().all(|r| r.probe.is_empty()) {
+    if cmp.runs.iter().all(|r| r.folder.probe.is_empty()) {
         let _ = writeln!(m, "No run has a `probe.csv`.\n");
         return;
     }
-    for r in cmp.runs.iter().filter(|r| r.probe.is_empty()) {
+    for r in cmp.runs.iter().filter(|r| r.folder.probe.is_empty()) {
         let _ = writeln!(m, "- {} has no `probe.csv`.", r.label);
     }
     let _ = writeln!(m, "What each disk does without an engine, in ops/s (median of the probe's rounds); the ratio is against the baseline ({}).\n", labels.first().map_or("", String::as_str));
@@ -77,9 +77,13 @@ fn probes_md(m: &mut String, cmp: &Comparison, labels: &[String]) {
         }
     }
     let _ = writeln!(m, "{head}\n{rule}");
-    let keys = ordered(cmp.runs.iter().flat_map(|r| r.probe.iter().map(probe_key)));
+    let keys = ordered(
+        cmp.runs
+            .iter()
+            .flat_map(|r| r.folder.probe.iter().map(probe_key)),
+    );
     for k in &keys {
-        let of = |i: usize| cmp.runs[i].probe.iter().find(|p| &probe_key(p) == k);
+        let of = |i: usize| cmp.runs[i].folder.probe.iter().find(|p| &probe_key(p) == k);
         let dash = |x: &str| {
             if x.is_empty() {
                 "-".to_string()
@@ -121,7 +125,7 @@ fn probes_md(m: &mut String, cmp: &Comparison, labels: &[String]) {
     if cmp
         .runs
         .iter()
-        .any(|r| r.probe.iter().any(|p| !p.warning.is_empty()))
+        .any(|r| r.folder.probe.iter().any(|p| !p.warning.is_empty()))
     {
         let _ = writeln!(
             m,
@@ -148,8 +152,8 @@ pub(super) fn compare_markdown(
     );
     for r in &cmp.runs {
         let (started, tool, fs, cache) =
-            r.env
-                .as_ref()
+            r.folder
+                .environment()
                 .map_or(("?".into(), "?".into(), "?".into(), "?".into()), |e| {
                     (
                         e.started_utc.clone(),
@@ -171,7 +175,7 @@ pub(super) fn compare_markdown(
             m,
             "| {} | `{}` | {started} | {tool} | {fs} | {cache} |",
             r.label,
-            r.dir.display()
+            r.folder.dir().display()
         );
     }
     let _ = writeln!(m);
@@ -202,16 +206,7 @@ pub(super) fn compare_markdown(
     } else {
         let _ = writeln!(m, "Not compared (listed so nothing is dropped silently):\n");
         for (k, present) in &cmp.missing {
-            let _ = writeln!(
-                m,
-                "- {} {} {} t{} v{}: only in {}",
-                k.0,
-                k.1,
-                k.2,
-                k.3,
-                k.4,
-                present.join(", ")
-            );
+            let _ = writeln!(m, "- {k}: only in {}", present.join(", "));
         }
         let _ = writeln!(m);
     }
@@ -257,29 +252,15 @@ fn matched_md(m: &mut String, cmp: &Comparison, labels: &[String]) {
         }
     }
     let _ = writeln!(m, "{head}\n{rule}");
-    let cells = ordered(cmp.rows.iter().map(|r| {
-        (
-            r.engine.clone(),
-            r.policy.clone(),
-            r.workload.clone(),
-            r.threads,
-            r.value_size_bytes,
-        )
-    }));
+    let cells = ordered(cmp.rows.iter().map(CompareRow::cell));
     let mut single = false;
     for k in &cells {
-        let of = |l: &String| {
-            cmp.rows.iter().find(|r| {
-                &r.run == l
-                    && r.engine == k.0
-                    && r.policy == k.1
-                    && r.workload == k.2
-                    && r.threads == k.3
-                    && r.value_size_bytes == k.4
-            })
-        };
+        let of = |l: &String| cmp.rows.iter().find(|r| &r.run == l && r.cell() == *k);
         let base = labels.first().and_then(of);
-        let mut line = format!("| {} | `{}` | {} | {} | {} |", k.0, k.1, k.2, k.3, k.4);
+        let mut line = format!(
+            "| {} | `{}` | {} | {} | {} |",
+            k.engine, k.policy, k.workload, k.threads, k.value_size_bytes
+        );
         for (i, l) in labels.iter().enumerate() {
             let r = of(l);
             let _ = write!(line, " {} |", r.map_or("-".into(), ops_with_interval));
