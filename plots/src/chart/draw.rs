@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -18,6 +19,10 @@ pub(crate) fn err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> PlotError 
         reason: e.to_string(),
     }
 }
+
+/// A panel's chart: x and y both linear `f64` axes (a log axis is drawn
+/// as the log10 of its values).
+pub(super) type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 pub(crate) fn corner<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
