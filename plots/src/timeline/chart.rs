@@ -274,15 +274,48 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Trellis) -> DrawR
     let y = t.y_scale();
     let x_max = t.x_max();
     let right = WIDTH as i32 - RIGHT;
-
     root.draw(&Text::new(
         t.title.clone(),
         ((l.left + right) / 2, 12),
         text_style(26, BLACK, HPos::Center, VPos::Top),
     ))?;
+    draw_legend(root, t, &l)?;
+    for (ci, name) in t.cols.iter().enumerate() {
+        let (x0, _, x1, _) = l.plot(0, ci);
+        root.draw(&Text::new(
+            name.clone(),
+            ((x0 + x1) / 2, l.top - 6),
+            text_style(18, BLACK, HPos::Center, VPos::Bottom),
+        ))?;
+    }
+    let y_ticks = y.ticks(l.plot_h);
+    draw_rows(root, t, &l, y, &y_ticks)?;
+    let x_ticks = linear_ticks(0.0, x_max, (l.col_w / 70).max(2) as usize);
+    draw_axis_names(root, t, &l, y, &x_ticks, x_max)?;
+    for ri in 0..t.rows.len() {
+        for ci in 0..t.cols.len() {
+            let panel = t.panels.iter().find(|p| p.row == ri && p.col == ci);
+            draw_panel(root, l.plot(ri, ci), panel, y, &y_ticks, &x_ticks, x_max)?;
+        }
+    }
+    let (w, h) = root.dim_in_pixel();
+    root.draw(&Text::new(
+        t.corner.clone(),
+        (w as i32 - 8, h as i32 - 6),
+        text_style(14, RGBColor(90, 90, 90), HPos::Right, VPos::Bottom),
+    ))
+}
 
+/// The event legend under the title: a swatch and a name per entry,
+/// wrapped onto as many lines as [`Layout`] made room for.
+fn draw_legend<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    t: &Trellis,
+    l: &Layout,
+) -> DrawResult<DB> {
     let items = legend_items(t);
-    for ((text, swatch), (line, x)) in items.iter().zip(legend_lines(&items, Y_DESC_W, right)) {
+    let lines = legend_lines(&items, Y_DESC_W, WIDTH as i32 - RIGHT);
+    for ((text, swatch), (line, x)) in items.iter().zip(lines) {
         let cy = l.legend_top + line as i32 * LEGEND_ROW_H + LEGEND_ROW_H / 2;
         match swatch {
             Swatch::Band(k) => {
@@ -314,17 +347,17 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Trellis) -> DrawR
             text_style(16, BLACK, HPos::Left, VPos::Center),
         ))?;
     }
+    Ok(())
+}
 
-    for (ci, name) in t.cols.iter().enumerate() {
-        let (x0, _, x1, _) = l.plot(0, ci);
-        root.draw(&Text::new(
-            name.clone(),
-            ((x0 + x1) / 2, l.top - 6),
-            text_style(18, BLACK, HPos::Center, VPos::Bottom),
-        ))?;
-    }
-
-    let ticks = y.ticks(l.plot_h);
+/// Each row's name at the left and its y tick labels.
+fn draw_rows<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    t: &Trellis,
+    l: &Layout,
+    y: YScale,
+    ticks: &[f64],
+) -> DrawResult<DB> {
     for (ri, name) in t.rows.iter().enumerate() {
         let (x0, y0, _, y1) = l.plot(ri, 0);
         root.draw(&Text::new(
@@ -332,7 +365,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Trellis) -> DrawR
             (Y_DESC_W + 4, (y0 + y1) / 2),
             text_style(17, BLACK, HPos::Left, VPos::Center),
         ))?;
-        for v in &ticks {
+        for v in ticks {
             let py = y1 - (y.frac(*v) * f64::from(y1 - y0)).round() as i32;
             root.draw(&Text::new(
                 human(*v),
@@ -341,13 +374,23 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Trellis) -> DrawR
             ))?;
         }
     }
+    Ok(())
+}
 
-    let x_room = (l.col_w / 70).max(2) as usize;
-    let x_ticks = linear_ticks(0.0, x_max, x_room);
+/// The x tick labels under the last row of every column, the x axis name
+/// under them and the y axis name turned along the left edge.
+fn draw_axis_names<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    t: &Trellis,
+    l: &Layout,
+    y: YScale,
+    x_ticks: &[f64],
+    x_max: f64,
+) -> DrawResult<DB> {
     let last_row = t.rows.len().saturating_sub(1);
     for ci in 0..t.cols.len() {
         let (x0, _, x1, y1) = l.plot(last_row, ci);
-        for v in &x_ticks {
+        for v in x_ticks {
             let px = x0 + (v / x_max * f64::from(x1 - x0)).round() as i32;
             root.draw(&Text::new(
                 human(*v),
@@ -357,6 +400,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Trellis) -> DrawR
         }
     }
     let (_, _, _, bottom) = l.plot(last_row, 0);
+    let right = WIDTH as i32 - RIGHT;
     root.draw(&Text::new(
         t.x_label.clone(),
         ((l.left + right) / 2, bottom + 28),
@@ -375,20 +419,6 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Trellis) -> DrawR
             .transform(FontTransform::Rotate270)
             .color(&BLACK)
             .pos(Pos::new(HPos::Center, VPos::Top)),
-    ))?;
-
-    for ri in 0..t.rows.len() {
-        for ci in 0..t.cols.len() {
-            let panel = t.panels.iter().find(|p| p.row == ri && p.col == ci);
-            draw_panel(root, l.plot(ri, ci), panel, y, &ticks, &x_ticks, x_max)?;
-        }
-    }
-
-    let (w, h) = root.dim_in_pixel();
-    root.draw(&Text::new(
-        t.corner.clone(),
-        (w as i32 - 8, h as i32 - 6),
-        text_style(14, RGBColor(90, 90, 90), HPos::Right, VPos::Bottom),
     ))
 }
 
