@@ -213,28 +213,36 @@ mod tests {
         dir
     }
 
+    /// The folder `name` of the run `label` on filesystem `fs` by tool
+    /// `version`, a cell per `engine policy ops/s p99` in `cells`.
+    fn run_folder(
+        root: &Path,
+        (name, label, fs, version): (&str, &str, &str, &str),
+        cells: &str,
+    ) -> PathBuf {
+        let rows: Vec<RunRow> = cells
+            .split(", ")
+            .map(|c| {
+                let v: Vec<&str> = c.split(' ').collect();
+                let num = |i: usize| v[i].parse::<f64>().unwrap();
+                row(label, v[0], v[1], num(2), num(3), 1)
+            })
+            .collect();
+        folder(root, name, &rows, Some(&env(label, fs, version)))
+    }
+
     #[test]
     fn ratios_missing_cells_seeds_versions_and_environment() {
         let t = tempfile::tempdir().unwrap();
-        let a = folder(
+        let a = run_folder(
             t.path(),
-            "a",
-            &[
-                row("ssd", "wal", "none", 1000.0, 10.0, 1),
-                row("ssd", "wal", "always", 100.0, 200.0, 1),
-                row("ssd", "lsm", "always", 50.0, 400.0, 1),
-            ],
-            Some(&env("ssd", "ext4", "0.1.0")),
+            ("a", "ssd", "ext4", "0.1.0"),
+            "wal none 1000 10, wal always 100 200, lsm always 50 400",
         );
-        let b = folder(
+        let b = run_folder(
             t.path(),
-            "b",
-            &[
-                row("hdd", "wal", "none", 500.0, 20.0, 1),
-                row("hdd", "wal", "always", 10.0, 4000.0, 1),
-                row("hdd", "btree", "always", 7.0, 1.0, 1),
-            ],
-            Some(&env("hdd", "xfs", "0.2.0")),
+            ("b", "hdd", "xfs", "0.2.0"),
+            "wal none 500 20, wal always 10 4000, btree always 7 1",
         );
         let c = compare(&[a, b]).unwrap();
         assert_eq!(c.runs[0].label, "ssd");

@@ -2,7 +2,10 @@
 
 use std::fmt;
 
-use super::{CellName, ProbeSite, SyncDoubt, Warning, EFFICIENCY_SUSPECT, SPREAD_FLAG};
+use super::{
+    CellName, Drift, ProbeSite, SameFolder, Seeds, Skip, SyncDoubt, Warning, EFFICIENCY_SUSPECT,
+    SPREAD_FLAG,
+};
 
 /// Cells (or runs) named in one sentence before `and N more`.
 const LISTED: usize = 6;
@@ -16,6 +19,64 @@ fn listed<T: fmt::Display>(items: &[T]) -> String {
         (Some((last, [])), 0) => last.clone(),
         (Some((last, init)), 0) => format!("{} and {last}", init.join(", ")),
         (Some(_), n) => format!("{} and {n} more", shown.join(", ")),
+    }
+}
+
+/// Every item as it reads, separated by `sep`.
+fn joined<T: fmt::Display>(items: &[T], sep: &str) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<String>>()
+        .join(sep)
+}
+
+/// `the ceiling .. measured 900 to 1200/s over 4 rounds (27% of the
+/// 1100/s cells were held to)`.
+impl fmt::Display for Drift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the ceiling {} measured {:.0} to {:.0}/s over {} rounds ({:.0}% of the {:.0}/s cells were held to)",
+            self.ceiling,
+            self.low,
+            self.high,
+            self.rounds,
+            100.0 * (self.high - self.low) / self.held_to.max(1e-9),
+            self.held_to
+        )
+    }
+}
+
+/// `lsm x group x fillseq (unsupported)`.
+impl fmt::Display for Skip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.what, self.reason)
+    }
+}
+
+/// `a and b are the same folder (/path)`.
+impl fmt::Display for SameFolder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} and {} are the same folder ({})",
+            self.first,
+            self.second,
+            self.path.display()
+        )
+    }
+}
+
+/// `fillrandom (ssd 1, hdd 2)`.
+impl fmt::Display for Seeds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let by: Vec<String> = self
+            .by_run
+            .iter()
+            .map(|(r, x)| format!("{r} {x}"))
+            .collect();
+        write!(f, "{} ({})", self.workload, by.join(", "))
     }
 }
 
@@ -188,34 +249,17 @@ fn cells_sentence(w: &Warning, f: &mut fmt::Formatter<'_>) -> fmt::Result {
 /// ceilings stopped being rechecked, the disk filled up.
 fn run_sentence(w: &Warning, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     match w {
-        Warning::CeilingDrift { ceilings } => {
-            let each: Vec<String> = ceilings
-                .iter()
-                .map(|d| {
-                    format!(
-                        "the ceiling {} measured {:.0} to {:.0}/s over {} rounds ({:.0}% of the {:.0}/s cells were held to)",
-                        d.ceiling,
-                        d.low,
-                        d.high,
-                        d.rounds,
-                        100.0 * (d.high - d.low) / d.held_to.max(1e-9),
-                        d.held_to
-                    )
-                })
-                .collect();
-            write!(
-                f,
-                "The disk drifted during the run: {}. Read efficiencies near 1 as ranges and compare cells by their confidence intervals.",
-                each.join("; ")
-            )
-        }
-        Warning::Skipped { skips } => {
-            let each: Vec<String> = skips
-                .iter()
-                .map(|s| format!("{} ({})", s.what, s.reason))
-                .collect();
-            write!(f, "{} combinations not run: {}.", skips.len(), each.join("; "))
-        }
+        Warning::CeilingDrift { ceilings } => write!(
+            f,
+            "The disk drifted during the run: {}. Read efficiencies near 1 as ranges and compare cells by their confidence intervals.",
+            joined(ceilings, "; ")
+        ),
+        Warning::Skipped { skips } => write!(
+            f,
+            "{} combinations not run: {}.",
+            skips.len(),
+            joined(skips, "; ")
+        ),
         Warning::RechecksStopped { error } => write!(
             f,
             "The ceilings are no longer measured again each round ({error}); those measured so far serve the rest of the run."
@@ -232,20 +276,11 @@ fn run_sentence(w: &Warning, f: &mut fmt::Formatter<'_>) -> fmt::Result {
 /// environment, different tool versions or seeds.
 fn comparison_sentence(w: &Warning, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     match w {
-        Warning::SameFolder { pairs } => {
-            let each: Vec<String> = pairs
-                .iter()
-                .map(|p| {
-                    format!(
-                        "{} and {} are the same folder ({})",
-                        p.first,
-                        p.second,
-                        p.path.display()
-                    )
-                })
-                .collect();
-            write!(f, "{}: every figure is compared with itself.", each.join("; "))
-        }
+        Warning::SameFolder { pairs } => write!(
+            f,
+            "{}: every figure is compared with itself.",
+            joined(pairs, "; ")
+        ),
         Warning::NoEnvironment { runs } => write!(
             f,
             "{}: environment.json is missing or unreadable, so machine, disk and tool version are unknown.",
@@ -259,21 +294,11 @@ fn comparison_sentence(w: &Warning, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 each.join(", ")
             )
         }
-        Warning::SeedsDiffer { workloads } => {
-            let each: Vec<String> = workloads
-                .iter()
-                .map(|s| {
-                    let by: Vec<String> =
-                        s.by_run.iter().map(|(r, x)| format!("{r} {x}")).collect();
-                    format!("{} ({})", s.workload, by.join(", "))
-                })
-                .collect();
-            write!(
-                f,
-                "Workload seeds differ between runs, so the runs did not execute the same operations: {}.",
-                each.join("; ")
-            )
-        }
+        Warning::SeedsDiffer { workloads } => write!(
+            f,
+            "Workload seeds differ between runs, so the runs did not execute the same operations: {}.",
+            joined(workloads, "; ")
+        ),
         other => unreachable!("not a comparison warning: {other:?}"),
     }
 }
@@ -286,7 +311,6 @@ mod tests {
     /// says something.
     #[test]
     fn every_warning_has_a_sentence() {
-        use crate::warnings::{Drift, SameFolder, Seeds, Skip};
         let cell = CellName {
             engine: "wal".into(),
             policy: "always".into(),
