@@ -5,7 +5,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::draw::{corner, hatch_rect, legend_box, legend_text, local, log_ticks, Chart};
+use super::draw::{
+    corner, hatch_rect, legend_box, legend_heading, legend_text, local, log_ticks, tick_line,
+    Chart, Y_TICK,
+};
 use super::{human, BarPanel, Bars, DrawResult, LEGEND_W};
 use crate::style::{self, FAMILY};
 
@@ -106,14 +109,7 @@ pub(super) fn draw_bars<DB: DrawingBackend>(
     for (pi, (area, panel)) in panels.iter().zip(&c.panels).enumerate() {
         draw_bar_panel(area, c, panel, axis, pi == 0)?;
     }
-    legend.draw(&Text::new(
-        c.legend_title.clone(),
-        (8, 70),
-        (FAMILY, 18)
-            .into_font()
-            .color(&BLACK)
-            .pos(Pos::new(HPos::Left, VPos::Center)),
-    ))?;
+    legend_heading(&legend, &c.legend_title)?;
     let mut seen = Vec::new();
     for s in c.panels.iter().flat_map(|p| p.series.iter()) {
         if !seen.contains(&(&s.name, s.style)) {
@@ -259,19 +255,7 @@ fn log_grid<DB: DrawingBackend>(
     width: f64,
 ) -> DrawResult<DB> {
     for v in log_ticks(axis.y0, axis.y1) {
-        chart.draw_series(std::iter::once(PathElement::new(
-            vec![(0.0, v), (width, v)],
-            RGBColor(225, 225, 225),
-        )))?;
-        let (px, py) = local(area, chart.backend_coord(&(0.0, v)));
-        area.draw(&Text::new(
-            axis.label(v),
-            (px - 6, py),
-            (FAMILY, 15)
-                .into_font()
-                .color(&BLACK)
-                .pos(Pos::new(HPos::Right, VPos::Center)),
-        ))?;
+        tick_line(area, chart, [(0.0, v), (width, v)], axis.label(v), Y_TICK)?;
     }
     Ok(())
 }

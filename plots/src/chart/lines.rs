@@ -3,9 +3,11 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::draw::{corner, draw_marker, legend_box, local, log_ticks, Chart};
+use super::draw::{
+    corner, draw_marker, legend_box, legend_heading, local, log_ticks, tick_line, Chart, X_TICK,
+    Y_TICK,
+};
 use super::{human, Curve, DrawResult, Lines, LEGEND_W};
 use crate::style::{self, FAMILY};
 
@@ -55,19 +57,11 @@ pub(super) fn draw_lines<DB: DrawingBackend>(
         .y_desc(format!("{} (log scale)", c.y_label))
         .axis_desc_style((FAMILY, 18))
         .draw()?;
-    latency_grid(&plot, &mut chart, (y0, y1), x1)?;
-    percentile_grid(&plot, &mut chart, (y0, y1), x1)?;
+    grid(&plot, &mut chart, (y0, y1), x1)?;
     for s in &c.series {
         draw_curve(&plot, &mut chart, s)?;
     }
-    legend.draw(&Text::new(
-        c.legend_title.clone(),
-        (8, 70),
-        (FAMILY, 18)
-            .into_font()
-            .color(&BLACK)
-            .pos(Pos::new(HPos::Left, VPos::Center)),
-    ))?;
+    legend_heading(&legend, &c.legend_title)?;
     for (i, s) in c.series.iter().enumerate() {
         legend_box(&legend, s.style, 100 + 30 * i as i32, &s.name, true)?;
     }
@@ -106,56 +100,25 @@ fn x_end(c: &Lines) -> f64 {
     (last - 1e-6).ceil().clamp(1.0, 5.0)
 }
 
-/// Horizontal grid lines and labels at 1, 2 and 5 of every decade.
-fn latency_grid<DB: DrawingBackend>(
+/// The grid behind the curves, each line labelled on its axis: at 1, 2
+/// and 5 of every latency decade, and at the labelled percentiles up to
+/// `x1`.
+fn grid<DB: DrawingBackend>(
     plot: &DrawingArea<DB, Shift>,
     chart: &mut Chart<'_, DB>,
     (y0, y1): (f64, f64),
     x1: f64,
 ) -> DrawResult<DB> {
     for v in log_ticks(y0, y1) {
-        chart.draw_series(std::iter::once(PathElement::new(
-            vec![(0.0, v), (x1 + 0.1, v)],
-            RGBColor(225, 225, 225),
-        )))?;
-        let (px, py) = local(plot, chart.backend_coord(&(0.0, v)));
-        plot.draw(&Text::new(
-            human(10f64.powf(v)),
-            (px - 6, py),
-            (FAMILY, 15)
-                .into_font()
-                .color(&BLACK)
-                .pos(Pos::new(HPos::Right, VPos::Center)),
-        ))?;
+        let label = human(10f64.powf(v));
+        tick_line(plot, chart, [(0.0, v), (x1 + 0.1, v)], label, Y_TICK)?;
     }
-    Ok(())
-}
-
-/// Vertical grid lines and labels at the labelled percentiles up to `x1`.
-fn percentile_grid<DB: DrawingBackend>(
-    plot: &DrawingArea<DB, Shift>,
-    chart: &mut Chart<'_, DB>,
-    (y0, y1): (f64, f64),
-    x1: f64,
-) -> DrawResult<DB> {
     for (label, p) in LABELLED {
         let x = nines(p);
         if x > x1 + 1e-6 {
             continue;
         }
-        chart.draw_series(std::iter::once(PathElement::new(
-            vec![(x, y0), (x, y1)],
-            RGBColor(225, 225, 225),
-        )))?;
-        let (px, py) = local(plot, chart.backend_coord(&(x, y0)));
-        plot.draw(&Text::new(
-            label.to_string(),
-            (px, py + 8),
-            (FAMILY, 15)
-                .into_font()
-                .color(&BLACK)
-                .pos(Pos::new(HPos::Center, VPos::Top)),
-        ))?;
+        tick_line(plot, chart, [(x, y0), (x, y1)], label.to_string(), X_TICK)?;
     }
     Ok(())
 }

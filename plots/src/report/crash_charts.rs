@@ -5,7 +5,7 @@
 use results::CrashRow;
 
 use super::Charts;
-use crate::chart::{BarPanel, BarSeries, Bars};
+use crate::chart::{BarPanel, Bars};
 use crate::crash::{crash_fs_words, crash_table, expected_lost};
 use crate::figures::{ordered, slug};
 use crate::loaded::Optional;
@@ -95,20 +95,6 @@ fn lost_panel(
     };
     BarPanel {
         subtitle: subtitle.to_string(),
-        series: policies
-            .iter()
-            .map(|p| BarSeries {
-                name: p.clone(),
-                style: c.styles.of(p),
-                values: engines
-                    .iter()
-                    .map(|e| {
-                        rows.iter()
-                            .find(|r| &r.engine == e && &r.policy == p)
-                            .map(|r| lost_pct(r))
-                    })
-                    .collect(),
-            })
-            .collect(),
+        series: c.by_policy(rows, engines, policies, |r| Some(lost_pct(r))),
     }
 }

@@ -121,36 +121,10 @@ fn one_panel(series: Vec<BarSeries>) -> Vec<BarPanel> {
     }]
 }
 
-/// Categories (engines) x series (policies) of one workload and thread count.
-fn by_policy(
-    c: &mut Charts,
-    rows: &[&RunRow],
-    engines: &[String],
-    policies: &[String],
-    f: impl Fn(&RunRow) -> Option<f64>,
-) -> Vec<BarSeries> {
-    policies
-        .iter()
-        .map(|p| BarSeries {
-            name: p.clone(),
-            style: c.styles.of(p),
-            values: engines
-                .iter()
-                .map(|e| {
-                    rows.iter()
-                        .find(|r| &r.engine == e && &r.policy == p)
-                        .and_then(|r| f(r))
-                        .filter(|v| v.is_finite())
-                })
-                .collect(),
-        })
-        .collect()
-}
-
 /// The throughput chart.
 fn throughput(c: &mut Charts, g: &Group) -> Result<(), PlotError> {
     let what = &g.what;
-    let series = by_policy(c, &g.rows, &g.engines, &g.policies, |r| Some(r.ops_per_sec));
+    let series = c.by_policy(&g.rows, &g.engines, &g.policies, |r| Some(r.ops_per_sec));
     c.figs.bars(
         &format!("throughput_{}", g.id),
         format!("Operations per second of each engine under each sync policy ({what}); a log axis when the values span more than 30x (the `always` bars stay readable next to `none`)."),
@@ -173,7 +147,7 @@ fn tax(c: &mut Charts, g: &Group) -> Result<Option<String>, PlotError> {
         .filter(|r| r.policy == "none")
         .map(|r| (r.engine.as_str(), r.ops_per_sec))
         .collect();
-    let tax = by_policy(c, &g.rows, &g.engines, &g.policies, |r| {
+    let tax = c.by_policy(&g.rows, &g.engines, &g.policies, |r| {
         none.get(r.engine.as_str())
             .filter(|n| **n > 0.0)
             .map(|n| r.ops_per_sec / n)
@@ -268,7 +242,7 @@ fn sync_charts(c: &mut Charts, g: &Group) -> Result<Option<String>, PlotError> {
             },
         )?;
     }
-    let p99 = by_policy(c, &synced, &g.engines, &sync_policies, |r| {
+    let p99 = c.by_policy(&synced, &g.engines, &sync_policies, |r| {
         r.sync_p99_us.filter(|v| *v > 0.0)
     });
     c.figs.bars(
@@ -276,9 +250,7 @@ fn sync_charts(c: &mut Charts, g: &Group) -> Result<Option<String>, PlotError> {
         format!("99th percentile latency of the file and directory syncs each cell issued, all engines side by side ({what})."),
         g.bars(c.corner, format!("Sync latency p99: {what}"), "sync p99 (µs)", one_panel(p99), None, None),
     )?;
-    let per_sync = by_policy(c, &synced, &g.engines, &sync_policies, |r| {
-        r.writes_per_sync
-    });
+    let per_sync = c.by_policy(&synced, &g.engines, &sync_policies, |r| r.writes_per_sync);
     c.figs.bars(
         &format!("writes_per_sync_{}", g.id),
         format!("Log writes per file sync: 1 under `always`, N under `batch:N`, the commit-group size under `group` ({what})."),
@@ -291,7 +263,7 @@ fn sync_charts(c: &mut Charts, g: &Group) -> Result<Option<String>, PlotError> {
 /// the disk has no block-device counters.
 fn write_amplification(c: &mut Charts, g: &Group) -> Result<Option<String>, PlotError> {
     let what = &g.what;
-    let engine_wa = by_policy(c, &g.rows, &g.engines, &g.policies, |r| {
+    let engine_wa = c.by_policy(&g.rows, &g.engines, &g.policies, |r| {
         (r.engine_write_amp > 0.0).then_some(r.engine_write_amp)
     });
     let has_device = g.rows.iter().any(|r| r.device_write_amp.is_some());
@@ -306,7 +278,7 @@ fn write_amplification(c: &mut Charts, g: &Group) -> Result<Option<String>, Plot
     let note = if has_device {
         panels.push(BarPanel {
             subtitle: "device (block-device counters)".into(),
-            series: by_policy(c, &g.rows, &g.engines, &g.policies, |r| {
+            series: c.by_policy(&g.rows, &g.engines, &g.policies, |r| {
                 r.device_write_amp.filter(|_| r.noisy != Some(true))
             }),
         });
@@ -346,7 +318,7 @@ fn efficiency(c: &mut Charts, g: &Group) -> Result<Option<String>, PlotError> {
         ));
     }
     let what = &g.what;
-    let series = by_policy(c, &g.rows, &g.engines, &g.policies, |r| {
+    let series = c.by_policy(&g.rows, &g.engines, &g.policies, |r| {
         r.efficiency.filter(|_| !r.open_loop)
     });
     c.figs.bars(

@@ -15,7 +15,9 @@ mod groups;
 
 use std::path::{Path, PathBuf};
 
-use crate::chart::Formats;
+use results::{CrashRow, RunRow};
+
+use crate::chart::{BarSeries, Formats};
 use crate::figures::{FigureSet, Styles};
 use crate::loaded::{load, Loaded};
 use crate::PlotError;
@@ -51,6 +53,60 @@ struct Charts<'a> {
     styles: Styles,
     /// `label · date`, in every chart's corner.
     corner: &'a str,
+}
+
+impl Charts<'_> {
+    /// The series of a bar chart with engines along x: one per policy in
+    /// `policies`, a bar per engine in `engines` where `rows` has that
+    /// cell and `value` gives a finite figure for it.
+    fn by_policy<R: EnginePolicy>(
+        &mut self,
+        rows: &[&R],
+        engines: &[String],
+        policies: &[String],
+        value: impl Fn(&R) -> Option<f64>,
+    ) -> Vec<BarSeries> {
+        policies
+            .iter()
+            .map(|p| BarSeries {
+                name: p.clone(),
+                style: self.styles.of(p),
+                values: engines
+                    .iter()
+                    .map(|e| {
+                        rows.iter()
+                            .find(|r| r.engine() == e && r.policy() == p)
+                            .and_then(|r| value(r))
+                            .filter(|v| v.is_finite())
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+/// A row the report draws a bar of: one engine under one policy.
+trait EnginePolicy {
+    fn engine(&self) -> &str;
+    fn policy(&self) -> &str;
+}
+
+impl EnginePolicy for RunRow {
+    fn engine(&self) -> &str {
+        &self.engine
+    }
+    fn policy(&self) -> &str {
+        &self.policy
+    }
+}
+
+impl EnginePolicy for CrashRow {
+    fn engine(&self) -> &str {
+        &self.engine
+    }
+    fn policy(&self) -> &str {
+        &self.policy
+    }
 }
 
 /// Draws every chart and writes `report.md` and `report.html` into `out`
