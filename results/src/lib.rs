@@ -26,6 +26,11 @@
 //!
 //! Every file is written durably: temporary file, fsync, rename, fsync of
 //! the directory. The tool about durability keeps its own results durable.
+//!
+//! The report of one folder and the comparison of several read a folder
+//! through [`RunFolder::load`], which also names its run; cells are
+//! identified across runs by a [`CellKey`] and listed in the matrix order
+//! of [`sort_in_matrix_order`], policies by their [`PolicyKey`].
 
 pub mod capacity;
 pub mod ceilings;

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use results::compare::{CompareRow, Comparison};
+use results::compare::{CompareRow, Comparison, IntervalKind};
 use results::ProbeRow;
 
 use crate::cells::{sig, FLAG};
@@ -18,8 +18,8 @@ fn ratio_text(r: Option<f64>) -> String {
 /// `5.2k ±4%` or `5.2k (4.9k..5.4k)` from a compare row's interval.
 fn ops_with_interval(r: &CompareRow) -> String {
     let v = human(r.ops_per_sec);
-    match (r.interval.as_str(), r.ops_per_sec_low, r.ops_per_sec_high) {
-        ("ci95", Some(lo), Some(hi)) if r.ops_per_sec > 0.0 => {
+    match (r.interval_kind(), r.ops_per_sec_low, r.ops_per_sec_high) {
+        (Some(IntervalKind::Ci95), Some(lo), Some(hi)) if r.ops_per_sec > 0.0 => {
             format!("{v} ±{}%", sig(50.0 * (hi - lo) / r.ops_per_sec, 2))
         }
         (_, Some(lo), Some(hi)) if human(lo) != human(hi) => {
@@ -32,7 +32,8 @@ fn ops_with_interval(r: &CompareRow) -> String {
 /// The change column: `faster`/`slower` in bold, `within noise` plain, a
 /// mark when either side was measured once (no interval to judge by).
 fn change_text(r: &CompareRow, base: Option<&CompareRow>, change: &str) -> String {
-    let single = r.interval == "none" || base.is_some_and(|b| b.interval == "none");
+    let once = |r: &CompareRow| r.interval_kind() == Some(IntervalKind::Single);
+    let single = once(r) || base.is_some_and(once);
     match change {
         "" => "-".into(),
         "within noise" => "within noise".into(),

@@ -33,6 +33,23 @@ impl IntervalKind {
     }
 }
 
+impl std::str::FromStr for IntervalKind {
+    type Err = String;
+
+    /// The kind a `compare.csv` name stands for.
+    fn from_str(s: &str) -> Result<IntervalKind, String> {
+        [
+            IntervalKind::Ci95,
+            IntervalKind::Ci95WithinRange,
+            IntervalKind::Range,
+            IntervalKind::Single,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or_else(|| format!("`{s}` is not a kind of interval"))
+    }
+}
+
 impl fmt::Display for IntervalKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -127,5 +144,24 @@ pub(crate) fn change(this: NoiseInterval, base: NoiseInterval, up: &str, down: &
         up.into()
     } else {
         down.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_read_back_from_their_compare_csv_names() {
+        for k in [
+            IntervalKind::Ci95,
+            IntervalKind::Ci95WithinRange,
+            IntervalKind::Range,
+            IntervalKind::Single,
+        ] {
+            assert_eq!(k.to_string().parse::<IntervalKind>(), Ok(k));
+        }
+        assert_eq!(IntervalKind::Single.to_string(), "none");
+        assert!("".parse::<IntervalKind>().is_err());
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::noise::{change, ops_interval, p99_interval};
+use super::noise::{change, ops_interval, p99_interval, IntervalKind};
 use crate::{CellKey, RunRow};
 
 /// One cell of one run in `compare.csv` (long format: a row per cell and
@@ -90,6 +90,12 @@ impl CompareRow {
             threads: self.threads,
             value_size_bytes: self.value_size_bytes,
         }
+    }
+
+    /// Which interval judged the change (`interval`); `None` for a name
+    /// this version does not know, or an empty one (older files).
+    pub fn interval_kind(&self) -> Option<IntervalKind> {
+        self.interval.parse().ok()
     }
 
     /// The row of `cell` (the cell `key`) in the run labelled `run`;
