@@ -69,7 +69,7 @@ pub(crate) fn section(
             .collect();
         let engines = ordered(group.iter().map(|r| r.engine.clone()));
         let mut policies = ordered(group.iter().map(|r| r.policy.clone()));
-        policies.sort_by_cached_key(|p| results::compare::durability_rank(p));
+        policies.sort_by_cached_key(|p| results::PolicyKey::parse(p));
         let threads = ordered(group.iter().map(|r| r.threads));
         let panels = threads
             .iter()

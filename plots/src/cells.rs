@@ -2,6 +2,7 @@
 //! (`±`), the spread flag, "x slower than `none`", and `-` for what was not
 //! measured (a `0` in a table always means "counted zero").
 
+use results::compare::{IntervalKind, NoiseInterval};
 use results::RunRow;
 
 use crate::chart::human;
@@ -39,9 +40,9 @@ pub(crate) fn or_dash<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
 /// The interval of a cell's ops/s over repetitions and what it is (as
 /// `compare` judges changes: the 95% CI of the median narrowed to the
 /// observed min..max, else min..max); `None` for a single repetition.
-pub(crate) fn ops_interval(r: &RunRow) -> Option<(f64, f64, &'static str)> {
+pub(crate) fn ops_interval(r: &RunRow) -> Option<NoiseInterval> {
     let i = results::compare::ops_interval(r);
-    (i.kind != "none").then_some((i.low, i.high, i.kind))
+    (i.kind != IntervalKind::Single).then_some(i)
 }
 
 /// `±4.1%` (half the 95% interval of the median, relative to it), or
@@ -49,10 +50,12 @@ pub(crate) fn ops_interval(r: &RunRow) -> Option<(f64, f64, &'static str)> {
 /// the observed range); empty for one repetition.
 pub(crate) fn plus_minus(r: &RunRow) -> String {
     match ops_interval(r) {
-        Some((lo, hi, "ci95")) if r.ops_per_sec > 0.0 => {
-            format!("±{}%", sig(50.0 * (hi - lo) / r.ops_per_sec, 2))
+        Some(i) if i.kind == IntervalKind::Ci95 && r.ops_per_sec > 0.0 => {
+            format!("±{}%", sig(50.0 * (i.high - i.low) / r.ops_per_sec, 2))
         }
-        Some((lo, hi, _)) if human(lo) != human(hi) => format!("({}..{})", human(lo), human(hi)),
+        Some(i) if human(i.low) != human(i.high) => {
+            format!("({}..{})", human(i.low), human(i.high))
+        }
         _ => String::new(),
     }
 }

@@ -25,7 +25,10 @@ fn compare_capacity(
 ) -> Result<Vec<results::capacity::CapacityCompareRow>, PlotError> {
     let mut runs = Vec::new();
     for r in &cmp.runs {
-        runs.push((r.label.clone(), results::capacity::load_capacity(&r.dir)?));
+        runs.push((
+            r.label.clone(),
+            results::capacity::load_capacity(r.folder.dir())?,
+        ));
     }
     Ok(results::capacity::compare_capacity(&runs))
 }
@@ -57,119 +60,21 @@ pub fn render_compare(
     let mut figs = FigureSet::create(out, Formats::PngAndSvg)?;
     results::write_csv(&out.join("compare.csv"), &cmp.rows)?;
     let labels: Vec<String> = cmp.runs.iter().map(|r| r.label.clone()).collect();
-    let (base, others) = match labels.split_first() {
-        Some((b, o)) => (b.clone(), o.to_vec()),
-        None => (String::new(), Vec::new()),
-    };
-    let dates = ordered(cmp.runs.iter().filter_map(|r| {
-        r.env
-            .as_ref()
-            .and_then(|e| e.started_utc.get(..10).map(str::to_string))
-    }));
-    let name = opts
-        .label
-        .clone()
-        .filter(|l| !l.trim().is_empty())
-        .unwrap_or_else(|| labels.join(" vs "));
-    let corner = if opts.label.is_some() {
-        format!("{name}: {} · {}", labels.join(" vs "), dates.join(", "))
-    } else {
-        format!("{name} · {}", dates.join(", "))
-    };
-    let groups = ordered(cmp.rows.iter().map(|r| (r.workload.clone(), r.threads)));
-    for (workload, threads) in &groups {
+    let (name, corner) = names(&cmp, &labels, opts);
+    for (workload, threads) in ordered(cmp.rows.iter().map(|r| (r.workload.clone(), r.threads))) {
         let rows: Vec<&CompareRow> = cmp
             .rows
             .iter()
-            .filter(|r| &r.workload == workload && r.threads == *threads)
+            .filter(|r| r.workload == workload && r.threads == threads)
             .collect();
-        // The comparison's order: the baseline's matrix, by durability.
-        let cells = ordered(
-            rows.iter()
-                .map(|r| (r.engine.clone(), r.policy.clone(), r.value_size_bytes)),
-        );
-        let sizes = ordered(cells.iter().map(|c| c.2));
-        let names: Vec<String> = cells
-            .iter()
-            .map(|(e, p, v)| {
-                if sizes.len() > 1 {
-                    format!("{e} {p} {v} B")
-                } else {
-                    format!("{e} {p}")
-                }
-            })
-            .collect();
-        let what = format!("{workload}, {}", thread_word(*threads));
-        let id = format!("{}_t{threads}", slug(workload));
-        let per_run = |f: &dyn Fn(&CompareRow) -> Option<f64>, runs: &[String]| -> Vec<BarSeries> {
-            runs.iter()
-                .map(|l| BarSeries {
-                    name: l.clone(),
-                    style: labels.iter().position(|x| x == l).unwrap_or(0),
-                    values: cells
-                        .iter()
-                        .map(|(e, p, v)| {
-                            rows.iter()
-                                .find(|r| {
-                                    &r.run == l
-                                        && &r.engine == e
-                                        && &r.policy == p
-                                        && r.value_size_bytes == *v
-                                })
-                                .and_then(|r| f(r))
-                                .filter(|x| x.is_finite())
-                        })
-                        .collect(),
-                })
-                .collect()
+        let group = Group {
+            rows,
+            labels: &labels,
+            what: format!("{workload}, {}", thread_word(threads)),
+            id: format!("{}_t{threads}", slug(&workload)),
+            corner: &corner,
         };
-        let mk = |title: String, y: &str, series, reference| Bars {
-            title,
-            y_label: y.into(),
-            x_label: "engine and policy".into(),
-            categories: names.clone(),
-            panels: vec![BarPanel {
-                subtitle: String::new(),
-                series,
-            }],
-            log: None,
-            reference,
-            diverging: false,
-            corner: corner.clone(),
-            legend_title: "run".into(),
-        };
-        figs.bars(
-            &format!("compare_throughput_{id}"),
-            format!("Throughput of the same cells on each run, side by side ({what})."),
-            mk(
-                format!("Throughput by run: {what}"),
-                "operations/s",
-                per_run(&|r| Some(r.ops_per_sec), &labels),
-                None,
-            ),
-        )?;
-        figs.bars(
-            &format!("compare_p99_{id}"),
-            format!("99th percentile latency of the same cells on each run, side by side ({what}); lower is better."),
-            mk(
-                format!("p99 latency by run: {what}"),
-                "p99 latency (µs)",
-                per_run(&|r| (r.p99_us > 0.0).then_some(r.p99_us), &labels),
-                None,
-            ),
-        )?;
-        figs.bars(
-            &format!("compare_ratio_{id}"),
-            format!("Throughput of each run divided by the baseline's ({base}) for the same cell ({what}); above 1 is faster than the baseline."),
-            mk(
-                format!("Throughput ratio vs {base}: {what}"),
-                "ops/s ÷ baseline ops/s",
-                per_run(&|r| r.ops_ratio, &others),
-                Some((1.0, format!("baseline ({base})"))),
-            )
-            .with_log(true)
-            .diverging(),
-        )?;
+        group.draw(&mut figs)?;
     }
     let mut md = compare_markdown(&cmp, &name, &labels, &figs);
     let capacity = compare_capacity(&cmp)?;
@@ -190,18 +95,171 @@ pub fn render_compare(
         notes: cmp
             .missing
             .iter()
-            .map(|(k, p)| {
-                format!(
-                    "{} {} {} t{} v{}: only in {}",
-                    k.0,
-                    k.1,
-                    k.2,
-                    k.3,
-                    k.4,
-                    p.join(", ")
-                )
-            })
+            .map(|(k, p)| format!("{k}: only in {}", p.join(", ")))
             .collect(),
         warnings: cmp.warnings,
     })
+}
+
+/// The comparison's name (`--label`, else the run labels joined by `vs`)
+/// and the charts' corner (the name, the runs when named by `--label`, and
+/// the days the runs started).
+fn names(cmp: &Comparison, labels: &[String], opts: &CompareOptions) -> (String, String) {
+    let dates = ordered(cmp.runs.iter().filter_map(|r| {
+        r.folder
+            .environment()
+            .and_then(|e| e.started_utc.get(..10).map(str::to_string))
+    }));
+    let name = opts
+        .label
+        .clone()
+        .filter(|l| !l.trim().is_empty())
+        .unwrap_or_else(|| labels.join(" vs "));
+    let corner = if opts.label.is_some() {
+        format!("{name}: {} · {}", labels.join(" vs "), dates.join(", "))
+    } else {
+        format!("{name} · {}", dates.join(", "))
+    };
+    (name, corner)
+}
+
+/// The compared cells of one workload and thread count.
+struct Group<'a> {
+    rows: Vec<&'a CompareRow>,
+    /// Every run's label, the baseline first.
+    labels: &'a [String],
+    /// `fillrandom, 1 thread`.
+    what: String,
+    /// `fillrandom_t1`.
+    id: String,
+    corner: &'a str,
+}
+
+impl Group<'_> {
+    /// The cells in the comparison's order (the baseline's matrix, by
+    /// durability) and their names on the x axis: engine and policy, and
+    /// the value size when the group has several.
+    fn cells(&self) -> (Vec<(String, String, u64)>, Vec<String>) {
+        let cells = ordered(
+            self.rows
+                .iter()
+                .map(|r| (r.engine.clone(), r.policy.clone(), r.value_size_bytes)),
+        );
+        let sizes = ordered(cells.iter().map(|c| c.2));
+        let names = cells
+            .iter()
+            .map(|(e, p, v)| {
+                if sizes.len() > 1 {
+                    format!("{e} {p} {v} B")
+                } else {
+                    format!("{e} {p}")
+                }
+            })
+            .collect();
+        (cells, names)
+    }
+
+    /// Throughput and p99 of every run side by side, and each run's
+    /// throughput against the baseline's.
+    fn draw(&self, figs: &mut FigureSet) -> Result<(), PlotError> {
+        let (cells, names) = self.cells();
+        let (what, id) = (&self.what, &self.id);
+        let base = self.labels.first().cloned().unwrap_or_default();
+        let others = self.labels.get(1..).unwrap_or_default();
+        let per_run =
+            |f: &dyn Fn(&CompareRow) -> Option<f64>, runs: &[String]| self.per_run(&cells, f, runs);
+        figs.bars(
+            &format!("compare_throughput_{id}"),
+            format!("Throughput of the same cells on each run, side by side ({what})."),
+            self.bars(
+                &names,
+                format!("Throughput by run: {what}"),
+                "operations/s",
+                per_run(&|r| Some(r.ops_per_sec), self.labels),
+                None,
+            ),
+        )?;
+        figs.bars(
+            &format!("compare_p99_{id}"),
+            format!("99th percentile latency of the same cells on each run, side by side ({what}); lower is better."),
+            self.bars(
+                &names,
+                format!("p99 latency by run: {what}"),
+                "p99 latency (µs)",
+                per_run(&|r| (r.p99_us > 0.0).then_some(r.p99_us), self.labels),
+                None,
+            ),
+        )?;
+        figs.bars(
+            &format!("compare_ratio_{id}"),
+            format!("Throughput of each run divided by the baseline's ({base}) for the same cell ({what}); above 1 is faster than the baseline."),
+            self.bars(
+                &names,
+                format!("Throughput ratio vs {base}: {what}"),
+                "ops/s ÷ baseline ops/s",
+                per_run(&|r| r.ops_ratio, others),
+                Some((1.0, format!("baseline ({base})"))),
+            )
+            .with_log(true)
+            .diverging(),
+        )?;
+        Ok(())
+    }
+
+    /// A bar per run in `runs` (styled by its place among all runs), a
+    /// value `f` per cell.
+    fn per_run(
+        &self,
+        cells: &[(String, String, u64)],
+        f: &dyn Fn(&CompareRow) -> Option<f64>,
+        runs: &[String],
+    ) -> Vec<BarSeries> {
+        runs.iter()
+            .map(|l| BarSeries {
+                name: l.clone(),
+                style: self.labels.iter().position(|x| x == l).unwrap_or(0),
+                values: cells
+                    .iter()
+                    .map(|(e, p, v)| {
+                        self.rows
+                            .iter()
+                            .find(|r| {
+                                &r.run == l
+                                    && &r.engine == e
+                                    && &r.policy == p
+                                    && r.value_size_bytes == *v
+                            })
+                            .and_then(|r| f(r))
+                            .filter(|x| x.is_finite())
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// A one-panel bar chart of this group: cells along x, a bar per run.
+    fn bars(
+        &self,
+        names: &[String],
+        title: String,
+        y_label: &str,
+        series: Vec<BarSeries>,
+        reference: Option<(f64, String)>,
+    ) -> Bars {
+        Bars {
+            title,
+            y_label: y_label.into(),
+            x_label: "engine and policy".into(),
+            categories: names.to_vec(),
+            panels: vec![BarPanel {
+                subtitle: String::new(),
+                series,
+            }],
+            log: None,
+            reference,
+            diverging: false,
+            corner: self.corner.to_string(),
+            legend_title: "run".into(),
+        }
+    }
 }

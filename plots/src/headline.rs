@@ -58,7 +58,7 @@ pub(crate) fn headline_md(m: &mut String, runs: &[RunRow]) {
             .filter(|r| r.workload == workload && r.threads == threads)
             .collect();
         let mut policies = ordered(rows.iter().map(|r| r.policy.clone()));
-        policies.sort_by_cached_key(|p| results::compare::durability_rank(p));
+        policies.sort_by_cached_key(|p| results::PolicyKey::parse(p));
         let engines = ordered(rows.iter().map(|r| r.engine.clone()));
         let _ = writeln!(
             m,

@@ -13,16 +13,22 @@ pub static FONT: &[u8] = include_bytes!("../assets/DejaVuSansCondensed.ttf");
 /// Family name the bundled font is registered under.
 pub const FAMILY: &str = "sans-serif";
 
-/// Registers the bundled font once.
-pub fn register_font() -> Result<(), String> {
-    static DONE: OnceLock<Result<(), String>> = OnceLock::new();
-    DONE.get_or_init(|| {
-        plotters::style::register_font(FAMILY, FontStyle::Normal, FONT)
-            .map_err(|_| "the bundled font did not load".to_string())?;
-        plotters::style::register_font(FAMILY, FontStyle::Bold, FONT)
-            .map_err(|_| "the bundled font did not load".to_string())
+/// The bundled font could not be registered with the chart library (its
+/// bytes are not a font the library can read): no chart can be drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the bundled font did not load")]
+pub struct FontNotLoaded;
+
+/// Registers the bundled font once; every later call returns the first
+/// call's outcome.
+pub fn register_font() -> Result<(), FontNotLoaded> {
+    static DONE: OnceLock<Result<(), FontNotLoaded>> = OnceLock::new();
+    *DONE.get_or_init(|| {
+        for style in [FontStyle::Normal, FontStyle::Bold] {
+            plotters::style::register_font(FAMILY, style, FONT).map_err(|_| FontNotLoaded)?;
+        }
+        Ok(())
     })
-    .clone()
 }
 
 /// Series colours, ordered so neighbours differ strongly in luminance.

@@ -26,14 +26,22 @@
 //!
 //! Every file is written durably: temporary file, fsync, rename, fsync of
 //! the directory. The tool about durability keeps its own results durable.
+//!
+//! The report of one folder and the comparison of several read a folder
+//! through [`RunFolder::load`], which also names its run; cells are
+//! identified across runs by a [`CellKey`] and listed in the matrix order
+//! of [`sort_in_matrix_order`], policies by their [`PolicyKey`].
 
 pub mod capacity;
 pub mod ceilings;
+mod cell;
 pub mod compare;
 mod device;
 mod env;
 mod files;
+mod folder;
 mod hgrm;
+pub mod policy;
 mod recovery;
 mod rows;
 mod stats;
@@ -42,6 +50,7 @@ mod timeline;
 pub mod warnings;
 
 pub use capacity::{CapacityRow, CapacityStepRow};
+pub use cell::{sort_in_matrix_order, CellKey};
 pub use device::{
     is_noisy, lying_disk_doubts, BlockDevice, DeviceStat, SyncEvidence, NOISE_FACTOR,
     ROTATIONAL_MIN_SYNC_US,
@@ -51,10 +60,12 @@ pub use files::{
     hgrm_stem, read_csv, read_json, write_csv, write_csv_with_header, write_durably, write_json,
     ResultsDir,
 };
+pub use folder::RunFolder;
 pub use hgrm::{parse_hgrm, write_hgrm, PERCENTILES};
+pub use policy::{PolicyKey, SyncCadence};
 pub use recovery::{compare_recovery, RecoveryCompareRow, RecoveryRow};
 pub use rows::{CeilingRow, CrashRow, LatencyRow, ProbeRow, RunRow, SkippedRow};
-pub use stats::{median, median_interval, percentile_supported, Interval, MIN_TAIL_SAMPLES};
+pub use stats::{median, median_interval, percentile_supported, MedianInterval, MIN_TAIL_SAMPLES};
 pub use steady::Steadiness;
 pub use timeline::{CellRow, EventRow, TimelineRow};
 pub use warnings::{SyncDoubt, Warning, Warnings};

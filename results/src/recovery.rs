@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::compare::{IntervalKind, NoiseInterval};
 use crate::ResultsDir;
 
 /// One engine x policy x data size line of `recovery.csv`: medians over
@@ -107,33 +108,21 @@ pub struct RecoveryCompareRow {
 
 /// A time's interval: its 95% CI where recorded, else the median alone (a
 /// line measured once: any difference counts, as for ops/s in `compare`).
-fn interval(median: f64, low: Option<f64>, high: Option<f64>) -> crate::compare::Interval {
+fn interval(median: f64, low: Option<f64>, high: Option<f64>) -> NoiseInterval {
     match (low, high) {
-        (Some(l), Some(h)) if l <= h && l.is_finite() && h.is_finite() => {
-            crate::compare::Interval {
-                low: l,
-                high: h,
-                kind: "ci95",
-            }
-        }
-        _ => crate::compare::Interval {
-            low: median,
-            high: median,
-            kind: "none",
+        (Some(l), Some(h)) if l <= h && l.is_finite() && h.is_finite() => NoiseInterval {
+            low: l,
+            high: h,
+            kind: IntervalKind::Ci95,
         },
+        _ => NoiseInterval::point(median),
     }
 }
 
 /// `faster` / `slower` (a time: lower is faster) when the intervals do
 /// not overlap, else `within noise`: the rule `compare` applies to ops/s.
-fn change(this: crate::compare::Interval, base: crate::compare::Interval) -> String {
-    if this.overlaps(&base) {
-        "within noise".into()
-    } else if this.high < base.low {
-        "faster".into()
-    } else {
-        "slower".into()
-    }
+fn change(this: NoiseInterval, base: NoiseInterval) -> String {
+    crate::compare::change(this, base, "slower", "faster")
 }
 
 /// A time's median, interval low and interval high.

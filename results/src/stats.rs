@@ -24,18 +24,19 @@ pub fn percentile_supported(count: u64, p: f64) -> bool {
     p >= 100.0 || count as f64 * (1.0 - p / 100.0) >= MIN_TAIL_SAMPLES - 1e-9
 }
 
-/// A confidence interval.
+/// A 95% confidence interval for the median of repeated measurements
+/// ([`median_interval`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Interval {
+pub struct MedianInterval {
     /// Lower end.
     pub low: f64,
     /// Upper end.
     pub high: f64,
 }
 
-impl Interval {
+impl MedianInterval {
     /// Whether two intervals share any point.
-    pub fn overlaps(&self, other: &Interval) -> bool {
+    pub fn overlaps(&self, other: &MedianInterval) -> bool {
         self.low <= other.high && other.low <= self.high
     }
 }
@@ -71,7 +72,7 @@ fn binomial_cdf_half(n: usize, k: usize) -> f64 {
 
 /// A 95% confidence interval for the median of `values` (method in the
 /// module doc); `None` for fewer than two values.
-pub fn median_interval(values: &[f64]) -> Option<Interval> {
+pub fn median_interval(values: &[f64]) -> Option<MedianInterval> {
     let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
     v.sort_by(f64::total_cmp);
     let n = v.len();
@@ -84,7 +85,7 @@ pub fn median_interval(values: &[f64]) -> Option<Interval> {
         while k < n / 2 && 1.0 - 2.0 * binomial_cdf_half(n, k) >= 0.95 {
             k += 1;
         }
-        return Some(Interval {
+        return Some(MedianInterval {
             low: v[k - 1],
             high: v[n - k],
         });
@@ -93,7 +94,7 @@ pub fn median_interval(values: &[f64]) -> Option<Interval> {
     let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
     let half = T_975[n - 2] * 1.2533 * var.sqrt() / (n as f64).sqrt();
     let m = median(&v)?;
-    Some(Interval {
+    Some(MedianInterval {
         low: (m - half).max(0.0),
         high: m + half,
     })
@@ -176,15 +177,15 @@ mod tests {
 
     #[test]
     fn overlap() {
-        let a = Interval {
+        let a = MedianInterval {
             low: 1.0,
             high: 2.0,
         };
-        assert!(a.overlaps(&Interval {
+        assert!(a.overlaps(&MedianInterval {
             low: 2.0,
             high: 3.0
         }));
-        assert!(!a.overlaps(&Interval {
+        assert!(!a.overlaps(&MedianInterval {
             low: 2.1,
             high: 3.0
         }));

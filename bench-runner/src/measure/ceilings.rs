@@ -17,6 +17,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use results::ceilings::PatternId;
 use results::{CeilingRow, ProbeRow};
 
 use engines::SyncPolicy;
@@ -111,7 +112,7 @@ impl Ceilings {
                     .push(history_row(&f, self.round, &self.pooled[i]));
                 lines.push(format!(
                     "ceiling {} again: {:.0}/s (median of {} rounds {:.0}/s)",
-                    probe::describe(&f),
+                    PatternId::from(&f),
                     f.ops_per_sec,
                     self.rates[i].len(),
                     median
@@ -156,10 +157,10 @@ fn round_rates(r: &ProbeRow) -> Vec<f64> {
     }
 }
 
-/// Whether two probe rows are the same pattern (their name says all of
-/// pattern, record size, preparation, writers and layout).
+/// Whether two probe rows are the same pattern (pattern, record size,
+/// preparation, writers and layout).
 fn same_pattern(a: &ProbeRow, b: &ProbeRow) -> bool {
-    probe::describe(a) == probe::describe(b)
+    PatternId::from(a) == PatternId::from(b)
 }
 
 #[cfg(test)]
@@ -228,7 +229,7 @@ mod tests {
             for (row, rates) in c.pooled.iter().zip(&c.rates) {
                 let h = this
                     .iter()
-                    .find(|h| results::ceilings::ceiling_name(h) == probe::describe(row))
+                    .find(|h| PatternId::from(**h) == PatternId::from(row))
                     .unwrap();
                 assert_eq!(h.pooled_ops_per_sec, row.ops_per_sec);
                 assert_eq!(Some(&h.ops_per_sec), rates.last());

@@ -5,7 +5,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::draw::{corner, hatch_rect, legend_box, legend_text, local, log_ticks};
+use super::draw::{
+    corner, hatch_rect, legend_box, legend_heading, legend_text, local, log_ticks, tick_line,
+    Chart, Y_TICK,
+};
 use super::{human, BarPanel, Bars, DrawResult, LEGEND_W};
 use crate::style::{self, FAMILY};
 
@@ -106,14 +109,7 @@ pub(super) fn draw_bars<DB: DrawingBackend>(
     for (pi, (area, panel)) in panels.iter().zip(&c.panels).enumerate() {
         draw_bar_panel(area, c, panel, axis, pi == 0)?;
     }
-    legend.draw(&Text::new(
-        c.legend_title.clone(),
-        (8, 70),
-        (FAMILY, 18)
-            .into_font()
-            .color(&BLACK)
-            .pos(Pos::new(HPos::Left, VPos::Center)),
-    ))?;
+    legend_heading(&legend, &c.legend_title)?;
     let mut seen = Vec::new();
     for s in c.panels.iter().flat_map(|p| p.series.iter()) {
         if !seen.contains(&(&s.name, s.style)) {
@@ -146,6 +142,8 @@ pub(super) fn draw_bars<DB: DrawingBackend>(
     corner(root, &c.corner)
 }
 
+/// One panel: its axes, the bars of every series, the reference line and
+/// the category names.
 fn draw_bar_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     c: &Bars,
@@ -153,9 +151,55 @@ fn draw_bar_panel<DB: DrawingBackend>(
     axis: YAxis,
     first: bool,
 ) -> DrawResult<DB> {
+    let rotate = c.categories.len() > 9 || (c.panels.len() > 1 && c.categories.len() > 4);
+    let mut chart = panel_axes(area, c, panel, axis, first, rotate)?;
+    let n = c.categories.len().max(1) as f64;
+    let from = match (&c.reference, c.diverging) {
+        (Some((r, _)), true) => axis.at(*r),
+        _ => axis.y0,
+    };
+    let k = panel.series.len().max(1);
+    let bw = GROUP_WIDTH / k as f64;
+    for (si, s) in panel.series.iter().enumerate() {
+        for (ci, v) in s.values.iter().enumerate() {
+            let Some(v) = v else { continue };
+            let x0 = ci as f64 + (1.0 - GROUP_WIDTH) / 2.0 + si as f64 * bw;
+            let x = (x0, x0 + bw * 0.92);
+            if axis.at(*v) <= axis.y0 && !c.diverging {
+                zero_stub(area, &chart, x, axis.y0, *v, s.style)?;
+            } else {
+                bar(area, &mut chart, x, (from, axis.at(*v)), s.style)?;
+            }
+        }
+    }
+    // The reference line is named in the legend, where no bar can hide it.
+    if let Some((r, _)) = &c.reference {
+        let y = axis.at(*r);
+        chart.draw_series(DashedLineSeries::new(
+            vec![(0.0, y), (n, y)],
+            8,
+            6,
+            BLACK.stroke_width(2),
+        ))?;
+    }
+    category_names(area, &chart, c, axis.y0, rotate)
+}
+
+/// The share of a category's width its bars take together.
+const GROUP_WIDTH: f64 = 0.8;
+
+/// The panel's chart: its subtitle, the y axis (named on the first panel
+/// only, log ticks drawn by hand), room below for the category names.
+fn panel_axes<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    c: &Bars,
+    panel: &BarPanel,
+    axis: YAxis,
+    first: bool,
+    rotate: bool,
+) -> Result<Chart<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
     let YAxis { log, y0, y1 } = axis;
     let n = c.categories.len().max(1);
-    let rotate = c.categories.len() > 9 || (c.panels.len() > 1 && c.categories.len() > 4);
     let longest = c
         .categories
         .iter()
@@ -198,90 +242,89 @@ fn draw_bar_panel<DB: DrawingBackend>(
     }
     mesh.draw()?;
     if log {
-        for v in log_ticks(y0, y1) {
-            chart.draw_series(std::iter::once(PathElement::new(
-                vec![(0.0, v), (n as f64, v)],
-                RGBColor(225, 225, 225),
-            )))?;
-            let (px, py) = local(area, chart.backend_coord(&(0.0, v)));
-            area.draw(&Text::new(
-                fmt(&v),
-                (px - 6, py),
-                (FAMILY, 15)
-                    .into_font()
-                    .color(&BLACK)
-                    .pos(Pos::new(HPos::Right, VPos::Center)),
-            ))?;
-        }
+        log_grid(area, &mut chart, axis, n as f64)?;
     }
-    let from = match (&c.reference, c.diverging) {
-        (Some((r, _)), true) => axis.at(*r),
-        _ => y0,
-    };
-    let k = panel.series.len().max(1);
-    let group = 0.8;
-    let bw = group / k as f64;
-    for (si, s) in panel.series.iter().enumerate() {
-        let color = style::color(s.style);
-        for (ci, v) in s.values.iter().enumerate() {
-            let Some(v) = v else { continue };
-            let x0 = ci as f64 + (1.0 - group) / 2.0 + si as f64 * bw;
-            let x1 = x0 + bw * 0.92;
-            let top = axis.at(*v);
-            if top <= y0 && !c.diverging {
-                // A zero (or below-axis) value is data, not a missing bar: a
-                // short stub in the series' colour, labelled with its value.
-                let a = local(area, chart.backend_coord(&(x0, y0)));
-                let b = local(area, chart.backend_coord(&(x1, y0)));
-                area.draw(&Rectangle::new(
-                    [(a.0, a.1 - 4), (b.0, a.1)],
-                    color.filled(),
-                ))?;
-                area.draw(&Rectangle::new(
-                    [(a.0, a.1 - 4), (b.0, a.1)],
-                    BLACK.stroke_width(1),
-                ))?;
-                let (px, py) = ((a.0 + b.0) / 2, a.1 - 6);
-                area.draw(&Text::new(
-                    if *v == 0.0 {
-                        "0".to_string()
-                    } else {
-                        human(*v)
-                    },
-                    (px, py - 3),
-                    (FAMILY, 15)
-                        .into_font()
-                        .color(&BLACK)
-                        .pos(Pos::new(HPos::Center, VPos::Bottom)),
-                ))?;
-                continue;
-            }
-            chart.draw_series(std::iter::once(Rectangle::new(
-                [(x0, from), (x1, top)],
-                color.filled(),
-            )))?;
-            let a = local(area, chart.backend_coord(&(x0, from)));
-            let b = local(area, chart.backend_coord(&(x1, top)));
-            if (a.1 - b.1).abs() > 3 {
-                hatch_rect(area, a, b, style::hatch(s.style))?;
-            }
-            chart.draw_series(std::iter::once(Rectangle::new(
-                [(x0, from), (x1, top)],
-                BLACK.stroke_width(1),
-            )))?;
-        }
+    Ok(chart)
+}
+
+/// Grid lines and labels at 1, 2 and 5 of every decade of a log axis.
+fn log_grid<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    chart: &mut Chart<'_, DB>,
+    axis: YAxis,
+    width: f64,
+) -> DrawResult<DB> {
+    for v in log_ticks(axis.y0, axis.y1) {
+        tick_line(area, chart, [(0.0, v), (width, v)], axis.label(v), Y_TICK)?;
     }
-    // The reference line is named in the legend, where no bar can hide it.
-    if let Some((r, _)) = &c.reference {
-        let y = axis.at(*r);
-        chart.draw_series(DashedLineSeries::new(
-            vec![(0.0, y), (n as f64, y)],
-            8,
-            6,
-            BLACK.stroke_width(2),
-        ))?;
+    Ok(())
+}
+
+/// A zero (or below-axis) value is data, not a missing bar: a short stub
+/// in the series' colour at the axis, labelled with its value.
+fn zero_stub<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    chart: &Chart<'_, DB>,
+    (x0, x1): (f64, f64),
+    y0: f64,
+    v: f64,
+    style_index: usize,
+) -> DrawResult<DB> {
+    let a = local(area, chart.backend_coord(&(x0, y0)));
+    let b = local(area, chart.backend_coord(&(x1, y0)));
+    area.draw(&Rectangle::new(
+        [(a.0, a.1 - 4), (b.0, a.1)],
+        style::color(style_index).filled(),
+    ))?;
+    area.draw(&Rectangle::new(
+        [(a.0, a.1 - 4), (b.0, a.1)],
+        BLACK.stroke_width(1),
+    ))?;
+    let (px, py) = ((a.0 + b.0) / 2, a.1 - 6);
+    area.draw(&Text::new(
+        if v == 0.0 { "0".to_string() } else { human(v) },
+        (px, py - 3),
+        (FAMILY, 15)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Center, VPos::Bottom)),
+    ))
+}
+
+/// One bar from `from` to `top` (axis coordinates): filled, hatched when
+/// tall enough to show it, outlined.
+fn bar<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    chart: &mut Chart<'_, DB>,
+    (x0, x1): (f64, f64),
+    (from, top): (f64, f64),
+    style_index: usize,
+) -> DrawResult<DB> {
+    chart.draw_series(std::iter::once(Rectangle::new(
+        [(x0, from), (x1, top)],
+        style::color(style_index).filled(),
+    )))?;
+    let a = local(area, chart.backend_coord(&(x0, from)));
+    let b = local(area, chart.backend_coord(&(x1, top)));
+    if (a.1 - b.1).abs() > 3 {
+        hatch_rect(area, a, b, style::hatch(style_index))?;
     }
-    // Many categories: labels turned vertical so they do not overlap.
+    chart.draw_series(std::iter::once(Rectangle::new(
+        [(x0, from), (x1, top)],
+        BLACK.stroke_width(1),
+    )))?;
+    Ok(())
+}
+
+/// The category names under the bars; with many categories turned
+/// vertical so they do not overlap.
+fn category_names<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    chart: &Chart<'_, DB>,
+    c: &Bars,
+    y0: f64,
+    rotate: bool,
+) -> DrawResult<DB> {
     for (ci, name) in c.categories.iter().enumerate() {
         let (px, py) = local(area, chart.backend_coord(&(ci as f64 + 0.5, y0)));
         if rotate {

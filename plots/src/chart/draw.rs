@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -19,6 +20,10 @@ pub(crate) fn err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> PlotError 
     }
 }
 
+/// A panel's chart: x and y both linear `f64` axes (a log axis is drawn
+/// as the log10 of its values).
+pub(super) type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
 pub(crate) fn corner<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     text: &str,
@@ -31,6 +36,52 @@ pub(crate) fn corner<DB: DrawingBackend>(
             .into_font()
             .color(&RGBColor(90, 90, 90))
             .pos(Pos::new(HPos::Right, VPos::Bottom)),
+    ))
+}
+
+/// The legend's heading, above its entries.
+pub(super) fn legend_heading<DB: DrawingBackend>(
+    legend: &DrawingArea<DB, Shift>,
+    text: &str,
+) -> DrawResult<DB> {
+    legend.draw(&Text::new(
+        text.to_string(),
+        (8, 70),
+        (FAMILY, 18)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Left, VPos::Center)),
+    ))
+}
+
+/// Where a tick's label sits against the start of its grid line: an
+/// offset in pixels and the anchor.
+pub(super) type TickLabel = ((i32, i32), (HPos, VPos));
+
+/// Left of a y axis.
+pub(super) const Y_TICK: TickLabel = ((-6, 0), (HPos::Right, VPos::Center));
+
+/// Under an x axis.
+pub(super) const X_TICK: TickLabel = ((0, 8), (HPos::Center, VPos::Top));
+
+/// A light grid line from `from` to `to` (axis coordinates) and its
+/// 15-pixel label at `from`.
+pub(super) fn tick_line<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    chart: &mut Chart<'_, DB>,
+    [from, to]: [(f64, f64); 2],
+    text: String,
+    ((dx, dy), (h, v)): TickLabel,
+) -> DrawResult<DB> {
+    chart.draw_series(std::iter::once(PathElement::new(
+        vec![from, to],
+        RGBColor(225, 225, 225),
+    )))?;
+    let (px, py) = local(area, chart.backend_coord(&from));
+    area.draw(&Text::new(
+        text,
+        (px + dx, py + dy),
+        (FAMILY, 15).into_font().color(&BLACK).pos(Pos::new(h, v)),
     ))
 }
 

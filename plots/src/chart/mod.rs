@@ -197,10 +197,7 @@ pub(crate) fn render(
     chart: &impl Drawable,
     formats: Formats,
 ) -> Result<Vec<PathBuf>, PlotError> {
-    style::register_font().map_err(|reason| PlotError::Draw {
-        path: base.to_path_buf(),
-        reason,
-    })?;
+    style::register_font().map_err(err(base))?;
     let size = chart.size();
     let mut written = Vec::new();
     if formats == Formats::PngAndSvg {

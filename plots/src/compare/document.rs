@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use results::compare::{CompareRow, Comparison};
+use results::compare::{CompareRow, Comparison, IntervalKind};
 use results::ProbeRow;
 
 use crate::cells::{sig, FLAG};
@@ -18,8 +18,8 @@ fn ratio_text(r: Option<f64>) -> String {
 /// `5.2k ±4%` or `5.2k (4.9k..5.4k)` from a compare row's interval.
 fn ops_with_interval(r: &CompareRow) -> String {
     let v = human(r.ops_per_sec);
-    match (r.interval.as_str(), r.ops_per_sec_low, r.ops_per_sec_high) {
-        ("ci95", Some(lo), Some(hi)) if r.ops_per_sec > 0.0 => {
+    match (r.interval_kind(), r.ops_per_sec_low, r.ops_per_sec_high) {
+        (Some(IntervalKind::Ci95), Some(lo), Some(hi)) if r.ops_per_sec > 0.0 => {
             format!("{v} ±{}%", sig(50.0 * (hi - lo) / r.ops_per_sec, 2))
         }
         (_, Some(lo), Some(hi)) if human(lo) != human(hi) => {
@@ -32,7 +32,8 @@ fn ops_with_interval(r: &CompareRow) -> String {
 /// The change column: `faster`/`slower` in bold, `within noise` plain, a
 /// mark when either side was measured once (no interval to judge by).
 fn change_text(r: &CompareRow, base: Option<&CompareRow>, change: &str) -> String {
-    let single = r.interval == "none" || base.is_some_and(|b| b.interval == "none");
+    let once = |r: &CompareRow| r.interval_kind() == Some(IntervalKind::Single);
+    let single = once(r) || base.is_some_and(once);
     match change {
         "" => "-".into(),
         "within noise" => "within noise".into(),
@@ -57,11 +58,11 @@ fn probe_key(p: &ProbeRow) -> ProbeKey {
 /// Both (all) probes' ceilings side by side, with ratios to the baseline.
 fn probes_md(m: &mut String, cmp: &Comparison, labels: &[String]) {
     let _ = writeln!(m, "## Device ceilings side by side (probe)\n");
-    if cmp.runs.iter().all(|r| r.probe.is_empty()) {
+    if cmp.runs.iter().all(|r| r.folder.probe.is_empty()) {
         let _ = writeln!(m, "No run has a `probe.csv`.\n");
         return;
     }
-    for r in cmp.runs.iter().filter(|r| r.probe.is_empty()) {
+    for r in cmp.runs.iter().filter(|r| r.folder.probe.is_empty()) {
         let _ = writeln!(m, "- {} has no `probe.csv`.", r.label);
     }
     let _ = writeln!(m, "What each disk does without an engine, in ops/s (median of the probe's rounds); the ratio is against the baseline ({}).\n", labels.first().map_or("", String::as_str));
@@ -77,9 +78,13 @@ fn probes_md(m: &mut String, cmp: &Comparison, labels: &[String]) {
         }
     }
     let _ = writeln!(m, "{head}\n{rule}");
-    let keys = ordered(cmp.runs.iter().flat_map(|r| r.probe.iter().map(probe_key)));
+    let keys = ordered(
+        cmp.runs
+            .iter()
+            .flat_map(|r| r.folder.probe.iter().map(probe_key)),
+    );
     for k in &keys {
-        let of = |i: usize| cmp.runs[i].probe.iter().find(|p| &probe_key(p) == k);
+        let of = |i: usize| cmp.runs[i].folder.probe.iter().find(|p| &probe_key(p) == k);
         let dash = |x: &str| {
             if x.is_empty() {
                 "-".to_string()
@@ -121,7 +126,7 @@ fn probes_md(m: &mut String, cmp: &Comparison, labels: &[String]) {
     if cmp
         .runs
         .iter()
-        .any(|r| r.probe.iter().any(|p| !p.warning.is_empty()))
+        .any(|r| r.folder.probe.iter().any(|p| !p.warning.is_empty()))
     {
         let _ = writeln!(
             m,
@@ -148,8 +153,8 @@ pub(super) fn compare_markdown(
     );
     for r in &cmp.runs {
         let (started, tool, fs, cache) =
-            r.env
-                .as_ref()
+            r.folder
+                .environment()
                 .map_or(("?".into(), "?".into(), "?".into(), "?".into()), |e| {
                     (
                         e.started_utc.clone(),
@@ -171,7 +176,7 @@ pub(super) fn compare_markdown(
             m,
             "| {} | `{}` | {started} | {tool} | {fs} | {cache} |",
             r.label,
-            r.dir.display()
+            r.folder.dir().display()
         );
     }
     let _ = writeln!(m);
@@ -202,16 +207,7 @@ pub(super) fn compare_markdown(
     } else {
         let _ = writeln!(m, "Not compared (listed so nothing is dropped silently):\n");
         for (k, present) in &cmp.missing {
-            let _ = writeln!(
-                m,
-                "- {} {} {} t{} v{}: only in {}",
-                k.0,
-                k.1,
-                k.2,
-                k.3,
-                k.4,
-                present.join(", ")
-            );
+            let _ = writeln!(m, "- {k}: only in {}", present.join(", "));
         }
         let _ = writeln!(m);
     }
@@ -257,29 +253,15 @@ fn matched_md(m: &mut String, cmp: &Comparison, labels: &[String]) {
         }
     }
     let _ = writeln!(m, "{head}\n{rule}");
-    let cells = ordered(cmp.rows.iter().map(|r| {
-        (
-            r.engine.clone(),
-            r.policy.clone(),
-            r.workload.clone(),
-            r.threads,
-            r.value_size_bytes,
-        )
-    }));
+    let cells = ordered(cmp.rows.iter().map(CompareRow::cell));
     let mut single = false;
     for k in &cells {
-        let of = |l: &String| {
-            cmp.rows.iter().find(|r| {
-                &r.run == l
-                    && r.engine == k.0
-                    && r.policy == k.1
-                    && r.workload == k.2
-                    && r.threads == k.3
-                    && r.value_size_bytes == k.4
-            })
-        };
+        let of = |l: &String| cmp.rows.iter().find(|r| &r.run == l && r.cell() == *k);
         let base = labels.first().and_then(of);
-        let mut line = format!("| {} | `{}` | {} | {} | {} |", k.0, k.1, k.2, k.3, k.4);
+        let mut line = format!(
+            "| {} | `{}` | {} | {} | {} |",
+            k.engine, k.policy, k.workload, k.threads, k.value_size_bytes
+        );
         for (i, l) in labels.iter().enumerate() {
             let r = of(l);
             let _ = write!(line, " {} |", r.map_or("-".into(), ops_with_interval));

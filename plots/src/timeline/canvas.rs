@@ -2,6 +2,7 @@
 //! backends (PNG for slides, SVG with outlined text for documents), and
 //! the text style they use.
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -13,4 +14,15 @@ pub(super) use crate::chart::{render, DrawResult, Drawable as Canvas};
 
 pub(super) fn text_style(size: u32, color: RGBColor, h: HPos, v: VPos) -> TextStyle<'static> {
     (FAMILY, size).into_font().color(&color).pos(Pos::new(h, v))
+}
+
+/// Black text of `size` pixels, anchored at `at` by `h` and `v`.
+pub(super) fn black_text<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    text: String,
+    at: (i32, i32),
+    size: u32,
+    (h, v): (HPos, VPos),
+) -> DrawResult<DB> {
+    root.draw(&Text::new(text, at, text_style(size, BLACK, h, v)))
 }

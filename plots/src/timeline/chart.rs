@@ -23,9 +23,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::axis::{linear_ticks, YScale};
-use super::canvas::{text_style, Canvas, DrawResult};
+use super::canvas::{black_text, text_style, Canvas, DrawResult};
 use super::kind::EventKind;
-use crate::chart::human;
+use crate::chart::{corner, human};
 use crate::style::FAMILY;
 
 /// Width of every timeline chart.
@@ -268,21 +268,58 @@ impl Layout {
 
 const GREY_TEXT: RGBColor = RGBColor(80, 80, 80);
 
+/// Text anchors: at the left or right middle, the top or bottom centre.
+const LEFT_MID: (HPos, VPos) = (HPos::Left, VPos::Center);
+const RIGHT_MID: (HPos, VPos) = (HPos::Right, VPos::Center);
+const CENTER_TOP: (HPos, VPos) = (HPos::Center, VPos::Top);
+const CENTER_BOTTOM: (HPos, VPos) = (HPos::Center, VPos::Bottom);
+
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Trellis) -> DrawResult<DB> {
     root.fill(&WHITE)?;
     let l = Layout::of(t);
     let y = t.y_scale();
     let x_max = t.x_max();
     let right = WIDTH as i32 - RIGHT;
-
-    root.draw(&Text::new(
+    black_text(
+        root,
         t.title.clone(),
         ((l.left + right) / 2, 12),
-        text_style(26, BLACK, HPos::Center, VPos::Top),
-    ))?;
+        26,
+        CENTER_TOP,
+    )?;
+    draw_legend(root, t, &l)?;
+    for (ci, name) in t.cols.iter().enumerate() {
+        let (x0, _, x1, _) = l.plot(0, ci);
+        black_text(
+            root,
+            name.clone(),
+            ((x0 + x1) / 2, l.top - 6),
+            18,
+            CENTER_BOTTOM,
+        )?;
+    }
+    let y_ticks = y.ticks(l.plot_h);
+    let x_ticks = linear_ticks(0.0, x_max, (l.col_w / 70).max(2) as usize);
+    draw_axes(root, t, &l, (y, &y_ticks), (&x_ticks, x_max))?;
+    for ri in 0..t.rows.len() {
+        for ci in 0..t.cols.len() {
+            let panel = t.panels.iter().find(|p| p.row == ri && p.col == ci);
+            draw_panel(root, l.plot(ri, ci), panel, y, &y_ticks, &x_ticks, x_max)?;
+        }
+    }
+    corner(root, &t.corner)
+}
 
+/// The event legend under the title: a swatch and a name per entry,
+/// wrapped onto as many lines as [`Layout`] made room for.
+fn draw_legend<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    t: &Trellis,
+    l: &Layout,
+) -> DrawResult<DB> {
     let items = legend_items(t);
-    for ((text, swatch), (line, x)) in items.iter().zip(legend_lines(&items, Y_DESC_W, right)) {
+    let lines = legend_lines(&items, Y_DESC_W, WIDTH as i32 - RIGHT);
+    for ((text, swatch), (line, x)) in items.iter().zip(lines) {
         let cy = l.legend_top + line as i32 * LEGEND_ROW_H + LEGEND_ROW_H / 2;
         match swatch {
             Swatch::Band(k) => {
@@ -308,60 +345,47 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Trellis) -> DrawR
                 ))?;
             }
         }
-        root.draw(&Text::new(
-            text.clone(),
-            (x + 34, cy),
-            text_style(16, BLACK, HPos::Left, VPos::Center),
-        ))?;
+        black_text(root, text.clone(), (x + 34, cy), 16, LEFT_MID)?;
     }
+    Ok(())
+}
 
-    for (ci, name) in t.cols.iter().enumerate() {
-        let (x0, _, x1, _) = l.plot(0, ci);
-        root.draw(&Text::new(
-            name.clone(),
-            ((x0 + x1) / 2, l.top - 6),
-            text_style(18, BLACK, HPos::Center, VPos::Bottom),
-        ))?;
-    }
-
-    let ticks = y.ticks(l.plot_h);
+/// Each row's name at the left and its y tick labels, the x tick labels
+/// under the last row of every column, the x axis name under them and the
+/// y axis name turned along the left edge.
+fn draw_axes<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    t: &Trellis,
+    l: &Layout,
+    (y, y_ticks): (YScale, &[f64]),
+    (x_ticks, x_max): (&[f64], f64),
+) -> DrawResult<DB> {
     for (ri, name) in t.rows.iter().enumerate() {
         let (x0, y0, _, y1) = l.plot(ri, 0);
-        root.draw(&Text::new(
-            name.clone(),
-            (Y_DESC_W + 4, (y0 + y1) / 2),
-            text_style(17, BLACK, HPos::Left, VPos::Center),
-        ))?;
-        for v in &ticks {
+        let mid = (y0 + y1) / 2;
+        black_text(root, name.clone(), (Y_DESC_W + 4, mid), 17, LEFT_MID)?;
+        for v in y_ticks {
             let py = y1 - (y.frac(*v) * f64::from(y1 - y0)).round() as i32;
-            root.draw(&Text::new(
-                human(*v),
-                (x0 - 6, py),
-                text_style(13, BLACK, HPos::Right, VPos::Center),
-            ))?;
+            black_text(root, human(*v), (x0 - 6, py), 13, RIGHT_MID)?;
         }
     }
-
-    let x_room = (l.col_w / 70).max(2) as usize;
-    let x_ticks = linear_ticks(0.0, x_max, x_room);
     let last_row = t.rows.len().saturating_sub(1);
     for ci in 0..t.cols.len() {
         let (x0, _, x1, y1) = l.plot(last_row, ci);
-        for v in &x_ticks {
+        for v in x_ticks {
             let px = x0 + (v / x_max * f64::from(x1 - x0)).round() as i32;
-            root.draw(&Text::new(
-                human(*v),
-                (px, y1 + 6),
-                text_style(13, BLACK, HPos::Center, VPos::Top),
-            ))?;
+            black_text(root, human(*v), (px, y1 + 6), 13, CENTER_TOP)?;
         }
     }
     let (_, _, _, bottom) = l.plot(last_row, 0);
-    root.draw(&Text::new(
+    let right = WIDTH as i32 - RIGHT;
+    black_text(
+        root,
         t.x_label.clone(),
         ((l.left + right) / 2, bottom + 28),
-        text_style(17, BLACK, HPos::Center, VPos::Top),
-    ))?;
+        17,
+        CENTER_TOP,
+    )?;
     let y_desc = if y.log {
         format!("{} (log scale)", t.y_label)
     } else {
@@ -375,20 +399,6 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Trellis) -> DrawR
             .transform(FontTransform::Rotate270)
             .color(&BLACK)
             .pos(Pos::new(HPos::Center, VPos::Top)),
-    ))?;
-
-    for ri in 0..t.rows.len() {
-        for ci in 0..t.cols.len() {
-            let panel = t.panels.iter().find(|p| p.row == ri && p.col == ci);
-            draw_panel(root, l.plot(ri, ci), panel, y, &ticks, &x_ticks, x_max)?;
-        }
-    }
-
-    let (w, h) = root.dim_in_pixel();
-    root.draw(&Text::new(
-        t.corner.clone(),
-        (w as i32 - 8, h as i32 - 6),
-        text_style(14, RGBColor(90, 90, 90), HPos::Right, VPos::Bottom),
     ))
 }
 

@@ -84,7 +84,7 @@ fn trellis(cells: &[&CellTimeline], runs: &[RunRow], metric: Metric, what: &str)
     );
     rows.sort_by_key(|(e, v)| (pos(e), *v));
     let mut cols = ordered(cells.iter().map(|c| c.id.policy.clone()));
-    cols.sort_by_cached_key(|p| results::compare::durability_rank(p));
+    cols.sort_by_cached_key(|p| results::PolicyKey::parse(p));
     let mut panels: Vec<Panel> = cells
         .iter()
         .filter_map(|c| {

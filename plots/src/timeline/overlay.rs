@@ -30,7 +30,7 @@ use super::axis::{linear_ticks, YScale};
 use super::canvas::{text_style, Canvas, DrawResult};
 use super::chart::{Mark, Step, Swatch, Trellis, MIN_BAND_PX, TICK_FRACTION, WIDTH};
 use super::kind::EventKind;
-use crate::chart::human;
+use crate::chart::{corner, human};
 use crate::style::FAMILY;
 
 /// More lines than this make an unreadable tangle: the report draws no
@@ -346,12 +346,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, o: &Overlay) -> DrawR
         ))?;
     }
 
-    let (w, h) = root.dim_in_pixel();
-    root.draw(&Text::new(
-        o.corner.clone(),
-        (w as i32 - 8, h as i32 - 6),
-        text_style(14, RGBColor(90, 90, 90), HPos::Right, VPos::Bottom),
-    ))
+    corner(root, &o.corner)
 }
 
 /// A line of steps, joined where one interval ends as the next begins and

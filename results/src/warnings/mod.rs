@@ -16,6 +16,7 @@ mod rules;
 
 use std::path::PathBuf;
 
+use crate::ceilings::PatternId;
 use crate::RunRow;
 
 pub use doubt::SyncDoubt;
@@ -59,8 +60,8 @@ pub struct ProbeSite {
 /// A ceiling whose measurements over a run spread beyond the tolerance.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Drift {
-    /// The ceiling's name ([`crate::ceilings::ceiling_name`]).
-    pub ceiling: String,
+    /// The ceiling's pattern.
+    pub ceiling: PatternId,
     /// Slowest measurement, ops/s.
     pub low: f64,
     /// Fastest measurement, ops/s.

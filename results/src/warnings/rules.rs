@@ -154,11 +154,11 @@ impl Warnings {
     pub fn of_ceilings(rows: &[CeilingRow], tolerance: f64) -> Warnings {
         let ceilings: Vec<Drift> = ceilings_by_pattern(rows)
             .into_iter()
-            .filter_map(|(name, v)| {
+            .filter_map(|(id, v)| {
                 let (low, high, held_to) = ceiling_spread(&v)?;
                 let spread = (high - low) / held_to.max(1e-9);
                 (v.len() > 1 && spread > tolerance).then_some(Drift {
-                    ceiling: name,
+                    ceiling: id,
                     low,
                     high,
                     rounds: v.len(),

@@ -2,6 +2,7 @@
 //! cadence, record size and writer count.
 
 use engines::{SyncMode, SyncPolicy, SyncPrimitive};
+use results::ceilings::PatternId;
 use results::ProbeRow;
 
 use super::pattern::primitive_name;
@@ -87,7 +88,7 @@ pub fn ceiling_rows<'a>(
 pub struct Ceiling {
     /// Acknowledged writes per second.
     pub ops_per_sec: f64,
-    /// How it reads in `ceiling_pattern`.
+    /// How it reads in `ceiling_pattern` (its [`PatternId`]).
     pub pattern: String,
     /// Writers of the probe pattern (`None`: one).
     pub threads: Option<u32>,
@@ -109,7 +110,7 @@ pub fn cell_ceiling(
 ) -> Option<Ceiling> {
     let own = ceiling_for(rows, policy, record_bytes, threads).map(|r| Ceiling {
         ops_per_sec: r.ops_per_sec,
-        pattern: describe(r),
+        pattern: PatternId::from(r).to_string(),
         threads: r.threads,
     });
     if policy.mode != SyncMode::Group || threads <= 1 {
@@ -117,24 +118,11 @@ pub fn cell_ceiling(
     }
     let shared = ceiling_for(rows, policy, record_bytes, 1).map(|r| Ceiling {
         ops_per_sec: r.ops_per_sec * f64::from(threads),
-        pattern: format!("{} x{threads} shared commits", describe(r)),
+        pattern: format!("{} x{threads} shared commits", PatternId::from(r)),
         threads: Some(threads),
     });
     match (own, shared) {
         (Some(o), Some(s)) => Some(if s.ops_per_sec > o.ops_per_sec { s } else { o }),
         (o, s) => o.or(s),
     }
-}
-
-/// How a ceiling row reads in `ceiling_pattern`.
-pub fn describe(r: &ProbeRow) -> String {
-    let mut s = format!("{} {} B", r.pattern, r.record_bytes);
-    if !r.prepared.is_empty() {
-        s.push_str(&format!(" ({})", r.prepared));
-    }
-    let t = r.threads.unwrap_or(1);
-    if t > 1 {
-        s.push_str(&format!(" x{t} {}", r.layout));
-    }
-    s
 }

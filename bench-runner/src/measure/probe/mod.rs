@@ -32,7 +32,7 @@ mod ceiling;
 mod measure;
 mod pattern;
 
-pub use ceiling::{ceiling_for, ceiling_rows, cell_ceiling, describe, Ceiling};
+pub use ceiling::{ceiling_for, ceiling_rows, cell_ceiling, Ceiling};
 use measure::{create_dirsync, measure};
 use pattern::{patterns, Pattern, Placement};
 
@@ -240,7 +240,7 @@ fn summarize(p: &Pattern, rounds: Vec<Round>, plan: &ProbePlan) -> ProbeRow {
         && p.placement == Placement::Append
         && p.sync == Some((SyncPrimitive::Fdatasync, 1));
     let warnings = if classic {
-        disk_warnings(plan, syncs, flushes, us(hist.value_at_quantile(0.5)))
+        classic_sync_doubts(plan, syncs, flushes, us(hist.value_at_quantile(0.5)))
     } else {
         Vec::new()
     };
@@ -269,7 +269,9 @@ fn summarize(p: &Pattern, rounds: Vec<Round>, plan: &ProbePlan) -> ProbeRow {
     }
 }
 
-fn disk_warnings(
+/// Why the classic pattern's syncs may not be durable: memory for a disk,
+/// or the lying-disk checks on its flushes and sync latency.
+fn classic_sync_doubts(
     plan: &ProbePlan,
     syncs: u64,
     flushes: Option<u64>,
@@ -493,7 +495,8 @@ mod tests {
         );
         // A cadence never probed has no ceiling.
         assert!(ceiling_for(&rows, &p("batch:8"), 137, 1).is_none());
-        assert_eq!(describe(&rows[3]), "overwrite+fdatasync 140 B (written)");
-        assert_eq!(describe(&rows[10]), "append+fdatasync 140 B x16 per-file");
+        let name = |r: &ProbeRow| results::ceilings::PatternId::from(r).to_string();
+        assert_eq!(name(&rows[3]), "overwrite+fdatasync 140 B (written)");
+        assert_eq!(name(&rows[10]), "append+fdatasync 140 B x16 per-file");
     }
 }
