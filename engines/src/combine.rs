@@ -54,6 +54,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
+use crate::record::{self, Record};
 use crate::syncer::Ticket;
 use crate::{Error, Result, SyncMode};
 
@@ -83,6 +84,35 @@ pub trait WriteOp {
     fn key(&self) -> &[u8];
     /// The value, or `None` for a delete.
     fn value(&self) -> Option<&[u8]>;
+    /// What the caller asked to store: key and value bytes.
+    fn user_bytes(&self) -> u64 {
+        (self.key().len() + self.value().map_or(0, <[u8]>::len)) as u64
+    }
+}
+
+/// Replaces `buf`'s contents with `ops` encoded as one run of records
+/// numbered from `first_seq`, each carrying `generation` when given (see
+/// [`record::encode_into_generation`]): what an engine appends to its log
+/// for one batch.
+pub fn encode_ops<W: WriteOp>(
+    buf: &mut Vec<u8>,
+    ops: &[W],
+    first_seq: u64,
+    generation: Option<u64>,
+) {
+    buf.clear();
+    for (seq, op) in (first_seq..).zip(ops) {
+        record::encode_into_generation(
+            buf,
+            &Record {
+                seq,
+                key: op.key(),
+                value: op.value(),
+                batch_continues: false,
+            },
+            generation,
+        );
+    }
 }
 
 impl WriteOp for Op {

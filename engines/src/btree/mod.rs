@@ -103,11 +103,10 @@ pub mod wal;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, MutexGuard};
 
-use crate::combine::{Combiner, Log, WriteOp};
+use crate::combine::{self, Combiner, Log, WriteOp};
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
 use crate::events::EventKind;
 use crate::fs::{EngineDir, FileHandle};
-use crate::record::{self, Record};
 use crate::recycle::LogPool;
 use crate::syncer::{Syncer, Ticket};
 use crate::{Error, Result};
@@ -278,23 +277,11 @@ impl Btree {
             self.checkpoint_locked(&mut s)?;
         }
         let mut buf = std::mem::take(&mut s.buf);
-        buf.clear();
         let generation = s.wal.record_generation();
         let meta = &mut s.tree.pager.meta;
-        for op in ops {
-            let seq = meta.next_seq;
-            meta.next_seq += 1;
-            record::encode_into_generation(
-                &mut buf,
-                &Record {
-                    seq,
-                    key: op.key(),
-                    value: op.value(),
-                    batch_continues: false,
-                },
-                generation,
-            );
-        }
+        let first = meta.next_seq;
+        meta.next_seq += ops.len() as u64;
+        combine::encode_ops(&mut buf, ops, first, generation);
         let appended = s.wal.append(&buf, &self.syncer);
         s.buf = buf;
         appended?;
@@ -309,9 +296,9 @@ impl Btree {
                 self.syncer.poison(&e);
                 return Err(e);
             }
-            user += op.key().len() + op.value().map_or(0, <[u8]>::len);
+            user += op.user_bytes();
         }
-        self.user_bytes.fetch_add(user as u64, Relaxed);
+        self.user_bytes.fetch_add(user, Relaxed);
         Ok(self.syncer.appended_many(ops.len() as u64))
     }
 

@@ -71,12 +71,12 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::combine::{Combiner, Log, WriteOp};
+use crate::combine::{self, Combiner, Log, WriteOp};
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
 use crate::events::EventKind;
 use crate::fs::{EngineDir, FileHandle};
 use crate::logfile::{self, LogFile};
-use crate::record::{self, Record};
+use crate::record;
 use crate::syncer::{Syncer, Ticket};
 use crate::worker::{self, Signal, Worker};
 use crate::{Error, Result};
@@ -400,18 +400,7 @@ impl Inner {
         let mut w = lock(&self.writer);
         let first = self.next_seq.fetch_add(ops.len() as u64, Relaxed);
         let mut buf = std::mem::take(&mut w.buf);
-        buf.clear();
-        for (seq, op) in (first..).zip(ops) {
-            record::encode_into(
-                &mut buf,
-                &Record {
-                    seq,
-                    key: op.key(),
-                    value: op.value(),
-                    batch_continues: false,
-                },
-            );
-        }
+        combine::encode_ops(&mut buf, ops, first, None);
         let result = self.append_locked(&mut w, &buf);
         w.buf = buf;
         let offset = result?;
@@ -439,7 +428,7 @@ impl Inner {
                 None => t.keydir.remove(key),
             }
             at += len as u64;
-            user += key.len() + value.map_or(0, <[u8]>::len);
+            user += op.user_bytes();
         }
         if let Some((start, before)) = resize {
             let after = t.keydir.capacity();
@@ -454,7 +443,7 @@ impl Inner {
         }
         drop(t);
         debug_assert_eq!(at - offset, w.buf.len() as u64);
-        self.counters.user_bytes.fetch_add(user as u64, Relaxed);
+        self.counters.user_bytes.fetch_add(user, Relaxed);
         Ok(self.syncer.appended_many(ops.len() as u64))
     }
 
