@@ -3,6 +3,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::*;
+use crate::engine::EngineConfig;
 use crate::fs::{RealFs, Vfs};
 use crate::policy::SyncPolicy;
 
