@@ -56,6 +56,27 @@ use super::{hint_name, lock, marker_name, DataFile, Inner};
 const CHUNK: usize = 4096;
 
 impl Inner {
+    /// The automatic merge rule: at least `merge_trigger_files` immutable
+    /// files, and at least half of their bytes garbage.
+    pub(super) fn merge_due(&self) -> bool {
+        let t = self.tables_read();
+        t.immutable_files() >= self.trigger && t.garbage_bytes() * 2 >= t.immutable_bytes
+    }
+
+    /// Runs a merge when one is due: asks the merge thread for it, or runs
+    /// it inline without background maintenance.
+    pub(super) fn maybe_merge(&self) -> Result<()> {
+        if !self.merge_due() {
+            return Ok(());
+        }
+        if self.background {
+            self.signal.request();
+            Ok(())
+        } else {
+            self.merge(false)
+        }
+    }
+
     /// Merges every immutable file. `forced` (an explicit `maintain`) waits
     /// for a running merge and always merges; otherwise the merge is skipped
     /// when another one is running or the trigger no longer holds.
@@ -72,23 +93,48 @@ impl Inner {
         if !forced && !self.merge_due() {
             return Ok(());
         }
-        let inputs: Vec<(u32, FileHandle)> = {
-            let t = self.tables_read();
-            t.files
-                .iter()
-                .filter(|(id, _)| **id != t.active)
-                .map(|(id, f)| (*id, f.handle.clone()))
-                .collect()
-        };
+        let inputs = self.immutable_files();
         if inputs.is_empty() {
             return Ok(());
         }
         let mut span = self.dir.events().begin(EventKind::Merge);
+        let Copied { outputs, moves } = self.copy_live(&inputs)?;
+        span.detail(|| {
+            let bytes_in: u64 = inputs.iter().map(|(_, f)| f.len().unwrap_or(0)).sum();
+            let bytes_out: u64 = outputs.iter().map(|(_, f)| f.len).sum();
+            format!(
+                "files={}->{} in={bytes_in} out={bytes_out}",
+                inputs.len(),
+                outputs.len()
+            )
+        });
+        self.sync_superseding()?;
+        let marker = self.write_marker(&inputs)?;
+        let old = self.switch_readers(&inputs, outputs, &moves);
+        // 5. Remove the inputs, then the marker.
+        self.dir.remove_all(&old)?;
+        self.dir.remove_all(&[marker])?;
+        self.counters.merges.fetch_add(1, Relaxed);
+        Ok(())
+    }
 
-        // 1. Copy.
+    /// Every file but the active one, as readers see them now.
+    fn immutable_files(&self) -> Vec<(u32, FileHandle)> {
+        let t = self.tables_read();
+        t.files
+            .iter()
+            .filter(|(id, _)| **id != t.active)
+            .map(|(id, f)| (*id, f.handle.clone()))
+            .collect()
+    }
+
+    /// Step 1: copies the records the keydir points at into new files;
+    /// returns the files and, per copied record, its key, old and new
+    /// location.
+    fn copy_live(&self, inputs: &[(u32, FileHandle)]) -> Result<Copied> {
         let mut out = MergeOutput::new(self);
-        let mut moves: Vec<(Vec<u8>, Loc, Loc)> = Vec::new();
-        for (id, file) in &inputs {
+        let mut moves: Vec<Move> = Vec::new();
+        for (id, file) in inputs {
             let image = file.read_all()?;
             let mut records: Vec<(u64, Record<'_>)> = Vec::new();
             record::scan_log(&image, file.path(), |off, r| {
@@ -122,31 +168,31 @@ impl Inner {
                 }
             }
         }
-        let outputs = out.finish()?;
-        span.detail(|| {
-            let bytes_in: u64 = inputs.iter().map(|(_, f)| f.len().unwrap_or(0)).sum();
-            let bytes_out: u64 = outputs.iter().map(|(_, f)| f.len).sum();
-            format!(
-                "files={}->{} in={bytes_in} out={bytes_out}",
-                inputs.len(),
-                outputs.len()
-            )
-        });
+        Ok(Copied {
+            outputs: out.finish()?,
+            moves,
+        })
+    }
 
-        // 2. Whatever superseded a dropped record is durable. Under `none`
-        // too once an explicit sync ran: the dropped record may be one it
-        // made durable, and the newer write may sit in any unsynced file.
+    /// Step 2: whatever superseded a dropped record is durable. Under
+    /// `none` too once an explicit sync ran: the dropped record may be one
+    /// it made durable, and the newer write may sit in any unsynced file.
+    fn sync_superseding(&self) -> Result<()> {
         if self.syncer.policy().syncs_data() {
             self.syncer.sync_now(&|| self.active_file())?;
         } else if self.dir.explicit_sync_ran() {
             self.syncer
                 .sync_everything(&self.dir, &|| self.active_file())?;
         }
+        Ok(())
+    }
 
-        // 3. The merge is complete once its marker is durable.
+    /// Step 3: the merge is complete once its marker, listing the inputs,
+    /// is durable. Returns the marker's name.
+    fn write_marker(&self, inputs: &[(u32, FileHandle)]) -> Result<String> {
         let marker_id = self.next_file.fetch_add(1, Relaxed);
         let mut ids = Vec::with_capacity(inputs.len() * 4);
-        for (id, _) in &inputs {
+        for (id, _) in inputs {
             ids.extend_from_slice(&id.to_le_bytes());
         }
         let marker = record::encode(&Record {
@@ -159,36 +205,47 @@ impl Inner {
         self.counters
             .marker_bytes
             .fetch_add(marker.len() as u64, Relaxed);
-
-        // 4. Switch readers.
-        let mut old: Vec<String> = Vec::new();
-        {
-            let mut t = self.tables_write();
-            for (id, f) in outputs {
-                t.immutable_bytes += f.len;
-                t.files.insert(id, f);
-            }
-            for (key, from, to) in &moves {
-                t.keydir.relocate(key, *from, *to);
-            }
-            for (id, _) in &inputs {
-                if let Some(f) = t.files.remove(id) {
-                    t.immutable_bytes = t.immutable_bytes.saturating_sub(f.len);
-                    if f.hint_len > 0 {
-                        old.push(hint_name(*id));
-                    }
-                }
-                t.keydir.drop_file(*id);
-                old.push((self.flavor.data_name)(*id));
-            }
-        }
-
-        // 5. Remove the inputs, then the marker.
-        self.dir.remove_all(&old)?;
-        self.dir.remove_all(&[marker_name(marker_id)])?;
-        self.counters.merges.fetch_add(1, Relaxed);
-        Ok(())
+        Ok(marker_name(marker_id))
     }
+
+    /// Step 4: under the tables' write lock, adds the outputs, repoints the
+    /// keydir and drops the inputs. Returns the files to remove.
+    fn switch_readers(
+        &self,
+        inputs: &[(u32, FileHandle)],
+        outputs: Vec<(u32, DataFile)>,
+        moves: &[Move],
+    ) -> Vec<String> {
+        let mut old: Vec<String> = Vec::new();
+        let mut t = self.tables_write();
+        for (id, f) in outputs {
+            t.immutable_bytes += f.len;
+            t.files.insert(id, f);
+        }
+        for (key, from, to) in moves {
+            t.keydir.relocate(key, *from, *to);
+        }
+        for (id, _) in inputs {
+            if let Some(f) = t.files.remove(id) {
+                t.immutable_bytes = t.immutable_bytes.saturating_sub(f.len);
+                if f.hint_len > 0 {
+                    old.push(hint_name(*id));
+                }
+            }
+            t.keydir.drop_file(*id);
+            old.push((self.flavor.data_name)(*id));
+        }
+        old
+    }
+}
+
+/// A copied record: its key, where it was, where it is now.
+type Move = (Vec<u8>, Loc, Loc);
+
+/// What step 1 wrote: the output files by id, and the records it moved.
+struct Copied {
+    outputs: Vec<(u32, DataFile)>,
+    moves: Vec<Move>,
 }
 
 /// The output file being written.

@@ -3,6 +3,11 @@
 //! at a size limit, and a merge that rewrites the live records of the
 //! immutable files into new files ([`merge`]), recovery in [`recovery`].
 //!
+//! The rest by job: `open.rs` starts the engine over what recovery found;
+//! `write.rs` appends writes, points the keydir at them and rotates the
+//! active file; this file holds the state they share, the read path and
+//! the [`Engine`] face.
+//!
 //! ## Format
 //!
 //! - Data files (`NNNNNNNN.data` for bitcask, `segment_NNNNNNNN.log` for
@@ -65,23 +70,24 @@
 pub mod hint;
 pub mod keydir;
 pub mod merge;
+mod open;
 pub mod recovery;
+mod write;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::combine::{self, Combiner, Log, WriteOp};
-use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
-use crate::events::EventKind;
+use crate::combine::Combiner;
+use crate::engine::{Capabilities, Engine, EngineStats};
 use crate::fs::{EngineDir, FileHandle};
-use crate::logfile::{self, LogFile};
+use crate::logfile::LogFile;
 use crate::record;
-use crate::syncer::{Syncer, Ticket};
-use crate::worker::{self, Signal, Worker};
+use crate::syncer::Syncer;
+use crate::worker::{Signal, Worker};
 use crate::{Error, Result};
 
-use keydir::{Keydir, Loc};
+use keydir::Keydir;
 
 /// Capabilities of both hash engines: point reads and deletes, no scans.
 pub const CAPABILITIES: Capabilities = Capabilities {
@@ -258,109 +264,12 @@ impl Engine for HashLog {
 }
 
 impl HashLog {
-    /// Opens (recovering) or creates the engine in `config.dir`.
-    pub fn open(flavor: &'static Flavor, config: EngineConfig) -> Result<Self> {
-        config.validate()?;
-        let dir = EngineDir::open(config.vfs.clone(), &config.dir, config.policy)?
-            .with_events(config.events.clone());
-        let rec = recovery::recover(flavor, &dir, config.policy)?;
-
-        let mut files = BTreeMap::new();
-        let mut immutable_bytes = 0;
-        for (id, (handle, len, hint_len)) in rec.files {
-            immutable_bytes += len;
-            files.insert(
-                id,
-                DataFile {
-                    handle,
-                    len,
-                    hint_len,
-                },
-            );
-        }
-        // Writes go to a new active file.
-        let active_id = rec.max_id + 1;
-        let active = dir.create(&(flavor.data_name)(active_id))?;
-        files.insert(
-            active_id,
-            DataFile {
-                handle: active.clone(),
-                len: 0,
-                hint_len: 0,
-            },
-        );
-
-        let background = config.background_maintenance;
-        let reserve_step = logfile::reserve_step(config.policy, config.segment_bytes);
-        let signal = Arc::new(Signal::default());
-        let syncer = Syncer::for_dir(config.policy, &dir);
-        let inner = Arc::new(Inner {
-            flavor,
-            dir,
-            segment_bytes: config.segment_bytes,
-            reserve_step,
-            trigger: config.merge_trigger_files,
-            background,
-            tables: RwLock::new(Tables {
-                keydir: rec.keydir,
-                files,
-                active: active_id,
-                immutable_bytes,
-            }),
-            writer: Mutex::new(Active {
-                id: active_id,
-                log: LogFile::new(active, 0, reserve_step)?,
-                buf: Vec::with_capacity(4096),
-            }),
-            syncer,
-            combiner: Combiner::new(config.policy.mode),
-            merging: Mutex::new(()),
-            next_file: AtomicU32::new(active_id + 1),
-            next_seq: AtomicU64::new(rec.max_seq + 1),
-            closed: AtomicBool::new(false),
-            counters: Counters::default(),
-            torn_bytes: rec.torn_bytes,
-            from_hints: rec.from_hints,
-            signal: signal.clone(),
-        });
-        let handle = if background {
-            let w = inner.clone();
-            let path = inner.dir.path().to_path_buf();
-            Some(
-                worker::spawn(
-                    format!("{} merge", flavor.name),
-                    signal.clone(),
-                    move || w.merge(false),
-                )
-                .map_err(|e| Error::io("spawn merge thread", path, e))?,
-            )
-        } else {
-            None
-        };
-        let engine = HashLog {
-            inner,
-            worker: Worker::new(signal, handle),
-        };
-        // Recovery may have found enough garbage already.
-        engine.inner.maybe_merge()?;
-        Ok(engine)
-    }
-
     /// Merges every immutable file now, rotating the active file first so
     /// everything written so far takes part (`Engine::maintain`).
     pub fn merge(&self) -> Result<()> {
         self.inner.check_open()?;
         self.inner.rotate_now()?;
         self.inner.merge(true)
-    }
-}
-
-impl Log for Inner {
-    fn append_ops<W: WriteOp>(&self, ops: &[W]) -> Result<Ticket> {
-        self.append(ops)
-    }
-    fn commit_ticket(&self, ticket: Ticket) -> Result<()> {
-        self.syncer.commit(ticket, &|| self.active_file())
     }
 }
 
@@ -372,147 +281,12 @@ impl Inner {
         Ok(())
     }
 
-    fn active_file(&self) -> FileHandle {
-        lock(&self.writer).log.file().clone()
-    }
-
     fn tables_read(&self) -> RwLockReadGuard<'_, Tables> {
         self.tables.read().unwrap_or_else(|p| p.into_inner())
     }
 
     fn tables_write(&self) -> RwLockWriteGuard<'_, Tables> {
         self.tables.write().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn write(&self, key: &[u8], value: Option<&[u8]>) -> Result<()> {
-        self.check_open()?;
-        record::check_sizes(key, value)?;
-        self.signal.check()?;
-        self.syncer.check()?;
-        // Under `group`, one writer appends for many.
-        self.combiner.write(self, key, value)?;
-        self.maybe_merge()
-    }
-
-    /// Appends `ops` with one write and points the keydir at them: their
-    /// ticket, still to be committed.
-    fn append<W: WriteOp>(&self, ops: &[W]) -> Result<Ticket> {
-        let mut w = lock(&self.writer);
-        let first = self.next_seq.fetch_add(ops.len() as u64, Relaxed);
-        let mut buf = std::mem::take(&mut w.buf);
-        combine::encode_ops(&mut buf, ops, first, None);
-        let result = self.append_locked(&mut w, &buf);
-        w.buf = buf;
-        let offset = result?;
-        let mut t = self.tables_write();
-        // A batch that may fill the keydir's table may rehash it: time it
-        // (a clock read only then, once per doubling).
-        let resize = (t.keydir.len() + ops.len() > t.keydir.capacity()
-            && self.dir.events().is_on())
-        .then(|| (std::time::Instant::now(), t.keydir.capacity()));
-        let mut at = offset;
-        let mut user = 0;
-        for (seq, op) in (first..).zip(ops) {
-            let (key, value) = (op.key(), op.value());
-            let len = record::encoded_len(key.len(), value.map_or(0, <[u8]>::len));
-            match value {
-                Some(_) => t.keydir.put(
-                    key,
-                    Loc {
-                        file: w.id,
-                        offset: at,
-                        len: len as u32,
-                        seq,
-                    },
-                ),
-                None => t.keydir.remove(key),
-            }
-            at += len as u64;
-            user += op.user_bytes();
-        }
-        if let Some((start, before)) = resize {
-            let after = t.keydir.capacity();
-            if after != before {
-                let keys = t.keydir.len();
-                self.dir
-                    .events()
-                    .record_since(EventKind::IndexResize, start, || {
-                        format!("keydir {before}->{after} keys={keys}")
-                    });
-            }
-        }
-        drop(t);
-        debug_assert_eq!(at - offset, w.buf.len() as u64);
-        self.counters.user_bytes.fetch_add(user, Relaxed);
-        Ok(self.syncer.appended_many(ops.len() as u64))
-    }
-
-    /// Appends to the active file, rotating first when the record would take
-    /// it past the size limit. Returns the record's offset.
-    fn append_locked(&self, w: &mut Active, bytes: &[u8]) -> Result<u64> {
-        if !w.log.is_empty() && w.log.len() + bytes.len() as u64 > self.segment_bytes {
-            self.rotate_locked(w)?;
-        }
-        // A failed append is cut off the file (or poisons the syncer).
-        let offset = w.log.append(bytes, &self.syncer)?;
-        self.counters
-            .data_bytes
-            .fetch_add(bytes.len() as u64, Relaxed);
-        Ok(offset)
-    }
-
-    fn rotate_locked(&self, w: &mut Active) -> Result<()> {
-        let mut span = self.dir.events().begin(EventKind::Rotation);
-        w.log.trim()?;
-        self.syncer.seal(w.log.file())?;
-        let id = self.next_file.fetch_add(1, Relaxed);
-        span.detail(|| (self.flavor.data_name)(id));
-        let file = self.dir.create(&(self.flavor.data_name)(id))?;
-        let mut t = self.tables_write();
-        if let Some(old) = t.files.get_mut(&w.id) {
-            old.len = w.log.len();
-        }
-        t.immutable_bytes += w.log.len();
-        t.files.insert(
-            id,
-            DataFile {
-                handle: file.clone(),
-                len: 0,
-                hint_len: 0,
-            },
-        );
-        t.active = id;
-        drop(t);
-        w.id = id;
-        w.log = LogFile::new(file, 0, self.reserve_step)?;
-        Ok(())
-    }
-
-    fn rotate_now(&self) -> Result<()> {
-        let mut w = lock(&self.writer);
-        if !w.log.is_empty() {
-            self.rotate_locked(&mut w)?;
-        }
-        Ok(())
-    }
-
-    /// The automatic merge rule: at least `merge_trigger_files` immutable
-    /// files, and at least half of their bytes garbage.
-    fn merge_due(&self) -> bool {
-        let t = self.tables_read();
-        t.immutable_files() >= self.trigger && t.garbage_bytes() * 2 >= t.immutable_bytes
-    }
-
-    fn maybe_merge(&self) -> Result<()> {
-        if !self.merge_due() {
-            return Ok(());
-        }
-        if self.background {
-            self.signal.request();
-            Ok(())
-        } else {
-            self.merge(false)
-        }
     }
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {

@@ -47,28 +47,7 @@ pub struct Recovered {
 pub fn recover(flavor: &Flavor, dir: &EngineDir, policy: SyncPolicy) -> Result<Recovered> {
     dir.remove_temporaries()?;
     let names = dir.list()?;
-    let mut max_id = 0u32;
-
-    // 2. Completed merges.
-    let mut dead: BTreeSet<u32> = BTreeSet::new();
-    let mut markers: Vec<String> = Vec::new();
-    for n in &names {
-        let Some(id) = parse_with(n, MARKER_EXT) else {
-            continue;
-        };
-        max_id = max_id.max(id);
-        let f = dir.open_file(n)?;
-        let image = f.read_all()?;
-        // A marker is renamed into place whole; a torn one was never a
-        // completed merge (nothing was removed yet) and is ignored.
-        record::scan_log(&image, f.path(), |_, r| {
-            for c in r.value.unwrap_or(&[]).chunks_exact(4) {
-                dead.insert(u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-            }
-            Ok(())
-        })?;
-        markers.push(marker_name(id));
-    }
+    let merged = finish_merges(dir, &names)?;
     let mut ids: BTreeSet<u32> = names
         .iter()
         .filter_map(|n| (flavor.parse_data)(n))
@@ -77,32 +56,116 @@ pub fn recover(flavor: &Flavor, dir: &EngineDir, policy: SyncPolicy) -> Result<R
         .iter()
         .filter_map(|n| parse_with(n, HINT_EXT))
         .collect();
-    max_id = max_id
+    let max_id = merged
+        .max_id
         .max(ids.last().copied().unwrap_or(0))
         .max(hints.last().copied().unwrap_or(0));
+    remove_stale(flavor, dir, &merged, &mut ids, &hints)?;
+    let rebuilt = rebuild_keydir(flavor, dir, policy, &ids, &hints)?;
+    // 5. Empty data files.
+    dir.remove_all(&rebuilt.empty)?;
+    let max_seq = rebuilt.keydir.max_seq;
+    Ok(Recovered {
+        keydir: rebuilt.keydir.finish(),
+        files: rebuilt.files,
+        max_id,
+        max_seq,
+        torn_bytes: rebuilt.torn_bytes,
+        from_hints: rebuilt.from_hints,
+    })
+}
+
+/// The merge markers found: the data files they list and their names.
+struct Merged {
+    /// Data files a completed merge replaced.
+    dead: BTreeSet<u32>,
+    /// The markers' names.
+    markers: Vec<String>,
+    /// Highest marker id.
+    max_id: u32,
+}
+
+/// Step 2, first half: reads every merge marker.
+fn finish_merges(dir: &EngineDir, names: &[String]) -> Result<Merged> {
+    let mut merged = Merged {
+        dead: BTreeSet::new(),
+        markers: Vec::new(),
+        max_id: 0,
+    };
+    for n in names {
+        let Some(id) = parse_with(n, MARKER_EXT) else {
+            continue;
+        };
+        merged.max_id = merged.max_id.max(id);
+        let f = dir.open_file(n)?;
+        let image = f.read_all()?;
+        // A marker is renamed into place whole; a torn one was never a
+        // completed merge (nothing was removed yet) and is ignored.
+        record::scan_log(&image, f.path(), |_, r| {
+            for c in r.value.unwrap_or(&[]).chunks_exact(4) {
+                merged
+                    .dead
+                    .insert(u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+            }
+            Ok(())
+        })?;
+        merged.markers.push(marker_name(id));
+    }
+    Ok(merged)
+}
+
+/// Steps 2 and 3: removes the data files completed merges replaced (taking
+/// them out of `ids`), hint files without a data file, then the markers.
+fn remove_stale(
+    flavor: &Flavor,
+    dir: &EngineDir,
+    merged: &Merged,
+    ids: &mut BTreeSet<u32>,
+    hints: &BTreeSet<u32>,
+) -> Result<()> {
     let mut stale: Vec<String> = Vec::new();
-    for &id in &dead {
+    for &id in &merged.dead {
         if ids.remove(&id) {
             stale.push((flavor.data_name)(id));
         }
     }
-    // 3. Hint files of removed or missing data files.
-    for &id in &hints {
+    for &id in hints {
         if !ids.contains(&id) {
             stale.push(hint_name(id));
         }
     }
     dir.remove_all(&stale)?;
-    dir.remove_all(&markers)?;
+    dir.remove_all(&merged.markers)
+}
 
-    // 4. The keydir.
-    let mut rk = RecoveringKeydir::default();
-    let mut files = BTreeMap::new();
-    let mut torn_bytes = 0;
-    let mut from_hints = 0;
-    let mut empty: Vec<String> = Vec::new();
+/// What step 4 rebuilt.
+struct Rebuilt {
+    keydir: RecoveringKeydir,
+    files: BTreeMap<u32, (FileHandle, u64, u64)>,
+    torn_bytes: u64,
+    from_hints: u64,
+    /// Data files left empty, and their hint files: to remove.
+    empty: Vec<String>,
+}
+
+/// Step 4: the keydir, per data file in id order from its hint file where
+/// one can be trusted, else by scanning it.
+fn rebuild_keydir(
+    flavor: &Flavor,
+    dir: &EngineDir,
+    policy: SyncPolicy,
+    ids: &BTreeSet<u32>,
+    hints: &BTreeSet<u32>,
+) -> Result<Rebuilt> {
+    let mut rebuilt = Rebuilt {
+        keydir: RecoveringKeydir::default(),
+        files: BTreeMap::new(),
+        torn_bytes: 0,
+        from_hints: 0,
+        empty: Vec::new(),
+    };
     let mut opened = Vec::with_capacity(ids.len());
-    for &id in &ids {
+    for &id in ids {
         let file = dir.open_file(&(flavor.data_name)(id))?;
         let len = file.len()?;
         opened.push((id, file, len));
@@ -110,42 +173,20 @@ pub fn recover(flavor: &Flavor, dir: &EngineDir, policy: SyncPolicy) -> Result<R
     let total_bytes: u64 = opened.iter().map(|f| f.2).sum();
     let mut sized = false;
     for (id, file, mut len) in opened {
-        let mut hint_len = 0;
-        let mut loaded = false;
-        if flavor.hints && policy.syncs_data() && hints.contains(&id) {
-            let h = dir.open_file(&hint_name(id))?;
-            let image = h.read_all()?;
-            hint_len = image.len() as u64;
-            if let Some(entries) = hint::load(&image, h.path(), id, len) {
-                for (key, loc, tombstone) in entries {
-                    if tombstone {
-                        rk.tombstone(key, loc.seq);
-                    } else {
-                        rk.value(key, loc);
-                    }
-                }
-                loaded = true;
-                from_hints += 1;
-            }
-        } else if hints.contains(&id) {
-            hint_len = dir.open_file(&hint_name(id))?.len()?;
-        }
-        if !loaded {
-            let image = file.read_all()?;
-            let end = record::recover_log(&file, &image, policy, |off, r| {
-                let loc = Loc {
-                    file: id,
-                    offset: off,
-                    len: r.encoded_len() as u32,
-                    seq: r.seq,
-                };
-                match r.value {
-                    Some(_) => rk.value(r.key, loc),
-                    None => rk.tombstone(r.key, r.seq),
-                }
-                Ok(())
-            })?;
-            torn_bytes += end.torn_bytes;
+        let has_hint = hints.contains(&id);
+        let trust_hint = flavor.hints && policy.syncs_data() && has_hint;
+        let (loaded, hint_len) = if trust_hint {
+            load_hint(dir, id, len, &mut rebuilt.keydir)?
+        } else if has_hint {
+            (false, dir.open_file(&hint_name(id))?.len()?)
+        } else {
+            (false, 0)
+        };
+        if loaded {
+            rebuilt.from_hints += 1;
+        } else {
+            let end = scan_data(&file, id, policy, &mut rebuilt.keydir)?;
+            rebuilt.torn_bytes += end.torn_bytes;
             len = end.valid_len;
             // Size the map once from the first file's keys per byte, so a
             // million keys are not rehashed twenty times over
@@ -153,28 +194,68 @@ pub fn recover(flavor: &Flavor, dir: &EngineDir, policy: SyncPolicy) -> Result<R
             // overestimate, bounded by the records in the files.
             if !sized && len > 0 {
                 sized = true;
-                let per_byte = rk.len() as f64 / len as f64;
-                rk.reserve_total((per_byte * total_bytes as f64 * 1.05) as usize);
+                let per_byte = rebuilt.keydir.len() as f64 / len as f64;
+                rebuilt
+                    .keydir
+                    .reserve_total((per_byte * total_bytes as f64 * 1.05) as usize);
             }
         }
         if len == 0 {
-            empty.push((flavor.data_name)(id));
-            if hints.contains(&id) {
-                empty.push(hint_name(id));
+            rebuilt.empty.push((flavor.data_name)(id));
+            if has_hint {
+                rebuilt.empty.push(hint_name(id));
             }
             continue;
         }
-        files.insert(id, (file, len, hint_len));
+        rebuilt.files.insert(id, (file, len, hint_len));
     }
-    // 5. Empty data files.
-    dir.remove_all(&empty)?;
-    let max_seq = rk.max_seq;
-    Ok(Recovered {
-        keydir: rk.finish(),
-        files,
-        max_id,
-        max_seq,
-        torn_bytes,
-        from_hints,
+    Ok(rebuilt)
+}
+
+/// Loads data file `id`'s hint file into `rk`: whether it was valid (and
+/// loaded), and its length.
+fn load_hint(
+    dir: &EngineDir,
+    id: u32,
+    data_len: u64,
+    rk: &mut RecoveringKeydir,
+) -> Result<(bool, u64)> {
+    let h = dir.open_file(&hint_name(id))?;
+    let image = h.read_all()?;
+    let hint_len = image.len() as u64;
+    let Some(entries) = hint::load(&image, h.path(), id, data_len) else {
+        return Ok((false, hint_len));
+    };
+    for (key, loc, tombstone) in entries {
+        if tombstone {
+            rk.tombstone(key, loc.seq);
+        } else {
+            rk.value(key, loc);
+        }
+    }
+    Ok((true, hint_len))
+}
+
+/// Scans data file `id` into `rk` (torn tail truncated, mid-file
+/// corruption an error).
+fn scan_data(
+    file: &FileHandle,
+    id: u32,
+    policy: SyncPolicy,
+    rk: &mut RecoveringKeydir,
+) -> Result<record::LogEnd> {
+    let image = file.read_all()?;
+    record::recover_log(file, &image, policy, |off, r| {
+        let loc = Loc {
+            file: id,
+            offset: off,
+            len: r.encoded_len() as u32,
+            seq: r.seq,
+        };
+        match r.value {
+            Some(_) => rk.value(r.key, loc),
+            None => rk.tombstone(r.key, r.seq),
+        }
+        Ok(())
     })
 }

@@ -1,0 +1,168 @@
+//! The write path: a put or delete is appended to the active file and the
+//! keydir pointed at it; a file that would pass `segment_bytes` is sealed
+//! first and a new active file created (rotation).
+//!
+//! Under `group` the combiner ([`crate::combine`]) lets one writer append
+//! the records of many with one write and one sync; every other policy
+//! appends one record at a time through the same [`Log`] implementation.
+//! Rotation happens under the writer lock, which keeps the invariant of
+//! [`super`]: every record of the active file is newer than every record
+//! elsewhere.
+
+use std::sync::atomic::Ordering::Relaxed;
+
+use crate::combine::{self, Log, WriteOp};
+use crate::events::EventKind;
+use crate::fs::FileHandle;
+use crate::logfile::LogFile;
+use crate::record;
+use crate::syncer::Ticket;
+use crate::Result;
+
+use super::keydir::Loc;
+use super::{lock, Active, DataFile, Inner, Tables};
+
+impl Log for Inner {
+    fn append_ops<W: WriteOp>(&self, ops: &[W]) -> Result<Ticket> {
+        self.append(ops)
+    }
+    fn commit_ticket(&self, ticket: Ticket) -> Result<()> {
+        self.syncer.commit(ticket, &|| self.active_file())
+    }
+}
+
+impl Inner {
+    /// The active file (what the syncer syncs).
+    pub(super) fn active_file(&self) -> FileHandle {
+        lock(&self.writer).log.file().clone()
+    }
+
+    /// One put (`Some`) or delete (`None`), durable as the policy says when
+    /// it returns; then a merge if one is due.
+    pub(super) fn write(&self, key: &[u8], value: Option<&[u8]>) -> Result<()> {
+        self.check_open()?;
+        record::check_sizes(key, value)?;
+        self.signal.check()?;
+        self.syncer.check()?;
+        // Under `group`, one writer appends for many.
+        self.combiner.write(self, key, value)?;
+        self.maybe_merge()
+    }
+
+    /// Appends `ops` with one write and points the keydir at them: their
+    /// ticket, still to be committed.
+    fn append<W: WriteOp>(&self, ops: &[W]) -> Result<Ticket> {
+        let mut w = lock(&self.writer);
+        let first = self.next_seq.fetch_add(ops.len() as u64, Relaxed);
+        let mut buf = std::mem::take(&mut w.buf);
+        combine::encode_ops(&mut buf, ops, first, None);
+        let result = self.append_locked(&mut w, &buf);
+        w.buf = buf;
+        let offset = result?;
+        let end = self.index(ops, first, w.id, offset);
+        debug_assert_eq!(end - offset, w.buf.len() as u64);
+        Ok(self.syncer.appended_many(ops.len() as u64))
+    }
+
+    /// Points the keydir at `ops`, appended to file `file` from `offset`
+    /// on with sequence numbers from `first`; returns where they end.
+    fn index<W: WriteOp>(&self, ops: &[W], first: u64, file: u32, offset: u64) -> u64 {
+        let mut t = self.tables_write();
+        let resize = self.resize_watch(&t, ops.len());
+        let mut at = offset;
+        let mut user = 0;
+        for (seq, op) in (first..).zip(ops) {
+            let (key, value) = (op.key(), op.value());
+            let len = record::encoded_len(key.len(), value.map_or(0, <[u8]>::len));
+            match value {
+                Some(_) => t.keydir.put(
+                    key,
+                    Loc {
+                        file,
+                        offset: at,
+                        len: len as u32,
+                        seq,
+                    },
+                ),
+                None => t.keydir.remove(key),
+            }
+            at += len as u64;
+            user += op.user_bytes();
+        }
+        if let Some((start, before)) = resize {
+            let after = t.keydir.capacity();
+            if after != before {
+                let keys = t.keydir.len();
+                self.dir
+                    .events()
+                    .record_since(EventKind::IndexResize, start, || {
+                        format!("keydir {before}->{after} keys={keys}")
+                    });
+            }
+        }
+        drop(t);
+        self.counters.user_bytes.fetch_add(user, Relaxed);
+        at
+    }
+
+    /// A batch of `adding` keys that may fill the keydir's table may rehash
+    /// it: when events are on, the time and capacity before, to time it (a
+    /// clock read only then, once per doubling).
+    fn resize_watch(&self, t: &Tables, adding: usize) -> Option<(std::time::Instant, usize)> {
+        (t.keydir.len() + adding > t.keydir.capacity() && self.dir.events().is_on())
+            .then(|| (std::time::Instant::now(), t.keydir.capacity()))
+    }
+
+    /// Appends to the active file, rotating first when the record would take
+    /// it past the size limit. Returns the record's offset.
+    fn append_locked(&self, w: &mut Active, bytes: &[u8]) -> Result<u64> {
+        if !w.log.is_empty() && w.log.len() + bytes.len() as u64 > self.segment_bytes {
+            self.rotate_locked(w)?;
+        }
+        // A failed append is cut off the file (or poisons the syncer).
+        let offset = w.log.append(bytes, &self.syncer)?;
+        self.counters
+            .data_bytes
+            .fetch_add(bytes.len() as u64, Relaxed);
+        Ok(offset)
+    }
+
+    /// Under the writer lock: seals the active file (it becomes immutable)
+    /// and creates the next.
+    fn rotate_locked(&self, w: &mut Active) -> Result<()> {
+        let mut span = self.dir.events().begin(EventKind::Rotation);
+        w.log.trim()?;
+        self.syncer.seal(w.log.file())?;
+        let id = self.next_file.fetch_add(1, Relaxed);
+        span.detail(|| (self.flavor.data_name)(id));
+        let file = self.dir.create(&(self.flavor.data_name)(id))?;
+        let mut t = self.tables_write();
+        if let Some(old) = t.files.get_mut(&w.id) {
+            old.len = w.log.len();
+        }
+        t.immutable_bytes += w.log.len();
+        t.files.insert(
+            id,
+            DataFile {
+                handle: file.clone(),
+                len: 0,
+                hint_len: 0,
+            },
+        );
+        t.active = id;
+        drop(t);
+        w.id = id;
+        w.log = LogFile::new(file, 0, self.reserve_step)?;
+        Ok(())
+    }
+
+    /// Rotates unless the active file is empty, so a merge takes every
+    /// record written so far.
+    pub(super) fn rotate_now(&self) -> Result<()> {
+        let mut w = lock(&self.writer);
+        if !w.log.is_empty() {
+            self.rotate_locked(&mut w)?;
+        }
+        Ok(())
+    }
+}
