@@ -9,6 +9,8 @@ pub mod bitcask;
 pub mod btree;
 pub mod combine;
 pub mod engine;
+#[cfg(test)]
+mod engine_recycling_tests;
 mod error;
 pub mod events;
 pub mod fs;
