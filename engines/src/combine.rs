@@ -482,7 +482,11 @@ fn duplicate(e: &Error) -> Error {
             file,
             offset,
             reason,
-        } => Error::corrupt(file.clone(), *offset, reason.clone()),
+        } => Error::Corrupt {
+            file: file.clone(),
+            offset: *offset,
+            reason: reason.clone(),
+        },
         Error::TooLarge { what, size, limit } => Error::TooLarge {
             what,
             size: *size,

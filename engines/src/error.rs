@@ -27,12 +27,14 @@ pub enum Error {
     },
 
     /// Stored data failed validation somewhere other than a log's torn tail.
-    #[error("corrupt data in {file} at byte offset {offset}: {reason}")]
+    #[error("corrupt data in {file}{}: {reason}", at_offset(*.offset))]
     Corrupt {
         /// The file holding the bad bytes.
         file: PathBuf,
-        /// Byte offset of the first bad record, block or page.
-        offset: u64,
+        /// Byte offset of the first bad record, block or page; `None` when
+        /// the check that failed does not locate it (a structural invariant
+        /// over many pages, or a library's own corruption report).
+        offset: Option<u64>,
         /// What check failed.
         reason: String,
     },
@@ -115,11 +117,21 @@ impl Error {
         }
     }
 
-    /// Builds a `Corrupt` error.
+    /// Builds a `Corrupt` error for the bad bytes at `offset` of `file`.
     pub fn corrupt(file: impl Into<PathBuf>, offset: u64, reason: impl Into<String>) -> Self {
         Error::Corrupt {
             file: file.into(),
-            offset,
+            offset: Some(offset),
+            reason: reason.into(),
+        }
+    }
+
+    /// Builds a `Corrupt` error for damage in `file` that has no single
+    /// offset.
+    pub fn corrupt_file(file: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Error::Corrupt {
+            file: file.into(),
+            offset: None,
             reason: reason.into(),
         }
     }
@@ -129,4 +141,9 @@ impl Error {
         matches!(self, Error::Io { source, .. } if source.raw_os_error() == Some(28)
             || source.kind() == io::ErrorKind::StorageFull)
     }
+}
+
+/// The ` at byte offset N` of a `Corrupt` message, when the offset is known.
+fn at_offset(offset: Option<u64>) -> String {
+    offset.map_or_else(String::new, |o| format!(" at byte offset {o}"))
 }

@@ -617,7 +617,7 @@ mod tests {
             Error::Corrupt {
                 offset, ref file, ..
             } => {
-                assert_eq!(offset, second as u64);
+                assert_eq!(offset, Some(second as u64));
                 assert_eq!(file, Path::new("seg"));
             }
             other => panic!("expected Corrupt, got {other}"),
@@ -785,7 +785,7 @@ mod tests {
             let mut image = image;
             image[second + GENERATION_HEADER_LEN] ^= 0xff;
             match seqs(&image, 7) {
-                Err(Error::Corrupt { offset, .. }) => assert_eq!(offset, second as u64),
+                Err(Error::Corrupt { offset, .. }) => assert_eq!(offset, Some(second as u64)),
                 other => panic!("expected Corrupt, got {other:?}"),
             }
         }

@@ -29,7 +29,7 @@ fn btree_reports_a_damaged_page_with_file_and_offset() {
     match err {
         Error::Corrupt { file, offset, .. } => {
             assert_eq!(file, data);
-            assert_eq!(offset, 2 * 1024);
+            assert_eq!(offset, Some(2 * 1024));
         }
         other => panic!("expected Corrupt, got {other}"),
     }

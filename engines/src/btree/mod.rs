@@ -182,9 +182,7 @@ impl Btree {
             |pager| {
                 let mut tree = Tree::new(pager);
                 if !policy.syncs_data() {
-                    if let Err(why) = tree.validate()? {
-                        return Err(Error::corrupt(tree.pager.file().path(), 0, why));
-                    }
+                    tree.validate()?;
                 }
                 Ok(tree)
             },
@@ -342,9 +340,9 @@ impl Btree {
         }
     }
 
-    /// Checks the tree's structure (tests and debugging): `Err(description)`
-    /// for the first violation found.
-    pub fn validate(&self) -> Result<std::result::Result<(), String>> {
+    /// Checks the tree's structure (tests and debugging): the first
+    /// violation found is an [`Error::Corrupt`].
+    pub fn validate(&self) -> Result<()> {
         lock(&self.state).tree.validate()
     }
 }

@@ -42,7 +42,12 @@ pub struct Tree {
     path: std::path::PathBuf,
 }
 
-fn corrupt_at(path: &std::path::Path, id: PageId, page_bytes: usize, why: &str) -> Error {
+fn corrupt_at(
+    path: &std::path::Path,
+    id: PageId,
+    page_bytes: usize,
+    why: impl Into<String>,
+) -> Error {
     Error::corrupt(path, u64::from(id) * page_bytes as u64, why)
 }
 
@@ -63,8 +68,13 @@ impl Tree {
         self.pager.page_bytes()
     }
 
-    fn corrupt(&self, id: PageId, why: &str) -> Error {
+    fn corrupt(&self, id: PageId, why: impl Into<String>) -> Error {
         corrupt_at(&self.path, id, self.page_bytes(), why)
+    }
+
+    /// Damage no single page is to blame for (counts, chains).
+    fn corrupt_tree(&self, why: impl Into<String>) -> Error {
+        Error::corrupt_file(&self.path, why)
     }
 
     /// Descends to the leaf that holds (or would hold) `key`.
@@ -395,9 +405,9 @@ impl Tree {
 
     /// Checks the whole structure: key order, separator bounds, equal leaf
     /// depth, no over-full page, sibling links visiting every leaf in order,
-    /// the free list and the live-key count. Returns a description of the
-    /// first violation (for tests and debugging).
-    pub fn validate(&mut self) -> Result<std::result::Result<(), String>> {
+    /// the free list and the live-key count. The first violation is a
+    /// [`Error::Corrupt`] naming the page where one page is at fault.
+    pub fn validate(&mut self) -> Result<()> {
         let mut leaves = Vec::new();
         let mut keys_seen = 0u64;
         let mut stack: Vec<Pending> = vec![(self.pager.meta.root, None, None, 0)];
@@ -406,11 +416,11 @@ impl Tree {
         let page_bytes = self.page_bytes();
         while let Some((id, lo, hi, depth)) = stack.pop() {
             if !live.insert(id) {
-                return Ok(Err(format!("page {id} reachable twice")));
+                return Err(self.corrupt(id, format!("page {id} reachable twice")));
             }
             let node = self.pager.node(id)?.clone();
             if node.size() > page_bytes {
-                return Ok(Err(format!("page {id} over-full")));
+                return Err(self.corrupt(id, format!("page {id} over-full")));
             }
             let in_range = |k: &[u8]| {
                 lo.as_deref().is_none_or(|l| k >= l) && hi.as_deref().is_none_or(|h| k < h)
@@ -418,23 +428,29 @@ impl Tree {
             match node {
                 Node::Leaf { entries, .. } => {
                     if *leaf_depth.get_or_insert(depth) != depth {
-                        return Ok(Err(format!("leaf {id} at depth {depth}")));
+                        return Err(self.corrupt(id, format!("leaf {id} at depth {depth}")));
                     }
                     if !entries.windows(2).all(|w| w[0].0 < w[1].0) {
-                        return Ok(Err(format!("leaf {id} out of order")));
+                        return Err(self.corrupt(id, format!("leaf {id} out of order")));
                     }
                     if !entries.iter().all(|(k, _)| in_range(k)) {
-                        return Ok(Err(format!("leaf {id} has a key outside its bounds")));
+                        return Err(
+                            self.corrupt(id, format!("leaf {id} has a key outside its bounds"))
+                        );
                     }
                     keys_seen += entries.len() as u64;
                     leaves.push((lo.clone(), id));
                 }
                 Node::Internal { keys, children } => {
                     if children.len() != keys.len() + 1 || children.is_empty() {
-                        return Ok(Err(format!("internal {id}: keys/children mismatch")));
+                        return Err(
+                            self.corrupt(id, format!("internal {id}: keys/children mismatch"))
+                        );
                     }
                     if !keys.windows(2).all(|w| w[0] < w[1]) || !keys.iter().all(|k| in_range(k)) {
-                        return Ok(Err(format!("internal {id}: separators out of order")));
+                        return Err(
+                            self.corrupt(id, format!("internal {id}: separators out of order"))
+                        );
                     }
                     for (i, &c) in children.iter().enumerate() {
                         let clo = if i == 0 {
@@ -450,7 +466,9 @@ impl Tree {
                         stack.push((c, clo, chi, depth + 1));
                     }
                 }
-                Node::Free { .. } => return Ok(Err(format!("free page {id} in the tree"))),
+                Node::Free { .. } => {
+                    return Err(self.corrupt(id, format!("free page {id} in the tree")))
+                }
             }
         }
         // Leaves in key order (by lower bound; the leftmost has none).
@@ -461,15 +479,15 @@ impl Tree {
             walk.push(id);
             id = match self.pager.node(id)? {
                 Node::Leaf { next, .. } => *next,
-                _ => return Ok(Err(format!("sibling link to non-leaf {id}"))),
+                _ => return Err(self.corrupt(id, format!("sibling link to non-leaf {id}"))),
             };
         }
         let order: Vec<PageId> = leaves.iter().map(|l| l.1).collect();
         if walk != order {
-            return Ok(Err(format!("sibling chain {walk:?} != leaves {order:?}")));
+            return Err(self.corrupt_tree(format!("sibling chain {walk:?} != leaves {order:?}")));
         }
         if keys_seen != self.pager.meta.live_keys {
-            return Ok(Err(format!(
+            return Err(self.corrupt_tree(format!(
                 "{keys_seen} keys in leaves, meta says {}",
                 self.pager.meta.live_keys
             )));
@@ -478,27 +496,27 @@ impl Tree {
         let mut f = self.pager.meta.free_head;
         while f != 0 {
             if live.contains(&f) || free > self.pager.meta.page_count {
-                return Ok(Err(format!("free page {f} is live or the list cycles")));
+                return Err(self.corrupt(f, format!("free page {f} is live or the list cycles")));
             }
             free += 1;
             f = match self.pager.node(f)? {
                 Node::Free { next } => *next,
-                _ => return Ok(Err(format!("free list names live page {f}"))),
+                _ => return Err(self.corrupt(f, format!("free list names live page {f}"))),
             };
         }
         if free != self.pager.meta.free_count {
-            return Ok(Err(format!(
+            return Err(self.corrupt_tree(format!(
                 "free list has {free} pages, meta says {}",
                 self.pager.meta.free_count
             )));
         }
         if live.len() as u32 + free + 1 != self.pager.meta.page_count {
-            return Ok(Err(format!(
+            return Err(self.corrupt_tree(format!(
                 "{} live + {free} free + meta != {} pages (a leaked page)",
                 live.len(),
                 self.pager.meta.page_count
             )));
         }
-        Ok(Ok(()))
+        Ok(())
     }
 }
