@@ -29,5 +29,5 @@ pub mod worker;
 
 pub use engine::{Capabilities, Engine, EngineConfig, EngineStats, LoggedOp};
 pub use error::{Error, Result};
-pub use policy::{SyncMode, SyncPolicy, SyncPrimitive};
+pub use policy::{PolicyRefusal, SyncMode, SyncPolicy, SyncPrimitive};
 pub use registry::{open, EngineInfo};

@@ -178,6 +178,43 @@ impl FromStr for SyncPolicy {
     }
 }
 
+/// Why an engine cannot run a sync policy: what
+/// [`EngineInfo::supports`](crate::EngineInfo::supports) returns for a
+/// policy the engine would have to approximate. It prints as the reason
+/// alone, for lists that name the engine and policy themselves; as an
+/// [`Error`] it is [`Error::UnsupportedPolicy`], which names both.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct PolicyRefusal {
+    /// The engine.
+    pub engine: &'static str,
+    /// The policy it refuses.
+    pub policy: SyncPolicy,
+    /// Why it cannot honour the policy.
+    pub reason: String,
+}
+
+impl PolicyRefusal {
+    /// `engine` refuses `policy` because of `reason`.
+    pub fn new(engine: &'static str, policy: &SyncPolicy, reason: impl Into<String>) -> Self {
+        PolicyRefusal {
+            engine,
+            policy: *policy,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<PolicyRefusal> for Error {
+    fn from(r: PolicyRefusal) -> Self {
+        Error::UnsupportedPolicy {
+            engine: r.engine,
+            policy: r.policy.to_string(),
+            reason: r.reason,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use crate::engine::{Capabilities, Engine, EngineConfig};
-use crate::policy::SyncPolicy;
+use crate::policy::{PolicyRefusal, SyncPolicy};
 use crate::{Error, Result};
 
 /// A registered engine.
@@ -23,12 +23,12 @@ pub struct EngineInfo {
     /// Whether all its I/O goes through the `Vfs` (so it can be counted and
     /// crash-simulated). False for the reference engines.
     pub uses_vfs: bool,
-    /// Which policies it can express; the reason when it cannot.
-    pub supports: fn(&SyncPolicy) -> std::result::Result<(), String>,
+    /// Which policies it can express; why, for one it cannot.
+    pub supports: fn(&SyncPolicy) -> std::result::Result<(), PolicyRefusal>,
     open: fn(EngineConfig) -> Result<Box<dyn Engine>>,
 }
 
-fn every_policy(_: &SyncPolicy) -> std::result::Result<(), String> {
+fn every_policy(_: &SyncPolicy) -> std::result::Result<(), PolicyRefusal> {
     Ok(())
 }
 
@@ -227,11 +227,6 @@ pub fn info(name: &str) -> Result<&'static EngineInfo> {
 /// Opens the engine called `name` with `config`.
 pub fn open(name: &str, config: EngineConfig) -> Result<Box<dyn Engine>> {
     let info = info(name)?;
-    if let Err(reason) = (info.supports)(&config.policy) {
-        return Err(Error::InvalidConfig(format!(
-            "{name} cannot run policy {}: {reason}",
-            config.policy
-        )));
-    }
+    (info.supports)(&config.policy)?;
     info.open(config)
 }

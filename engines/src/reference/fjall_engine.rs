@@ -37,11 +37,7 @@ impl std::fmt::Debug for FjallEngine {
 impl FjallEngine {
     /// Opens (or creates) a keyspace in `config.dir/fjall`.
     pub fn open(config: EngineConfig) -> Result<Self> {
-        super::fjall_supports(&config.policy).map_err(|reason| Error::UnsupportedPolicy {
-            engine: "fjall",
-            policy: config.policy.to_string(),
-            reason,
-        })?;
+        super::fjall_supports(&config.policy)?;
         let dir = EngineDir::open(config.vfs.clone(), &config.dir, config.policy)?;
         let path = dir.join("fjall");
         let db = Database::builder(&path)

@@ -87,11 +87,7 @@ impl LmdbEngine {
 
     /// Opens with a map of `map_bytes` (a multiple of the OS page size).
     pub(crate) fn open_with_map(config: EngineConfig, map_bytes: usize) -> Result<Self> {
-        super::lmdb_supports(&config.policy).map_err(|reason| Error::UnsupportedPolicy {
-            engine: "lmdb",
-            policy: config.policy.to_string(),
-            reason,
-        })?;
+        super::lmdb_supports(&config.policy)?;
         let dir = EngineDir::open(config.vfs.clone(), &config.dir, config.policy)?;
         let path = dir.path().to_path_buf();
         let e = |x: heed::Error| lmdb_err(&path, map_bytes, x);

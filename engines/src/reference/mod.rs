@@ -64,7 +64,7 @@ pub use sqlite::SqliteEngine;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::engine::Capabilities;
-use crate::policy::{SyncMode, SyncPolicy, SyncPrimitive};
+use crate::policy::{PolicyRefusal, SyncMode, SyncPolicy, SyncPrimitive};
 #[allow(unused_imports)]
 use crate::Engine;
 
@@ -76,31 +76,44 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     replay: false,
 };
 
-fn common(policy: &SyncPolicy, engine: &str) -> Result<(), String> {
+/// Refuses `group`: no library here has a leader/follower commit to drive.
+fn no_group(engine: &'static str, policy: &SyncPolicy) -> Result<(), PolicyRefusal> {
     if policy.mode == SyncMode::Group {
-        return Err(format!(
-            "{engine} has no leader/follower group commit this suite can drive"
+        return Err(PolicyRefusal::new(
+            engine,
+            policy,
+            format!("{engine} has no leader/follower group commit this suite can drive"),
         ));
     }
+    Ok(())
+}
+
+/// Refuses `+dir` for a library that handles its own directory entries.
+fn no_dir_sync(engine: &'static str, policy: &SyncPolicy) -> Result<(), PolicyRefusal> {
     if policy.dir_sync {
-        return Err(format!(
-            "{engine} syncs its own directory entries, so `+dir` cannot be told apart from the plain policy; use `{}`",
-            SyncPolicy { dir_sync: false, ..*policy }
+        return Err(PolicyRefusal::new(
+            engine,
+            policy,
+            format!(
+                "{engine} syncs its own directory entries, so `+dir` cannot be told apart from the plain policy; use `{}`",
+                SyncPolicy { dir_sync: false, ..*policy }
+            ),
         ));
     }
     Ok(())
 }
 
 /// Policies SQLite can express.
-pub fn sqlite_supports(policy: &SyncPolicy) -> Result<(), String> {
-    common(policy, "sqlite")?;
+pub fn sqlite_supports(policy: &SyncPolicy) -> Result<(), PolicyRefusal> {
+    let refuse = |reason: &str| Err(PolicyRefusal::new("sqlite", policy, reason));
+    no_group("sqlite", policy)?;
+    no_dir_sync("sqlite", policy)?;
     if matches!(policy.mode, SyncMode::Batch(_)) {
-        return Err("sqlite has no setting that syncs every N commits (grouping writes into one transaction would change what an acknowledgement means)".into());
+        return refuse("sqlite has no setting that syncs every N commits (grouping writes into one transaction would change what an acknowledgement means)");
     }
     if policy.primitive == SyncPrimitive::Fsync {
-        return Err(
-            "sqlite chooses its own sync call (fdatasync on Linux, as this build is configured in .cargo/config.toml); `@fsync` is not expressible"
-                .into(),
+        return refuse(
+            "sqlite chooses its own sync call (fdatasync on Linux, as this build is configured in .cargo/config.toml); `@fsync` is not expressible",
         );
     }
     Ok(())
@@ -109,48 +122,44 @@ pub fn sqlite_supports(policy: &SyncPolicy) -> Result<(), String> {
 /// Policies redb can express: `always`, and `always+dir` (redb never syncs
 /// its directory; the adapter does, see the `## Durability` section of
 /// `redb_engine.rs`).
-pub fn redb_supports(policy: &SyncPolicy) -> Result<(), String> {
-    common(
-        &SyncPolicy {
-            dir_sync: false,
-            ..*policy
-        },
-        "redb",
-    )?;
+pub fn redb_supports(policy: &SyncPolicy) -> Result<(), PolicyRefusal> {
+    let refuse = |reason: &str| Err(PolicyRefusal::new("redb", policy, reason));
+    no_group("redb", policy)?;
     match policy.mode {
         SyncMode::None => {
-            return Err("redb 4 has no commit that is written but not synced: Durability::None keeps the commit out of the file's header until a later durable commit, so a process crash loses it (weaker than `none`)".into());
+            return refuse("redb 4 has no commit that is written but not synced: Durability::None keeps the commit out of the file's header until a later durable commit, so a process crash loses it (weaker than `none`)");
         }
         SyncMode::Batch(_) => {
-            return Err("redb 4's only unsynced commit (Durability::None) is lost on a process crash, so the writes between syncs would be weaker than `batch:N` promises".into());
+            return refuse("redb 4's only unsynced commit (Durability::None) is lost on a process crash, so the writes between syncs would be weaker than `batch:N` promises");
         }
         SyncMode::Always | SyncMode::Group => {}
     }
     if policy.primitive == SyncPrimitive::Fsync {
-        return Err("redb chooses its own sync call; `@fsync` is not expressible".into());
+        return refuse("redb chooses its own sync call; `@fsync` is not expressible");
     }
     Ok(())
 }
 
 /// Policies fjall can express.
-pub fn fjall_supports(policy: &SyncPolicy) -> Result<(), String> {
-    common(policy, "fjall")
+pub fn fjall_supports(policy: &SyncPolicy) -> Result<(), PolicyRefusal> {
+    no_group("fjall", policy)?;
+    no_dir_sync("fjall", policy)
 }
 
 /// Policies LMDB can express: `none` and `always`. `+dir` is honoured (the
 /// environment's two files are created at open and the directory is synced
 /// then).
-pub fn lmdb_supports(policy: &SyncPolicy) -> Result<(), String> {
+pub fn lmdb_supports(policy: &SyncPolicy) -> Result<(), PolicyRefusal> {
+    let refuse = |reason: &str| Err(PolicyRefusal::new("lmdb", policy, reason));
     if matches!(policy.mode, SyncMode::Batch(_)) {
-        return Err("lmdb's only unsynced commit (MDB_NOSYNC) may reuse pages of the last synced commit, so a power loss between syncs can corrupt the database rather than lose at most N-1 writes; N puts per transaction would acknowledge writes before their commit".into());
+        return refuse("lmdb's only unsynced commit (MDB_NOSYNC) may reuse pages of the last synced commit, so a power loss between syncs can corrupt the database rather than lose at most N-1 writes; N puts per transaction would acknowledge writes before their commit");
     }
     if policy.mode == SyncMode::Group {
-        return Err("lmdb serializes write transactions and syncs inside each commit; concurrent writers cannot share one sync".into());
+        return refuse("lmdb serializes write transactions and syncs inside each commit; concurrent writers cannot share one sync");
     }
     if policy.primitive == SyncPrimitive::Fsync {
-        return Err(
-            "lmdb chooses its own sync call (fdatasync on Linux); `@fsync` is not expressible"
-                .into(),
+        return refuse(
+            "lmdb chooses its own sync call (fdatasync on Linux); `@fsync` is not expressible",
         );
     }
     Ok(())
@@ -235,6 +244,23 @@ mod tests {
         assert!(
             matches!(&e, Error::UnsupportedPolicy { engine: "redb", policy, reason }
                 if policy == "none" && reason.contains("Durability::None")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_refused_policy_names_engine_and_policy_and_opening_by_name_says_why() {
+        let batch: SyncPolicy = "batch:8".parse().unwrap();
+        let refusal = sqlite_supports(&batch).unwrap_err();
+        assert_eq!((refusal.engine, refusal.policy), ("sqlite", batch));
+        assert!(refusal.to_string().starts_with("sqlite has no setting"));
+        let t = tempfile::tempdir().unwrap();
+        let Err(e) = crate::open("sqlite", EngineConfig::new(t.path(), batch)) else {
+            panic!("sqlite opened under `batch:8`")
+        };
+        assert!(
+            matches!(&e, Error::UnsupportedPolicy { engine: "sqlite", policy, reason }
+                if policy == "batch:8" && *reason == refusal.reason),
             "{e}"
         );
     }

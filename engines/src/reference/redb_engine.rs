@@ -55,11 +55,7 @@ pub struct RedbEngine {
 impl RedbEngine {
     /// Opens (or creates) `config.dir/kv.redb`.
     pub fn open(config: EngineConfig) -> Result<Self> {
-        super::redb_supports(&config.policy).map_err(|reason| Error::UnsupportedPolicy {
-            engine: "redb",
-            policy: config.policy.to_string(),
-            reason,
-        })?;
+        super::redb_supports(&config.policy)?;
         let dir = EngineDir::open(config.vfs.clone(), &config.dir, config.policy)?;
         let path = dir.join("kv.redb");
         if config.policy.dir_sync {

@@ -26,11 +26,7 @@ pub struct SqliteEngine {
 impl SqliteEngine {
     /// Opens `config.dir/kv.sqlite`.
     pub fn open(config: EngineConfig) -> Result<Self> {
-        super::sqlite_supports(&config.policy).map_err(|reason| Error::UnsupportedPolicy {
-            engine: "sqlite",
-            policy: config.policy.to_string(),
-            reason,
-        })?;
+        super::sqlite_supports(&config.policy)?;
         let dir = EngineDir::open(config.vfs.clone(), &config.dir, config.policy)?;
         let path = dir.join("kv.sqlite");
         let e = |x: rusqlite::Error| lib_err("sqlite", &path, x);

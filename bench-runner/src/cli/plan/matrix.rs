@@ -94,12 +94,12 @@ pub fn build_matrix(
             }
         }
         for &policy in policies {
-            if let Err(reason) = (engine.supports)(&policy) {
+            if let Err(refusal) = (engine.supports)(&policy) {
                 skipped.push(SkippedRow {
                     engine: engine.name.into(),
                     policy: policy.to_string(),
                     workload: String::new(),
-                    reason,
+                    reason: refusal.reason,
                 });
             }
         }
