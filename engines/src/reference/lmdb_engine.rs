@@ -28,14 +28,12 @@
 
 use std::io;
 use std::ops::Bound;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{RwLock, RwLockReadGuard};
 
 use heed::types::Bytes;
 use heed::{Database, Env, EnvFlags, EnvOpenOptions, MdbError, WithoutTls};
 
-use super::{lib_err, Cadence, CAPABILITIES};
+use super::lifecycle::Lifecycle;
+use super::{LibError, CAPABILITIES};
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
 use crate::fs::EngineDir;
 use crate::policy::SyncMode;
@@ -56,26 +54,29 @@ pub const MAP_BYTES: usize = 1 << 30;
 const MAX_READERS: u32 = 2048;
 
 type Kv = Database<Bytes, Bytes>;
-/// The open environment and its database; `None` after close.
-type Handles = Option<(Env<WithoutTls>, Kv)>;
 
 /// LMDB behind the `Engine` trait.
 pub struct LmdbEngine {
-    /// `None` after close: the environment is closed so it can be reopened.
-    env: RwLock<Handles>,
-    path: PathBuf,
+    /// Closing closes the environment, so it can be reopened.
+    life: Lifecycle<(Env<WithoutTls>, Kv)>,
     map_bytes: usize,
-    cadence: Cadence,
-    closed: AtomicBool,
-    user_bytes: AtomicU64,
 }
 
 impl std::fmt::Debug for LmdbEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LmdbEngine")
-            .field("path", &self.path)
+            .field("path", &self.life.path())
             .field("map_bytes", &self.map_bytes)
             .finish()
+    }
+}
+
+impl LibError for heed::Error {
+    fn is_corruption(&self) -> bool {
+        matches!(
+            self,
+            heed::Error::Mdb(MdbError::Corrupted | MdbError::PageNotFound | MdbError::Invalid)
+        )
     }
 }
 
@@ -120,24 +121,13 @@ impl LmdbEngine {
         let db: Kv = env.create_database(&mut tx, None).map_err(e)?;
         tx.commit().map_err(e)?;
         Ok(LmdbEngine {
-            env: RwLock::new(Some((env, db))),
-            path,
+            life: Lifecycle::new("lmdb", "LMDB", path, config.policy, (env, db)),
             map_bytes,
-            cadence: Cadence::new(config.policy),
-            closed: AtomicBool::new(false),
-            user_bytes: AtomicU64::new(0),
         })
     }
 
     fn err(&self, e: heed::Error) -> Error {
-        lmdb_err(&self.path, self.map_bytes, e)
-    }
-
-    fn env(&self) -> Result<RwLockReadGuard<'_, Handles>> {
-        if self.closed.load(Relaxed) {
-            return Err(Error::Closed);
-        }
-        Ok(self.env.read().unwrap_or_else(|p| p.into_inner()))
+        lmdb_err(self.life.path(), self.map_bytes, e)
     }
 
     fn check_key(env: &Env<WithoutTls>, key: &[u8]) -> Result<()> {
@@ -159,8 +149,8 @@ impl LmdbEngine {
     }
 
     fn write(&self, key: &[u8], value: Option<&[u8]>) -> Result<()> {
-        let g = self.env()?;
-        let (env, db) = g.as_ref().ok_or(Error::Closed)?;
+        let h = self.life.get()?;
+        let (env, db) = &*h;
         Self::check_key(env, key)?;
         let mut tx = env.write_txn().map_err(|e| self.err(e))?;
         match value {
@@ -171,9 +161,8 @@ impl LmdbEngine {
         }
         // Under `always` the commit syncs; under `none` it only writes.
         tx.commit().map_err(|e| self.err(e))?;
-        self.cadence.durable_now();
-        self.user_bytes
-            .fetch_add((key.len() + value.map_or(0, <[u8]>::len)) as u64, Relaxed);
+        self.life.durable_now();
+        self.life.stored(key, value);
         Ok(())
     }
 }
@@ -193,7 +182,7 @@ fn lmdb_err(path: &std::path::Path, map_bytes: usize, e: heed::Error) -> Error {
             ),
         ),
         heed::Error::Io(source) => Error::io("lmdb", path, source),
-        other => lib_err("lmdb", path, other),
+        other => super::lib_err("lmdb", path, other),
     }
 }
 
@@ -208,8 +197,8 @@ impl Engine for LmdbEngine {
         self.write(key, Some(value))
     }
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let g = self.env()?;
-        let (env, db) = g.as_ref().ok_or(Error::Closed)?;
+        let h = self.life.get()?;
+        let (env, db) = &*h;
         if key.is_empty() || key.len() > env.max_key_size() {
             return Ok(None);
         }
@@ -228,8 +217,8 @@ impl Engine for LmdbEngine {
         end: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let g = self.env()?;
-        let (env, db) = g.as_ref().ok_or(Error::Closed)?;
+        let h = self.life.get()?;
+        let (env, db) = &*h;
         let tx = env.read_txn().map_err(|e| self.err(e))?;
         // LMDB has no empty key, and a zero-length bound is an error to it.
         let range: (Bound<&[u8]>, Bound<&[u8]>) = (
@@ -254,16 +243,11 @@ impl Engine for LmdbEngine {
         Ok(out)
     }
     fn sync(&self) -> Result<()> {
-        let g = self.env()?;
-        let (env, _) = g.as_ref().ok_or(Error::Closed)?;
-        env.force_sync().map_err(|e| self.err(e))
+        let h = self.life.get()?;
+        h.0.force_sync().map_err(|e| self.err(e))
     }
     fn close(&self) -> Result<()> {
-        if self.closed.swap(true, Relaxed) {
-            return Ok(());
-        }
-        let taken = self.env.write().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some((env, _)) = taken {
+        if let Some((env, _)) = self.life.close() {
             // `always` synced every commit and `none` never syncs. Wait until
             // LMDB has closed the environment, so it can be reopened at once.
             env.prepare_for_closing().wait();
@@ -271,23 +255,7 @@ impl Engine for LmdbEngine {
         Ok(())
     }
     fn stats(&self) -> EngineStats {
-        let mut s = EngineStats {
-            user_bytes: self.user_bytes.load(Relaxed),
-            log_writes: self.cadence.writes(),
-            ..EngineStats::default()
-        };
-        if let Some((env, _)) = self.env.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            match env.real_disk_size() {
-                Ok(bytes) => s.disk_bytes = bytes,
-                Err(e) => {
-                    s.notes
-                        .insert("disk_bytes".into(), format!("not measured: {e}"));
-                }
-            }
-        }
-        s.notes
-            .insert("io".into(), "LMDB's own I/O (not through the Vfs)".into());
-        s
+        self.life.stats_measuring(|(env, _)| env.real_disk_size())
     }
 }
 

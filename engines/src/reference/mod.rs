@@ -9,6 +9,21 @@
 //! (`bench-runner crash --kill` checks their process-crash durability on a
 //! real disk).
 //!
+//! Each adapter keeps its library's handle in a `Lifecycle`
+//! (`lifecycle.rs`): the closed flag, the handle lock, the byte and write
+//! counts, the error mapping and the stats note are the same for all four,
+//! so an adapter holds only what its library needs.
+//!
+//! ## Errors
+//!
+//! A library's report that its stored data is damaged (SQLite's
+//! `SQLITE_CORRUPT` and `SQLITE_NOTADB`, redb's corruption and "not a redb
+//! database", LMDB's `MDB_CORRUPTED`, `MDB_PAGE_NOTFOUND` and `MDB_INVALID`,
+//! fjall's checksum, format and journal-recovery errors) is
+//! [`crate::Error::Corrupt`] naming the database's file or folder, without
+//! an offset; every other library error is an [`crate::Error::Io`] naming the
+//! engine.
+//!
 //! ## Durability
 //!
 //! Each policy maps to the library's own setting; what a library cannot
@@ -45,6 +60,8 @@
 
 #[cfg(feature = "reference-engines")]
 mod fjall_engine;
+#[cfg(feature = "reference-engines")]
+mod lifecycle;
 #[cfg(feature = "reference-engines")]
 mod lmdb_engine;
 #[cfg(feature = "reference-engines")]
@@ -219,14 +236,29 @@ impl Cadence {
     }
 }
 
-/// Maps a library error to this crate's error, naming the engine and path.
+/// A library's error type, as far as this crate tells errors apart.
+#[cfg(feature = "reference-engines")]
+pub(crate) trait LibError: std::fmt::Display {
+    /// True when the library found its stored data damaged (a checksum, a
+    /// page or a header that fails its checks), rather than failing to do
+    /// I/O, finding a lock held or running out of room.
+    fn is_corruption(&self) -> bool;
+}
+
+/// Maps a library error to this crate's error, naming the engine and path:
+/// damage the library detected is [`crate::Error::Corrupt`] (with no offset:
+/// the libraries do not report one), everything else an I/O error.
 #[cfg(feature = "reference-engines")]
 pub(crate) fn lib_err(
     engine: &'static str,
     path: &std::path::Path,
-    e: impl std::fmt::Display,
+    e: impl LibError,
 ) -> crate::Error {
-    crate::Error::io(engine, path, std::io::Error::other(e.to_string()))
+    if e.is_corruption() {
+        crate::Error::corrupt_file(path, format!("{engine}: {e}"))
+    } else {
+        crate::Error::io(engine, path, std::io::Error::other(e.to_string()))
+    }
 }
 
 #[cfg(all(test, feature = "reference-engines"))]
@@ -263,5 +295,75 @@ mod tests {
                 if policy == "batch:8" && *reason == refusal.reason),
             "{e}"
         );
+    }
+
+    /// Overwrites the start of `path` (created when missing) with bytes no
+    /// library writes.
+    fn garbage(path: &std::path::Path) {
+        use crate::fs::{RealFs, Vfs};
+        let f = match RealFs.open(path) {
+            Ok(f) => f,
+            Err(_) => RealFs.create(path).unwrap(),
+        };
+        f.write_at(&[0xa5; 16 << 10], 0).unwrap();
+    }
+
+    /// `opened` failed as corruption of `file`.
+    fn assert_corrupt<E: std::fmt::Debug>(opened: Result<E, Error>, file: &std::path::Path) {
+        match opened {
+            Err(Error::Corrupt {
+                file: f, offset, ..
+            }) => assert_eq!((f.as_path(), offset), (file, None)),
+            other => panic!("expected Corrupt for {}, got {other:?}", file.display()),
+        }
+    }
+
+    /// Opening (with `open`) a directory whose file `name` holds garbage
+    /// fails as corruption of `reported` (a file, or "" for the directory).
+    fn garbage_is_corrupt<E: std::fmt::Debug>(
+        name: &str,
+        reported: &str,
+        open: impl Fn(EngineConfig) -> Result<E, Error>,
+    ) {
+        let t = tempfile::tempdir().unwrap();
+        garbage(&t.path().join(name));
+        let config = EngineConfig::new(t.path(), SyncPolicy::ALWAYS);
+        assert_corrupt(open(config), &t.path().join(reported));
+    }
+
+    #[test]
+    fn sqlite_reports_a_file_that_is_not_a_database_as_corrupt() {
+        garbage_is_corrupt("kv.sqlite", "kv.sqlite", SqliteEngine::open);
+    }
+
+    #[test]
+    fn redb_reports_a_file_that_is_not_a_database_or_a_damaged_header_as_corrupt() {
+        garbage_is_corrupt("kv.redb", "kv.redb", RedbEngine::open);
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("kv.redb");
+        let config = EngineConfig::new(t.path(), SyncPolicy::ALWAYS);
+        RedbEngine::open(config.clone()).unwrap().close().unwrap();
+        // The header's count of data pages per region (after the magic
+        // number, god byte, padding, page size and region header pages).
+        use crate::fs::{RealFs, Vfs};
+        RealFs.open(&path).unwrap().write_at(&[0; 4], 20).unwrap();
+        assert_corrupt(RedbEngine::open(config), &path);
+    }
+
+    #[test]
+    fn lmdb_reports_a_file_that_is_not_an_environment_as_corrupt() {
+        garbage_is_corrupt("data.mdb", "", LmdbEngine::open);
+    }
+
+    #[test]
+    fn fjall_reports_a_damaged_version_file_as_corrupt() {
+        let t = tempfile::tempdir().unwrap();
+        let config = EngineConfig::new(t.path(), SyncPolicy::ALWAYS);
+        let e = FjallEngine::open(config.clone()).unwrap();
+        e.put(b"k", b"v").unwrap();
+        e.close().unwrap();
+        let path = t.path().join("fjall");
+        garbage(&path.join("version"));
+        assert_corrupt(FjallEngine::open(config), &path);
     }
 }

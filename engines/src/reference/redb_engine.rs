@@ -24,12 +24,13 @@
 //! `Vfs` seam; the effect is the same: the name is durable before the first
 //! commit is acknowledged.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use redb::{Database, Durability, ReadableDatabase, TableDefinition};
 
-use super::{lib_err, Cadence, CAPABILITIES};
+use super::lifecycle::Lifecycle;
+use super::{LibError, CAPABILITIES};
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats, BULK_LOAD_SYNC_EVERY};
 use crate::fs::EngineDir;
 use crate::{Error, Result};
@@ -39,17 +40,47 @@ const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kv");
 /// redb behind the `Engine` trait.
 #[derive(Debug)]
 pub struct RedbEngine {
-    /// `None` after close: dropping the database releases its file lock.
-    db: std::sync::RwLock<Option<Database>>,
-    path: PathBuf,
-    cadence: Cadence,
-    closed: AtomicBool,
-    user_bytes: AtomicU64,
+    /// Closing drops the database, which releases its file lock.
+    life: Lifecycle<Database>,
     /// [`EngineConfig::bulk_load`]: commits are `Durability::None` except
     /// every [`BULK_LOAD_SYNC_EVERY`]th, and `sync`/`close` commit durably.
     bulk_load: bool,
     /// Commits since the last durable one (bulk load only).
     unsynced: AtomicU64,
+}
+
+/// A redb error of any of its types (opening, transactions, tables,
+/// commits), judged as the one `redb::Error` they all convert into.
+struct RedbError {
+    text: String,
+    corrupted: bool,
+}
+
+impl RedbError {
+    fn new<E: Into<redb::Error> + fmt::Display>(e: E) -> Self {
+        let text = e.to_string();
+        // redb reports a file that does not hold a redb database (its magic
+        // number is wrong) as an I/O error of kind `InvalidData`, and damage
+        // within one as `Corrupted`.
+        let corrupted = match e.into() {
+            redb::Error::Corrupted(_) => true,
+            redb::Error::Io(io) => io.kind() == std::io::ErrorKind::InvalidData,
+            _ => false,
+        };
+        RedbError { text, corrupted }
+    }
+}
+
+impl fmt::Display for RedbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl LibError for RedbError {
+    fn is_corruption(&self) -> bool {
+        self.corrupted
+    }
 }
 
 impl RedbEngine {
@@ -65,20 +96,16 @@ impl RedbEngine {
             }
             dir.sync()?;
         }
-        let db = Database::create(&path).map_err(|e| lib_err("redb", &path, e))?;
+        let db = Database::create(&path)
+            .map_err(|e| super::lib_err("redb", &path, RedbError::new(e)))?;
         let engine = RedbEngine {
-            db: std::sync::RwLock::new(Some(db)),
-            path,
-            cadence: Cadence::new(config.policy),
-            closed: AtomicBool::new(false),
-            user_bytes: AtomicU64::new(0),
+            life: Lifecycle::new("redb", "redb", path, config.policy, db),
             bulk_load: config.bulk_load,
             unsynced: AtomicU64::new(0),
         };
         // Create the table durably so reads never meet a missing table.
         {
-            let g = engine.db()?;
-            let db = g.as_ref().ok_or(Error::Closed)?;
+            let db = engine.life.get()?;
             let tx = db.begin_write().map_err(|e| engine.err(e))?;
             tx.open_table(TABLE).map_err(|e| engine.err(e))?;
             tx.commit().map_err(|e| engine.err(e))?;
@@ -86,25 +113,17 @@ impl RedbEngine {
         Ok(engine)
     }
 
-    fn err(&self, e: impl std::fmt::Display) -> Error {
-        lib_err("redb", &self.path, e)
-    }
-
-    fn db(&self) -> Result<std::sync::RwLockReadGuard<'_, Option<Database>>> {
-        if self.closed.load(Relaxed) {
-            return Err(Error::Closed);
-        }
-        Ok(self.db.read().unwrap_or_else(|p| p.into_inner()))
+    fn err<E: Into<redb::Error> + fmt::Display>(&self, e: E) -> Error {
+        self.life.err(RedbError::new(e))
     }
 
     fn write(&self, key: &[u8], value: Option<&[u8]>) -> Result<()> {
-        let g = self.db()?;
-        let db = g.as_ref().ok_or(Error::Closed)?;
+        let db = self.life.get()?;
         let mut tx = db.begin_write().map_err(|e| self.err(e))?;
         // `redb_supports` admits only durable policies, so every commit is
         // `Immediate` (redb's default, set here so no default can change it),
         // except in a bulk load, which is made durable at its end.
-        self.cadence.durable_now();
+        self.life.durable_now();
         let durable =
             !self.bulk_load || self.unsynced.fetch_add(1, Relaxed) + 1 >= BULK_LOAD_SYNC_EVERY;
         let durability = if durable {
@@ -126,8 +145,7 @@ impl RedbEngine {
             }
         }
         tx.commit().map_err(|e| self.err(e))?;
-        self.user_bytes
-            .fetch_add((key.len() + value.map_or(0, <[u8]>::len)) as u64, Relaxed);
+        self.life.stored(key, value);
         Ok(())
     }
 }
@@ -143,12 +161,8 @@ impl Engine for RedbEngine {
         self.write(key, Some(value))
     }
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let g = self.db()?;
-        let tx = g
-            .as_ref()
-            .ok_or(Error::Closed)?
-            .begin_read()
-            .map_err(|e| self.err(e))?;
+        let db = self.life.get()?;
+        let tx = db.begin_read().map_err(|e| self.err(e))?;
         let t = tx.open_table(TABLE).map_err(|e| self.err(e))?;
         Ok(t.get(key)
             .map_err(|e| self.err(e))?
@@ -163,12 +177,8 @@ impl Engine for RedbEngine {
         end: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let g = self.db()?;
-        let tx = g
-            .as_ref()
-            .ok_or(Error::Closed)?
-            .begin_read()
-            .map_err(|e| self.err(e))?;
+        let db = self.life.get()?;
+        let tx = db.begin_read().map_err(|e| self.err(e))?;
         let t = tx.open_table(TABLE).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for item in t.range::<&[u8]>(start..).map_err(|e| self.err(e))? {
@@ -181,12 +191,8 @@ impl Engine for RedbEngine {
         Ok(out)
     }
     fn sync(&self) -> Result<()> {
-        let g = self.db()?;
-        let mut tx = g
-            .as_ref()
-            .ok_or(Error::Closed)?
-            .begin_write()
-            .map_err(|e| self.err(e))?;
+        let db = self.life.get()?;
+        let mut tx = db.begin_write().map_err(|e| self.err(e))?;
         tx.set_durability(Durability::Immediate)
             .map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
@@ -199,20 +205,12 @@ impl Engine for RedbEngine {
         if self.bulk_load && self.unsynced.load(Relaxed) > 0 {
             self.sync()?;
         }
-        self.closed.store(true, Relaxed);
         // Dropping the database releases the file lock so it can be reopened.
-        self.db.write().unwrap_or_else(|p| p.into_inner()).take();
+        drop(self.life.close());
         Ok(())
     }
     fn stats(&self) -> EngineStats {
-        let mut s = EngineStats {
-            user_bytes: self.user_bytes.load(Relaxed),
-            log_writes: self.cadence.writes(),
-            ..EngineStats::default()
-        };
-        s.notes
-            .insert("io".into(), "redb's own I/O (not through the Vfs)".into());
-        s
+        self.life.stats()
     }
 }
 
