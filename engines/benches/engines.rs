@@ -87,9 +87,15 @@ fn engines_bench(c: &mut Criterion) {
         }
         if info.capabilities.point_reads || info.capabilities.range_scans {
             let dir = tempfile::tempdir().expect("temp dir");
-            let e = info
-                .open(EngineConfig::new(dir.path(), SyncPolicy::NONE))
-                .expect("open engine");
+            // The reads are measured on data loaded under `none`; an
+            // engine that refuses `none` (redb) has no such data.
+            let e = match info.open(EngineConfig::new(dir.path(), SyncPolicy::NONE)) {
+                Ok(e) => e,
+                Err(err) => {
+                    eprintln!("{}/get_existing, scan_100: skipped: {err}", info.name);
+                    continue;
+                }
+            };
             let n = 100_000u64;
             for i in 0..n {
                 e.put(&key(i), &value).expect("load");
