@@ -110,6 +110,11 @@ fn edges(dir: &Path) -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
     let modules: BTreeSet<Vec<String>> = files.iter().map(|f| module_path(f, &src)).collect();
     let mut graph: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
     for f in &files {
+        // A `tests.rs` beside a module is its `#[cfg(test)] mod tests;`:
+        // test code, like the `#[cfg(test)]` tail of a file.
+        if f.file_name().is_some_and(|n| n == "tests.rs") {
+            continue;
+        }
         let from = module_path(f, &src);
         let text = std::fs::read_to_string(f).unwrap();
         // Only non-test code counts, and not comments (doc links).
