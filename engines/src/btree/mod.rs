@@ -5,6 +5,7 @@
 //! - [`page`]: byte layout of tree pages and the meta page.
 //! - [`node`]: search, insert with splits, delete with merges, range scans
 //!   over leaf sibling links (the rebalancing done is spelled out there).
+//! - [`cache`]: the cached pages, indexed by page id.
 //! - [`pager`]: the page cache with dirty tracking, the free list, and
 //!   checkpoints through the doublewrite file.
 //! - [`wal`]: the redo log, one file per checkpoint generation.
@@ -95,6 +96,7 @@
 //! `stats().notes["recovery"]`): `none` promises nothing, but recovery
 //! never fails and never returns a value that was not written.
 
+mod cache;
 pub mod node;
 pub mod page;
 pub mod pager;
@@ -447,6 +449,7 @@ impl Engine for Btree {
         notes.insert("pages".into(), pager.meta.page_count.to_string());
         notes.insert("free_pages".into(), pager.meta.free_count.to_string());
         notes.insert("cached_pages".into(), pager.cached_pages().to_string());
+        notes.insert("cache_capacity_pages".into(), pager.capacity().to_string());
         notes.insert("dirty_pages".into(), pager.dirty_pages().to_string());
         notes.insert("page_reads".into(), counts.reads.to_string());
         notes.insert("replayed_records".into(), self.replayed.to_string());

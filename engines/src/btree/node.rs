@@ -20,6 +20,7 @@
 //!   redistributed otherwise, and entries are never moved between leaves
 //!   except by a merge: pages may be under-full, never over-full.
 
+use super::cache::{upper_bound, View};
 use super::page::{leaf_entry_size, Node, PageId, HEADER, INTERNAL_ENTRY_OVERHEAD};
 use super::pager::Pager;
 use crate::{Error, Result};
@@ -32,6 +33,18 @@ type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// A page to check: id, lower and upper key bound, depth.
 type Pending = (PageId, Option<Vec<u8>>, Option<Vec<u8>>, usize);
+
+/// What [`Tree::validate`] saw of one page.
+enum Seen {
+    Leaf {
+        fits: bool,
+        ordered: bool,
+        bounded: bool,
+        n: usize,
+    },
+    Internal(Vec<Vec<u8>>, Vec<PageId>),
+    Free,
+}
 
 /// A B+tree on a pager.
 #[derive(Debug)]
@@ -80,34 +93,45 @@ impl Tree {
     /// Descends to the leaf that holds (or would hold) `key`.
     fn descend(&mut self, key: &[u8]) -> Result<(Path, PageId)> {
         let mut path = Vec::new();
+        let leaf = self.walk(key, Some(&mut path))?;
+        Ok((path, leaf))
+    }
+
+    /// The leaf that holds (or would hold) `key`, recording the internal
+    /// pages passed in `path` (reads pass none and allocate nothing).
+    fn walk(&mut self, key: &[u8], mut path: Option<&mut Path>) -> Result<PageId> {
         let mut id = self.pager.meta.root;
-        loop {
-            match self.pager.node(id)? {
-                Node::Internal { keys, children } => {
-                    let i = keys.partition_point(|k| k.as_slice() <= key);
+        for _ in 0..=64 {
+            match self.pager.searchable(id)? {
+                View::Internal {
+                    keys,
+                    children,
+                    hints,
+                } => {
+                    let i = upper_bound(hints, |i| &keys[i], key);
                     let Some(&child) = children.get(i) else {
                         return Err(self.corrupt(id, "internal page with too few children"));
                     };
-                    path.push((id, i));
+                    if let Some(path) = path.as_deref_mut() {
+                        path.push((id, i));
+                    }
                     id = child;
                 }
-                Node::Leaf { .. } => return Ok((path, id)),
-                Node::Free { .. } => return Err(self.corrupt(id, "free page linked in the tree")),
-            }
-            if path.len() > 64 {
-                return Err(self.corrupt(id, "tree deeper than 64 levels (a cycle)"));
+                View::Leaf(_) => return Ok(id),
+                View::Free => return Err(self.corrupt(id, "free page linked in the tree")),
             }
         }
+        Err(self.corrupt(id, "tree deeper than 64 levels (a cycle)"))
     }
 
     /// The value of `key`.
     pub fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let (_, leaf) = self.descend(key)?;
-        match self.pager.node(leaf)? {
-            Node::Leaf { entries, .. } => Ok(entries
-                .binary_search_by(|(k, _)| k.as_slice().cmp(key))
-                .ok()
-                .map(|i| entries[i].1.clone())),
+        let leaf = self.walk(key, None)?;
+        match self.pager.searchable(leaf)? {
+            View::Leaf(leaf) => {
+                let (i, found) = leaf.lower_bound(key);
+                Ok(found.then(|| leaf.value(i).to_vec()))
+            }
             _ => Ok(None),
         }
     }
@@ -378,23 +402,24 @@ impl Tree {
         if limit == 0 {
             return Ok(out);
         }
-        let (_, mut leaf) = self.descend(start)?;
+        let mut leaf = self.walk(start, None)?;
         let mut hops = 0u64;
         while leaf != 0 {
-            let Node::Leaf { entries, next } = self.pager.node(leaf)? else {
+            let View::Leaf(view) = self.pager.searchable(leaf)? else {
                 return Err(self.corrupt(leaf, "sibling link to a non-leaf page"));
             };
-            let from = entries.partition_point(|(k, _)| k.as_slice() < start);
-            for (k, v) in &entries[from..] {
-                if end.is_some_and(|e| k.as_slice() >= e) {
+            let (from, _) = view.lower_bound(start);
+            for i in from..view.len() {
+                let k = view.key(i);
+                if end.is_some_and(|e| k >= e) {
                     return Ok(out);
                 }
-                out.push((k.clone(), v.clone()));
+                out.push((k.to_vec(), view.value(i).to_vec()));
                 if out.len() >= limit {
                     return Ok(out);
                 }
             }
-            leaf = *next;
+            leaf = view.next;
             hops += 1;
             if hops > u64::from(self.pager.meta.page_count) {
                 return Err(self.corrupt(leaf, "cycle in the leaf sibling links"));
@@ -418,57 +443,81 @@ impl Tree {
             if !live.insert(id) {
                 return Err(self.corrupt(id, format!("page {id} reachable twice")));
             }
-            let node = self.pager.node(id)?.clone();
-            if node.size() > page_bytes {
-                return Err(self.corrupt(id, format!("page {id} over-full")));
-            }
             let in_range = |k: &[u8]| {
                 lo.as_deref().is_none_or(|l| k >= l) && hi.as_deref().is_none_or(|h| k < h)
             };
-            match node {
-                Node::Leaf { entries, .. } => {
+            // Leaves are checked in place (a packed leaf stays packed);
+            // internal pages, few, are copied out.
+            let node = match self.pager.searchable(id)? {
+                View::Leaf(leaf) => {
+                    let n = leaf.len();
+                    Seen::Leaf {
+                        fits: leaf.size() <= page_bytes,
+                        ordered: (1..n).all(|i| leaf.key(i - 1) < leaf.key(i)),
+                        bounded: (0..n).all(|i| in_range(leaf.key(i))),
+                        n,
+                    }
+                }
+                View::Internal { keys, children, .. } => {
+                    Seen::Internal(keys.to_vec(), children.to_vec())
+                }
+                View::Free => Seen::Free,
+            };
+            let (keys, children) = match node {
+                Seen::Leaf {
+                    fits,
+                    ordered,
+                    bounded,
+                    n,
+                } => {
+                    if !fits {
+                        return Err(self.corrupt(id, format!("page {id} over-full")));
+                    }
                     if *leaf_depth.get_or_insert(depth) != depth {
                         return Err(self.corrupt(id, format!("leaf {id} at depth {depth}")));
                     }
-                    if !entries.windows(2).all(|w| w[0].0 < w[1].0) {
+                    if !ordered {
                         return Err(self.corrupt(id, format!("leaf {id} out of order")));
                     }
-                    if !entries.iter().all(|(k, _)| in_range(k)) {
+                    if !bounded {
                         return Err(
                             self.corrupt(id, format!("leaf {id} has a key outside its bounds"))
                         );
                     }
-                    keys_seen += entries.len() as u64;
+                    keys_seen += n as u64;
                     leaves.push((lo.clone(), id));
+                    continue;
                 }
-                Node::Internal { keys, children } => {
-                    if children.len() != keys.len() + 1 || children.is_empty() {
-                        return Err(
-                            self.corrupt(id, format!("internal {id}: keys/children mismatch"))
-                        );
-                    }
-                    if !keys.windows(2).all(|w| w[0] < w[1]) || !keys.iter().all(|k| in_range(k)) {
-                        return Err(
-                            self.corrupt(id, format!("internal {id}: separators out of order"))
-                        );
-                    }
-                    for (i, &c) in children.iter().enumerate() {
-                        let clo = if i == 0 {
-                            lo.clone()
-                        } else {
-                            Some(keys[i - 1].clone())
-                        };
-                        let chi = if i == keys.len() {
-                            hi.clone()
-                        } else {
-                            Some(keys[i].clone())
-                        };
-                        stack.push((c, clo, chi, depth + 1));
-                    }
-                }
-                Node::Free { .. } => {
-                    return Err(self.corrupt(id, format!("free page {id} in the tree")))
-                }
+                Seen::Internal(keys, children) => (keys, children),
+                Seen::Free => return Err(self.corrupt(id, format!("free page {id} in the tree"))),
+            };
+            let size = HEADER
+                + 4
+                + keys
+                    .iter()
+                    .map(|k| INTERNAL_ENTRY_OVERHEAD + k.len())
+                    .sum::<usize>();
+            if size > page_bytes {
+                return Err(self.corrupt(id, format!("page {id} over-full")));
+            }
+            if children.len() != keys.len() + 1 || children.is_empty() {
+                return Err(self.corrupt(id, format!("internal {id}: keys/children mismatch")));
+            }
+            if !keys.windows(2).all(|w| w[0] < w[1]) || !keys.iter().all(|k| in_range(k)) {
+                return Err(self.corrupt(id, format!("internal {id}: separators out of order")));
+            }
+            for (i, &c) in children.iter().enumerate() {
+                let clo = if i == 0 {
+                    lo.clone()
+                } else {
+                    Some(keys[i - 1].clone())
+                };
+                let chi = if i == keys.len() {
+                    hi.clone()
+                } else {
+                    Some(keys[i].clone())
+                };
+                stack.push((c, clo, chi, depth + 1));
             }
         }
         // Leaves in key order (by lower bound; the leftmost has none).
@@ -477,8 +526,8 @@ impl Tree {
         let mut id = leaves.first().map_or(0, |l| l.1);
         while id != 0 && walk.len() <= leaves.len() {
             walk.push(id);
-            id = match self.pager.node(id)? {
-                Node::Leaf { next, .. } => *next,
+            id = match self.pager.searchable(id)? {
+                View::Leaf(leaf) => leaf.next,
                 _ => return Err(self.corrupt(id, format!("sibling link to non-leaf {id}"))),
             };
         }

@@ -58,8 +58,7 @@
 //! count x (page id u32, page image), crc32 u32 of everything before it
 //! ```
 
-use std::collections::HashMap;
-
+use super::cache::{PageTable, Slot, View};
 use super::page::{self, Meta, Node, PageId};
 use crate::fs::{EngineDir, FileHandle};
 use crate::policy::SyncPolicy;
@@ -71,13 +70,6 @@ pub const DATA: &str = "data.pages";
 pub const DWB: &str = "data.dwb";
 const DWB_MAGIC: u64 = u64::from_le_bytes(*b"BTREEDW2");
 const DWB_HEADER: usize = 24;
-
-#[derive(Debug)]
-struct Slot {
-    node: Node,
-    dirty: bool,
-    last_use: u64,
-}
 
 /// Bytes written by the pager, by file.
 #[derive(Debug, Clone, Copy, Default)]
@@ -99,7 +91,7 @@ pub struct Pager {
     dwb: FileHandle,
     page_bytes: usize,
     cap: usize,
-    cache: HashMap<PageId, Slot>,
+    cache: PageTable,
     tick: u64,
     dirty: usize,
     /// Page count of the data file's meta page (the last checkpoint):
@@ -220,7 +212,7 @@ impl Pager {
             dwb,
             page_bytes,
             cap: cache_pages,
-            cache: HashMap::with_capacity(cache_pages + 64),
+            cache: PageTable::with_capacity(meta.page_count as usize),
             tick: 0,
             dirty: 0,
             durable_pages: meta.page_count,
@@ -247,7 +239,7 @@ impl Pager {
     fn load(&mut self, id: PageId) -> Result<&mut Slot> {
         self.tick += 1;
         let tick = self.tick;
-        if !self.cache.contains_key(&id) {
+        if !self.cache.contains(id) {
             if id == 0 || id >= self.meta.page_count {
                 return Err(Error::corrupt(
                     self.file.path(),
@@ -259,28 +251,18 @@ impl Pager {
                 ));
             }
             let off = self.offset(id);
-            let mut b = std::mem::take(&mut self.scratch);
-            b.resize(self.page_bytes, 0);
-            let read = self.file.read_at(&mut b, off);
-            let node = read.and_then(|()| page::decode(&b, self.file.path(), off));
-            self.scratch = b;
-            let node = node?;
+            let mut b = vec![0u8; self.page_bytes];
+            self.file.read_at(&mut b, off)?;
+            let page = page::read(b, self.file.path(), off)?;
             self.counts.reads += 1;
             if self.cache.len() >= self.cap {
                 self.evict();
             }
-            self.cache.insert(
-                id,
-                Slot {
-                    node,
-                    dirty: false,
-                    last_use: tick,
-                },
-            );
+            self.cache.insert(id, Slot::read(page, tick));
         }
         let slot = self
             .cache
-            .get_mut(&id)
+            .get_mut(id)
             .ok_or_else(|| Error::corrupt("data.pages", 0, "page missing from the cache"))?;
         slot.last_use = tick;
         Ok(slot)
@@ -296,20 +278,26 @@ impl Pager {
             .cache
             .iter()
             .filter(|(_, s)| !s.dirty)
-            .map(|(id, s)| (s.last_use, *id))
+            .map(|(id, s)| (s.last_use, id))
             .collect();
         if clean.len() > excess {
             clean.select_nth_unstable(excess - 1);
             clean.truncate(excess);
         }
         for (_, id) in clean {
-            self.cache.remove(&id);
+            self.cache.remove(id);
         }
     }
 
     /// A page, to read.
     pub fn node(&mut self, id: PageId) -> Result<&Node> {
-        Ok(&self.load(id)?.node)
+        Ok(self.load(id)?.node())
+    }
+
+    /// A page and the prefixes of its keys, to search (see
+    /// [`super::cache::upper_bound`]).
+    pub fn searchable(&mut self, id: PageId) -> Result<View<'_>> {
+        Ok(self.load(id)?.searchable())
     }
 
     /// A page, to modify (marked dirty).
@@ -320,8 +308,8 @@ impl Pager {
         if newly_dirty {
             self.dirty += 1;
         }
-        match self.cache.get_mut(&id) {
-            Some(slot) => Ok(&mut slot.node),
+        match self.cache.get_mut(id) {
+            Some(slot) => Ok(slot.node_mut()),
             None => Err(Error::corrupt(
                 "data.pages",
                 0,
@@ -371,11 +359,7 @@ impl Pager {
 
     fn put_dirty(&mut self, id: PageId, node: Node) {
         self.tick += 1;
-        let slot = Slot {
-            node,
-            dirty: true,
-            last_use: self.tick,
-        };
+        let slot = Slot::new(node, true, self.tick);
         match self.cache.insert(id, slot) {
             Some(old) if old.dirty => {}
             _ => self.dirty += 1,
@@ -393,6 +377,11 @@ impl Pager {
         self.cap - (self.cap / 16).max(1)
     }
 
+    /// Pages the cache holds before it evicts.
+    pub fn capacity(&self) -> usize {
+        self.cap
+    }
+
     /// Pages in the cache.
     pub fn cached_pages(&self) -> usize {
         self.cache.len()
@@ -408,7 +397,7 @@ impl Pager {
             .cache
             .iter()
             .filter(|(_, s)| s.dirty)
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id)
             .collect();
         ids.sort_unstable();
         // Pages past the last checkpoint's page count hold nothing the
@@ -422,8 +411,8 @@ impl Pager {
         let mut image = std::mem::take(&mut self.scratch);
         let mut fresh = Vec::with_capacity((ids.len() - split) * entry);
         for id in &ids[split..] {
-            if let Some(slot) = self.cache.get(id) {
-                page::encode_into(&slot.node, pb, &mut image);
+            if let Some(slot) = self.cache.get(*id) {
+                slot.encode_into(pb, &mut image);
                 fresh.extend_from_slice(&id.to_le_bytes());
                 fresh.extend_from_slice(&image);
             }
@@ -437,8 +426,8 @@ impl Pager {
         dwb.extend_from_slice(&0u32.to_le_bytes());
         dwb.extend_from_slice(&page::encode_meta(&self.meta, pb));
         for id in &ids[..split] {
-            if let Some(slot) = self.cache.get(id) {
-                page::encode_into(&slot.node, pb, &mut image);
+            if let Some(slot) = self.cache.get(*id) {
+                slot.encode_into(pb, &mut image);
                 dwb.extend_from_slice(&id.to_le_bytes());
                 dwb.extend_from_slice(&image);
             }
