@@ -139,6 +139,12 @@ pub struct EngineConfig {
     /// pages (write amplification 6 instead of 57 for 600k random inserts;
     /// see the btree module's `## Page cache size`).
     pub cache_pages: usize,
+    /// Memory for an engine's own cache of file data, in bytes: the lsm's
+    /// block cache, SQLite's page cache and fjall's block cache (bitcask,
+    /// loghash and LMDB read through the kernel's page cache; the btree
+    /// has `cache_pages`). Default 128 MiB, like the btree's default. The
+    /// runner sets both from the memory available (the guide's "Caches").
+    pub cache_bytes: u64,
     /// Immutable files that trigger a merge/compaction (bitcask, loghash,
     /// lsm). Default 4.
     pub merge_trigger_files: usize,
@@ -185,6 +191,7 @@ impl EngineConfig {
             memtable_bytes: 64 << 20,
             page_bytes: 4096,
             cache_pages: 32_768,
+            cache_bytes: 128 << 20,
             merge_trigger_files: 4,
             background_maintenance: true,
             checkpoint_bytes: 16 << 20,

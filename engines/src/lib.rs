@@ -23,6 +23,7 @@ pub mod record;
 pub mod recycle;
 pub mod reference;
 pub mod registry;
+pub mod search;
 pub mod syncer;
 pub mod wal;
 pub mod worker;

@@ -209,7 +209,7 @@ fn run_in(
     let counters = counting.counters();
     let events = EventLog::shared();
     let mut cfg = EngineConfig::with_vfs(dir, Arc::new(counting), plan.policy);
-    cfg.cache_pages = cache_pages(cfg.page_bytes);
+    size_caches(&mut cfg);
     cfg.background_maintenance = true;
     cfg.events = Events::to(events.clone());
     let engine: Arc<dyn Engine> = Arc::from(plan.engine.open(cfg)?);
@@ -325,7 +325,7 @@ fn load(
         plan.policy
     };
     let mut cfg = EngineConfig::with_vfs(dir, base, load_policy);
-    cfg.cache_pages = cache_pages(cfg.page_bytes);
+    size_caches(&mut cfg);
     // The load is synced and closed below before anything is measured.
     cfg.bulk_load = true;
     let engine: Arc<dyn Engine> = Arc::from(plan.engine.open(cfg)?);
@@ -345,24 +345,27 @@ fn load(
     Ok(())
 }
 
+/// Sizes the engines' own caches for a cell: a quarter of the memory
+/// available when the cell starts, never below the engines' defaults, for
+/// every engine that keeps a cache (the btree's pages, the lsm's blocks,
+/// SQLite's pages, fjall's blocks). A cache sized from the machine is what
+/// a deployment gets (InnoDB's guidance is half or more of a dedicated
+/// server, fjall's 20-25% of memory); a quarter leaves the kernel's page
+/// cache room for the engines that read through it (bitcask, loghash,
+/// LMDB). Caches fill only with what the cell touches, so a small data
+/// set costs no more.
+fn size_caches(cfg: &mut EngineConfig) {
+    let quarter = sys::available_memory().map_or(0, |b| b / 4);
+    cfg.cache_bytes = cfg.cache_bytes.max(quarter);
+    let pages = cfg.cache_bytes / cfg.page_bytes as u64;
+    cfg.cache_pages = usize::try_from(pages)
+        .unwrap_or(usize::MAX)
+        .clamp(cfg.cache_pages, u32::MAX as usize);
+}
+
 /// The warm-up (duration mode only: with an operation count it would eat
 /// the operations the measured phase is meant to run). Returns one in how
 /// many operations the measured phase times.
-/// The btree's page cache in a measured cell: a quarter of the memory
-/// available when the cell starts, never below the engines' default of
-/// 32,768 pages. A buffer pool sized from the machine is what a B-tree
-/// deployment gets (InnoDB's guidance is half or more of a dedicated
-/// server); a quarter leaves the kernel's page cache room for the files
-/// of the reference engines that read through it (LMDB, fjall). The cache
-/// fills only with pages the cell touches, so a small tree costs no more.
-fn cache_pages(page_bytes: usize) -> usize {
-    let default = EngineConfig::new("", SyncPolicy::NONE).cache_pages;
-    let quarter = sys::available_memory().map_or(0, |b| b / 4 / page_bytes as u64);
-    usize::try_from(quarter)
-        .unwrap_or(usize::MAX)
-        .clamp(default, u32::MAX as usize)
-}
-
 fn warm_up(
     engine: &dyn Engine,
     streams: &mut [OpStream],

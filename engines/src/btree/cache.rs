@@ -9,6 +9,7 @@
 //! pages); the vector grows with the highest id cached.
 
 use super::page::{self, Node, PackedLeaf, PageId, ReadPage};
+use crate::search::{lower_bound, prefix};
 
 /// A cached page.
 #[derive(Debug)]
@@ -192,53 +193,6 @@ impl Slot {
     }
 }
 
-/// The first 8 bytes of `key` as a big-endian number, zero padded: keys in
-/// order have prefixes in order (`prefix(a) < prefix(b)` implies `a < b`),
-/// so a search compares these numbers, which lie next to each other in
-/// memory, and dereferences a key only among those sharing its prefix. A
-/// decoded page holds each key in its own allocation: a binary search over
-/// the keys themselves missed the CPU cache at nearly every step, and
-/// `memcmp` was 40% of a point read's time at 2M keys.
-pub fn prefix(key: &[u8]) -> u64 {
-    let mut b = [0u8; 8];
-    let n = key.len().min(8);
-    b[..n].copy_from_slice(&key[..n]);
-    u64::from_be_bytes(b)
-}
-
-/// Index of the first key greater than `key` (the count of keys `<= key`),
-/// in sorted `keys` with prefixes `hints`.
-pub fn upper_bound<'a>(hints: &[u64], key_at: impl Fn(usize) -> &'a [u8], key: &[u8]) -> usize {
-    let p = prefix(key);
-    let lo = hints.partition_point(|&h| h < p);
-    let hi = lo + hints[lo..].partition_point(|&h| h <= p);
-    let mut i = lo;
-    while i < hi && key_at(i) <= key {
-        i += 1;
-    }
-    i
-}
-
-/// Index of the first key not less than `key`, and whether it equals `key`.
-pub fn lower_bound<'a>(
-    hints: &[u64],
-    key_at: impl Fn(usize) -> &'a [u8],
-    key: &[u8],
-) -> (usize, bool) {
-    let p = prefix(key);
-    let lo = hints.partition_point(|&h| h < p);
-    let hi = lo + hints[lo..].partition_point(|&h| h <= p);
-    let mut i = lo;
-    while i < hi {
-        match key_at(i).cmp(key) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Equal => return (i, true),
-            std::cmp::Ordering::Greater => break,
-        }
-    }
-    (i, false)
-}
-
 /// Cached pages by id.
 #[derive(Debug, Default)]
 pub struct PageTable {
@@ -317,54 +271,6 @@ mod tests {
 
     fn slot(next: PageId) -> Slot {
         Slot::new(Node::Free { next }, false, 0)
-    }
-
-    /// Every search of every key (and of keys between and around them)
-    /// against a plain search, over keys that share prefixes, are prefixes
-    /// of each other, end in zero bytes or are empty.
-    #[test]
-    fn hinted_searches_agree_with_plain_ones() {
-        let mut keys: Vec<Vec<u8>> = vec![
-            b"".to_vec(),
-            b"a".to_vec(),
-            b"a\0".to_vec(),
-            b"a\0\0".to_vec(),
-            b"abcdefgh".to_vec(),
-            b"abcdefgh\0".to_vec(),
-            b"abcdefgha".to_vec(),
-            b"abcdefghb".to_vec(),
-            b"abcdefghbb".to_vec(),
-            b"abcdefgi".to_vec(),
-            b"k000000000000042".to_vec(),
-            b"k000000000000043".to_vec(),
-            vec![0xff; 9],
-        ];
-        keys.sort();
-        let entries = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
-        let mut leaf = Slot::new(Node::Leaf { entries, next: 0 }, false, 0);
-        let View::Leaf(view) = leaf.searchable() else {
-            panic!("a leaf");
-        };
-        let hints = view.hints;
-        let mut probes = keys.clone();
-        probes.extend(keys.iter().map(|k| [k.as_slice(), b"\0"].concat()));
-        probes.extend(keys.iter().map(|k| [k.as_slice(), b"\xff"].concat()));
-        probes.extend(
-            keys.iter()
-                .filter_map(|k| k.split_last().map(|(_, h)| h.to_vec())),
-        );
-        for p in &probes {
-            let at = |i: usize| keys[i].as_slice();
-            let upper = keys.partition_point(|k| k.as_slice() <= p.as_slice());
-            assert_eq!(upper_bound(hints, at, p), upper, "upper bound of {p:?}");
-            let lower = keys.partition_point(|k| k.as_slice() < p.as_slice());
-            let found = keys.get(lower).is_some_and(|k| k == p);
-            assert_eq!(
-                lower_bound(hints, at, p),
-                (lower, found),
-                "lower bound of {p:?}"
-            );
-        }
     }
 
     #[test]

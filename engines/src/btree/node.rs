@@ -20,9 +20,10 @@
 //!   redistributed otherwise, and entries are never moved between leaves
 //!   except by a merge: pages may be under-full, never over-full.
 
-use super::cache::{upper_bound, View};
+use super::cache::View;
 use super::page::{leaf_entry_size, Node, PageId, HEADER, INTERNAL_ENTRY_OVERHEAD};
 use super::pager::Pager;
+use crate::search::upper_bound;
 use crate::{Error, Result};
 
 /// Path from the root to a leaf: (internal page, index of the child taken).

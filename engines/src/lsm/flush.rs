@@ -24,6 +24,18 @@ use super::{lock, sst_name, wal_name, Inner};
 type Pending = (u64, ReplaceFile, TableWriter);
 
 impl Inner {
+    /// Flushes both memtables (at close, with the flush thread stopped).
+    pub(super) fn flush_for_close(&self) -> Result<()> {
+        self.flush()?;
+        let mut w = lock(&self.wal);
+        if self.tree().mem.map.is_empty() {
+            return Ok(());
+        }
+        self.rotate_memtable(&mut w)?;
+        drop(w);
+        self.flush()
+    }
+
     /// Flushes the immutable memtable, if any, to a level-0 table.
     pub(super) fn flush(&self) -> Result<()> {
         let _one = lock(&self.maintenance);
@@ -147,7 +159,11 @@ impl Inner {
     fn finish_table(&self, (id, rf, w): Pending, out: &mut Vec<Arc<Table>>) -> Result<u64> {
         let size = w.finish()?;
         rf.commit()?;
-        out.push(Table::open(id, self.dir.open_file(&sst_name(id))?)?);
+        out.push(Table::open(
+            id,
+            self.dir.open_file(&sst_name(id))?,
+            &self.cache,
+        )?);
         Ok(size)
     }
 }

@@ -58,6 +58,7 @@
 //! was promised; under every other policy it is an error.
 
 mod bloom;
+pub mod cache;
 mod compaction;
 mod flush;
 pub mod manifest;
@@ -233,6 +234,8 @@ struct Inner {
     torn_bytes: u64,
     dropped: Vec<String>,
     signal: Arc<Signal>,
+    /// Checked data blocks of the tables (see [`cache`]).
+    cache: Arc<cache::BlockCache>,
 }
 
 /// The LSM tree engine.
@@ -334,6 +337,10 @@ impl Inner {
             "recycled_wal_files".into(),
             lock(&self.wal_pool).recycled().to_string(),
         );
+        stats.notes.insert(
+            "block_cache".into(),
+            format!("{} of {} bytes", self.cache.bytes(), self.cache.capacity()),
+        );
         stats
     }
 }
@@ -383,10 +390,14 @@ impl Engine for Lsm {
             return Ok(());
         }
         let stopped = self.worker.stop();
+        // A clean close flushes the memtable, as the btree checkpoints: the
+        // next open replays nothing and starts with an empty memtable
+        // (LevelDB and RocksDB write what they replay to a level-0 table
+        // at open instead). Same flush, same ordering, as any other.
+        stopped.and_then(|()| self.inner.flush_for_close())?;
         self.inner.syncer.close(&|| self.inner.wal_file())?;
         let mut w = lock(&self.inner.wal);
-        lock(&self.inner.wal_pool).release(&mut w.log)?;
-        stopped
+        lock(&self.inner.wal_pool).release(&mut w.log)
     }
     fn stats(&self) -> EngineStats {
         self.inner.stats()

@@ -21,6 +21,8 @@ use crate::engine::EngineConfig;
 use crate::fs::EngineDir;
 use crate::logfile;
 use crate::policy::SyncPolicy;
+
+use super::cache::BlockCache;
 use crate::record;
 use crate::recycle::LogPool;
 use crate::syncer::Syncer;
@@ -57,8 +59,9 @@ impl Lsm {
         config.validate()?;
         let dir = EngineDir::open(config.vfs.clone(), &config.dir, config.policy)?
             .with_events(config.events.clone());
-        let rec = recover(&dir, config.policy)?;
-        let inner = Arc::new(Inner::start(dir, &config, rec)?);
+        let cache = BlockCache::new(config.cache_bytes);
+        let rec = recover(&dir, config.policy, &cache)?;
+        let inner = Arc::new(Inner::start(dir, &config, rec, cache)?);
         let signal = inner.signal.clone();
         let handle = if inner.background {
             let w = inner.clone();
@@ -80,12 +83,12 @@ impl Lsm {
 }
 
 /// Recovers the directory (see the module doc).
-fn recover(dir: &EngineDir, policy: SyncPolicy) -> Result<Recovered> {
+fn recover(dir: &EngineDir, policy: SyncPolicy, cache: &Arc<BlockCache>) -> Result<Recovered> {
     dir.remove_temporaries()?;
     let best_effort = !policy.syncs_data();
     let mut dropped = Vec::new();
     let manifest = load_manifest(dir, best_effort, &mut dropped)?;
-    let version = open_tables(dir, &manifest, best_effort, &mut dropped)?;
+    let version = open_tables(dir, &manifest, best_effort, &mut dropped, cache)?;
     let (next_table, gens) = remove_unlisted(dir, &manifest, &version)?;
     let (mem, max_seq, torn_bytes) = replay(dir, policy, &gens)?;
     Ok(Recovered {
@@ -123,6 +126,7 @@ fn open_tables(
     manifest: &Manifest,
     best_effort: bool,
     dropped: &mut Vec<String>,
+    cache: &Arc<BlockCache>,
 ) -> Result<Version> {
     let mut version = Version::default();
     version
@@ -132,7 +136,7 @@ fn open_tables(
         for &id in ids {
             match dir
                 .open_file(&sst_name(id))
-                .and_then(|f| Table::open(id, f))
+                .and_then(|f| Table::open(id, f, cache))
             {
                 Ok(t) => version.levels[level].push(t),
                 Err(e) if best_effort => dropped.push(format!("table {id}: {e}")),
@@ -202,7 +206,12 @@ fn replay(dir: &EngineDir, policy: SyncPolicy, gens: &[u64]) -> Result<(Memtable
 impl Inner {
     /// The engine's state over what recovery found, writing to a new WAL
     /// generation.
-    fn start(dir: EngineDir, config: &EngineConfig, rec: Recovered) -> Result<Inner> {
+    fn start(
+        dir: EngineDir,
+        config: &EngineConfig,
+        rec: Recovered,
+        cache: Arc<BlockCache>,
+    ) -> Result<Inner> {
         let policy = config.policy;
         let Recovered {
             manifest,
@@ -260,6 +269,7 @@ impl Inner {
             torn_bytes,
             dropped,
             signal: Arc::new(Signal::default()),
+            cache,
         })
     }
 }

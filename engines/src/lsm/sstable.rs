@@ -21,7 +21,9 @@
 use std::sync::Arc;
 
 use super::bloom;
+use super::cache::{Block, BlockCache};
 use crate::fs::{FileHandle, VFile};
+use crate::search::{lower_bound, prefix};
 use crate::{Error, Result};
 
 const MAGIC: u64 = u64::from_le_bytes(*b"LSMTBL02");
@@ -30,10 +32,6 @@ const BLOCK_TARGET: usize = 4096;
 
 /// A key's entry: `None` value is a tombstone.
 pub type Entry = (Vec<u8>, Option<Vec<u8>>);
-
-/// An entry inside a block: key, value (`None`: tombstone), and the offset
-/// of the next entry.
-type RawEntry<'a> = (&'a [u8], Option<&'a [u8]>, usize);
 
 fn u32_le(b: &[u8]) -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
@@ -186,6 +184,10 @@ pub struct Table {
     pub size: u64,
     /// Smallest key.
     pub first_key: Vec<u8>,
+    /// Checked blocks, shared by the engine's tables.
+    cache: Arc<BlockCache>,
+    /// [`prefix`] of each block's last key, to find a block.
+    index_hints: Vec<u64>,
 }
 
 fn checked<'a>(file: &dyn VFile, section: &'a [u8], offset: u64, what: &str) -> Result<&'a [u8]> {
@@ -209,7 +211,7 @@ fn checked<'a>(file: &dyn VFile, section: &'a [u8], offset: u64, what: &str) -> 
 
 impl Table {
     /// Opens and validates the footer, index and bloom filter.
-    pub fn open(id: u64, file: FileHandle) -> Result<Arc<Self>> {
+    pub fn open(id: u64, file: FileHandle, cache: &Arc<BlockCache>) -> Result<Arc<Self>> {
         let size = file.len()?;
         let bad = |off: u64, why: &str| Error::corrupt(file.path(), off, why.to_string());
         if size < FOOTER_LEN as u64 {
@@ -272,65 +274,33 @@ impl Table {
             first_key,
             id,
             file,
-            blocks,
             bloom,
             entries,
             size,
+            cache: cache.clone(),
+            index_hints: blocks.iter().map(|b| prefix(&b.last_key)).collect(),
+            blocks,
         }))
     }
 
-    /// Reads block `b` and checks its CRC; returns the entries' bytes.
-    fn read_raw(&self, b: &BlockRef) -> Result<Vec<u8>> {
+    /// Reads block `i` from the file, checks its CRC and locates its
+    /// entries.
+    fn read_block(&self, i: usize) -> Result<Block> {
+        let b = &self.blocks[i];
         let mut raw = vec![0u8; b.len as usize];
         self.file.read_at(&mut raw, b.offset)?;
         checked(&*self.file, &raw, b.offset, "data block")?;
         raw.truncate(raw.len() - 4);
-        Ok(raw)
+        Block::parse(raw, self.file.path(), b.offset)
     }
 
-    /// The entry of block `b` at `p` of its body: key, value (`None`: a
-    /// tombstone) and the offset of the next entry.
-    fn entry_at<'a>(&self, b: &BlockRef, body: &'a [u8], p: usize) -> Result<RawEntry<'a>> {
-        if p + 9 > body.len() {
-            return Err(Error::corrupt(
-                self.file.path(),
-                b.offset,
-                "truncated entry",
-            ));
+    /// Block `i`, through the cache (reads) or not (compactions).
+    fn block(&self, i: usize, cached: bool) -> Result<Arc<Block>> {
+        if !cached {
+            return self.read_block(i).map(Arc::new);
         }
-        let tomb = body[p] & 1 == 1;
-        let klen = u32_le(&body[p + 1..]) as usize;
-        let vlen = u32_le(&body[p + 5..]) as usize;
-        let end = (p + 9).saturating_add(klen).saturating_add(vlen);
-        if end > body.len() {
-            return Err(Error::corrupt(
-                self.file.path(),
-                b.offset,
-                "entry past block end",
-            ));
-        }
-        let key = &body[p + 9..p + 9 + klen];
-        let value = (!tomb).then(|| &body[p + 9 + klen..end]);
-        Ok((key, value, end))
-    }
-
-    /// Calls `f(key, value)` for each entry of a block body, in order,
-    /// until it returns false.
-    fn each_entry(
-        &self,
-        b: &BlockRef,
-        body: &[u8],
-        mut f: impl FnMut(&[u8], Option<&[u8]>) -> bool,
-    ) -> Result<()> {
-        let mut p = 0usize;
-        while p < body.len() {
-            let (key, value, end) = self.entry_at(b, body, p)?;
-            if !f(key, value) {
-                break;
-            }
-            p = end;
-        }
-        Ok(())
+        let n = u32::try_from(i).unwrap_or(u32::MAX);
+        self.cache.get_or_load(self.id, n, || self.read_block(i))
     }
 
     /// Largest key.
@@ -345,7 +315,7 @@ impl Table {
 
     /// Index of the first block that can hold `key` (its last key >= key).
     fn block_for(&self, key: &[u8]) -> usize {
-        self.blocks.partition_point(|b| b.last_key.as_slice() < key)
+        lower_bound(&self.index_hints, |i| &self.blocks[i].last_key, key).0
     }
 
     /// `Some(Some(v))` value, `Some(None)` tombstone, `None` not in this table.
@@ -354,36 +324,33 @@ impl Table {
             return Ok(None);
         }
         let i = self.block_for(key);
-        let Some(b) = self.blocks.get(i) else {
+        if i >= self.blocks.len() {
             return Ok(None);
-        };
-        let body = self.read_raw(b)?;
-        let mut found = None;
-        self.each_entry(b, &body, |k, v| {
-            if k == key {
-                found = Some(v.map(<[u8]>::to_vec));
-            }
-            found.is_none() && k < key
-        })?;
-        Ok(found)
+        }
+        let block = self.block(i, true)?;
+        let (at, found) = block.lower_bound(key);
+        Ok(found.then(|| block.value(at).map(<[u8]>::to_vec)))
     }
 
-    /// Entries with key >= `start`, in order, read block by block and
-    /// decoded one entry at a time (only the entries taken are copied).
+    /// Entries with key >= `start`, in order, read block by block through
+    /// the cache (only the entries taken are copied).
     pub fn iter_from(self: &Arc<Self>, start: &[u8]) -> TableIter {
         TableIter {
             table: self.clone(),
             next_block: self.block_for(start),
             block: None,
-            body: Vec::new(),
             pos: 0,
             start: start.to_vec(),
+            cached: true,
         }
     }
 
-    /// Every entry, in order.
+    /// Every entry, in order, read without the cache (compactions).
     pub fn all(self: &Arc<Self>) -> TableIter {
-        self.iter_from(&[])
+        TableIter {
+            cached: false,
+            ..self.iter_from(&[])
+        }
     }
 }
 
@@ -392,12 +359,14 @@ impl Table {
 pub struct TableIter {
     table: Arc<Table>,
     next_block: usize,
-    /// The block `body` holds.
-    block: Option<usize>,
-    body: Vec<u8>,
+    /// The block being read.
+    block: Option<Arc<Block>>,
+    /// Next entry of `block`.
     pos: usize,
-    /// Entries below it are skipped (it only matters in the first block).
+    /// Entries below it are skipped (by the first block's search).
     start: Vec<u8>,
+    /// Whether blocks go through the cache.
+    cached: bool,
 }
 
 impl Iterator for TableIter {
@@ -405,32 +374,23 @@ impl Iterator for TableIter {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(bi) = self.block.filter(|_| self.pos < self.body.len()) {
-                let t = &self.table;
-                match t.entry_at(&t.blocks[bi], &self.body, self.pos) {
-                    Ok((k, v, end)) => {
-                        self.pos = end;
-                        if k < self.start.as_slice() {
-                            continue;
-                        }
-                        if !self.start.is_empty() {
-                            self.start.clear();
-                        }
-                        return Some(Ok((k.to_vec(), v.map(<[u8]>::to_vec))));
-                    }
-                    Err(e) => {
-                        self.block = None;
-                        self.next_block = usize::MAX;
-                        return Some(Err(e));
-                    }
-                }
+            if let Some(b) = self.block.as_ref().filter(|b| self.pos < b.len()) {
+                let i = self.pos;
+                self.pos += 1;
+                return Some(Ok((b.key(i).to_vec(), b.value(i).map(<[u8]>::to_vec))));
             }
-            let b = self.table.blocks.get(self.next_block)?;
-            match self.table.read_raw(b) {
-                Ok(body) => {
-                    self.body = body;
-                    self.pos = 0;
-                    self.block = Some(self.next_block);
+            if self.next_block >= self.table.blocks.len() {
+                self.block = None;
+                return None;
+            }
+            match self.table.block(self.next_block, self.cached) {
+                Ok(b) => {
+                    self.pos = if self.start.is_empty() {
+                        0
+                    } else {
+                        b.lower_bound(&std::mem::take(&mut self.start)).0
+                    };
+                    self.block = Some(b);
                     self.next_block += 1;
                 }
                 Err(e) => {

@@ -51,7 +51,10 @@ impl FjallEngine {
         let dir = EngineDir::open(config.vfs.clone(), &config.dir, config.policy)?;
         let path = dir.join("fjall");
         let e = |x: fjall::Error| super::lib_err("fjall", &path, x);
-        let db = Database::builder(&path).open().map_err(e)?;
+        let db = Database::builder(&path)
+            .cache_size(config.cache_bytes)
+            .open()
+            .map_err(e)?;
         let kv = db
             .keyspace("kv", KeyspaceCreateOptions::default)
             .map_err(e)?;

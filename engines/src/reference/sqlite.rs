@@ -41,8 +41,10 @@ impl SqliteEngine {
             SyncMode::None => "OFF",
             _ => "FULL",
         };
+        // The page cache gets the shared budget (a negative size is KiB).
+        let kib = (config.cache_bytes / 1024).max(1);
         conn.execute_batch(&format!(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; CREATE TABLE IF NOT EXISTS kv(key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;"
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA cache_size=-{kib}; CREATE TABLE IF NOT EXISTS kv(key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;"
         ))
         .map_err(e)?;
         Ok(SqliteEngine {
