@@ -650,3 +650,56 @@ fn a_panicking_background_merge_poisons_the_engine() {
         );
     }
 }
+
+/// Sealed data files are read through a memory mapping (no read call
+/// reaches the filesystem for their records), and damage to a sealed
+/// record is still caught by its checksum, not returned as a value.
+#[test]
+fn sealed_files_are_read_mapped_and_their_damage_is_still_caught() {
+    for name in HASH_ENGINES {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let counting = CountingFs::new(RealFs::shared());
+        let counters = counting.counters();
+        let cfg = config(tmp.path(), Arc::new(counting), SyncPolicy::NONE, false);
+        let e = engines::registry::open(name, cfg).expect("open");
+        for i in 0..400 {
+            e.put(&key(i), &value(i, 0, 64)).expect("put");
+        }
+        let before = counters.snapshot().read_calls;
+        for i in 0..300 {
+            assert_eq!(
+                e.get(&key(i)).expect("get"),
+                Some(value(i, 0, 64)),
+                "{name}"
+            );
+        }
+        let calls = counters.snapshot().read_calls - before;
+        assert!(
+            calls < 10,
+            "{name}: {calls} read calls for 300 sealed records"
+        );
+
+        // Damage the last byte of the first sealed file's first record (a
+        // value byte), under the running engine, from outside it.
+        #[allow(clippy::disallowed_methods)]
+        let first = std::fs::read_dir(tmp.path())
+            .expect("list")
+            .filter_map(|d| d.ok().map(|d| d.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "data" || x == "log"))
+            .min()
+            .expect("a data file");
+        let at = (HEADER_LEN + key(0).len() + 64 - 1) as u64;
+        #[allow(clippy::disallowed_methods, clippy::disallowed_types)]
+        {
+            use std::os::unix::fs::FileExt;
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&first)
+                .expect("open");
+            f.write_all_at(&[0xA5], at).expect("damage");
+        }
+        let damaged = (0..300).filter(|&i| e.get(&key(i)).is_err()).count();
+        assert_eq!(damaged, 1, "{name}: one damaged record is an error");
+        e.close().expect("close");
+    }
+}

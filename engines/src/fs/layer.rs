@@ -9,8 +9,9 @@
 
 use std::fmt::Debug;
 use std::path::Path;
+use std::sync::Arc;
 
-use super::{FileHandle, VFile, Vfs};
+use super::{FileHandle, Mapping, VFile, Vfs};
 use crate::Result;
 
 /// A [`Vfs`] that forwards to [`VfsLayer::inner`] unless it overrides an
@@ -125,6 +126,11 @@ pub trait FileLayer: Send + Sync + Debug {
     fn path(&self) -> &Path {
         self.inner().path()
     }
+    /// See [`VFile::map`]. A layer that changes what reads return must
+    /// override it (to `None`), or its reads would be bypassed.
+    fn map(&self, len: u64) -> Result<Option<Arc<Mapping>>> {
+        self.inner().map(len)
+    }
 }
 
 impl<T: FileLayer> VFile for T {
@@ -154,5 +160,8 @@ impl<T: FileLayer> VFile for T {
     }
     fn path(&self) -> &Path {
         FileLayer::path(self)
+    }
+    fn map(&self, len: u64) -> Result<Option<Arc<Mapping>>> {
+        FileLayer::map(self, len)
     }
 }

@@ -40,6 +40,7 @@
 mod counting;
 mod dir;
 mod layer;
+mod mapping;
 pub mod profile;
 mod real;
 pub mod sim;
@@ -47,6 +48,7 @@ pub mod sim;
 pub use counting::{file_kind, new_latency_histogram, CountingFs, IoCounters, IoSnapshot};
 pub use dir::{EngineDir, ReplaceFile};
 pub use layer::{FileLayer, VfsLayer};
+pub use mapping::Mapping;
 pub use profile::{DataOrder, FsyncFailure, NameCommit, NameOrder, Profile, ProfileRules};
 pub use real::RealFs;
 pub use sim::{
@@ -111,6 +113,14 @@ pub trait VFile: Send + Sync + Debug {
     fn sync_all(&self) -> Result<()>;
     /// The path the file was opened under (for error messages).
     fn path(&self) -> &Path;
+
+    /// Maps the file's first `len` bytes read-only, where the filesystem
+    /// can ([`Mapping`]); `None` where it cannot, and the caller reads with
+    /// `read_at`. Only for a file nobody writes or truncates again.
+    fn map(&self, len: u64) -> Result<Option<Arc<Mapping>>> {
+        let _ = len;
+        Ok(None)
+    }
 
     /// Whether the file is empty.
     fn is_empty(&self) -> Result<bool> {

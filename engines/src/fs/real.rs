@@ -7,7 +7,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::{FileHandle, VFile, Vfs};
+use super::{FileHandle, Mapping, VFile, Vfs};
 use crate::{Error, Result};
 
 /// The real filesystem through `std::fs`: `pread`/`pwrite`, `fdatasync`,
@@ -107,6 +107,10 @@ impl Vfs for RealFs {
 }
 
 impl VFile for RealFile {
+    fn map(&self, len: u64) -> Result<Option<Arc<Mapping>>> {
+        Ok(Mapping::new(&self.file, len, &self.path)?.map(Arc::new))
+    }
+
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
         self.file.read_exact_at(buf, offset).map_err(|e| {
             if e.kind() == ErrorKind::UnexpectedEof {

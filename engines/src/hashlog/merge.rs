@@ -363,14 +363,7 @@ impl<'a> MergeOutput<'a> {
                     .inner
                     .dir
                     .open_file(&(self.inner.flavor.data_name)(id))?;
-                Ok((
-                    id,
-                    DataFile {
-                        handle,
-                        len,
-                        hint_len,
-                    },
-                ))
+                Ok((id, DataFile::sealed(handle, len, hint_len)))
             })
             .collect()
     }

@@ -80,7 +80,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 
 use crate::combine::Combiner;
 use crate::engine::{Capabilities, Engine, EngineStats};
-use crate::fs::{EngineDir, FileHandle};
+use crate::fs::{EngineDir, FileHandle, Mapping};
 use crate::logfile::LogFile;
 use crate::record;
 use crate::syncer::Syncer;
@@ -135,6 +135,52 @@ struct DataFile {
     len: u64,
     /// Length of its hint file (0 if none).
     hint_len: u64,
+    /// The file mapped once immutable, where the filesystem maps files:
+    /// a point read then copies the record out of memory instead of
+    /// paying a `pread` (at 2M keys the system call was a fifth of a
+    /// read's time).
+    map: Option<Arc<Mapping>>,
+}
+
+impl DataFile {
+    /// The active file (written, not mapped).
+    fn active(handle: FileHandle) -> DataFile {
+        DataFile {
+            handle,
+            len: 0,
+            hint_len: 0,
+            map: None,
+        }
+    }
+
+    /// An immutable file of `len` bytes, mapped where the filesystem can.
+    fn sealed(handle: FileHandle, len: u64, hint_len: u64) -> DataFile {
+        let mut f = DataFile::active(handle);
+        f.hint_len = hint_len;
+        f.seal(len);
+        f
+    }
+
+    /// The file is immutable from now on at `len` bytes: maps it (a file
+    /// that cannot be mapped is read with `read_at`).
+    fn seal(&mut self, len: u64) {
+        self.len = len;
+        self.map = self.handle.map(len).ok().flatten();
+    }
+}
+
+/// The value of the record `bytes` (read at `offset` of `file`), which
+/// must hold `key`.
+fn value_of(bytes: &[u8], key: &[u8], file: &FileHandle, offset: u64) -> Result<Option<Vec<u8>>> {
+    match record::decode(bytes) {
+        Ok((r, _)) if r.key == key => Ok(r.value.map(<[u8]>::to_vec)),
+        Ok(_) => Err(Error::corrupt(
+            file.path(),
+            offset,
+            "record holds a different key",
+        )),
+        Err(e) => Err(Error::corrupt(file.path(), offset, e.reason())),
+    }
 }
 
 /// What readers see: the keydir and the files it points into, switched
@@ -303,20 +349,20 @@ impl Inner {
                     "keydir points into a file the engine does not have",
                 ));
             };
+            let (start, len) = (loc.offset as usize, loc.len as usize);
+            if let Some(bytes) = f
+                .map
+                .as_ref()
+                .and_then(|m| m.bytes().get(start..start + len))
+            {
+                return value_of(bytes, key, &f.handle, loc.offset);
+            }
             (f.handle.clone(), loc)
         };
         // The handle stays readable even if a merge removes the file now.
         let mut buf = vec![0u8; loc.len as usize];
         file.read_at(&mut buf, loc.offset)?;
-        match record::decode(&buf) {
-            Ok((r, _)) if r.key == key => Ok(r.value.map(<[u8]>::to_vec)),
-            Ok(_) => Err(Error::corrupt(
-                file.path(),
-                loc.offset,
-                "record holds a different key",
-            )),
-            Err(e) => Err(Error::corrupt(file.path(), loc.offset, e.reason())),
-        }
+        value_of(&buf, key, &file, loc.offset)
     }
 
     fn stats(&self) -> EngineStats {

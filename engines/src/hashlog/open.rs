@@ -69,25 +69,11 @@ impl Inner {
         let mut immutable_bytes = 0;
         for (id, (handle, len, hint_len)) in rec.files {
             immutable_bytes += len;
-            files.insert(
-                id,
-                DataFile {
-                    handle,
-                    len,
-                    hint_len,
-                },
-            );
+            files.insert(id, DataFile::sealed(handle, len, hint_len));
         }
         let active_id = rec.max_id + 1;
         let active = dir.create(&(flavor.data_name)(active_id))?;
-        files.insert(
-            active_id,
-            DataFile {
-                handle: active.clone(),
-                len: 0,
-                hint_len: 0,
-            },
-        );
+        files.insert(active_id, DataFile::active(active.clone()));
         let reserve_step = logfile::reserve_step(config.policy, config.segment_bytes);
         let syncer = Syncer::for_dir(config.policy, &dir);
         Ok(Inner {

@@ -138,17 +138,10 @@ impl Inner {
         let file = self.dir.create(&(self.flavor.data_name)(id))?;
         let mut t = self.tables_write();
         if let Some(old) = t.files.get_mut(&w.id) {
-            old.len = w.log.len();
+            old.seal(w.log.len());
         }
         t.immutable_bytes += w.log.len();
-        t.files.insert(
-            id,
-            DataFile {
-                handle: file.clone(),
-                len: 0,
-                hint_len: 0,
-            },
-        );
+        t.files.insert(id, DataFile::active(file.clone()));
         t.active = id;
         drop(t);
         w.id = id;
