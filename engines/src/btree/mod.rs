@@ -20,9 +20,16 @@
 //! place; new pages once), so write amplification falls roughly with the
 //! cache size until the tree fits (`tests/amplification.rs` measures it;
 //! figures in docs/measurements.md).
-//! Size the cache to the working set where memory allows; about 128 MiB
-//! (32,768 pages, InnoDB's default buffer pool) is the suggested default
-//! for benchmark runs of a few seconds.
+//! Size the cache to the working set where memory allows; 128 MiB (32,768
+//! pages, InnoDB's default buffer pool) is the default, and `bench-runner`
+//! gives it a quarter of the memory available (the guide's "Caches").
+//!
+//! Clean leaves read from the file stay in the cache as their page image
+//! ([`page::PackedLeaf`]): a get or a scan finds its entries in place, and a
+//! leaf is decoded into a [`page::Node`] only when it changes. Every
+//! cached page keeps the 8-byte prefixes of its keys in one array
+//! ([`crate::search`]), so a search compares numbers lying next to each
+//! other and dereferences one key.
 //!
 //! ## Format
 //!

@@ -15,9 +15,14 @@
 //! tree lock, so gets and scans only wait for the brief swap of the table
 //! lists.
 //!
+//! Reads go through a block cache of checked, indexed data blocks
+//! ([`cache`], `EngineConfig::cache_bytes`) shared by the tables. A clean
+//! [`Engine::close`] flushes the memtable (a level-0 table, synced per
+//! policy), so a reopened engine replays nothing.
+//!
 //! The code, by job: `open.rs` recovers the directory and starts the
 //! engine; `write.rs` logs writes and rotates the memtable; `read.rs`
-//! answers gets and scans; `flush.rs` writes tables (a flush, or a
+//! answers gets and scans; `cache.rs` keeps the data blocks; `flush.rs` writes tables (a flush, or a
 //! compaction's output) and the manifest that names them;
 //! `compaction.rs` picks and runs compaction steps; this file holds the
 //! state they share and the [`Engine`] face.
