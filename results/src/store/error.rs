@@ -71,13 +71,13 @@ pub enum StoreError {
         valid: Vec<String>,
     },
     /// A filter's value is not of its column's type.
-    #[error("`{column}={value}`: {reason}")]
+    #[error("`{column}` holds {reason}, not `{value}`")]
     BadValue {
         /// The column.
         column: String,
         /// The value given.
         value: String,
-        /// What the column holds.
+        /// What the column holds (`whole numbers`).
         reason: String,
     },
     /// A run id that is not in the store.

@@ -219,7 +219,7 @@ fn bound(kind: Kind, f: &Filter) -> Result<Option<Value>> {
     let bad = |reason: &str| StoreError::BadValue {
         column: f.column.clone(),
         value: f.value.clone(),
-        reason: format!("`{}` holds {reason}", f.column),
+        reason: reason.to_string(),
     };
     if f.value.is_empty() && kind != Kind::Text {
         return Ok(None);

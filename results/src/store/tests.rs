@@ -351,7 +351,7 @@ fn filters_pick_cells_and_their_histograms() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("threads=many") && e.contains("whole numbers"),
+        e.contains("`threads` holds whole numbers, not `many`"),
         "{e}"
     );
     let e = "policy".parse::<Filter>().unwrap_err().to_string();

@@ -38,7 +38,10 @@ pub(crate) fn insert(tx: &Transaction, f: &FolderContent) -> rusqlite::Result<Ad
             |r| r.get(0),
         )
         .optional()?;
-    let source = f.dir.display().to_string();
+    let source = std::fs::canonicalize(&f.dir)
+        .unwrap_or_else(|_| f.dir.clone())
+        .display()
+        .to_string();
     let version = i64::try_from(f.format_version).unwrap_or(i64::MAX);
     let folder_id = match existing {
         Some(id) => {
