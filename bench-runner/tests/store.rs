@@ -180,6 +180,16 @@ fn compare_from_the_store_is_compare_of_the_folders() {
             "{f}"
         );
     }
+    let busy = t.path().join("busy");
+    std::fs::create_dir(&busy).unwrap();
+    std::fs::write(busy.join("mine.txt"), "x").unwrap();
+    refused(
+        &run(
+            &["plot", "--runs", "vm-20260101-000000", "--store"],
+            &[s, Path::new("--out"), &busy],
+        ),
+        &["busy", "not empty"],
+    );
     refused(
         &run(
             &["plot", "--store"],
@@ -368,6 +378,8 @@ fn commands_add_their_finished_folder() {
             "3",
             "--threads",
             "0",
+            "--label",
+            "crash-box",
             "--store",
         ],
         &[&store, Path::new("--out"), &crash],

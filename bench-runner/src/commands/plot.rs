@@ -33,8 +33,15 @@ pub fn plot_stored(
     out: Option<&Path>,
 ) -> Result<(PathBuf, results::Warnings)> {
     let (label, write) = crate::output::store::one_run(store, sel)?;
-    let out = crate::cli::plan::check_out(out, false)?;
-    let dir = crate::output::folder::results_dir(out.path.as_deref(), &label, "plot")?;
+    if let Some(out) = out {
+        if std::fs::read_dir(out).is_ok_and(|mut d| d.next().is_some()) {
+            bail!(
+                "--out {} is not empty: the stored run is written into it, and its files would mix with the folder's; choose a new or empty folder",
+                out.display()
+            );
+        }
+    }
+    let dir = crate::output::folder::results_dir(out, &label, "plot")?;
     write(dir.root())?;
     drop_empty_hgrm(dir.root())?;
     plot(dir.root(), None)

@@ -90,6 +90,27 @@ pub enum StoreError {
         /// `run_id (label)` of what it holds (at most 20).
         stored: Vec<String>,
     },
+    /// Another run is stored under the run id and label of the folder
+    /// being added: it is not replaced.
+    #[error(
+        "store {path} already holds run {run_id} ({label}) from {stored} (started {started}), \
+         and {adding} is another run with the same id and label; nothing was replaced: \
+         add it to another store, or give it another label (`label` in its environment.json)"
+    )]
+    OtherRun {
+        /// The store.
+        path: PathBuf,
+        /// The run id.
+        run_id: String,
+        /// The label.
+        label: String,
+        /// The folder the stored run came from.
+        stored: String,
+        /// When the stored run started.
+        started: String,
+        /// The folder being added.
+        adding: PathBuf,
+    },
     /// A folder of a run could not be written back.
     #[error("{path}: {reason}")]
     Materialize {

@@ -195,9 +195,12 @@ fn list_files(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> Res
             continue;
         }
         let rel = format!("{prefix}{name}");
-        if path.is_dir() {
+        let kind = e.file_type().map_err(|err| io("stat", &path, err))?;
+        if kind.is_dir() {
             list_files(&path, &format!("{rel}/"), out)?;
-        } else {
+        } else if kind.is_file() || path.is_file() {
+            // A symbolic link is stored as the file it names; one to a
+            // folder is left out (it may loop).
             out.push((rel, path));
         }
     }

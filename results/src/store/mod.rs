@@ -92,7 +92,6 @@ impl Store {
     /// file that is not a store and a store of a newer schema version,
     /// before changing anything in it.
     pub fn open(path: &Path, access: Access) -> Result<Store> {
-        let sql = |e| StoreError::sqlite(path, e);
         if path.is_dir() {
             return Err(StoreError::NotAStore {
                 path: path.to_path_buf(),
@@ -104,6 +103,19 @@ impl Store {
                 path: path.to_path_buf(),
             });
         }
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+        if let Some(folder) = parent.filter(|p| !p.is_dir()) {
+            return Err(StoreError::NotAStore {
+                path: path.to_path_buf(),
+                reason: format!("its folder {} does not exist", folder.display()),
+            });
+        }
+        retry_busy(|| Store::connect(path, access))
+    }
+
+    /// Opens the store and, for writing, makes or updates its tables.
+    fn connect(path: &Path, access: Access) -> Result<Store> {
+        let sql = |e| StoreError::sqlite(path, e);
         let flags = match access {
             Access::Read => OpenFlags::SQLITE_OPEN_READ_WRITE,
             Access::Write => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
@@ -157,6 +169,10 @@ impl Store {
     /// Adds a folder read by [`read_folder`] in one transaction,
     /// replacing an earlier add of the same run id and label.
     pub fn add(&mut self, folder: &FolderContent) -> Result<Added> {
+        retry_busy(|| self.add_once(folder))
+    }
+
+    fn add_once(&mut self, folder: &FolderContent) -> Result<Added> {
         let path = self.path.clone();
         let sql = |e| StoreError::sqlite(&path, e);
         let tx = self
@@ -164,6 +180,16 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql)?;
         check_identity(&tx, &path)?;
+        if let Some((stored, started)) = write::other_run(&tx, folder).map_err(sql)? {
+            return Err(StoreError::OtherRun {
+                path,
+                run_id: folder.run_id.clone(),
+                label: folder.label.clone(),
+                stored,
+                started,
+                adding: folder.dir.clone(),
+            });
+        }
         let added = write::insert(&tx, folder).map_err(sql)?;
         tx.commit().map_err(sql)?;
         Ok(added)
@@ -195,21 +221,38 @@ impl Store {
     }
 }
 
+/// Runs `f` again while SQLite answers "database is locked" without
+/// waiting (it does so where waiting could deadlock, and while another
+/// connection turns a new store to WAL), for up to [`BUSY_TIMEOUT`].
+/// Each attempt is one transaction, rolled back when it fails.
+fn retry_busy<T>(mut f: impl FnMut() -> Result<T>) -> Result<T> {
+    let start = std::time::Instant::now();
+    loop {
+        match f() {
+            Err(StoreError::Sqlite { source, .. })
+                if source.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && start.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Checks the database is a store of a schema this binary knows; true
 /// when it is empty (a store to be made).
 fn check_identity(conn: &Connection, path: &Path) -> Result<bool> {
     let sql = |e| StoreError::sqlite(path, e);
-    let app: i64 = conn
-        .query_row("PRAGMA application_id", [], |r| r.get(0))
-        .map_err(sql)?;
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(sql)?;
-    let tables: i64 = conn
+    // One statement, so one snapshot: read one by one, another writer's
+    // commit could fall between them (its tables seen, its version not).
+    let (app, version, tables): (i64, i64, i64) = conn
         .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+            "SELECT (SELECT application_id FROM pragma_application_id()), \
+                    (SELECT user_version FROM pragma_user_version()), \
+                    (SELECT count(*) FROM sqlite_master WHERE type = 'table')",
             [],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .map_err(sql)?;
     let not_a_store = |reason: String| StoreError::NotAStore {

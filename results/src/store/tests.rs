@@ -161,6 +161,9 @@ fn adding_a_folder_again_replaces_it() {
     assert_eq!(runs[0].run_id, "h-1");
 }
 
+/// Regression: a writer opening a new store while the other made it saw
+/// its tables but not its version (three reads, two snapshots), and its
+/// switch to WAL could meet "database is locked" without waiting.
 #[test]
 fn two_writers_at_once_both_land() {
     let t = tempfile::tempdir().unwrap();
@@ -416,4 +419,54 @@ fn a_crash_folder_without_a_run_id_is_named_by_host_and_start() {
         ),
         1
     );
+}
+
+#[test]
+fn a_link_to_a_folder_is_left_out_and_a_link_to_a_file_stored() {
+    // Regression guard: following a link back to its own folder recursed
+    // without end.
+    let t = tempfile::tempdir().unwrap();
+    let dir = folder(t.path(), "a", "h-1", "ssd", &["none"]);
+    std::os::unix::fs::symlink(&dir, dir.join("loop")).unwrap();
+    std::fs::write(t.path().join("notes.txt"), "n").unwrap();
+    std::os::unix::fs::symlink(t.path().join("notes.txt"), dir.join("notes.txt")).unwrap();
+    let content = read_folder(&dir).unwrap();
+    let paths: Vec<&str> = content.files.iter().map(|f| f.path.as_str()).collect();
+    assert!(
+        paths.contains(&"notes.txt") && !paths.iter().any(|p| p.starts_with("loop")),
+        "{paths:?}"
+    );
+}
+
+#[test]
+fn a_store_in_a_missing_folder_is_named() {
+    let t = tempfile::tempdir().unwrap();
+    let e = Store::open(&t.path().join("no/such/s.db"), Access::Write)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no/such") && e.contains("does not exist"), "{e}");
+}
+
+#[test]
+fn another_run_under_the_same_id_and_label_is_not_replaced() {
+    let t = tempfile::tempdir().unwrap();
+    let store = t.path().join("s.db");
+    let first = folder(t.path(), "a", "h-1", "ssd", &["none", "always"]);
+    let second = folder(t.path(), "b", "h-1", "ssd", &["none"]);
+    let env = second.join("environment.json");
+    let mut e: Environment = crate::read_json(&env).unwrap();
+    e.started_utc = "2026-01-02T03:04:06Z".into();
+    write_json(&env, &e).unwrap();
+    add(&store, &first);
+    let content = read_folder(&second).unwrap();
+    let err = Store::open(&store, Access::Write)
+        .unwrap()
+        .add(&content)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("already holds run h-1 (ssd)") && err.contains("nothing was replaced"),
+        "{err}"
+    );
+    assert_eq!(count(&store, "SELECT count(*) FROM runs"), 2);
 }

@@ -27,10 +27,50 @@ fn all_tables() -> impl Iterator<Item = &'static str> {
         .chain(tables().unwrap_or_default().iter().map(|t| t.name))
 }
 
-/// Stores `f` in `tx`: the folder's row in `folders` (kept, with its
-/// place in the order of adds, when the run was stored before) and every
-/// file's rows, after removing that run's earlier rows.
-pub(crate) fn insert(tx: &Transaction, f: &FolderContent) -> rusqlite::Result<Added> {
+/// The environment.json value of `column` (`started_utc`, `command`) of
+/// `f`, if it has one.
+fn env_text<'a>(f: &'a FolderContent, column: &str) -> Option<&'a str> {
+    let i = ENVIRONMENT_COLUMNS.iter().position(|c| c.0 == column)?;
+    f.files.iter().find_map(|file| match &file.body {
+        Body::Environment { values, .. } => match values.get(i) {
+            Some(Value::Text(t)) => Some(t.as_str()),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+/// A different run already stored under `f`'s run id and label (run ids
+/// have one-second resolution): its folder and start time. The same run
+/// (its `environment.json` started at the same time, by the same
+/// command) may be added again; a folder without one may too.
+pub(crate) fn other_run(
+    tx: &Transaction,
+    f: &FolderContent,
+) -> rusqlite::Result<Option<(String, String)>> {
+    let stored: Option<(String, Option<String>, Option<String>)> = tx
+        .query_row(
+            "SELECT f.source, e.started_utc, e.command FROM folders AS f \
+             JOIN environment AS e USING (folder_id) WHERE f.run_id = ?1 AND f.label = ?2",
+            params![f.run_id, f.label],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((source, started, command)) = stored else {
+        return Ok(None);
+    };
+    let (new_started, new_command) = (env_text(f, "started_utc"), env_text(f, "command"));
+    if new_started.is_none() && new_command.is_none() {
+        return Ok(None);
+    }
+    let same = started.as_deref() == new_started && command.as_deref() == new_command;
+    Ok((!same).then(|| (source, started.unwrap_or_default())))
+}
+
+/// The folder's row in `folders`: made, or kept with its place in the
+/// order of adds when the run was stored before, in which case every row
+/// of that earlier add is removed. Returns its id and whether it was kept.
+fn folder_row(tx: &Transaction, f: &FolderContent) -> rusqlite::Result<(i64, bool)> {
     let existing: Option<i64> = tx
         .query_row(
             "SELECT folder_id FROM folders WHERE run_id = ?1 AND label = ?2",
@@ -67,6 +107,13 @@ pub(crate) fn insert(tx: &Transaction, f: &FolderContent) -> rusqlite::Result<Ad
             tx.last_insert_rowid()
         }
     };
+    Ok((folder_id, existing.is_some()))
+}
+
+/// Stores `f` in `tx`: the folder's row and every file's rows, replacing
+/// an earlier add of the same run id and label.
+pub(crate) fn insert(tx: &Transaction, f: &FolderContent) -> rusqlite::Result<Added> {
+    let (folder_id, replaced) = folder_row(tx, f)?;
     let identity = [
         Value::Integer(folder_id),
         Value::Text(f.run_id.clone()),
@@ -138,7 +185,7 @@ pub(crate) fn insert(tx: &Transaction, f: &FolderContent) -> rusqlite::Result<Ad
     Ok(Added {
         run_id: f.run_id.clone(),
         label: f.label.clone(),
-        replaced: existing.is_some(),
+        replaced,
         rows,
     })
 }
