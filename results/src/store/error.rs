@@ -93,21 +93,17 @@ pub enum StoreError {
     /// Another run is stored under the run id and label of the folder
     /// being added: it is not replaced.
     #[error(
-        "store {path} already holds run {run_id} ({label}) from {stored} (started {started}), \
-         and {adding} is another run with the same id and label; nothing was replaced: \
-         add it to another store, or give it another label (`label` in its environment.json)"
+        "store {path} already holds run {run} from {stored}, and {adding} is another run \
+         with the same id and label; nothing was replaced: add it to another store, or give \
+         it another label (`label` in its environment.json)"
     )]
     OtherRun {
         /// The store.
         path: PathBuf,
-        /// The run id.
-        run_id: String,
-        /// The label.
-        label: String,
-        /// The folder the stored run came from.
+        /// `run_id (label)`.
+        run: String,
+        /// The folder the stored run came from, and when it started.
         stored: String,
-        /// When the stored run started.
-        started: String,
         /// The folder being added.
         adding: PathBuf,
     },

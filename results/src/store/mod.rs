@@ -183,10 +183,8 @@ impl Store {
         if let Some((stored, started)) = write::other_run(&tx, folder).map_err(sql)? {
             return Err(StoreError::OtherRun {
                 path,
-                run_id: folder.run_id.clone(),
-                label: folder.label.clone(),
-                stored,
-                started,
+                run: format!("{} ({})", folder.run_id, folder.label),
+                stored: format!("{stored} (started {started})"),
                 adding: folder.dir.clone(),
             });
         }
