@@ -31,6 +31,9 @@
 //! through [`RunFolder::load`], which also names its run; cells are
 //! identified across runs by a [`CellKey`] and listed in the matrix order
 //! of [`sort_in_matrix_order`], policies by their [`PolicyKey`].
+//!
+//! The [`store`] keeps every file of many folders in one SQLite database
+//! and writes any of them back as a folder.
 
 pub mod capacity;
 pub mod ceilings;
@@ -46,6 +49,7 @@ mod recovery;
 mod rows;
 mod stats;
 pub mod steady;
+pub mod store;
 mod timeline;
 pub mod warnings;
 

@@ -90,6 +90,9 @@ pub struct CapacityArgs {
     /// Skip drawing charts and the report at the end.
     #[arg(long)]
     pub no_plots: bool,
+    /// The results store the finished folder is added to.
+    #[command(flatten)]
+    pub store: crate::cli::store::StoreTarget,
     /// Replace a non-empty --out results folder whole (without it such a folder is refused).
     #[arg(long)]
     pub force: bool,

@@ -101,6 +101,9 @@ pub struct CrashArgs {
     /// Steps per workload of --exhaustive (default: 2; 3 takes about ten times as long).
     #[arg(long, value_name = "N", requires = "exhaustive")]
     pub depth: Option<usize>,
+    /// The results store the finished folder is added to.
+    #[command(flatten)]
+    pub store: crate::cli::store::StoreTarget,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,

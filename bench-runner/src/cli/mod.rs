@@ -10,6 +10,7 @@ pub mod numbers;
 pub mod output;
 pub mod plan;
 pub mod recovery;
+pub mod store;
 
 use std::path::PathBuf;
 
@@ -173,6 +174,8 @@ pub enum Command {
     /// Internal: the child processes of `recovery`.
     #[command(hide = true)]
     RecoveryChild(crate::cli::recovery::RecoveryChildArgs),
+    /// Keep results folders in one SQLite results store: add folders, list the stored runs.
+    Store(crate::cli::store::StoreArgs),
 }
 
 pub use crate::cli::numbers::{seconds, whole};
@@ -259,6 +262,9 @@ pub struct RunArgs {
     /// Testing only: probe each pattern for this many milliseconds, once, with 10 syncs.
     #[arg(long, hide = true, value_name = "MS")]
     pub probe_budget_ms: Option<u64>,
+    /// The results store the finished folder is added to.
+    #[command(flatten)]
+    pub store: crate::cli::store::StoreTarget,
     /// Testing only: fail writes with ENOSPC after this many bytes per cell.
     #[arg(long, hide = true)]
     pub inject_enospc_after_bytes: Option<u64>,
@@ -288,6 +294,9 @@ pub struct ProbeArgs {
     /// Replace a non-empty --out results folder whole (without it such a folder is refused).
     #[arg(long)]
     pub force: bool,
+    /// The results store the finished folder is added to.
+    #[command(flatten)]
+    pub store: crate::cli::store::StoreTarget,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -296,19 +305,26 @@ pub struct ProbeArgs {
 /// Options of `plot`.
 #[derive(Debug, Args, Clone)]
 pub struct PlotArgs {
-    /// A results folder written by `run`.
-    pub results: PathBuf,
-    /// Where to write charts and the report (default: the results folder itself).
+    /// A results folder written by `run` (or one run of --store).
+    #[arg(required_unless_present = "store", conflicts_with = "store")]
+    pub results: Option<PathBuf>,
+    /// Where to write charts and the report (default: the results folder itself; with --store, a new folder ./bench-results/<host>-plot-<time> that also gets the run's files).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// The run read from a results store instead of a folder.
+    #[command(flatten)]
+    pub from: crate::cli::store::StoreSource,
 }
 
 /// Options of `compare`.
 #[derive(Debug, Args, Clone)]
 pub struct CompareArgs {
-    /// Two or more results folders; the first is the baseline for ratios.
-    #[arg(required = true, num_args = 2..)]
+    /// Two or more results folders (with --store, any number); the first is the baseline for ratios, the store's runs come after them.
+    #[arg(required_unless_present = "store", num_args = 1..)]
     pub results: Vec<PathBuf>,
+    /// Runs read from a results store besides the folders.
+    #[command(flatten)]
+    pub from: crate::cli::store::StoreSource,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,

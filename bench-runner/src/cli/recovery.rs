@@ -55,6 +55,9 @@ pub struct RecoveryArgs {
     /// Testing the checker only: the writing child acknowledges every measured write after the first N without making it.
     #[arg(long, hide = true, value_name = "N")]
     pub test_drop_after: Option<u64>,
+    /// The results store the finished folder is added to.
+    #[command(flatten)]
+    pub store: crate::cli::store::StoreTarget,
     /// Output options (--out adds recovery.csv to an existing run's folder).
     #[command(flatten)]
     pub output: OutputArgs,

@@ -8,11 +8,13 @@ pub mod plot;
 pub mod probe;
 pub mod recovery;
 pub mod run;
+pub mod store;
 
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 
 use crate::cli::plan::{OutputFormat, ProbeJob, RunPlan};
+use crate::cli::store::StoreCommand;
 use crate::cli::{Cli, Command};
 use crate::output;
 use crate::support::signals;
@@ -28,7 +30,11 @@ pub(crate) fn dispatch(cli: Cli, command_line: &str) -> Result<u8> {
             Ok(0)
         }
         Some(Command::Plot(args)) => {
-            let (out, warnings) = plot::plot(&args.results, args.out.as_deref())?;
+            let (out, warnings) = match (&args.results, args.from.selection()) {
+                (Some(dir), _) => plot::plot(dir, args.out.as_deref())?,
+                (None, Some((store, sel))) => plot::plot_stored(store, &sel, args.out.as_deref())?,
+                (None, None) => anyhow::bail!("plot needs a results folder, or --store FILE"),
+            };
             plot::print_warnings(&warnings);
             outln!("{}", out.display())?;
             Ok(0)
@@ -44,9 +50,14 @@ pub(crate) fn dispatch(cli: Cli, command_line: &str) -> Result<u8> {
             recovery::run(&recovery::RecoveryPlan::from_args(&args, command_line)?)
         }
         Some(Command::RecoveryChild(args)) => recovery::child(&args),
+        Some(Command::Store(args)) => match &args.command {
+            StoreCommand::Add(a) => store::add(&a.results, &a.store),
+            StoreCommand::List(a) => store::list(&a.store),
+        },
         Some(Command::Compare(args)) => {
             let out = plot::compare(
                 &args.results,
+                args.from.selection(),
                 args.output.out.as_deref(),
                 args.output.label.as_deref(),
             )?;
@@ -95,10 +106,12 @@ fn run_command(plan: &RunPlan) -> Result<u8> {
                     );
                 }
             }
+            output::store::add_finished(plan.store.as_deref(), &out)?;
             show_path(&out)?;
             Ok(0)
         }
         run::RunEnd::Interrupted => {
+            output::store::not_added(plan.store.as_deref(), &out);
             let sig = signals.received().unwrap_or(signals::StopSignal::Int);
             eprintln!(
                 "bench-runner: stopped by {}; the running cell was abandoned and its files removed from --disk; finished cells are in {}",
@@ -109,6 +122,7 @@ fn run_command(plan: &RunPlan) -> Result<u8> {
             Ok(sig.exit_code())
         }
         run::RunEnd::DiskFull => {
+            output::store::not_added(plan.store.as_deref(), &out);
             show_path(&out)?;
             Ok(crate::EXIT_ERROR)
         }

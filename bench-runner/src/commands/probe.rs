@@ -47,6 +47,7 @@ pub fn command(job: &ProbeJob) -> Result<u8> {
     warnings.extend(results::Warnings::of_probe(&rows));
     super::plot::print_warnings(&warnings);
     outln!("{}", table::probe_table(&rows))?;
+    output::store::add_finished(job.store.as_deref(), out.root())?;
     outln!("{}", out.root().display())?;
     Ok(0)
 }

@@ -1,10 +1,12 @@
 //! Results and reporting: measurements turned into rows, the results folder
-//! and its files, the progress on stderr and the tables on stdout.
+//! and its files, the results store, the progress on stderr and the tables
+//! on stdout.
 
 pub mod folder;
 pub mod progress;
 pub mod reporter;
 pub mod rows;
+pub mod store;
 pub mod table;
 
 use std::io::Write;

@@ -151,6 +151,9 @@ pub struct RunPlan {
     pub memory_estimate: u64,
     /// The measured phases' timeline: interval and `--until-steady`.
     pub timeline: TimelineSettings,
+    /// `--store`: the results store the finished folder is added to
+    /// (opened once already: it is a store this binary can write).
+    pub store: Option<PathBuf>,
 }
 
 /// The harness's own cost per operation over the null engine (ns).
@@ -261,6 +264,7 @@ impl RunPlan {
             bail!("--drop-caches needs root: it writes /proc/sys/vm/drop_caches (run as root or drop the flag)");
         }
         let warmup = args.warmup.unwrap_or(if args.quick { 0.0 } else { 0.5 });
+        let store = args.store.checked()?;
         Ok(RunPlan {
             command_line: command_line.to_string(),
             disk,
@@ -301,6 +305,7 @@ impl RunPlan {
                 ),
                 until_steady: args.until_steady.map(Duration::from_secs_f64),
             },
+            store,
         })
     }
 
@@ -359,6 +364,8 @@ pub struct ProbeJob {
     pub threads: Vec<usize>,
     /// Minimum length of each round of a pattern.
     pub per_pattern: Duration,
+    /// `--store`: the results store the finished folder is added to.
+    pub store: Option<PathBuf>,
 }
 
 impl ProbeJob {
@@ -381,6 +388,7 @@ impl ProbeJob {
             record_sizes,
             threads,
             per_pattern: Duration::from_secs_f64(args.duration),
+            store: args.store.checked()?,
         })
     }
 }

@@ -402,10 +402,12 @@ pub fn command(plan: &CapacityPlan) -> Result<u8> {
                     );
                 }
             }
+            crate::output::store::add_finished(plan.run.store.as_deref(), &out)?;
             outln!("{}", out.display())?;
             Ok(0)
         }
         CapacityEnd::Interrupted => {
+            crate::output::store::not_added(plan.run.store.as_deref(), &out);
             let sig = signals
                 .received()
                 .unwrap_or(crate::support::signals::StopSignal::Int);

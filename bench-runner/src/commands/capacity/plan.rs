@@ -159,6 +159,7 @@ impl CapacityPlan {
             no_plots: args.no_plots,
             force: args.force,
             output: args.output.clone(),
+            store: args.store.clone(),
             ..RunArgs::default()
         };
         let run = RunPlan::from_args(&run_args, command_line)?;

@@ -89,6 +89,7 @@ pub fn run(plan: &CrashPlan) -> Result<u8> {
     env.command = plan.command_line.clone();
     env.started_utc = crate::output::folder::utc_now();
     env.label = plan.label.clone().unwrap_or_else(|| env.host.clone());
+    env.run_id = crate::output::folder::run_id(&env.host);
     // Added to an existing run's folder, the run's own environment stays.
     if !out.environment().exists() {
         results::write_json(&out.environment(), &env)?;
@@ -108,6 +109,7 @@ pub fn run(plan: &CrashPlan) -> Result<u8> {
             "bench-runner: stopped by {}; every FUSE mount was undone; the finished lines are in the table above",
             sig.name()
         );
+        crate::output::store::not_added(plan.store.as_deref(), out.root());
         return Ok(sig.exit_code());
     }
     let broken = rows.iter().filter(|r| !r.promise_kept).count();
@@ -116,6 +118,7 @@ pub fn run(plan: &CrashPlan) -> Result<u8> {
             "bench-runner: {broken} line(s) broke their promise; each BROKEN line above shows the command that replays it"
         );
     }
+    crate::output::store::add_finished(plan.store.as_deref(), out.root())?;
     outln!("{}", out.root().display())?;
     Ok(if broken > 0 {
         crate::EXIT_CHECK_FAILED

@@ -66,6 +66,8 @@ pub struct CrashPlan {
     pub replay_context: ReplayContext,
     /// `--exhaustive`: its depth (steps per workload), instead of trials.
     pub exhaustive: Option<usize>,
+    /// `--store`: the results store the finished folder is added to.
+    pub store: Option<PathBuf>,
 }
 
 /// The profiles `--profile` names.
@@ -127,6 +129,10 @@ impl CrashPlan {
         if args.replay.is_some() && matches!(target, Target::Sim(_)) && policies.is_empty() {
             bail!("--replay needs a policy");
         }
+        if args.replay.is_some() && args.store.store.is_some() {
+            bail!("--store adds a results folder, and --replay writes none: drop --store");
+        }
+        let store = args.store.checked()?;
         Ok(CrashPlan {
             command_line: command_line.to_string(),
             target,
@@ -146,6 +152,7 @@ impl CrashPlan {
             quiet: args.output.quiet,
             replay_context,
             exhaustive,
+            store,
         })
     }
 }

@@ -115,6 +115,7 @@ pub fn run(plan: &RecoveryPlan) -> Result<u8> {
             sig.name(),
             out.root().display()
         );
+        crate::output::store::not_added(plan.store.as_deref(), out.root());
         outln!("{}", out.root().display())?;
         return Ok(sig.exit_code());
     }
@@ -125,6 +126,7 @@ pub fn run(plan: &RecoveryPlan) -> Result<u8> {
             crate::error_chain(&e)
         );
     }
+    crate::output::store::add_finished(plan.store.as_deref(), out.root())?;
     outln!("{}", out.root().display())?;
     let failed = rows.iter().filter(|r| !r.recovered_ok).count();
     if failed > 0 {

@@ -72,6 +72,8 @@ pub struct RecoveryPlan {
     pub quiet: bool,
     /// The command line, for environment.json.
     pub command_line: String,
+    /// `--store`: the results store the finished folder is added to.
+    pub store: Option<PathBuf>,
 }
 
 /// Parses a whole number of `what` in `lo..=hi` for option `flag`.
@@ -173,6 +175,7 @@ impl RecoveryPlan {
                 .map(|d| d.as_nanos() as u64)
                 .unwrap_or(0)
         });
+        let store = args.store.checked()?;
         Ok(RecoveryPlan {
             disk: args.disk.clone(),
             cells,
@@ -201,6 +204,7 @@ impl RecoveryPlan {
             label: args.output.label.clone(),
             quiet: args.output.quiet,
             command_line: command_line.to_string(),
+            store,
         })
     }
 }
