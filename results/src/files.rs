@@ -141,11 +141,13 @@ pub struct ResultsDir {
 }
 
 impl ResultsDir {
-    /// Creates the folder (and `hgrm/`) and checks it is writable by writing
-    /// and removing a probe file, so a bad `--out` fails before any
-    /// measurement.
+    /// Creates the folder (and `hgrm/`, `hist/`) and checks it is writable
+    /// by writing and removing a probe file, so a bad `--out` fails before
+    /// any measurement.
     pub fn create(root: &Path) -> Result<Self> {
-        fs::create_dir_all(root.join("hgrm")).map_err(|e| io("create directory", root, e))?;
+        for sub in ["hgrm", "hist"] {
+            fs::create_dir_all(root.join(sub)).map_err(|e| io("create directory", root, e))?;
+        }
         let probe = root.join(".write-test");
         write_durably(&probe, b"ok")?;
         fs::remove_file(&probe).map_err(|e| io("remove", &probe, e))?;
@@ -243,6 +245,11 @@ impl ResultsDir {
     /// `hgrm/<name>.hgrm`.
     pub fn hgrm(&self, name: &str) -> PathBuf {
         self.root.join("hgrm").join(format!("{name}.hgrm"))
+    }
+    /// `hist/<name>.hdr`: the same histogram as `hgrm/<name>.hgrm`,
+    /// serialized so it can be merged ([`crate::write_hist`]).
+    pub fn hist(&self, name: &str) -> PathBuf {
+        self.root.join("hist").join(format!("{name}.hdr"))
     }
 }
 

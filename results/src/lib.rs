@@ -11,6 +11,7 @@
 //! | `repetitions.csv` | [`RunRow`]: one row per cell and repetition |
 //! | `latency.csv` | [`LatencyRow`]: long format, cell x operation x percentile |
 //! | `hgrm/*.hgrm` | HdrHistogram percentile distributions per cell and operation |
+//! | `hist/*.hdr` | the same histograms serialized (V2+deflate), to merge exactly |
 //! | `crash.csv` | [`CrashRow`]: the durability verification table |
 //! | `skipped.csv` | [`SkippedRow`]: combinations not run, and why |
 //! | `timeline.csv` | [`TimelineRow`]: cell x repetition x interval |
@@ -41,6 +42,7 @@ mod env;
 mod files;
 mod folder;
 mod hgrm;
+mod hist;
 pub mod policy;
 mod recovery;
 mod rows;
@@ -62,6 +64,7 @@ pub use files::{
 };
 pub use folder::RunFolder;
 pub use hgrm::{parse_hgrm, write_hgrm, PERCENTILES};
+pub use hist::{merge_hists, read_hist, write_hist, OPERATIONS};
 pub use policy::{PolicyKey, SyncCadence};
 pub use recovery::{compare_recovery, RecoveryCompareRow, RecoveryRow};
 pub use rows::{CeilingRow, CrashRow, LatencyRow, ProbeRow, RunRow, SkippedRow};
@@ -135,11 +138,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// The format of the results folders this binary writes, and the newest it
 /// reads: `format_version` in `environment.json`. Version 1 is every folder
 /// written before the field existed; 2 added the field (with the columns,
-/// all optional, of that time). Raise it when a reader of today would
-/// misread a new folder, and add a fixture of the old version to
+/// all optional, of that time); 3 added `hist/` (each cell's histograms,
+/// serialized so they merge exactly). Raise it when a reader of today
+/// would misread a new folder, and add a fixture of the old version to
 /// `results/tests/fixtures` (bench-runner's `format_versions` test loads
 /// one of every version).
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// This tool's version, recorded in every results folder.
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
