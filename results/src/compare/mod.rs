@@ -373,7 +373,7 @@ mod tests {
         assert!(
             texts
                 .iter()
-                .any(|w| w.starts_with("ram: `/dev/shm/x` is on tmpfs")),
+                .any(|w| w.starts_with("ram and ram (2): `/dev/shm/x` is on tmpfs")),
             "{texts:?}"
         );
     }
