@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::{Error, Result};
 
-fn io(op: &'static str, path: &Path, source: std::io::Error) -> Error {
+pub(crate) fn io(op: &'static str, path: &Path, source: std::io::Error) -> Error {
     Error::Io {
         op,
         path: path.to_path_buf(),
@@ -38,6 +38,19 @@ pub fn write_durably(path: &Path, bytes: &[u8]) -> Result<()> {
     File::open(&dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| io("fsync directory", &dir, e))
+}
+
+/// Creates the folder `dir` (and its missing parents) and fsyncs the
+/// folder that holds it, so the new name survives a power cut.
+pub(crate) fn create_dir_durably(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir).map_err(|e| io("create directory", dir, e))?;
+    let parent = match dir.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    File::open(&parent)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io("fsync directory", &parent, e))
 }
 
 /// Serialises `rows` as CSV (header from the struct's field names) and

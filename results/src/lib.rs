@@ -40,9 +40,11 @@ pub mod compare;
 mod device;
 mod env;
 mod files;
+pub mod fleet;
 mod folder;
 mod hgrm;
 mod hist;
+pub mod names;
 pub mod policy;
 mod recovery;
 mod rows;
@@ -130,6 +132,24 @@ pub enum Error {
         /// The newest version this binary reads ([`FORMAT_VERSION`]).
         supported: u32,
     },
+    /// Folders to be merged into one are of different results formats.
+    #[error(
+        "the folders are of different results formats ({}): merge folders of one format (rerun the older machines with this bench-runner, or merge them with the bench-runner that wrote them)",
+        versions_text(.versions)
+    )]
+    FormatsDiffer {
+        /// Each folder and its `format_version`.
+        versions: Vec<(PathBuf, u64)>,
+    },
+}
+
+/// `a is version 2, b is version 3`.
+fn versions_text(versions: &[(PathBuf, u64)]) -> String {
+    versions
+        .iter()
+        .map(|(p, v)| format!("{} is version {v}", p.display()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Result alias.
@@ -139,10 +159,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// reads: `format_version` in `environment.json`. Version 1 is every folder
 /// written before the field existed; 2 added the field (with the columns,
 /// all optional, of that time); 3 added `hist/` (each cell's histograms,
-/// serialized so they merge exactly). Raise it when a reader of today
-/// would misread a new folder, and add a fixture of the old version to
-/// `results/tests/fixtures` (bench-runner's `format_versions` test loads
-/// one of every version).
+/// serialized so they merge exactly) and the fleet folders of
+/// `bench-runner merge` (`machines.csv`, `machines/`, `fleet.csv`). Raise
+/// it when a reader of today would misread a new folder, and add a fixture
+/// of the old version to `results/tests/fixtures` (bench-runner's
+/// `format_versions` test loads one of every version).
 pub const FORMAT_VERSION: u32 = 3;
 
 /// This tool's version, recorded in every results folder.

@@ -4,6 +4,7 @@
 pub mod capacity;
 pub mod crash;
 pub mod list;
+pub mod merge;
 pub mod plot;
 pub mod probe;
 pub mod recovery;
@@ -28,7 +29,8 @@ pub(crate) fn dispatch(cli: Cli, command_line: &str) -> Result<u8> {
             Ok(0)
         }
         Some(Command::Plot(args)) => {
-            let (out, warnings) = plot::plot(&args.results, args.out.as_deref())?;
+            let (out, warnings) =
+                plot::plot(&args.results, args.out.as_deref(), args.cell.as_deref())?;
             plot::print_warnings(&warnings);
             outln!("{}", out.display())?;
             Ok(0)
@@ -48,8 +50,14 @@ pub(crate) fn dispatch(cli: Cli, command_line: &str) -> Result<u8> {
             let out = plot::compare(
                 &args.results,
                 args.output.out.as_deref(),
+                args.force,
                 args.output.label.as_deref(),
             )?;
+            outln!("{}", out.display())?;
+            Ok(0)
+        }
+        Some(Command::Merge(args)) => {
+            let out = merge::merge(&args, command_line)?;
             outln!("{}", out.display())?;
             Ok(0)
         }
@@ -88,7 +96,7 @@ fn run_command(plan: &RunPlan) -> Result<u8> {
     match end {
         run::RunEnd::Finished => {
             if plan.plots {
-                if let Err(e) = plot::plot(&out, None) {
+                if let Err(e) = plot::plot(&out, None, None) {
                     eprintln!(
                         "bench-runner: charts and report not drawn: {}",
                         crate::error_chain(&e)
