@@ -42,21 +42,16 @@ pub struct CompareOptions {
     pub label: Option<String>,
 }
 
-/// Compares result folders (the first is the baseline): writes
+/// Compares result folders (the first is the baseline; a merged folder
+/// counts as its machines, so one of two machines or more will do): writes
 /// `compare.csv`, charts (`out/charts/compare_*`), `compare.md` and
-/// `compare.html` into `out`. The summary's notes list the cells missing
-/// from some runs.
+/// `compare.html` into `out`. The summary's answer says how each run
+/// differs from the baseline; its notes count the cells some runs lack.
 pub fn render_compare(
     dirs: &[PathBuf],
     out: &Path,
     opts: &CompareOptions,
 ) -> Result<ReportSummary, PlotError> {
-    if dirs.len() < 2 {
-        return Err(PlotError::NoResults {
-            path: dirs.first().cloned().unwrap_or_default(),
-            reason: "a comparison needs at least two results folders".into(),
-        });
-    }
     let cmp: Comparison = results::compare::compare(dirs)?;
     let mut figs = FigureSet::create(out, Formats::PngAndSvg)?;
     results::write_csv(&out.join("compare.csv"), &cmp.rows)?;

@@ -339,7 +339,10 @@ fn compare_needs_two_folders() {
         &plots::CompareOptions::default(),
     )
     .unwrap_err();
-    assert!(err.to_string().contains("at least two"), "{err}");
+    assert!(
+        err.to_string().contains("needs two results folders"),
+        "{err}"
+    );
 }
 
 fn cell(engine: &str, policy: &str, ops: f64) -> results::RunRow {
