@@ -62,10 +62,15 @@ pub fn render_report(
 ) -> Result<ReportSummary, PlotError> {
     let folder = results::RunFolder::load(results_dir)?;
     if results::fleet::labels(&folder.runs).len() > 1 {
-        fleet::render(&folder, out, opts)
-    } else {
-        report::render(results_dir, out, opts)
+        return fleet::render(&folder, out, opts);
     }
+    let mut summary = report::render(results_dir, out, opts)?;
+    if let Some(cell) = &opts.cell {
+        summary.notes.push(format!(
+            "--cell {cell}: this folder holds one machine's results, so there are no machines to set side by side (`bench-runner merge` makes a folder of several)"
+        ));
+    }
+    Ok(summary)
 }
 
 /// Errors drawing charts or writing the report.

@@ -20,6 +20,10 @@
 //! | `capacity_steps.csv` | [`CapacityStepRow`]: every open-loop measurement of those searches |
 //! | `recovery.csv` | [`RecoveryRow`]: reopen time against data size |
 //!
+//! A fleet folder (`bench-runner merge`) adds `machines.csv`, `machines/`
+//! (each machine's folder, whole), `fleet.csv` and `notes.md`: see
+//! [`fleet`].
+//!
 //! `environment.json`'s `format_version` ([`FORMAT_VERSION`]) says which
 //! layout the folder has; folders written before it was recorded are
 //! version 1. [`ResultsDir::open`] refuses a folder newer than this binary
