@@ -346,9 +346,12 @@ pub struct MergeArgs {
     /// Skip drawing the fleet's charts and report at the end.
     #[arg(long)]
     pub no_plots: bool,
-    /// Output options (--label names the fleet; default: fleet).
-    #[command(flatten)]
-    pub output: OutputArgs,
+    /// The fleet folder (default: a new folder ./bench-results/<host>-merge-<time>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Name of the fleet in its report and charts (default: fleet).
+    #[arg(long)]
+    pub label: Option<String>,
 }
 
 /// Options of `completions`.

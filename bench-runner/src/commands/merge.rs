@@ -19,13 +19,12 @@ const DEFAULT_LABEL: &str = "fleet";
 /// of runs, of one format), and `--out` (new, empty, or with `--force` a
 /// results folder that is none of the inputs).
 pub fn merge(args: &MergeArgs, command_line: &str) -> Result<PathBuf> {
-    let out = check_out(args.output.out.as_deref(), args.force)?;
+    let out = check_out(args.out.as_deref(), args.force)?;
     check_out_is_not_read(&out, &args.results)?;
     let sources = results::fleet::sources(&args.results).context("merge")?;
     let mut env = build_info::environment(None);
     let dir = fresh_results_dir(&out, &env.host, "merge")?;
     let label = args
-        .output
         .label
         .clone()
         .filter(|l| !l.trim().is_empty())
