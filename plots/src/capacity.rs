@@ -79,6 +79,7 @@ pub(crate) fn section(
                     .iter()
                     .map(|p| BarSeries {
                         name: p.clone(),
+                        intervals: Vec::new(),
                         style: styles.of(p),
                         values: engines
                             .iter()

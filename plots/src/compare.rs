@@ -13,6 +13,7 @@ use crate::{PlotError, ReportSummary};
 
 mod document;
 use document::compare_markdown;
+pub(crate) use document::{differences_md, env_diff_md, probes_md};
 
 /// A ratio with three significant digits (`0.00263`, `0.981`, `380`).
 fn ratio_text(r: Option<f64>) -> String {
@@ -41,41 +42,22 @@ pub struct CompareOptions {
     pub label: Option<String>,
 }
 
-/// Compares result folders (the first is the baseline): writes
+/// Compares result folders (the first is the baseline; a merged folder
+/// counts as its machines, so one of two machines or more will do): writes
 /// `compare.csv`, charts (`out/charts/compare_*`), `compare.md` and
-/// `compare.html` into `out`. The summary's notes list the cells missing
-/// from some runs.
+/// `compare.html` into `out`. The summary's answer says how each run
+/// differs from the baseline; its notes count the cells some runs lack.
 pub fn render_compare(
     dirs: &[PathBuf],
     out: &Path,
     opts: &CompareOptions,
 ) -> Result<ReportSummary, PlotError> {
-    if dirs.len() < 2 {
-        return Err(PlotError::NoResults {
-            path: dirs.first().cloned().unwrap_or_default(),
-            reason: "a comparison needs at least two results folders".into(),
-        });
-    }
     let cmp: Comparison = results::compare::compare(dirs)?;
     let mut figs = FigureSet::create(out, Formats::PngAndSvg)?;
     results::write_csv(&out.join("compare.csv"), &cmp.rows)?;
     let labels: Vec<String> = cmp.runs.iter().map(|r| r.label.clone()).collect();
     let (name, corner) = names(&cmp, &labels, opts);
-    for (workload, threads) in ordered(cmp.rows.iter().map(|r| (r.workload.clone(), r.threads))) {
-        let rows: Vec<&CompareRow> = cmp
-            .rows
-            .iter()
-            .filter(|r| r.workload == workload && r.threads == threads)
-            .collect();
-        let group = Group {
-            rows,
-            labels: &labels,
-            what: format!("{workload}, {}", thread_word(threads)),
-            id: format!("{}_t{threads}", slug(&workload)),
-            corner: &corner,
-        };
-        group.draw(&mut figs)?;
-    }
+    draw_groups(&cmp, &labels, &corner, ("compare", "run"), &mut figs)?;
     let mut md = compare_markdown(&cmp, &name, &labels, &figs);
     let capacity = compare_capacity(&cmp)?;
     if !capacity.is_empty() {
@@ -92,13 +74,45 @@ pub fn render_compare(
         charts: figs.files,
         markdown,
         html: html_path,
+        answer: cmp.differences().iter().map(ToString::to_string).collect(),
         notes: cmp
-            .missing
-            .iter()
-            .map(|(k, p)| format!("{k}: only in {}", p.join(", ")))
+            .missing_counts()
+            .map(|m| format!("{m}; those cells are not compared, and compare.md lists them"))
+            .into_iter()
             .collect(),
         warnings: cmp.warnings,
     })
+}
+
+/// The charts of every workload and thread count of `cmp`: throughput
+/// and p99 side by side, and each run's throughput against the
+/// baseline's, named `<prefix>_throughput_<id>`, ...; a run is called a
+/// `noun` (`run`, `machine`) in titles and legends.
+pub(crate) fn draw_groups(
+    cmp: &Comparison,
+    labels: &[String],
+    corner: &str,
+    (prefix, noun): (&str, &str),
+    figs: &mut FigureSet,
+) -> Result<(), PlotError> {
+    for (workload, threads) in ordered(cmp.rows.iter().map(|r| (r.workload.clone(), r.threads))) {
+        let rows: Vec<&CompareRow> = cmp
+            .rows
+            .iter()
+            .filter(|r| r.workload == workload && r.threads == threads)
+            .collect();
+        let group = Group {
+            rows,
+            labels,
+            what: format!("{workload}, {}", thread_word(threads)),
+            id: format!("{}_t{threads}", slug(&workload)),
+            corner,
+            prefix,
+            noun,
+        };
+        group.draw(figs)?;
+    }
+    Ok(())
 }
 
 /// The comparison's name (`--label`, else the run labels joined by `vs`)
@@ -133,6 +147,10 @@ struct Group<'a> {
     /// `fillrandom_t1`.
     id: String,
     corner: &'a str,
+    /// The charts' file names start with it (`compare`, `machines`).
+    prefix: &'a str,
+    /// What a run is called (`run`, `machine`).
+    noun: &'a str,
 }
 
 impl Group<'_> {
@@ -169,30 +187,33 @@ impl Group<'_> {
         let per_run =
             |f: &dyn Fn(&CompareRow) -> Option<f64>, runs: &[String]| self.per_run(&cells, f, runs);
         figs.bars(
-            &format!("compare_throughput_{id}"),
-            format!("Throughput of the same cells on each run, side by side ({what})."),
+            &format!("{}_throughput_{id}", self.prefix),
+            format!(
+                "Throughput of the same cells on each {}, side by side ({what}).",
+                self.noun
+            ),
             self.bars(
                 &names,
-                format!("Throughput by run: {what}"),
+                format!("Throughput by {}: {what}", self.noun),
                 "operations/s",
                 per_run(&|r| Some(r.ops_per_sec), self.labels),
                 None,
             ),
         )?;
         figs.bars(
-            &format!("compare_p99_{id}"),
-            format!("99th percentile latency of the same cells on each run, side by side ({what}); lower is better."),
+            &format!("{}_p99_{id}", self.prefix),
+            format!("99th percentile latency of the same cells on each {}, side by side ({what}); lower is better.", self.noun),
             self.bars(
                 &names,
-                format!("p99 latency by run: {what}"),
+                format!("p99 latency by {}: {what}", self.noun),
                 "p99 latency (µs)",
                 per_run(&|r| (r.p99_us > 0.0).then_some(r.p99_us), self.labels),
                 None,
             ),
         )?;
         figs.bars(
-            &format!("compare_ratio_{id}"),
-            format!("Throughput of each run divided by the baseline's ({base}) for the same cell ({what}); above 1 is faster than the baseline."),
+            &format!("{}_ratio_{id}", self.prefix),
+            format!("Throughput of each {} divided by the baseline's ({base}) for the same cell ({what}); above 1 is faster than the baseline.", self.noun),
             self.bars(
                 &names,
                 format!("Throughput ratio vs {base}: {what}"),
@@ -217,6 +238,7 @@ impl Group<'_> {
         runs.iter()
             .map(|l| BarSeries {
                 name: l.clone(),
+                intervals: Vec::new(),
                 style: self.labels.iter().position(|x| x == l).unwrap_or(0),
                 values: cells
                     .iter()
@@ -259,7 +281,7 @@ impl Group<'_> {
             reference,
             diverging: false,
             corner: self.corner.to_string(),
-            legend_title: "run".into(),
+            legend_title: self.noun.into(),
         }
     }
 }

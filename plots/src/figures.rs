@@ -99,8 +99,13 @@ impl FigureSet {
     /// Markdown for the figures from index `from` on: a heading, the SVG,
     /// the caption and a link to the PNG.
     pub fn markdown_since(&self, from: usize, level: &str) -> String {
+        self.markdown_between(from, self.figures.len(), level)
+    }
+
+    /// Markdown for the figures with index in `from..to`.
+    pub fn markdown_between(&self, from: usize, to: usize, level: &str) -> String {
         let mut m = String::new();
-        for f in self.figures.iter().skip(from) {
+        for f in self.figures.iter().take(to).skip(from) {
             let rel = f
                 .base
                 .strip_prefix(&self.out)

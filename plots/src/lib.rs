@@ -5,8 +5,10 @@
 //! `latency.csv`, `hgrm/`, `crash.csv`, `environment.json`, and for the
 //! charts over time `timeline.csv`, `events.csv`, `repetitions.csv`) and
 //! writes `charts/*.png` and `charts/*.svg`, `report.md` and a
-//! self-contained `report.html`. [`render_compare`] does the same for several folders
-//! side by side (`compare.csv`, `compare.md`, `compare.html`).
+//! self-contained `report.html`; a folder of several machines (`merge`)
+//! gets the fleet's report instead. [`render_compare`] does the same for
+//! several folders side by side (`compare.csv`, `compare.md`,
+//! `compare.html`).
 //!
 //! ## Format
 //!
@@ -31,6 +33,7 @@ pub mod chart;
 mod compare;
 mod crash;
 mod figures;
+mod fleet;
 mod headline;
 mod html;
 mod loaded;
@@ -42,10 +45,33 @@ mod svgtext;
 mod tables;
 mod timeline;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use compare::{render_compare, CompareOptions};
-pub use report::{render_report, ReportOptions, ReportSummary};
+pub use report::{ReportOptions, ReportSummary};
+
+/// Draws every chart and writes `report.md` and `report.html` into `out`
+/// (charts in `out/charts/`), reading only the saved files in
+/// `results_dir`. A folder with the rows of several machines (a fleet
+/// folder of `bench-runner merge`) gets the fleet's report: the machines
+/// side by side and the fleet-wide percentiles.
+pub fn render_report(
+    results_dir: &Path,
+    out: &Path,
+    opts: &ReportOptions,
+) -> Result<ReportSummary, PlotError> {
+    let folder = results::RunFolder::load(results_dir)?;
+    if results::fleet::labels(&folder.runs).len() > 1 {
+        return fleet::render(&folder, out, opts);
+    }
+    let mut summary = report::render(results_dir, out, opts)?;
+    if let Some(cell) = &opts.cell {
+        summary.notes.push(format!(
+            "--cell {cell}: this folder holds one machine's results, so there are no machines to set side by side (`bench-runner merge` makes a folder of several)"
+        ));
+    }
+    Ok(summary)
+}
 
 /// Errors drawing charts or writing the report.
 #[derive(Debug, thiserror::Error)]

@@ -160,14 +160,26 @@ fn compare_matches_cells_computes_ratios_and_lists_missing_ones() {
         .iter()
         .filter(|r| r.baseline)
         .all(|r| r.ops_ratio == Some(1.0)));
-    // btree ran only on tmpfs.
-    assert_eq!(s.notes.len(), 2, "{:?}", s.notes);
-    assert!(s
-        .notes
-        .iter()
-        .all(|n| n.starts_with("btree") && n.contains("only in tmpfs")));
+    // btree ran only on tmpfs: counted in one note, each cell listed in
+    // compare.md.
+    assert_eq!(
+        s.notes,
+        ["2 of 6 cells are not in every run: ext4-root lacks 2, tmpfs has them all; those cells are not compared, and compare.md lists them"]
+    );
+    // The answer first: how tmpfs differs from the baseline.
+    assert_eq!(s.answer.len(), 1, "{:?}", s.answer);
+    assert!(
+        s.answer[0].starts_with("tmpfs: throughput faster in "),
+        "{:?}",
+        s.answer
+    );
     let md = std::fs::read_to_string(&s.markdown).unwrap();
     assert!(md.contains("## Cells missing from some runs"));
+    assert_eq!(md.matches("only in tmpfs").count(), 2, "{md}");
+    let at = |what: &str| md.find(what).unwrap_or_else(|| panic!("no {what} in {md}"));
+    let first_section = md.lines().find(|l| l.starts_with("## ")).unwrap_or("");
+    assert!(first_section.starts_with("## Headline"), "{first_section}");
+    assert!(at("## Headline") < at("## Matched cells"));
     assert!(
         md.contains("## What differs between the machines") && md.contains("filesystem"),
         "{md}"
@@ -218,7 +230,10 @@ fn missing_optional_files_are_named_in_their_sections() {
     let s = plots::render_report(
         input.path(),
         t.path(),
-        &plots::ReportOptions { svg_only: true },
+        &plots::ReportOptions {
+            svg_only: true,
+            ..Default::default()
+        },
     )
     .unwrap();
     let md = std::fs::read_to_string(&s.markdown).unwrap();
@@ -262,7 +277,10 @@ fn the_headline_has_stall_and_memory_columns_left_empty_in_an_older_folder() {
     let s = plots::render_report(
         &fixture("run-a"),
         t.path(),
-        &plots::ReportOptions { svg_only: true },
+        &plots::ReportOptions {
+            svg_only: true,
+            ..Default::default()
+        },
     )
     .unwrap();
     let md = std::fs::read_to_string(&s.markdown).unwrap();
@@ -288,7 +306,10 @@ fn one_policy_keeps_its_look_in_every_chart() {
     plots::render_report(
         &fixture("run-a"),
         t.path(),
-        &plots::ReportOptions { svg_only: true },
+        &plots::ReportOptions {
+            svg_only: true,
+            ..Default::default()
+        },
     )
     .unwrap();
     let colour = plots::style::color(1);
@@ -318,7 +339,10 @@ fn compare_needs_two_folders() {
         &plots::CompareOptions::default(),
     )
     .unwrap_err();
-    assert!(err.to_string().contains("at least two"), "{err}");
+    assert!(
+        err.to_string().contains("needs two results folders"),
+        "{err}"
+    );
 }
 
 fn cell(engine: &str, policy: &str, ops: f64) -> results::RunRow {
@@ -451,7 +475,15 @@ fn new_columns_are_shown_with_intervals_flags_and_dashes() {
     let t = tempfile::tempdir().unwrap();
     let input = new_format_folder(t.path(), "in", 1.0);
     let out = t.path().join("out");
-    let s = plots::render_report(&input, &out, &plots::ReportOptions { svg_only: true }).unwrap();
+    let s = plots::render_report(
+        &input,
+        &out,
+        &plots::ReportOptions {
+            svg_only: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let md = std::fs::read_to_string(&s.markdown).unwrap();
     // The warnings come right after the headline, before the charts.
     let warn = md.find("syncs produced no device flush").expect(&md);
@@ -562,6 +594,7 @@ fn a_zero_on_a_log_axis_is_drawn_and_labelled() {
             subtitle: String::new(),
             series: vec![plots::chart::BarSeries {
                 name: "s".into(),
+                intervals: Vec::new(),
                 style: 0,
                 values: vec![Some(0.0), Some(1000.0)],
             }],

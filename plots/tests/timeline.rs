@@ -290,7 +290,15 @@ fn without_events_the_lines_are_drawn_and_the_caption_says_there_are_no_bands() 
     std::fs::remove_file(input.join("events.csv")).unwrap();
     std::fs::remove_file(input.join("repetitions.csv")).unwrap();
     let out = t.path().join("out");
-    let s = plots::render_report(&input, &out, &plots::ReportOptions { svg_only: true }).unwrap();
+    let s = plots::render_report(
+        &input,
+        &out,
+        &plots::ReportOptions {
+            svg_only: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let md = std::fs::read_to_string(&s.markdown).unwrap();
     assert!(md.contains("so there are no bands"), "{md}");
     // Without repetitions.csv every cell falls back to repetition 0,
@@ -489,8 +497,15 @@ fn too_many_or_too_few_cells_draw_no_overlay_and_the_report_says_why() {
     for (n, drawn) in [(1, false), (16, true), (17, false)] {
         let input = many_cells(t.path(), n);
         let out = t.path().join(format!("out{n}"));
-        let s =
-            plots::render_report(&input, &out, &plots::ReportOptions { svg_only: true }).unwrap();
+        let s = plots::render_report(
+            &input,
+            &out,
+            &plots::ReportOptions {
+                svg_only: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let overlay = out.join("charts/throughput_over_time_all_fillrandom_t1.svg");
         assert_eq!(overlay.exists(), drawn, "{n} cells");
         // The grid is drawn whatever the count.

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::{Error, Result};
 
-fn io(op: &'static str, path: &Path, source: std::io::Error) -> Error {
+pub(crate) fn io(op: &'static str, path: &Path, source: std::io::Error) -> Error {
     Error::Io {
         op,
         path: path.to_path_buf(),
@@ -38,6 +38,19 @@ pub fn write_durably(path: &Path, bytes: &[u8]) -> Result<()> {
     File::open(&dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| io("fsync directory", &dir, e))
+}
+
+/// Creates the folder `dir` (and its missing parents) and fsyncs the
+/// folder that holds it, so the new name survives a power cut.
+pub(crate) fn create_dir_durably(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir).map_err(|e| io("create directory", dir, e))?;
+    let parent = match dir.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    File::open(&parent)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io("fsync directory", &parent, e))
 }
 
 /// Serialises `rows` as CSV (header from the struct's field names) and
@@ -141,11 +154,13 @@ pub struct ResultsDir {
 }
 
 impl ResultsDir {
-    /// Creates the folder (and `hgrm/`) and checks it is writable by writing
-    /// and removing a probe file, so a bad `--out` fails before any
-    /// measurement.
+    /// Creates the folder (and `hgrm/`, `hist/`) and checks it is writable
+    /// by writing and removing a probe file, so a bad `--out` fails before
+    /// any measurement.
     pub fn create(root: &Path) -> Result<Self> {
-        fs::create_dir_all(root.join("hgrm")).map_err(|e| io("create directory", root, e))?;
+        for sub in ["hgrm", "hist"] {
+            fs::create_dir_all(root.join(sub)).map_err(|e| io("create directory", root, e))?;
+        }
         let probe = root.join(".write-test");
         write_durably(&probe, b"ok")?;
         fs::remove_file(&probe).map_err(|e| io("remove", &probe, e))?;
@@ -243,6 +258,11 @@ impl ResultsDir {
     /// `hgrm/<name>.hgrm`.
     pub fn hgrm(&self, name: &str) -> PathBuf {
         self.root.join("hgrm").join(format!("{name}.hgrm"))
+    }
+    /// `hist/<name>.hdr`: the same histogram as `hgrm/<name>.hgrm`,
+    /// serialized so it can be merged ([`crate::write_hist`]).
+    pub fn hist(&self, name: &str) -> PathBuf {
+        self.root.join("hist").join(format!("{name}.hdr"))
     }
 }
 

@@ -11,6 +11,7 @@
 //! | `repetitions.csv` | [`RunRow`]: one row per cell and repetition |
 //! | `latency.csv` | [`LatencyRow`]: long format, cell x operation x percentile |
 //! | `hgrm/*.hgrm` | HdrHistogram percentile distributions per cell and operation |
+//! | `hist/*.hdr` | the same histograms serialized (V2+deflate), to merge exactly |
 //! | `crash.csv` | [`CrashRow`]: the durability verification table |
 //! | `skipped.csv` | [`SkippedRow`]: combinations not run, and why |
 //! | `timeline.csv` | [`TimelineRow`]: cell x repetition x interval |
@@ -18,6 +19,10 @@
 //! | `capacity.csv` | [`CapacityRow`]: the highest rate within a latency budget |
 //! | `capacity_steps.csv` | [`CapacityStepRow`]: every open-loop measurement of those searches |
 //! | `recovery.csv` | [`RecoveryRow`]: reopen time against data size |
+//!
+//! A fleet folder (`bench-runner merge`) adds `machines.csv`, `machines/`
+//! (each machine's folder, whole), `fleet.csv` and `notes.md`: see
+//! [`fleet`].
 //!
 //! `environment.json`'s `format_version` ([`FORMAT_VERSION`]) says which
 //! layout the folder has; folders written before it was recorded are
@@ -42,8 +47,11 @@ pub mod compare;
 mod device;
 mod env;
 mod files;
+pub mod fleet;
 mod folder;
 mod hgrm;
+mod hist;
+pub mod names;
 pub mod policy;
 mod recovery;
 mod rows;
@@ -66,6 +74,7 @@ pub use files::{
 };
 pub use folder::RunFolder;
 pub use hgrm::{parse_hgrm, write_hgrm, PERCENTILES};
+pub use hist::{merge_hists, read_hist, write_hist, OPERATIONS};
 pub use policy::{PolicyKey, SyncCadence};
 pub use recovery::{compare_recovery, RecoveryCompareRow, RecoveryRow};
 pub use rows::{CeilingRow, CrashRow, LatencyRow, ProbeRow, RunRow, SkippedRow};
@@ -131,6 +140,24 @@ pub enum Error {
         /// The newest version this binary reads ([`FORMAT_VERSION`]).
         supported: u32,
     },
+    /// Folders to be merged into one are of different results formats.
+    #[error(
+        "the folders are of different results formats ({}): merge folders of one format (rerun the older machines with this bench-runner, or merge them with the bench-runner that wrote them)",
+        versions_text(.versions)
+    )]
+    FormatsDiffer {
+        /// Each folder and its `format_version`.
+        versions: Vec<(PathBuf, u64)>,
+    },
+}
+
+/// `a is version 2, b is version 3`.
+fn versions_text(versions: &[(PathBuf, u64)]) -> String {
+    versions
+        .iter()
+        .map(|(p, v)| format!("{} is version {v}", p.display()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Result alias.
@@ -139,11 +166,13 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// The format of the results folders this binary writes, and the newest it
 /// reads: `format_version` in `environment.json`. Version 1 is every folder
 /// written before the field existed; 2 added the field (with the columns,
-/// all optional, of that time). Raise it when a reader of today would
-/// misread a new folder, and add a fixture of the old version to
-/// `results/tests/fixtures` (bench-runner's `format_versions` test loads
-/// one of every version).
-pub const FORMAT_VERSION: u32 = 2;
+/// all optional, of that time); 3 added `hist/` (each cell's histograms,
+/// serialized so they merge exactly) and the fleet folders of
+/// `bench-runner merge` (`machines.csv`, `machines/`, `fleet.csv`). Raise
+/// it when a reader of today would misread a new folder, and add a fixture
+/// of the old version to `results/tests/fixtures` (bench-runner's
+/// `format_versions` test loads one of every version).
+pub const FORMAT_VERSION: u32 = 3;
 
 /// This tool's version, recorded in every results folder.
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -74,6 +74,8 @@ fn every_column_of_every_row_type_is_documented() {
     gaps.extend(missing::<CompareRow>(&doc, "CompareRow"));
     gaps.extend(missing::<RecoveryCompareRow>(&doc, "RecoveryCompareRow"));
     gaps.extend(missing::<CapacityCompareRow>(&doc, "CapacityCompareRow"));
+    gaps.extend(missing::<results::fleet::MachineRow>(&doc, "MachineRow"));
+    gaps.extend(missing::<results::fleet::FleetRow>(&doc, "FleetRow"));
     assert!(
         gaps.is_empty(),
         "columns missing from docs/results-format.md (add a `| `name` | type | meaning |` row to the type's section): {gaps:?}"

@@ -79,7 +79,18 @@ Examples:
 const COMPARE_EXAMPLES: &str = "\
 Examples:
   Two machines, the first is the baseline for ratios:
-    bench-runner compare results-laptop results-server --out laptop-vs-server";
+    bench-runner compare results-laptop results-server --out laptop-vs-server
+
+  Every machine of a merged folder, the first is the baseline:
+    bench-runner compare fleet";
+
+const MERGE_EXAMPLES: &str = "\
+Examples:
+  One folder of three machines' results, with fleet-wide percentiles:
+    bench-runner merge results-a results-b results-c --out fleet --label rack-7
+
+  Add a machine to a fleet (its machines are merged again):
+    bench-runner merge fleet results-d --out fleet-2";
 
 const CRASH_EXAMPLES: &str = "\
 Examples:
@@ -110,7 +121,7 @@ pub const SHORT_USAGE: &str = "\
 bench-runner: measures what durability (fsync policies) costs on a disk.
 
 Usage: bench-runner --disk DIR [OPTIONS]       run the benchmark matrix
-       bench-runner <COMMAND> [OPTIONS]        probe, crash, plot, compare, list, ...
+       bench-runner <COMMAND> [OPTIONS]        probe, crash, plot, compare, merge, list, ...
 
 Example:
   bench-runner --disk /mnt/nvme/tmp --quick    a one-minute smoke run on that disk
@@ -154,6 +165,9 @@ pub enum Command {
     /// Compare result folders from different machines or disks side by side.
     #[command(after_long_help = COMPARE_EXAMPLES)]
     Compare(CompareArgs),
+    /// Merge many machines' results folders into one, with fleet-wide percentiles from their histograms merged.
+    #[command(after_long_help = MERGE_EXAMPLES)]
+    Merge(MergeArgs),
     /// Crash verification: which acknowledged writes each policy keeps, on a simulated filesystem (or with --kill, on a real disk).
     #[command(after_long_help = CRASH_EXAMPLES)]
     Crash(crate::cli::crash::CrashArgs),
@@ -305,7 +319,7 @@ pub struct ProbeArgs {
 /// Options of `plot`.
 #[derive(Debug, Args, Clone)]
 pub struct PlotArgs {
-    /// A results folder written by `run` (or one run of --store).
+    /// A results folder written by `run` or `merge` (or one run of --store).
     #[arg(required_unless_present = "store", conflicts_with = "store")]
     pub results: Option<PathBuf>,
     /// Where to write charts and the report (default: the results folder itself; with --store, a new folder ./bench-results/<host>-plot-<time> that also gets the run's files).
@@ -314,20 +328,46 @@ pub struct PlotArgs {
     /// The run read from a results store instead of a folder.
     #[command(flatten)]
     pub from: crate::cli::store::StoreSource,
+    /// The cell of the machines-side-by-side chart of a folder of several machines, as ENGINE/POLICY/WORKLOAD[/THREADS] (default: the first cell every machine ran under a policy that syncs every write, else the first every machine ran).
+    #[arg(long, value_name = "CELL")]
+    pub cell: Option<String>,
 }
 
 /// Options of `compare`.
 #[derive(Debug, Args, Clone)]
 pub struct CompareArgs {
-    /// Two or more results folders (with --store, any number); the first is the baseline for ratios, the store's runs come after them.
+    /// Two or more results folders, or one merged folder of two machines or more (with --store, any number); the first (machine) is the baseline for ratios, the store's runs come after them.
     #[arg(required_unless_present = "store", num_args = 1..)]
     pub results: Vec<PathBuf>,
     /// Runs read from a results store besides the folders.
     #[command(flatten)]
     pub from: crate::cli::store::StoreSource,
+    /// Replace a non-empty --out folder of results whole (without it such a folder is refused).
+    #[arg(long)]
+    pub force: bool,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// Options of `merge`.
+#[derive(Debug, Args, Clone)]
+pub struct MergeArgs {
+    /// Two or more results folders of `run` (a merged folder counts as its machines), all of one results format.
+    #[arg(required = true, num_args = 2..)]
+    pub results: Vec<PathBuf>,
+    /// Replace a non-empty --out results folder whole (without it such a folder is refused).
+    #[arg(long)]
+    pub force: bool,
+    /// Skip drawing the fleet's charts and report at the end.
+    #[arg(long)]
+    pub no_plots: bool,
+    /// The fleet folder (default: a new folder ./bench-results/<host>-merge-<time>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Name of the fleet in its report and charts (default: fleet).
+    #[arg(long)]
+    pub label: Option<String>,
 }
 
 /// Options of `completions`.

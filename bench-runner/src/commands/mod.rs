@@ -4,6 +4,7 @@
 pub mod capacity;
 pub mod crash;
 pub mod list;
+pub mod merge;
 pub mod plot;
 pub mod probe;
 pub mod recovery;
@@ -30,9 +31,12 @@ pub(crate) fn dispatch(cli: Cli, command_line: &str) -> Result<u8> {
             Ok(0)
         }
         Some(Command::Plot(args)) => {
+            let cell = args.cell.as_deref();
             let (out, warnings) = match (&args.results, args.from.selection()) {
-                (Some(dir), _) => plot::plot(dir, args.out.as_deref())?,
-                (None, Some((store, sel))) => plot::plot_stored(store, &sel, args.out.as_deref())?,
+                (Some(dir), _) => plot::plot(dir, args.out.as_deref(), cell)?,
+                (None, Some((store, sel))) => {
+                    plot::plot_stored(store, &sel, args.out.as_deref(), cell)?
+                }
                 (None, None) => anyhow::bail!("plot needs a results folder, or --store FILE"),
             };
             plot::print_warnings(&warnings);
@@ -59,8 +63,14 @@ pub(crate) fn dispatch(cli: Cli, command_line: &str) -> Result<u8> {
                 &args.results,
                 args.from.selection(),
                 args.output.out.as_deref(),
+                args.force,
                 args.output.label.as_deref(),
             )?;
+            outln!("{}", out.display())?;
+            Ok(0)
+        }
+        Some(Command::Merge(args)) => {
+            let out = merge::merge(&args, command_line)?;
             outln!("{}", out.display())?;
             Ok(0)
         }
@@ -99,7 +109,7 @@ fn run_command(plan: &RunPlan) -> Result<u8> {
     match end {
         run::RunEnd::Finished => {
             if plan.plots {
-                if let Err(e) = plot::plot(&out, None) {
+                if let Err(e) = plot::plot(&out, None, None) {
                     eprintln!(
                         "bench-runner: charts and report not drawn: {}",
                         crate::error_chain(&e)

@@ -6,11 +6,20 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use results::store::Selection;
 
-/// Draws charts and the report of `results` into `out` (default: `results`);
-/// returns the folder and the report's warnings.
-pub fn plot(results: &Path, out: Option<&Path>) -> Result<(PathBuf, results::Warnings)> {
+/// Draws charts and the report of `results` into `out` (default: `results`),
+/// the machines-side-by-side chart of a folder of several machines for
+/// `cell` (`--cell`); returns the folder and the report's warnings.
+pub fn plot(
+    results: &Path,
+    out: Option<&Path>,
+    cell: Option<&str>,
+) -> Result<(PathBuf, results::Warnings)> {
     let out = out.unwrap_or(results);
-    let summary = plots::render_report(results, out, &plots::ReportOptions::default())
+    let opts = plots::ReportOptions {
+        cell: cell.map(str::to_string),
+        ..plots::ReportOptions::default()
+    };
+    let summary = plots::render_report(results, out, &opts)
         .with_context(|| format!("draw the report of {}", results.display()))?;
     for n in &summary.notes {
         eprintln!("note: {n}");
@@ -31,6 +40,7 @@ pub fn plot_stored(
     store: &Path,
     sel: &Selection,
     out: Option<&Path>,
+    cell: Option<&str>,
 ) -> Result<(PathBuf, results::Warnings)> {
     let (label, write) = crate::output::store::one_run(store, sel)?;
     if let Some(out) = out {
@@ -43,16 +53,18 @@ pub fn plot_stored(
     }
     let dir = crate::output::folder::results_dir(out, &label, "plot")?;
     write(dir.root())?;
-    drop_empty_hgrm(dir.root())?;
-    plot(dir.root(), None)
+    drop_empty_histograms(dir.root())?;
+    plot(dir.root(), None, cell)
 }
 
-/// Removes the `hgrm/` that making a results folder creates when nothing
-/// was written into it (remove_dir leaves a non-empty one).
-fn drop_empty_hgrm(root: &Path) -> Result<()> {
-    let hgrm = root.join("hgrm");
-    if std::fs::read_dir(&hgrm).is_ok_and(|mut d| d.next().is_none()) {
-        std::fs::remove_dir(&hgrm).with_context(|| format!("remove {}", hgrm.display()))?;
+/// Removes the `hgrm/` and `hist/` that making a results folder creates
+/// when nothing was written into them (remove_dir leaves a non-empty one).
+fn drop_empty_histograms(root: &Path) -> Result<()> {
+    for sub in ["hgrm", "hist"] {
+        let dir = root.join(sub);
+        if std::fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_none()) {
+            std::fs::remove_dir(&dir).with_context(|| format!("remove {}", dir.display()))?;
+        }
     }
     Ok(())
 }
@@ -65,12 +77,17 @@ pub fn print_warnings(warnings: &results::Warnings) {
 }
 
 /// Compares result folders, then the runs `from_store` picks (written
-/// back as folders in a temporary folder), into `out` (default: a new
-/// folder), named by `label` (`--label`); returns the folder.
+/// back as folders in a temporary folder), into `out` (`--out`, checked
+/// with `--force` as `run` checks it; default: a new folder), named by
+/// `label` (`--label`); returns the folder. Says the answer first on
+/// stderr (how each run differs from the baseline), then the warnings
+/// merged by cause, then how many cells some runs lack (`compare.md`
+/// lists them).
 pub fn compare(
     dirs: &[PathBuf],
     from_store: Option<(&Path, Selection)>,
     out: Option<&Path>,
+    force: bool,
     label: Option<&str>,
 ) -> Result<PathBuf> {
     let mut dirs = dirs.to_vec();
@@ -90,16 +107,8 @@ pub fn compare(
         }
         _scratch = Some(tmp);
     }
-    if dirs.len() < 2 {
-        bail!(
-            "compare needs two or more runs, and {} given: name two or more results folders, or runs of a --store",
-            match dirs.len() {
-                0 => "none was".to_string(),
-                n => format!("{n} was"),
-            }
-        );
-    }
-    for d in &dirs {
+    let dirs = &dirs[..];
+    for d in dirs {
         if !d.join("runs.csv").exists() {
             anyhow::bail!("{} is not a results folder (no runs.csv)", d.display());
         }
@@ -107,17 +116,31 @@ pub fn compare(
         // comparison's own folder is made.
         results::ResultsDir::open(d)?;
     }
+    if dirs.len() < 2 && !dirs.first().is_some_and(|d| results::fleet::is_fleet(d)) {
+        anyhow::bail!(
+            "compare needs two results folders, or one merged folder of several machines (`bench-runner merge`); {} is neither",
+            dirs.first().map_or_else(String::new, |d| d.display().to_string())
+        );
+    }
+    let out_dir = crate::cli::plan::check_out(out, force)?;
+    crate::cli::plan::check_out_is_not_read(&out_dir, dirs)?;
+    // Read before the folder is made (or an old one replaced): a folder
+    // that cannot be compared leaves nothing behind.
+    results::compare::compare(dirs).context("compare results")?;
     let host = results::Environment::capture(None).host;
-    let out = crate::output::folder::results_dir(out, &host, "compare")?;
+    let out = crate::output::folder::fresh_results_dir(&out_dir, &host, "compare")?;
     // A comparison writes no histograms.
-    drop_empty_hgrm(out.root())?;
+    drop_empty_histograms(out.root())?;
     let opts = plots::CompareOptions {
         label: label.map(str::to_string),
     };
-    let summary = plots::render_compare(&dirs, out.root(), &opts).context("compare results")?;
+    let summary = plots::render_compare(dirs, out.root(), &opts).context("compare results")?;
+    for line in &summary.answer {
+        eprintln!("{line}");
+    }
     print_warnings(&summary.warnings);
     for n in &summary.notes {
-        eprintln!("missing: {n}");
+        eprintln!("note: {n}");
     }
     eprintln!(
         "{} charts, {}, {}",

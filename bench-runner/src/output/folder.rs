@@ -107,7 +107,7 @@ pub fn fresh_results_dir(out: &OutDir, host: &str, command: &str) -> Result<Resu
 
 /// The durable results files of a run: `probe.csv`, `runs.csv` (the
 /// median of each cell's repetitions so far), `repetitions.csv`,
-/// `latency.csv` and `hgrm/` (of each cell's median repetition), and
+/// `latency.csv`, `hgrm/` and `hist/` (of each cell's median repetition), and
 /// `skipped.csv`. Every file is rewritten after every measurement, so an
 /// interrupted run keeps everything measured.
 #[derive(Debug)]
@@ -215,7 +215,9 @@ impl Report for ResultsWriter {
         if let Some(CellRecord::Measured(id, reps)) = &self.cells[cell] {
             if let Some(m) = Self::median_rep(reps) {
                 for (op, h) in &m.hists {
-                    results::write_hgrm(&self.dir.hgrm(&id.hgrm_stem(op)), h)?;
+                    let stem = id.hgrm_stem(op);
+                    results::write_hgrm(&self.dir.hgrm(&stem), h)?;
+                    results::write_hist(&self.dir.hist(&stem), h)?;
                 }
             }
         }

@@ -23,11 +23,18 @@ struct YAxis {
 
 impl YAxis {
     fn of(c: &Bars) -> YAxis {
+        // Intervals count: a whisker above the axis's top would be cut.
         let values: Vec<f64> = c
             .panels
             .iter()
             .flat_map(|p| p.series.iter())
-            .flat_map(|s| s.values.iter().flatten().copied())
+            .flat_map(|s| {
+                s.values
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .chain(s.intervals.iter().flatten().flat_map(|(lo, hi)| [*lo, *hi]))
+            })
             .filter(|v| v.is_finite() && *v > 0.0)
             .collect();
         let (min, max) = values
@@ -169,6 +176,9 @@ fn draw_bar_panel<DB: DrawingBackend>(
                 zero_stub(area, &chart, x, axis.y0, *v, s.style)?;
             } else {
                 bar(area, &mut chart, x, (from, axis.at(*v)), s.style)?;
+            }
+            if let Some(Some((lo, hi))) = s.intervals.get(ci) {
+                whisker(&mut chart, x, (axis.at(*lo), axis.at(*hi)))?;
             }
         }
     }
@@ -313,6 +323,26 @@ fn bar<DB: DrawingBackend>(
         [(x0, from), (x1, top)],
         BLACK.stroke_width(1),
     )))?;
+    Ok(())
+}
+
+/// An interval over a bar: a vertical line from `lo` to `hi` (axis
+/// coordinates) with a cap at each end, a third of the bar wide.
+fn whisker<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    (x0, x1): (f64, f64),
+    (lo, hi): (f64, f64),
+) -> DrawResult<DB> {
+    let mid = (x0 + x1) / 2.0;
+    let cap = (x1 - x0) / 6.0;
+    let style = BLACK.stroke_width(2);
+    for line in [
+        vec![(mid, lo), (mid, hi)],
+        vec![(mid - cap, lo), (mid + cap, lo)],
+        vec![(mid - cap, hi), (mid + cap, hi)],
+    ] {
+        chart.draw_series(std::iter::once(PathElement::new(line, style)))?;
+    }
     Ok(())
 }
 

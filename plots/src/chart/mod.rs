@@ -38,6 +38,9 @@ pub struct BarSeries {
     pub style: usize,
     /// One value per category.
     pub values: Vec<Option<f64>>,
+    /// An interval per category (low, high), drawn as a whisker over the
+    /// bar; empty (or `None` for a category) for none.
+    pub intervals: Vec<Option<(f64, f64)>>,
 }
 
 /// A panel of a bar chart; several panels share the categories, the y axis
@@ -112,13 +115,13 @@ impl Bars {
             })
             .collect();
         let mut out = self.clone();
-        let pick = |v: &[Option<f64>]| -> Vec<Option<f64>> {
+        fn pick<T: Copy>(v: &[Option<T>], keep: &[bool]) -> Vec<Option<T>> {
             v.iter()
-                .zip(&keep)
+                .zip(keep)
                 .filter(|(_, k)| **k)
                 .map(|(x, _)| *x)
                 .collect()
-        };
+        }
         out.categories = self
             .categories
             .iter()
@@ -128,7 +131,10 @@ impl Bars {
             .collect();
         for p in &mut out.panels {
             for s in &mut p.series {
-                s.values = pick(&s.values);
+                s.values = pick(&s.values, &keep);
+                if !s.intervals.is_empty() {
+                    s.intervals = pick(&s.intervals, &keep);
+                }
             }
         }
         out

@@ -56,7 +56,7 @@ fn probe_key(p: &ProbeRow) -> ProbeKey {
 }
 
 /// Both (all) probes' ceilings side by side, with ratios to the baseline.
-fn probes_md(m: &mut String, cmp: &Comparison, labels: &[String]) {
+pub(crate) fn probes_md(m: &mut String, cmp: &Comparison, labels: &[String]) {
     let _ = writeln!(m, "## Device ceilings side by side (probe)\n");
     if cmp.runs.iter().all(|r| r.folder.probe.is_empty()) {
         let _ = writeln!(m, "No run has a `probe.csv`.\n");
@@ -135,7 +135,104 @@ fn probes_md(m: &mut String, cmp: &Comparison, labels: &[String]) {
     }
 }
 
-/// The document.
+/// The answer first: how each run differs from the baseline over the
+/// cells both ran, and how many cells some runs lack.
+fn headline_md(m: &mut String, cmp: &Comparison) {
+    let _ = writeln!(m, "## Headline: how each run differs from the baseline\n");
+    differences_md(m, cmp, "run");
+    let _ = writeln!(
+        m,
+        "The intervals and every cell's ratio are under *Matched cells* and in `compare.csv`.\n"
+    );
+    missing_md(m, cmp);
+}
+
+/// How many cells some runs lack, when some do.
+pub(crate) fn missing_md(m: &mut String, cmp: &Comparison) {
+    if let Some(missing) = cmp.missing_counts() {
+        let _ = writeln!(
+            m,
+            "{missing}: they are not compared, and are listed under *Cells missing from some runs*.\n"
+        );
+    }
+}
+
+/// A line per run other than the baseline: the cells it shares with the
+/// baseline, how many changed beyond noise either way, the median ratio
+/// and the extremes; then how many cells some runs lack.
+pub(crate) fn differences_md(m: &mut String, cmp: &Comparison, noun: &str) {
+    let _ = writeln!(
+        m,
+        "| {noun} | cells shared | faster | slower | within noise | median ops/s ratio | lowest ratio | highest ratio | p99 lower | p99 higher | measured once |\n|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|"
+    );
+    let extreme = |e: &Option<(String, f64)>| {
+        e.as_ref().map_or("-".into(), |(cell, r)| {
+            format!("{} ({cell})", ratio_text(Some(*r)))
+        })
+    };
+    for d in cmp.differences() {
+        let _ = writeln!(
+            m,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            d.run,
+            d.cells,
+            d.faster,
+            d.slower,
+            d.ops_noise(),
+            ratio_text(d.median_ratio),
+            extreme(&d.lowest),
+            extreme(&d.highest),
+            d.p99_lower,
+            d.p99_higher,
+            d.once
+        );
+    }
+    let _ = writeln!(m);
+    let _ = writeln!(m, "Ratios are the {noun}'s ops/s divided by the baseline's for the same cell (above 1: faster). *Faster* and *slower* count the cells whose intervals do not overlap the baseline's; the rest are within noise. A cell *measured once* (on either side) has no interval, so any difference counts: `--repeat 3` gives one.\n");
+}
+
+/// The title, and a line naming the runs, the baseline and the warnings'
+/// causes: the box comes after the answer, its causes are named before it.
+fn lead_md(m: &mut String, cmp: &Comparison, name: &str, labels: &[String]) {
+    let base = labels.first().cloned().unwrap_or_default();
+    let _ = writeln!(m, "# bench-runner comparison: {name}\n");
+    let mut lead = format!("Runs: {}. Baseline: **{base}**; ratios are each run's figure divided by the baseline's for the same cell (engine, policy, workload, threads, value size).", labels.join(", "));
+    if !cmp.warnings.is_empty() {
+        let titles: Vec<String> = cmp
+            .warnings
+            .iter()
+            .map(|w| format!("*{}*", w.title()))
+            .collect();
+        let _ = write!(
+            lead,
+            " {FLAG} Warnings below the headline: {}.",
+            titles.join("; ")
+        );
+    }
+    let _ = writeln!(m, "{lead}\n");
+}
+
+/// The machine and disk fields that differ between the runs.
+pub(crate) fn env_diff_md(m: &mut String, cmp: &Comparison, labels: &[String]) {
+    let _ = writeln!(m, "## What differs between the machines\n");
+    if cmp.env_diff.is_empty() {
+        let _ = writeln!(m, "Nothing recorded in environment.json differs (CPU, kernel, filesystem, mount options, device, model, write cache).\n");
+    } else {
+        let _ = writeln!(
+            m,
+            "| field | {} |\n|---|{}",
+            labels.join(" | "),
+            "---|".repeat(labels.len())
+        );
+        for (k, v) in &cmp.env_diff {
+            let _ = writeln!(m, "| {k} | {} |", v.join(" | "));
+        }
+        let _ = writeln!(m);
+    }
+}
+
+/// The document: the answer first, then what to doubt, then the runs, the
+/// machines, the ceilings, every cell and the charts.
 pub(super) fn compare_markdown(
     cmp: &Comparison,
     name: &str,
@@ -143,10 +240,11 @@ pub(super) fn compare_markdown(
     figs: &FigureSet,
 ) -> String {
     let mut m = String::new();
-    let base = labels.first().cloned().unwrap_or_default();
-    let _ = writeln!(m, "# bench-runner comparison: {name}\n");
+    lead_md(&mut m, cmp, name, labels);
+    headline_md(&mut m, cmp);
     crate::tables::warnings_md(&mut m, &cmp.warnings);
-    let _ = writeln!(m, "Runs: {}. Baseline: **{base}**; ratios are each run's figure divided by the baseline's for the same cell (engine, policy, workload, threads, value size).\n", labels.join(", "));
+    let _ = writeln!(m, "{}\n", crate::html::CONTENTS);
+    let _ = writeln!(m, "## Runs\n");
     let _ = writeln!(
         m,
         "| run | folder | started | tool | filesystem | write cache |\n|---|---|---|---|---|---|"
@@ -181,31 +279,24 @@ pub(super) fn compare_markdown(
     }
     let _ = writeln!(m);
 
-    let _ = writeln!(m, "## What differs between the machines\n");
-    if cmp.env_diff.is_empty() {
-        let _ = writeln!(m, "Nothing recorded in environment.json differs (CPU, kernel, filesystem, mount options, device, model, write cache).\n");
-    } else {
-        let _ = writeln!(
-            m,
-            "| field | {} |\n|---|{}",
-            labels.join(" | "),
-            "---|".repeat(labels.len())
-        );
-        for (k, v) in &cmp.env_diff {
-            let _ = writeln!(m, "| {k} | {} |", v.join(" | "));
-        }
-        let _ = writeln!(m);
-    }
-
+    env_diff_md(&mut m, cmp, labels);
     probes_md(&mut m, cmp, labels);
 
     matched_md(&mut m, cmp, labels);
 
     let _ = writeln!(m, "## Cells missing from some runs\n");
-    if cmp.missing.is_empty() {
-        let _ = writeln!(m, "None: every cell ran in every run.\n");
-    } else {
-        let _ = writeln!(m, "Not compared (listed so nothing is dropped silently):\n");
+    match cmp.missing_counts() {
+        None => {
+            let _ = writeln!(m, "None: every cell ran in every run.\n");
+        }
+        Some(counts) => {
+            let _ = writeln!(
+                m,
+                "{counts}. Not compared (listed so nothing is dropped silently):\n"
+            );
+        }
+    }
+    if !cmp.missing.is_empty() {
         for (k, present) in &cmp.missing {
             let _ = writeln!(m, "- {k}: only in {}", present.join(", "));
         }

@@ -27,6 +27,10 @@ use crate::PlotError;
 pub struct ReportOptions {
     /// Write only SVG charts (no PNG): faster, for documents only.
     pub svg_only: bool,
+    /// The cell of the machines-side-by-side chart of a folder of several
+    /// machines, as `ENGINE/POLICY/WORKLOAD[/THREADS]` (`--cell`); `None`
+    /// picks one ([`crate::fleet`] says how).
+    pub cell: Option<String>,
 }
 
 /// What was written.
@@ -38,8 +42,11 @@ pub struct ReportSummary {
     pub markdown: PathBuf,
     /// `report.html` / `compare.html`.
     pub html: PathBuf,
+    /// The answer the document opens with, a line each, for the terminal:
+    /// for a comparison, how each run differs from the baseline.
+    pub answer: Vec<String>,
     /// Inputs that were missing and what was left out because of them;
-    /// for a comparison, the cells missing from some runs.
+    /// for a comparison, how many cells some runs lack.
     pub notes: Vec<String>,
     /// The warnings the document shows, merged by cause.
     pub warnings: results::Warnings,
@@ -70,6 +77,7 @@ impl Charts<'_> {
             .iter()
             .map(|p| BarSeries {
                 name: p.clone(),
+                intervals: Vec::new(),
                 style: self.styles.of(p),
                 values: engines
                     .iter()
@@ -110,8 +118,9 @@ impl EnginePolicy for CrashRow {
 }
 
 /// Draws every chart and writes `report.md` and `report.html` into `out`
-/// (charts in `out/charts/`), reading only the saved files in `results_dir`.
-pub fn render_report(
+/// (charts in `out/charts/`), reading only the saved files in `results_dir`
+/// (a folder of one machine).
+pub(crate) fn render(
     results_dir: &Path,
     out: &Path,
     opts: &ReportOptions,
@@ -170,6 +179,7 @@ pub fn render_report(
         charts: c.figs.files,
         markdown,
         html: html_path,
+        answer: Vec::new(),
         notes,
         warnings: d.warnings.clone(),
     })

@@ -10,14 +10,21 @@
 //! point for an interval, so any difference counts; `compare.csv` says
 //! which interval was used.
 //!
+//! A fleet folder (`bench-runner merge`) is taken apart into its machines
+//! ([`crate::fleet::machines`]), so each machine is a run of the
+//! comparison; runs that share a label are named by [`crate::names`].
+//!
 //! The jobs are split by file: `row.rs` makes the rows of `compare.csv`,
-//! `noise.rs` the intervals and the change verdicts, `warnings.rs` what
-//! makes the runs incomparable, `environment.rs` the machine and disk
-//! fields that differ; this file loads the runs and matches their cells.
+//! `noise.rs` the intervals and the change verdicts, `summary.rs` what
+//! differs from the baseline and what is missing, said first,
+//! `warnings.rs` what makes the runs incomparable, `environment.rs` the
+//! machine and disk fields that differ; this file loads the runs and
+//! matches their cells.
 
 mod environment;
 mod noise;
 mod row;
+mod summary;
 mod warnings;
 
 use std::collections::BTreeMap;
@@ -29,14 +36,15 @@ use crate::{read_csv, sort_in_matrix_order, CellKey, Result, RunFolder, RunRow};
 pub(crate) use noise::change;
 pub use noise::{ops_interval, p99_interval, IntervalKind, NoiseInterval};
 pub use row::CompareRow;
+pub use summary::{Difference, Missing};
 
 /// One run of a comparison.
 #[derive(Debug, Clone)]
 pub struct ComparedRun {
     /// The folder as read ([`RunFolder::load`]).
     pub folder: RunFolder,
-    /// The run's name in this comparison: the folder's label, with ` (2)`,
-    /// ` (3)`, .. after it when an earlier run has the same label.
+    /// The run's name in this comparison: the folder's label, told apart
+    /// from other runs' by their folders ([`crate::names`]).
     pub label: String,
     /// Its finished cells by identity.
     pub cells: BTreeMap<CellKey, RunRow>,
@@ -81,6 +89,8 @@ pub struct Comparison {
     pub warnings: Warnings,
     /// Environment fields that differ: (field, value per run).
     pub env_diff: Vec<(String, Vec<String>)>,
+    /// Cells of any run.
+    pub cells: usize,
 }
 
 /// Reads a results folder for comparison. A comparison matches cells, so
@@ -94,22 +104,23 @@ fn load(dir: &Path) -> Result<RunFolder> {
     Ok(folder)
 }
 
-/// The runs of `dirs`, each label made unique by its rank among the runs
-/// that share it: `ssd`, `ssd (2)`.
-fn load_runs(dirs: &[PathBuf]) -> Result<Vec<ComparedRun>> {
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    dirs.iter()
-        .map(|d| {
-            let folder = load(d)?;
-            let n = seen.entry(folder.label.clone()).or_default();
-            *n += 1;
-            let label = match *n {
-                1 => folder.label.clone(),
-                n => format!("{} ({n})", folder.label),
-            };
-            Ok(ComparedRun::new(folder, label))
-        })
-        .collect()
+/// The runs of `dirs` (a fleet folder gives one per machine), each named
+/// by the rule of [`crate::names`].
+pub fn load_runs(dirs: &[PathBuf]) -> Result<Vec<ComparedRun>> {
+    let mut folders: Vec<RunFolder> = Vec::new();
+    for d in dirs {
+        folders.extend(crate::fleet::machines(&load(d)?)?);
+    }
+    let named: Vec<(&str, &Path)> = folders
+        .iter()
+        .map(|f| (f.label.as_str(), f.dir()))
+        .collect();
+    let names = crate::names::distinct_names(&named);
+    Ok(folders
+        .into_iter()
+        .zip(names)
+        .map(|(f, n)| ComparedRun::new(f, n))
+        .collect())
 }
 
 /// Every cell of any run: the baseline's in its matrix order, then the
@@ -152,14 +163,28 @@ fn match_cells(
     (rows, missing)
 }
 
-/// Compares `dirs` (the first is the baseline). Labels are made unique.
+/// Compares `dirs` (the first is the baseline; a fleet folder gives one
+/// run per machine). Labels are made unique. Fewer than two runs is an
+/// error.
 pub fn compare(dirs: &[PathBuf]) -> Result<Comparison> {
     let runs = load_runs(dirs)?;
+    if runs.len() < 2 {
+        return Err(crate::Error::Invalid {
+            path: dirs.first().cloned().unwrap_or_default(),
+            reason: "a comparison needs two results folders, or a merged folder of two machines or more (`bench-runner merge`)".into(),
+        });
+    }
+    compare_runs(runs)
+}
+
+/// Compares runs already loaded (the first is the baseline).
+pub fn compare_runs(runs: Vec<ComparedRun>) -> Result<Comparison> {
     let all = all_cells(&runs);
     let (rows, missing) = match_cells(&runs, &all);
     let warnings = warnings::comparison_warnings(&runs, &all);
     let env_diff = environment::env_diff(&runs);
     Ok(Comparison {
+        cells: all.len(),
         runs,
         rows,
         missing,
@@ -290,8 +315,11 @@ mod tests {
         let a = folder(t.path(), "a", &[row("x", "wal", "none", 1.0, 1.0, 1)], None);
         let b = folder(t.path(), "b", &[row("x", "wal", "none", 2.0, 1.0, 2)], None);
         let c = compare(&[a, b]).unwrap();
-        // Same label twice: made unique so the runs stay apart.
-        assert_eq!(c.runs[1].label, "x (2)");
+        // Same label twice: told apart by their folders.
+        assert_eq!(
+            (c.runs[0].label.as_str(), c.runs[1].label.as_str()),
+            ("x (a)", "x (b)")
+        );
         let texts: Vec<String> = c.warnings.iter().map(ToString::to_string).collect();
         assert!(
             texts.iter().any(|w| w.contains("seeds differ")),
@@ -308,7 +336,7 @@ mod tests {
         );
         assert!(texts
             .iter()
-            .any(|w| w.starts_with("x and x (2): environment.json")));
+            .any(|w| w.starts_with("x (a) and x (b): environment.json")));
         assert_eq!(c.rows[1].ops_ratio, Some(2.0));
     }
 
@@ -373,7 +401,7 @@ mod tests {
         assert!(
             texts
                 .iter()
-                .any(|w| w.starts_with("ram: `/dev/shm/x` is on tmpfs")),
+                .any(|w| w.starts_with("ram and ram (2): `/dev/shm/x` is on tmpfs")),
             "{texts:?}"
         );
     }

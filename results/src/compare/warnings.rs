@@ -23,7 +23,8 @@ pub(super) fn comparison_warnings(runs: &[ComparedRun], all: &[CellKey]) -> Warn
     warnings
 }
 
-/// Pairs of runs that are one folder (after resolving links and `..`).
+/// Pairs of runs that are one folder (after resolving links and `..`);
+/// the machines of a folder with rows of several labels are not.
 fn same_folders(runs: &[ComparedRun]) -> Warnings {
     let mut warnings = Warnings::new();
     let canonical: Vec<PathBuf> = runs
@@ -32,7 +33,7 @@ fn same_folders(runs: &[ComparedRun]) -> Warnings {
         .collect();
     for (i, a) in canonical.iter().enumerate() {
         for (j, b) in canonical.iter().enumerate().skip(i + 1) {
-            if a == b {
+            if a == b && runs[i].folder.label == runs[j].folder.label {
                 warnings.push(Warning::SameFolder {
                     pairs: vec![SameFolder {
                         first: runs[i].label.clone(),

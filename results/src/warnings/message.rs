@@ -158,8 +158,18 @@ impl fmt::Display for Warning {
             | W::NoEnvironment { .. }
             | W::ToolVersions { .. }
             | W::SeedsDiffer { .. } => comparison_sentence(self, f),
-            W::InRun { run, warning } => write!(f, "{run}: {warning}"),
+            W::InRun { runs, warning } => write!(f, "{}: {warning}", listed(runs)),
         }
+    }
+}
+
+/// `` `/mnt/x` ``, or `otherwise` for an empty path (the disks of several
+/// runs, at different paths).
+fn place(path: &std::path::Path, otherwise: &str) -> String {
+    if path.as_os_str().is_empty() {
+        otherwise.to_string()
+    } else {
+        format!("`{}`", path.display())
     }
 }
 
@@ -169,29 +179,37 @@ fn disk_sentence(w: &Warning, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     match w {
         Warning::InMemory { filesystem, path } => {
             match path {
-                Some(p) => write!(f, "`{}` is on {filesystem}", p.display())?,
-                None => write!(f, "The disk under test is {filesystem}")?,
+                Some(p) if !p.as_os_str().is_empty() => {
+                    write!(f, "`{}` is on {filesystem}", p.display())?;
+                }
+                _ => write!(f, "The disk under test is {filesystem}")?,
             }
             write!(f, ": memory, not a disk. fsync returns at once and nothing survives a power cut, so sync costs here are not disk costs.")
         }
         Warning::WriteThroughCache { path } => write!(
             f,
-            "The device behind `{}` reports its write cache as \"write through\", so the kernel sends it no flushes: a sync is durable only if the device really has no volatile cache.",
-            path.display()
+            "The device behind {} reports its write cache as \"write through\", so the kernel sends it no flushes: a sync is durable only if the device really has no volatile cache.",
+            place(path, "the disk under test")
         ),
         Warning::Ext4WithoutJournal { mount_point } => write!(
             f,
-            "`{}` is ext4 without a journal: a sync writes the inode in place instead of committing a journal, so its costs differ from a journaled ext4's, and a power cut can leave metadata that spans several blocks (a rename, a new directory entry) half written until fsck.",
-            mount_point.display()
+            "{} is ext4 without a journal: a sync writes the inode in place instead of committing a journal, so its costs differ from a journaled ext4's, and a power cut can leave metadata that spans several blocks (a rename, a new directory entry) half written until fsck.",
+            place(mount_point, "The disk under test")
         ),
         Warning::BarriersOff {
             mount_point,
             mount_options,
-        } => write!(
-            f,
-            "`{}` is mounted with barriers off (`{mount_options}`): fsync does not flush the device's cache.",
-            mount_point.display()
-        ),
+        } => {
+            write!(
+                f,
+                "{} is mounted with barriers off",
+                place(mount_point, "The disk under test")
+            )?;
+            if !mount_options.is_empty() {
+                write!(f, " (`{mount_options}`)")?;
+            }
+            write!(f, ": fsync does not flush the device's cache.")
+        }
         other => unreachable!("not a disk warning: {other:?}"),
     }
 }
@@ -389,7 +407,7 @@ mod tests {
             assert!(inner.len() > 20, "{w:?}: {inner}");
             let title = w.title();
             let w = Warning::InRun {
-                run: "ssd".into(),
+                runs: vec!["ssd".into()],
                 warning: Box::new(w),
             };
             assert_eq!(w.to_string(), format!("ssd: {inner}"));

@@ -207,11 +207,14 @@ pub enum Warning {
         /// Each such workload.
         workloads: Vec<Seeds>,
     },
-    /// A warning about one run of a comparison.
+    /// A warning about some runs of a comparison (the machines of a
+    /// fleet): one cause, seen on each of them.
     InRun {
-        /// The run's label.
-        run: String,
-        /// The warning.
+        /// The runs' labels, in the order they were seen.
+        runs: Vec<String>,
+        /// The warning, its data merged over the runs (cells and probe
+        /// sites listed once, syncs without a flush summed; a disk path
+        /// that differs between them is left out).
         warning: Box<Warning>,
     },
 }
@@ -225,9 +228,59 @@ fn union<T: PartialEq>(into: &mut Vec<T>, more: Vec<T>) {
     }
 }
 
+/// Keeps `into` when `other` names the same place; empties it otherwise
+/// (the sentence then names no path: the runs' disks are at several).
+fn same_path(into: &mut PathBuf, other: &PathBuf) {
+    if into != other {
+        *into = PathBuf::new();
+    }
+}
+
 impl Warning {
+    /// Folds `other`, the same cause seen on other runs, into `self`: as
+    /// [`Warning::absorb`], but counts add up (each run's syncs are its
+    /// own) and a path that differs is dropped.
+    fn absorb_across(&mut self, other: Warning) -> Result<(), Warning> {
+        use Warning as W;
+        match (self, other) {
+            (W::NoDeviceFlush { syncs, cells }, W::NoDeviceFlush { syncs: s, cells: c }) => {
+                *syncs += s;
+                *cells += c;
+            }
+            (W::InMemory { path, .. }, W::InMemory { path: p, .. }) => {
+                if *path != p {
+                    *path = None;
+                }
+            }
+            (W::WriteThroughCache { path }, W::WriteThroughCache { path: p }) => {
+                same_path(path, &p);
+            }
+            (W::Ext4WithoutJournal { mount_point }, W::Ext4WithoutJournal { mount_point: m }) => {
+                same_path(mount_point, &m);
+            }
+            (
+                W::BarriersOff {
+                    mount_point,
+                    mount_options,
+                },
+                W::BarriersOff {
+                    mount_point: m,
+                    mount_options: o,
+                },
+            ) => {
+                same_path(mount_point, &m);
+                if *mount_options != o {
+                    mount_options.clear();
+                }
+            }
+            (this, other) => return this.absorb(other),
+        }
+        Ok(())
+    }
+
     /// Folds `other` into `self` when both have the same cause (for
-    /// [`Warning::InRun`]: the same run and cause); gives it back otherwise.
+    /// [`Warning::InRun`]: the same cause, on the same runs or others);
+    /// gives it back otherwise.
     fn absorb(&mut self, other: Warning) -> Result<(), Warning> {
         use Warning as W;
         match (self, other) {
@@ -265,11 +318,27 @@ impl Warning {
             (W::SameFolder { pairs }, W::SameFolder { pairs: p }) => union(pairs, p),
             (W::NoEnvironment { runs }, W::NoEnvironment { runs: r }) => union(runs, r),
             (W::SeedsDiffer { workloads }, W::SeedsDiffer { workloads: w }) => union(workloads, w),
-            (W::InRun { run, warning }, W::InRun { run: r, warning: w }) if *run == r => {
-                return warning.absorb(*w).map_err(|w| W::InRun {
-                    run: r,
+            (
+                W::InRun { runs, warning },
+                W::InRun {
+                    runs: r,
+                    warning: w,
+                },
+            ) if std::mem::discriminant(&**warning) == std::mem::discriminant(&*w) => {
+                // One run's facts seen twice merge as they do outside a
+                // comparison; facts of runs already merged over several
+                // are there (counts included); other runs' join these.
+                let again = r.iter().all(|x| runs.contains(x));
+                let merged = match (again, runs.len()) {
+                    (true, 1) => warning.absorb(*w),
+                    (true, _) => Ok(()),
+                    (false, _) => warning.absorb_across(*w),
+                };
+                merged.map_err(|w| W::InRun {
+                    runs: r.clone(),
                     warning: Box::new(w),
-                });
+                })?;
+                union(runs, r);
             }
             (W::InRun { .. }, other @ W::InRun { .. }) => return Err(other),
             // The same fact about the same disk or run, seen twice: the
@@ -321,12 +390,14 @@ impl Warnings {
         self.0.len()
     }
 
-    /// The same warnings, each about the run labelled `run`.
+    /// The same warnings, each about the run labelled `run`. Pushed into
+    /// one [`Warnings`], those of several runs merge by cause, naming the
+    /// runs each applies to.
     pub fn in_run(self, run: &str) -> Warnings {
         self.0
             .into_iter()
             .map(|w| Warning::InRun {
-                run: run.to_string(),
+                runs: vec![run.to_string()],
                 warning: Box::new(w),
             })
             .collect()
@@ -431,15 +502,71 @@ mod tests {
         w.extend(b.in_run("hdd"));
         w.extend(a.in_run("ssd"));
         let texts: Vec<String> = w.iter().map(ToString::to_string).collect();
-        assert_eq!(texts.len(), 3, "{texts:?}");
+        assert_eq!(texts.len(), 2, "{texts:?}");
         assert!(
             texts[0].starts_with(
                 "2 of 4 cells are noisy (wal always fillrandom t1 and lsm always fillrandom t1)"
             ),
             "{texts:?}"
         );
-        assert!(texts[1].starts_with("ssd: ") && texts[2].starts_with("hdd: "));
+        // One cause on two runs: one line naming both, its evidence once.
+        assert!(texts[1].starts_with("ssd and hdd: "), "{texts:?}");
+        assert_eq!(texts[1].matches("device flushes").count(), 1, "{texts:?}");
         assert_eq!(w.iter().next().map(Warning::title), Some("Noisy cells"));
+    }
+
+    #[test]
+    fn twenty_machines_with_the_same_three_doubts_make_three_lines() {
+        let mut w = Warnings::new();
+        for i in 0..20 {
+            let mut own = Warnings::new();
+            own.push(Warning::InMemory {
+                filesystem: "tmpfs".into(),
+                path: Some(format!("/dev/shm/m{i}").into()),
+            });
+            own.push(Warning::NoDeviceFlush {
+                syncs: 100,
+                cells: 2,
+            });
+            own.push(site(137, few_flushes(0, 100)));
+            w.extend(own.in_run(&format!("m{i}")));
+        }
+        // The first machine again: nothing is counted twice.
+        let mut again = Warnings::new();
+        again.push(Warning::NoDeviceFlush {
+            syncs: 100,
+            cells: 2,
+        });
+        w.extend(again.in_run("m0"));
+        let texts: Vec<String> = w.iter().map(ToString::to_string).collect();
+        assert_eq!(texts.len(), 3, "{texts:?}");
+        for t in &texts {
+            assert!(t.starts_with("m0, m1, m2, m3, m4, m5 and 14 more: "), "{t}");
+        }
+        // Paths differ between the machines: named by none.
+        assert!(
+            texts[0].contains("The disk under test is tmpfs"),
+            "{}",
+            texts[0]
+        );
+        assert!(
+            texts[1].contains("2000 file syncs in 40 cells"),
+            "{}",
+            texts[1]
+        );
+        // Different causes of one run stay apart; one cause on one run is
+        // named by that run alone.
+        let mut one = Warnings::new();
+        one.push(Warning::DiskFull { error: "e".into() });
+        let mut w2 = one.clone().in_run("a");
+        w2.extend(
+            [Warning::RechecksStopped { error: "e".into() }]
+                .into_iter()
+                .collect::<Warnings>()
+                .in_run("a"),
+        );
+        assert_eq!(w2.len(), 2);
+        assert!(w2.iter().all(|x| x.to_string().starts_with("a: ")));
     }
 
     #[test]

@@ -22,7 +22,7 @@ mod resolve;
 
 pub use matrix::{build_matrix, cell_memory_bytes};
 use matrix::{check_memory, dedup_by, describe_skip};
-pub use out::check_out;
+pub use out::{check_out, check_out_is_not_read};
 use resolve::resolve_workloads;
 pub use resolve::{resolve_engines, resolve_policies};
 

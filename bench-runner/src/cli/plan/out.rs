@@ -7,13 +7,16 @@ use anyhow::{bail, Context, Result};
 
 use super::OutDir;
 
-/// Files whose presence marks a folder as results of this tool.
+/// Files whose presence marks a folder as results of this tool (a
+/// comparison's and a merge's included).
 pub(super) const RESULTS_FILES: &[&str] = &[
     "environment.json",
     "config.json",
     "runs.csv",
     "probe.csv",
     "crash.csv",
+    "compare.csv",
+    "machines.csv",
 ];
 
 /// `--out`: a new or empty folder is used as is; a non-empty one is
@@ -58,4 +61,26 @@ pub fn check_out(out: Option<&Path>, force: bool) -> Result<OutDir> {
         path: Some(path.to_path_buf()),
         replace: true,
     })
+}
+
+/// Refuses an `--out` that is one of the folders a command reads, or holds
+/// one (`--force` would remove it before it is read).
+pub fn check_out_is_not_read(out: &OutDir, inputs: &[std::path::PathBuf]) -> Result<()> {
+    let Some(out) = out
+        .path
+        .as_deref()
+        .and_then(|p| std::fs::canonicalize(p).ok())
+    else {
+        return Ok(());
+    };
+    for input in inputs {
+        if std::fs::canonicalize(input).is_ok_and(|i| i.starts_with(&out)) {
+            bail!(
+                "--out {} is (or holds) {}, a folder this command reads: choose another --out",
+                out.display(),
+                input.display()
+            );
+        }
+    }
+    Ok(())
 }

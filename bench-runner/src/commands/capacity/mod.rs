@@ -395,7 +395,7 @@ pub fn command(plan: &CapacityPlan) -> Result<u8> {
     match end {
         CapacityEnd::Finished => {
             if plan.run.plots {
-                if let Err(e) = crate::commands::plot::plot(&out, None) {
+                if let Err(e) = crate::commands::plot::plot(&out, None, None) {
                     eprintln!(
                         "bench-runner: charts and report not drawn: {}",
                         crate::error_chain(&e)

@@ -97,7 +97,7 @@ pub fn run(plan: &CrashPlan) -> Result<u8> {
     results::write_csv(&out.crash(), &rows)?;
     table::print(&rows, &plan.replay_context)?;
     // The folder's report now has a crash section (or a new one).
-    if let Err(e) = crate::commands::plot::plot(out.root(), None) {
+    if let Err(e) = crate::commands::plot::plot(out.root(), None, None) {
         eprintln!("bench-runner: report not redrawn: {e:#}");
     }
     if interrupted {

@@ -120,7 +120,7 @@ pub fn run(plan: &RecoveryPlan) -> Result<u8> {
         return Ok(sig.exit_code());
     }
     print_table(&rows)?;
-    if let Err(e) = crate::commands::plot::plot(out.root(), None) {
+    if let Err(e) = crate::commands::plot::plot(out.root(), None, None) {
         eprintln!(
             "bench-runner: report not redrawn: {}",
             crate::error_chain(&e)
