@@ -26,7 +26,7 @@ const SHARDS: usize = 16;
 /// A data block's entries, checked and located.
 #[derive(Debug)]
 pub struct Block {
-    body: Box<[u8]>,
+    body: Vec<u8>,
     /// Start of each entry (its flags byte).
     offsets: Vec<u32>,
     /// [`prefix`] of each entry's key.
@@ -62,7 +62,7 @@ impl Block {
             p = end;
         }
         Ok(Block {
-            body: body.into_boxed_slice(),
+            body,
             offsets,
             hints,
         })
@@ -103,7 +103,7 @@ impl Block {
 
     /// Memory held, in bytes.
     fn bytes(&self) -> usize {
-        self.body.len() + self.offsets.len() * 4 + self.hints.len() * 8 + 64
+        self.body.capacity() + self.offsets.len() * 4 + self.hints.len() * 8 + 64
     }
 }
 
