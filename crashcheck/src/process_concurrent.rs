@@ -7,15 +7,15 @@
 //! request per writer in flight, so `crash-child` runs up to N puts and
 //! deletes at once and a group-commit leader can gather them. Each writer
 //! writes its own keys (every key's history is in program order), as in
-//! [`crate::concurrent`]. After a seeded number of replies the process is
-//! killed with the other writers' requests in flight (unacknowledged: they
-//! may or may not survive), power is cut, and recovery and the check run
-//! as in [`crate::process`] (a quarter of recoveries crashed too). An
-//! acknowledgement counts once its reply was read, before the kill: it is
-//! never invented, only possibly missed. Meant for promises whose
-//! acknowledgement means durable (`always`, `group`): acknowledgements
-//! from several writers have no single order that `batch:N` could count
-//! in. The syncs are not slowed down (the FUSE daemon serves one request
+//! [`crate::concurrent`]. After a seeded number of replies (at least one
+//! per writer) the process is killed with the other writers' requests in
+//! flight (unacknowledged: they may or may not survive), power is cut,
+//! and recovery and the check run as in [`crate::process`] (a quarter of
+//! recoveries crashed too). An acknowledgement counts once its reply was
+//! read, before the kill: it is never invented, only possibly missed.
+//! Meant for promises whose acknowledgement means durable (`always`,
+//! `group`): acknowledgements from several writers have no single order
+//! that `batch:N` could count in. The syncs are not slowed down (the FUSE daemon serves one request
 //! at a time); the overlap comes from the writers themselves, and thread
 //! interleaving is not seeded, so a failing seed may not fail again.
 
@@ -47,7 +47,13 @@ pub fn run_concurrent_process_trial(
     let mut rng = CrashRng::new(t.seed);
     let mut plan = CrashRng::new(t.seed ^ 0xC0C0_2E27_0A11_57A7);
     let per_writer = t.ops.div_ceil(threads).max(1);
-    let kill_after = rng.upto(per_writer * threads - 1);
+    // At least one reply per writer before the kill (when there are that
+    // many), so that every trial has had all its writers in flight: a
+    // trial killed after its first reply checks one write, which is
+    // invisible when it deletes a key never written.
+    let total = per_writer * threads;
+    let least = threads.min(total - 1);
+    let kill_after = least + rng.upto(total - 1 - least);
     let mut out = TrialOutcome::default();
     let mut h = History::default();
     let mut writers: Vec<Writer> = (0..threads)
