@@ -15,9 +15,10 @@
 //! read, before the kill: it is never invented, only possibly missed.
 //! Meant for promises whose acknowledgement means durable (`always`,
 //! `group`): acknowledgements from several writers have no single order
-//! that `batch:N` could count in. The syncs are not slowed down (the FUSE daemon serves one request
-//! at a time); the overlap comes from the writers themselves, and thread
-//! interleaving is not seeded, so a failing seed may not fail again.
+//! that `batch:N` could count in. The syncs are not slowed down (the
+//! FUSE daemon serves one request at a time); the overlap comes from the
+//! writers themselves, and thread interleaving is not seeded, so a
+//! failing seed may not fail again.
 
 use engines::fs::CrashRng;
 
