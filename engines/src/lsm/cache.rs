@@ -83,6 +83,23 @@ impl Block {
         (p, u32_le(&self.body[p + 1..]), u32_le(&self.body[p + 5..]))
     }
 
+    /// Where entry `i`'s key and value lie in [`Block::body`]: key start,
+    /// key end, value end, and whether it is a tombstone.
+    pub fn span(&self, i: usize) -> (usize, usize, usize, bool) {
+        let (p, klen, vlen) = self.at(i);
+        (
+            p + 9,
+            p + 9 + klen,
+            p + 9 + klen + vlen,
+            self.body[p] & 1 != 0,
+        )
+    }
+
+    /// The entries' bytes, as located by [`Block::span`].
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
     /// Key of entry `i`.
     pub fn key(&self, i: usize) -> &[u8] {
         let (p, klen, _) = self.at(i);
@@ -112,7 +129,8 @@ type Key = (u64, u32);
 
 #[derive(Debug, Default)]
 struct Shard {
-    blocks: HashMap<Key, (Arc<Block>, u64)>,
+    /// Hashed with foldhash: SipHash was most of a lookup.
+    blocks: HashMap<Key, (Arc<Block>, u64), foldhash::fast::RandomState>,
     bytes: usize,
     tick: u64,
 }

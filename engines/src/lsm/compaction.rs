@@ -22,7 +22,6 @@ use crate::events::{EventKind, Span};
 use crate::Result;
 
 use super::merge::{MergeIter, Source};
-use super::read::level_source;
 use super::sstable::Table;
 use super::{lock, sst_name, Inner, Version, LEVEL_RATIO};
 
@@ -180,7 +179,7 @@ impl Inner {
             .iter()
             .map(|t| Box::new(t.all()) as Source<'_>)
             .collect();
-        sources.push(level_source(&step.lower, &[]));
+        sources.push(Box::new(step.lower.iter().flat_map(|t| t.all())));
         let live = MergeIter::new(sources).filter(|e| match e {
             Ok((k, None)) => v.deeper_may_hold(out_level, k),
             _ => true,

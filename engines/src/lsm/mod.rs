@@ -65,6 +65,7 @@
 mod bloom;
 pub mod cache;
 mod compaction;
+mod cursor;
 mod flush;
 pub mod manifest;
 mod merge;

@@ -294,8 +294,13 @@ impl Table {
         Block::parse(raw, self.file.path(), b.offset)
     }
 
+    /// Data blocks.
+    pub(super) fn block_count(&self) -> usize {
+        self.blocks.len()
+    }
+
     /// Block `i`, through the cache (reads) or not (compactions).
-    fn block(&self, i: usize, cached: bool) -> Result<Arc<Block>> {
+    pub(super) fn block(&self, i: usize, cached: bool) -> Result<Arc<Block>> {
         if !cached {
             return self.read_block(i).map(Arc::new);
         }
@@ -314,7 +319,7 @@ impl Table {
     }
 
     /// Index of the first block that can hold `key` (its last key >= key).
-    fn block_for(&self, key: &[u8]) -> usize {
+    pub(super) fn block_for(&self, key: &[u8]) -> usize {
         lower_bound(&self.index_hints, |i| &self.blocks[i].last_key, key).0
     }
 
@@ -332,29 +337,19 @@ impl Table {
         Ok(found.then(|| block.value(at).map(<[u8]>::to_vec)))
     }
 
-    /// Entries with key >= `start`, in order, read block by block through
-    /// the cache (only the entries taken are copied).
-    pub fn iter_from(self: &Arc<Self>, start: &[u8]) -> TableIter {
-        TableIter {
-            table: self.clone(),
-            next_block: self.block_for(start),
-            block: None,
-            pos: 0,
-            start: start.to_vec(),
-            cached: true,
-        }
-    }
-
-    /// Every entry, in order, read without the cache (compactions).
+    /// Every entry, in order, read without the cache (compactions; scans
+    /// use [`super::cursor::TableCursor`]).
     pub fn all(self: &Arc<Self>) -> TableIter {
         TableIter {
-            cached: false,
-            ..self.iter_from(&[])
+            table: self.clone(),
+            next_block: 0,
+            block: None,
+            pos: 0,
         }
     }
 }
 
-/// Iterator over a table's entries from a start key.
+/// Iterator over a table's entries, owned, read without the cache.
 #[derive(Debug)]
 pub struct TableIter {
     table: Arc<Table>,
@@ -363,10 +358,6 @@ pub struct TableIter {
     block: Option<Arc<Block>>,
     /// Next entry of `block`.
     pos: usize,
-    /// Entries below it are skipped (by the first block's search).
-    start: Vec<u8>,
-    /// Whether blocks go through the cache.
-    cached: bool,
 }
 
 impl Iterator for TableIter {
@@ -383,13 +374,9 @@ impl Iterator for TableIter {
                 self.block = None;
                 return None;
             }
-            match self.table.block(self.next_block, self.cached) {
+            match self.table.block(self.next_block, false) {
                 Ok(b) => {
-                    self.pos = if self.start.is_empty() {
-                        0
-                    } else {
-                        b.lower_bound(&std::mem::take(&mut self.start)).0
-                    };
+                    self.pos = 0;
                     self.block = Some(b);
                     self.next_block += 1;
                 }
