@@ -103,6 +103,18 @@ pub trait Engine: Send + Sync + Debug {
     fn maintain(&self) -> Result<()> {
         Ok(())
     }
+    /// Fills the engine's own cache from its files, up to the cache's
+    /// capacity, as a server loads its buffer pool at startup (InnoDB's
+    /// `innodb_buffer_pool_load_at_startup`). Engines that read through
+    /// the operating system's page cache (or keep no cache) do nothing. A
+    /// restart empties a user-space cache but not the page cache, so
+    /// without this a short read cell after a load measures our caches
+    /// warming up against reference engines that start warm. Writes
+    /// nothing; damage found is an error, as on a read. Returns whether
+    /// the engine has a cache of its own to fill.
+    fn warm(&self) -> Result<bool> {
+        Ok(false)
+    }
     /// Finishes background work, syncs per policy (not under `none`) and
     /// releases files. Later calls fail with [`crate::Error::Closed`].
     fn close(&self) -> Result<()>;

@@ -99,3 +99,62 @@ fn deletes_free_leaves_for_reuse() {
     let after: usize = e.stats().notes["free_pages"].parse().unwrap();
     assert!(after < free, "{after} >= {free}");
 }
+
+/// A restart empties lsm's block cache and btree's page cache; `warm`
+/// fills them from the files, so that reads after it issue no read call,
+/// and it stops at the cache's capacity instead of evicting what it loaded.
+#[test]
+fn warm_fills_the_cache_so_reads_reach_no_file() {
+    use engines::fs::CountingFs;
+    use std::sync::Arc;
+    for name in ["lsm", "btree"] {
+        let t = tempfile::tempdir().unwrap();
+        let mut cfg = small_config(t.path(), RealFs::shared(), SyncPolicy::NONE);
+        cfg.cache_bytes = 64 << 20;
+        cfg.cache_pages = 16 << 10;
+        let e = engines::open(name, cfg.clone()).unwrap();
+        for i in 0..3000u64 {
+            e.put(&key(i), &value(i, 0, 50)).unwrap();
+        }
+        e.close().unwrap();
+        drop(e);
+
+        let counting = CountingFs::new(RealFs::shared());
+        let counters = counting.counters();
+        cfg.vfs = Arc::new(counting);
+        let e = engines::open(name, cfg.clone()).unwrap();
+        assert!(e.warm().unwrap(), "{name} has a cache of its own");
+        let before = counters.snapshot().read_calls;
+        for i in (0..3000u64).step_by(7) {
+            assert_eq!(e.get(&key(i)).unwrap(), Some(value(i, 0, 50)), "{name}");
+        }
+        let rows = e.scan(&key(100), None, 500).unwrap();
+        assert_eq!(rows.len(), 500, "{name}");
+        let calls = counters.snapshot().read_calls - before;
+        assert_eq!(calls, 0, "{name}: {calls} read calls after warm");
+        e.close().unwrap();
+        drop(e);
+
+        // A cache smaller than the data: warm stops when it is full, and
+        // reads still find everything.
+        cfg.cache_bytes = 16 << 10;
+        cfg.cache_pages = 8;
+        let e = engines::open(name, cfg).unwrap();
+        assert!(e.warm().unwrap(), "{name}");
+        let n = e.stats().notes;
+        let within = match name {
+            "btree" => n["cached_pages"].parse::<usize>().unwrap() <= 8,
+            _ => {
+                let (held, cap) = n["block_cache"]
+                    .trim_end_matches(" bytes")
+                    .split_once(" of ")
+                    .unwrap();
+                held.parse::<u64>().unwrap() <= cap.parse().unwrap()
+            }
+        };
+        assert!(within, "{name}: {n:?}");
+        for i in (0..3000u64).step_by(97) {
+            assert_eq!(e.get(&key(i)).unwrap(), Some(value(i, 0, 50)), "{name}");
+        }
+    }
+}

@@ -189,6 +189,12 @@ pub struct RunRow {
     /// Resident set at the end of the measured phase, before close (`VmRSS`).
     #[serde(default)]
     pub rss_end_bytes: Option<u64>,
+    /// Milliseconds the engine took to fill its own cache from its files
+    /// after the cell's open, before the warm-up (`Engine::warm`; the
+    /// reference engines read through the page cache and keep none, so
+    /// theirs is empty; `runs.csv`: the longest).
+    #[serde(default)]
+    pub warm_ms: Option<f64>,
 }
 
 /// One latency percentile of one operation type in one cell (`latency.csv`).

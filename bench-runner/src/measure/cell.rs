@@ -78,6 +78,9 @@ pub struct CellMeasurement {
     pub io: IoSnapshot,
     /// Engine statistics at the end (before close).
     pub stats: EngineStats,
+    /// Time the engine took to fill its own cache after the open; `None`
+    /// when it has none.
+    pub warm: Option<Duration>,
     /// Engine log writes and syncs during the measured phase.
     pub log_writes: u64,
     /// Syncs the engine's policy issued during the measured phase.
@@ -213,6 +216,12 @@ fn run_in(
     cfg.background_maintenance = true;
     cfg.events = Events::to(events.clone());
     let engine: Arc<dyn Engine> = Arc::from(plan.engine.open(cfg)?);
+    // Our engines' caches start empty at this open while the reference
+    // engines read through the page cache the load left warm: each cell
+    // measures engines warm, and the time each took to warm is in
+    // `warm_ms`.
+    let warm_start = Instant::now();
+    let warm = engine.warm()?.then(|| warm_start.elapsed());
     let mut streams: Vec<OpStream> = (0..threads).map(|t| spec.run_stream(t, threads)).collect();
     let duration = spec.duration_secs.map(Duration::from_secs_f64);
     let sample_every = warm_up(&*engine, &mut streams, plan, stop)?;
@@ -286,6 +295,7 @@ fn run_in(
         log_syncs: stats.log_syncs.saturating_sub(before_stats.log_syncs),
         io,
         stats,
+        warm,
         device_bytes: dev0.zip(dev1).map(|(a, b)| b.since(&a).write_bytes),
         device: dev0.zip(dev_phase).map(|(a, b)| b.since(&a)),
         proc_io: proc0.zip(proc1).map(|(a, b)| b.since(&a)),

@@ -466,6 +466,7 @@ pub fn fill_timeline_columns(
             s.steady
         };
     }
+    row.warm_ms = m.warm.map(|d| d.as_secs_f64() * 1e3);
     if let Some(mem) = m.memory {
         row.rss_start_bytes = Some(mem.start);
         row.peak_rss_bytes = Some(mem.peak);

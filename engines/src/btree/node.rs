@@ -125,6 +125,34 @@ impl Tree {
         Err(self.corrupt(id, "tree deeper than 64 levels (a cycle)"))
     }
 
+    /// Loads the tree's pages into the cache level by level from the
+    /// root (leaves stay packed) until the cache is full; returns the pages
+    /// visited. See [`crate::Engine::warm`].
+    pub fn warm(&mut self) -> Result<u64> {
+        let mut level = vec![self.pager.meta.root];
+        let mut visited = 0u64;
+        // A tree has at most 64 levels and `page_count` pages; the bounds
+        // stop a damaged one with a cycle.
+        let most = u64::from(self.pager.meta.page_count);
+        for _ in 0..=64 {
+            let mut next = Vec::new();
+            for id in level {
+                if visited >= most || self.pager.cached_pages() >= self.pager.capacity() {
+                    return Ok(visited);
+                }
+                visited += 1;
+                if let View::Internal { children, .. } = self.pager.searchable(id)? {
+                    next.extend_from_slice(children);
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            level = next;
+        }
+        Ok(visited)
+    }
+
     /// The value of `key`.
     pub fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let leaf = self.walk(key, None)?;

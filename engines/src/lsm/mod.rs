@@ -242,6 +242,8 @@ struct Inner {
     signal: Arc<Signal>,
     /// Checked data blocks of the tables (see [`cache`]).
     cache: Arc<cache::BlockCache>,
+    /// What [`Engine::warm`] loaded, for the stats.
+    warmed: Mutex<Option<String>>,
 }
 
 /// The LSM tree engine.
@@ -347,6 +349,9 @@ impl Inner {
             "block_cache".into(),
             format!("{} of {} bytes", self.cache.bytes(), self.cache.capacity()),
         );
+        if let Some(w) = lock(&self.warmed).as_ref() {
+            stats.notes.insert("block_cache_warmed".into(), w.clone());
+        }
         stats
     }
 }
@@ -390,6 +395,11 @@ impl Engine for Lsm {
             }
         }
         self.inner.maintain(true)
+    }
+    fn warm(&self) -> Result<bool> {
+        self.inner.check_open()?;
+        self.inner.warm()?;
+        Ok(true)
     }
     fn close(&self) -> Result<()> {
         if self.inner.closed.swap(true, Relaxed) {

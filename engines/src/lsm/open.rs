@@ -270,6 +270,7 @@ impl Inner {
             dropped,
             signal: Arc::new(Signal::default()),
             cache,
+            warmed: Mutex::new(None),
         })
     }
 }

@@ -8,10 +8,14 @@
 //! table lists under the write lock briefly, so reads never wait for their
 //! I/O.
 
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
 use crate::Result;
 
 use super::cursor::{merge, Cursor, LevelCursor, MemCursor, TableCursor};
-use super::Inner;
+use super::sstable::Table;
+use super::{lock, Inner};
 
 impl Inner {
     pub(super) fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -37,6 +41,30 @@ impl Inner {
             }
         }
         Ok(None)
+    }
+
+    /// Loads the tables' blocks into the block cache, newest level first,
+    /// until it is full (see [`crate::Engine::warm`]). Runs on a snapshot
+    /// of the table lists, without holding the tree's lock.
+    pub(super) fn warm(&self) -> Result<()> {
+        let tables: Vec<Arc<Table>> = self.tree().version.tables().cloned().collect();
+        let start = std::time::Instant::now();
+        let (mut blocks, mut bytes) = (0u64, 0u64);
+        'tables: for t in &tables {
+            for i in 0..t.block_count() {
+                if self.closed.load(Relaxed) || self.cache.bytes() >= self.cache.capacity() {
+                    break 'tables;
+                }
+                bytes += t.block_len(i);
+                t.block(i, true)?;
+                blocks += 1;
+            }
+        }
+        *lock(&self.warmed) = Some(format!(
+            "{blocks} blocks ({bytes} bytes) in {} ms",
+            start.elapsed().as_millis()
+        ));
+        Ok(())
     }
 
     pub(super) fn scan(

@@ -299,6 +299,11 @@ impl Table {
         self.blocks.len()
     }
 
+    /// Bytes of block `i` in the file (its CRC included).
+    pub(super) fn block_len(&self, i: usize) -> u64 {
+        u64::from(self.blocks[i].len)
+    }
+
     /// Block `i`, through the cache (reads) or not (compactions).
     pub(super) fn block(&self, i: usize, cached: bool) -> Result<Arc<Block>> {
         if !cached {

@@ -21,6 +21,7 @@ pub fn aggregate(row: &mut RunRow, reps: &[RunRow]) {
     row.rss_start_bytes = reps.iter().filter_map(|r| r.rss_start_bytes).max();
     row.peak_rss_bytes = reps.iter().filter_map(|r| r.peak_rss_bytes).max();
     row.rss_end_bytes = reps.iter().filter_map(|r| r.rss_end_bytes).max();
+    row.warm_ms = reps.iter().filter_map(|r| r.warm_ms).reduce(f64::max);
 }
 
 /// Adds `cause=n;…` summaries cause by cause, most frequent first.
