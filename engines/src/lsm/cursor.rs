@@ -208,6 +208,13 @@ impl Cursor<'_> {
 /// Up to `limit` live entries of `cursors` (given newest first) below
 /// `end`, in key order: the newest entry of each key wins, and a winning
 /// tombstone hides the key. Only the entries returned are copied.
+///
+/// Each round finds the smallest key and the next smallest among the other
+/// cursors; when one cursor alone holds the smallest, its entries are taken
+/// without looking at the others until it reaches that next key. A short
+/// scan mostly reads runs of one source (the deepest level holds nine
+/// tenths of the data), so most entries cost one comparison, not one per
+/// source.
 pub fn merge(
     cursors: &mut [Cursor<'_>],
     end: Option<&[u8]>,
@@ -216,15 +223,23 @@ pub fn merge(
     let mut out = Vec::with_capacity(limit.min(256));
     // Cursors standing on the smallest key, newest first.
     let mut at_min: smallvec::SmallVec<[usize; 8]> = smallvec::SmallVec::new();
+    // The smallest key of the other cursors, when one cursor leads.
+    let mut bound: Vec<u8> = Vec::new();
     while out.len() < limit {
         at_min.clear();
         let mut min: Option<Lent<'_>> = None;
+        let mut second: Option<&[u8]> = None;
         for (i, c) in cursors.iter().enumerate() {
             let Some(e) = c.entry() else { continue };
             match min.map(|(k, _)| e.0.cmp(k)) {
-                Some(Ordering::Greater) => {}
+                Some(Ordering::Greater) => {
+                    if second.is_none_or(|s| e.0 < s) {
+                        second = Some(e.0);
+                    }
+                }
                 Some(Ordering::Equal) => at_min.push(i),
                 None | Some(Ordering::Less) => {
+                    second = min.map(|(k, _)| k);
                     min = Some(e);
                     at_min.clear();
                     at_min.push(i);
@@ -238,10 +253,91 @@ pub fn merge(
         if let Some(v) = v {
             out.push((k.to_vec(), v.to_vec()));
         }
+        let bounded = second.is_some();
+        bound.clear();
+        bound.extend_from_slice(second.unwrap_or_default());
         // The winner and every older entry of the same key.
         for &i in &at_min {
             cursors[i].advance()?;
         }
+        let [lead] = at_min[..] else { continue };
+        let c = &mut cursors[lead];
+        while out.len() < limit {
+            let Some((k, v)) = c.entry() else { break };
+            if bounded && k >= bound.as_slice() {
+                break;
+            }
+            if end.is_some_and(|end| k >= end) {
+                return Ok(out);
+            }
+            if let Some(v) = v {
+                out.push((k.to_vec(), v.to_vec()));
+            }
+            c.advance()?;
+        }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    type Map = BTreeMap<MemKey, Option<Vec<u8>>>;
+
+    /// Three sources with runs, ties and tombstones, merged from every
+    /// start, end and limit, against applying them oldest first to a map.
+    #[test]
+    fn merging_matches_the_newest_entry_of_each_key() {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut rnd = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let key = |i: u64| MemKey::from_slice(format!("k{i:03}").as_bytes());
+        let maps: Vec<Map> = (0..3)
+            .map(|m| {
+                // The oldest source is dense, the newer ones sparse.
+                let n = [12, 40, 150][m];
+                (0..n)
+                    .map(|_| {
+                        let k = key(rnd(200));
+                        let v = (rnd(4) != 0).then(|| format!("v{m}").into_bytes());
+                        (k, v)
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        for m in maps.iter().rev() {
+            for (k, v) in m {
+                match v {
+                    Some(v) => model.insert(k.to_vec(), v.clone()),
+                    None => model.remove(k.as_slice()),
+                };
+            }
+        }
+        for start in (0..210).step_by(7) {
+            for (end, limit) in [(None, usize::MAX), (Some(start + 30), 1000), (None, 9)] {
+                let s = key(start);
+                let e = end.map(key);
+                let mut cursors: Vec<Cursor<'_>> = maps
+                    .iter()
+                    .map(|m| Cursor::Mem(MemCursor::seek(m, &s)))
+                    .collect();
+                let got = merge(&mut cursors, e.as_deref(), limit).unwrap();
+                let want: Vec<(Vec<u8>, Vec<u8>)> = model
+                    .range(s.to_vec()..)
+                    .filter(|(k, _)| e.as_ref().is_none_or(|e| k.as_slice() < e.as_slice()))
+                    .take(limit)
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                assert_eq!(got, want, "start {start}, end {end:?}, limit {limit}");
+            }
+        }
+    }
 }
