@@ -23,7 +23,7 @@ use std::sync::Arc;
 use super::bloom;
 use super::cache::{Block, BlockCache};
 use crate::fs::{FileHandle, VFile};
-use crate::search::{lower_bound, prefix};
+use crate::search::{prefix, Fences};
 use crate::{Error, Result};
 
 const MAGIC: u64 = u64::from_le_bytes(*b"LSMTBL02");
@@ -187,7 +187,7 @@ pub struct Table {
     /// Checked blocks, shared by the engine's tables.
     cache: Arc<BlockCache>,
     /// [`prefix`] of each block's last key, to find a block.
-    index_hints: Vec<u64>,
+    index_hints: Fences,
 }
 
 fn checked<'a>(file: &dyn VFile, section: &'a [u8], offset: u64, what: &str) -> Result<&'a [u8]> {
@@ -278,7 +278,7 @@ impl Table {
             entries,
             size,
             cache: cache.clone(),
-            index_hints: blocks.iter().map(|b| prefix(&b.last_key)).collect(),
+            index_hints: Fences::new(blocks.iter().map(|b| prefix(&b.last_key)).collect()),
             blocks,
         }))
     }
@@ -325,7 +325,9 @@ impl Table {
 
     /// Index of the first block that can hold `key` (its last key >= key).
     pub(super) fn block_for(&self, key: &[u8]) -> usize {
-        lower_bound(&self.index_hints, |i| &self.blocks[i].last_key, key).0
+        self.index_hints
+            .lower_bound(|i| &self.blocks[i].last_key, key)
+            .0
     }
 
     /// `Some(Some(v))` value, `Some(None)` tombstone, `None` not in this table.
