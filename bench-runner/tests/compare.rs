@@ -5,21 +5,9 @@
 
 mod common;
 
+use common::{output, stderr};
+
 use std::path::{Path, PathBuf};
-use std::process::Output;
-
-fn bench(args: &[&str], paths: &[&Path]) -> Output {
-    std::process::Command::new(common::EXE)
-        .args(args)
-        .args(paths)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run bench-runner")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// A copy of the format-3 fixture in `to`, without the cells of `drop`
 /// (policies).
@@ -48,7 +36,7 @@ fn the_answer_comes_first_and_missing_cells_are_counted() {
     let a = fixture_copy(&t.path().join("laptop-a"), &["always"]);
     let b = fixture_copy(&t.path().join("laptop-b"), &[]);
     let out = t.path().join("cmp");
-    let o = bench(&["compare"], &[&a, &b, Path::new("--out"), &out]);
+    let o = output(&["compare"], &[&a, &b, Path::new("--out"), &out]);
     let err = stderr(&o);
     assert!(o.status.success(), "{err}");
     // Both folders are labelled `fixture`: named by their folders.
@@ -74,22 +62,22 @@ fn the_answer_comes_first_and_missing_cells_are_counted() {
     );
 
     // --out as run takes it: a non-empty folder needs --force.
-    let again = bench(&["compare"], &[&a, &b, Path::new("--out"), &out]);
+    let again = output(&["compare"], &[&a, &b, Path::new("--out"), &out]);
     assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
     assert!(stderr(&again).contains("--force"), "{}", stderr(&again));
     std::fs::write(out.join("stale.txt"), b"old").unwrap();
-    let forced = bench(&["compare", "--force"], &[&a, &b, Path::new("--out"), &out]);
+    let forced = output(&["compare", "--force"], &[&a, &b, Path::new("--out"), &out]);
     assert!(forced.status.success(), "{}", stderr(&forced));
     assert!(
         !out.join("stale.txt").exists(),
         "the old folder was not replaced whole"
     );
     // Never into a folder it compares, even with --force.
-    let into_input = bench(&["compare", "--force"], &[&a, &b, Path::new("--out"), &b]);
+    let into_input = output(&["compare", "--force"], &[&a, &b, Path::new("--out"), &b]);
     assert_eq!(into_input.status.code(), Some(2));
     assert!(b.join("runs.csv").is_file());
     // One folder of one machine is not a comparison.
-    let one = bench(&["compare"], &[&a]);
+    let one = output(&["compare"], &[&a]);
     assert_eq!(one.status.code(), Some(2));
     assert!(
         stderr(&one).contains("needs two results folders"),

@@ -5,8 +5,10 @@
 
 mod common;
 
+use common::{copy_dir, output, stderr};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// `results/tests/fixtures`.
 fn fixtures() -> PathBuf {
@@ -31,28 +33,15 @@ fn fixture(version: u32) -> PathBuf {
         .unwrap_or_else(|| panic!("no fixture of results format version {version} in {}: add one (a tiny --quick run, trimmed) when the version is raised", fixtures().display()))
 }
 
-fn bench(args: &[&str], paths: &[&Path]) -> Output {
-    Command::new(common::EXE)
-        .args(args)
-        .args(paths)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run bench-runner")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 /// `plot` of a copy (so the fixture stays as it is) into a temp folder.
 fn plot(dir: &Path, out: &Path) -> Output {
-    bench(&["plot"], &[dir, Path::new("--out"), out])
+    output(&["plot"], &[dir, Path::new("--out"), out])
 }
 
 fn compare(dirs: &[&Path], out: &Path) -> Output {
     let mut paths = dirs.to_vec();
     paths.extend([Path::new("--out"), out]);
-    bench(&["compare"], &paths)
+    output(&["compare"], &paths)
 }
 
 #[test]
@@ -133,17 +122,4 @@ fn a_newer_format_is_refused_with_a_clear_error() {
         matches!(r, results::Error::NewerFormat { found: 999, .. }),
         "{r}"
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
 }

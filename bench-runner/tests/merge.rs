@@ -6,47 +6,16 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use common::{copy_dir, fixture, output, stderr};
+
+use std::path::Path;
 
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;
 
-fn bench(args: &[&str], paths: &[&Path]) -> Output {
-    std::process::Command::new(common::EXE)
-        .args(args)
-        .args(paths)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run bench-runner")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// `results/tests/fixtures/format-vN`.
-fn fixture(version: u32) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("../results/tests/fixtures/format-v{version}"))
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
-
 /// A run of two small cells on `disk` into `out`, labelled `vm`.
 fn run(disk: &Path, out: &Path) {
-    let o = bench(
+    let o = output(
         &[
             "run",
             "--engines",
@@ -89,7 +58,7 @@ fn the_fleet_p99_is_the_p99_of_both_serialized_histograms_merged() {
     run(&disk, &a);
     run(&disk, &b);
     let fleet = t.path().join("fleet");
-    let o = bench(&["merge"], &[&a, &b, Path::new("--out"), &fleet]);
+    let o = output(&["merge"], &[&a, &b, Path::new("--out"), &fleet]);
     let err = stderr(&o);
     assert!(o.status.success(), "merge: {err}");
     assert!(String::from_utf8_lossy(&o.stdout)
@@ -146,7 +115,7 @@ fn the_fleet_p99_is_the_p99_of_both_serialized_histograms_merged() {
         .is_file());
     // compare takes it apart into its machines.
     let cmp = t.path().join("cmp");
-    let o = bench(&["compare"], &[&fleet, Path::new("--out"), &cmp]);
+    let o = output(&["compare"], &[&fleet, Path::new("--out"), &cmp]);
     let err = stderr(&o);
     assert!(o.status.success(), "compare: {err}");
     assert!(
@@ -154,7 +123,7 @@ fn the_fleet_p99_is_the_p99_of_both_serialized_histograms_merged() {
         "the answer first: {err}"
     );
     // A cell no machine ran is refused with the cells it has.
-    let o = bench(&["plot", "--cell", "lsm/always/fillrandom"], &[&fleet]);
+    let o = output(&["plot", "--cell", "lsm/always/fillrandom"], &[&fleet]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("wal/always/fillrandom/1"),
@@ -168,7 +137,7 @@ fn what_cannot_be_merged_is_refused_before_anything_is_written() {
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("fleet");
     let refused = |paths: &[&Path], why: &str| {
-        let o = bench(&["merge"], paths);
+        let o = output(&["merge"], paths);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{why}: {err}");
         assert!(err.contains(why), "{why}: {err}");
@@ -189,10 +158,10 @@ fn what_cannot_be_merged_is_refused_before_anything_is_written() {
     let copy = t.path().join("copy");
     copy_dir(&v3, &copy);
     let args = [&v3, copy.as_path(), Path::new("--out"), &out];
-    let o = bench(&["merge", "--no-plots"], &args);
+    let o = output(&["merge", "--no-plots"], &args);
     assert!(o.status.success(), "{}", stderr(&o));
     refused(&args, "not empty");
-    let o = bench(&["merge", "--no-plots", "--force"], &args);
+    let o = output(&["merge", "--no-plots", "--force"], &args);
     assert!(o.status.success(), "{}", stderr(&o));
     // Never into a folder it reads.
     refused(
@@ -214,7 +183,7 @@ fn folders_before_format_3_keep_their_rows_and_say_which_percentiles_are_not_mer
     let copy = t.path().join("copy");
     copy_dir(&fixture(2), &copy);
     let out = t.path().join("fleet");
-    let o = bench(
+    let o = output(
         &["merge", "--no-plots"],
         &[&fixture(2), &copy, Path::new("--out"), &out],
     );
@@ -231,7 +200,7 @@ fn folders_before_format_3_keep_their_rows_and_say_which_percentiles_are_not_mer
         "{notes}"
     );
     // Its report still draws, and says what is missing.
-    let o = bench(&["plot"], &[&out]);
+    let o = output(&["plot"], &[&out]);
     assert!(o.status.success(), "{}", stderr(&o));
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("## Percentiles not merged"), "{md}");

@@ -5,33 +5,18 @@
 
 mod common;
 
+use common::{copy_dir, fixture};
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use results::{read_csv, write_csv, Environment, RunRow};
 
 /// `results/tests/fixtures/format-v2`: a tiny wal run, none and always.
-fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../results/tests/fixtures/format-v2")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
-
 /// The fixture as the run of machine `label`, `speed` times as fast.
 fn machine(parent: &Path, label: &str, speed: f64) -> PathBuf {
     let dir = parent.join(label);
-    copy_dir(&fixture(), &dir);
+    copy_dir(&fixture(2), &dir);
     let run_id = format!("{label}-20260101-000000");
     let env_path = dir.join("environment.json");
     let mut env: Environment = results::read_json(&env_path).unwrap();

@@ -55,3 +55,39 @@ pub fn python_example(name: &str, args: &str) -> String {
         format!("{cmd} {args}")
     }
 }
+
+/// Runs bench-runner with `args` then `paths`, colours off, and returns
+/// its output whatever its exit status.
+pub fn output(args: &[&str], paths: &[&Path]) -> std::process::Output {
+    std::process::Command::new(EXE)
+        .args(args)
+        .args(paths)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run bench-runner")
+}
+
+/// A command's stderr as text.
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `results/tests/fixtures/format-vN`.
+pub fn fixture(version: u32) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("../results/tests/fixtures/format-v{version}"))
+}
+
+/// Copies the folder `from` into `to` (created), recursively.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
