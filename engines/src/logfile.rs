@@ -5,7 +5,7 @@
 //!
 //! A log file is a run of records in the shared framing of
 //! [`crate::record`], from offset 0, followed by *reserved space*: zeros
-//! that [`crate::fs::VFile::allocate`] added ahead of the appends, in steps
+//! that [`crate::fs::VFile::allocate`] wrote ahead of the appends, in steps
 //! of [`reserve_step`] bytes (under every policy but `none`). The file's size is therefore not the end of
 //! the log. The end is found by the records: [`crate::record::scan_log`]
 //! stops at the first bytes that do not decode, and zeros never decode (a
@@ -29,9 +29,15 @@
 //! Why reserve: an `fdatasync` after an append that grew the file must
 //! commit the new size (metadata) through the filesystem journal; one after
 //! an overwrite inside the file's size need not (ext4, xfs). Appends into
-//! reserved space are such overwrites, so under `always`/`group` only the
-//! sync after a reservation step pays for a size change: one in
-//! `reserve_step / record size` writes. The reservation itself is made
+//! reserved space are such overwrites, so under `always`/`group`/`batch`
+//! only the sync after a reservation step pays for a size change and for
+//! the step's zeros: one in `reserve_step / record size` writes. The
+//! zeros are written, not `fallocate`d ([`crate::fs::VFile::allocate`]):
+//! an append into a `fallocate`d block converts an unwritten extent, which
+//! the sync must commit too, and under `batch:32` (two new blocks per sync)
+//! that cost 15% of the throughput. The price is that every log byte is
+//! written twice, once as a zero (PostgreSQL's `wal_init_zero`); recycled
+//! logs ([`crate::recycle`]) skip it. The reservation itself is made
 //! durable by the next sync of the file, like the records written into it;
 //! a crash before that sync loses it (the file is shorter), which loses
 //! nothing acknowledged, since no acknowledged record is past an unsynced
@@ -39,10 +45,9 @@
 //!
 //! Better still is a file whose blocks are already written: a recycled
 //! log ([`crate::recycle`]) overwrites an older generation's bytes, so an
-//! append into it changes neither the size nor an extent's state (writing
-//! into `fallocate`d space still converts unwritten extents, which the
-//! sync must commit). Its rename must be durable before anything written
-//! into it is acknowledged; [`crate::recycle`] says how.
+//! append into it changes neither the size nor an extent's state, and
+//! needs no zeros written first. Its rename must be durable before
+//! anything written into it is acknowledged; [`crate::recycle`] says how.
 //!
 //! A failed write or reservation is cut back off the file (`set_len` to the
 //! end of the last whole record): the next record starts there, and no

@@ -10,9 +10,9 @@
 //! writes its records from offset 0 over the old bytes. The file keeps its
 //! size and its written extents, so an `fdatasync` after an append into it
 //! changes no metadata at all: better than appending (a size change per
-//! sync, a journal commit on ext4/xfs) and better than space reserved with
-//! `fallocate` (unwritten extents, converted on the first write into
-//! them). Files beyond the pool are removed as before. The cost is space:
+//! sync, a journal commit on ext4/xfs) and better than reserved space
+//! ([`crate::logfile`]: zeros written once before the records, so every
+//! byte twice). Files beyond the pool are removed as before. The cost is space:
 //! a recycled file keeps the size its largest generation reached. A
 //! closing engine removes its pooled files and cuts its active log back to
 //! its records ([`LogPool::release`]).

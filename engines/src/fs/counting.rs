@@ -285,6 +285,17 @@ impl FileLayer for CountingFile {
         self.inner.append(buf)
     }
 
+    /// Reserved space counts as written: [`super::RealFs`] writes it as
+    /// zeros, which the device receives like any other bytes.
+    fn allocate(&self, len: u64) -> Result<()> {
+        let before = self.inner.len()?;
+        self.inner.allocate(len)?;
+        if len > before {
+            self.wrote((len - before) as usize);
+        }
+        Ok(())
+    }
+
     fn sync_data(&self) -> Result<()> {
         let t = Instant::now();
         let r = self.inner.sync_data();

@@ -9,19 +9,19 @@
 //!   past the end of the file) is an error, never a partial result.
 //! - [`VFile::set_len`] growth reads back as zeros.
 //! - [`VFile::allocate`] reserves space: it grows the file to at least the
-//!   given length (never shrinks it), the new range reads back as zeros, and
-//!   where the filesystem supports it (`fallocate(2)`, mode 0: ext4, xfs,
-//!   tmpfs) the blocks are allocated, so later writes inside the range need
-//!   no block allocation and change no file size. The file *size* changes at
-//!   `allocate`, on purpose (not `FALLOC_FL_KEEP_SIZE`): that size change is
-//!   metadata which the next `sync_data` (fdatasync commits a size change:
-//!   it is needed to read the data back) or `sync_all` makes durable, and
-//!   after it a synced overwrite inside the range changes no size, so an
-//!   fdatasync of it commits no journal transaction for the size. A crash
-//!   before that sync may keep the old size or the new one (zeros). Where
-//!   the filesystem cannot reserve, it behaves as `set_len` growth (a sparse
-//!   extension). Logs that reserve space find their end by their records,
-//!   never by the file size ([`crate::logfile`]).
+//!   given length (never shrinks it), and the new range reads back as
+//!   zeros. [`RealFs`] *writes* the zeros, so that later writes inside the
+//!   range need no block allocation, convert no unwritten extent and change
+//!   no file size: an fdatasync of such an overwrite has no metadata to
+//!   commit (`fallocate(2)` would leave unwritten extents, whose conversion
+//!   the next fdatasync commits: see `RealFs`'s `allocate`). The file *size*
+//!   changes at `allocate`, on purpose: that size change is metadata which
+//!   the next `sync_data` (fdatasync commits a size change: it is needed to
+//!   read the data back) or `sync_all` makes durable, with the zeros. A
+//!   crash before that sync may keep the old size or the new one (zeros).
+//!   [`CountingFs`] counts the reserved bytes as written. Logs that reserve
+//!   space find their end by their records, never by the file size
+//!   ([`crate::logfile`]).
 //! - [`VFile::append`] is one `write(2)` of the whole buffer at the current end
 //!   of the file. An engine that buffers in user space flushes that buffer with
 //!   `append` before it acknowledges a write, so an acknowledged write under
