@@ -103,12 +103,13 @@ impl Tree {
     fn walk(&mut self, key: &[u8], mut path: Option<&mut Path>) -> Result<PageId> {
         let mut id = self.pager.meta.root;
         for _ in 0..=64 {
-            match self.pager.searchable(id)? {
-                View::Internal {
+            match self.pager.branch(id)? {
+                None => return Ok(id),
+                Some(View::Internal {
                     keys,
                     children,
                     hints,
-                } => {
+                }) => {
                     let i = upper_bound(hints, |i| &keys[i], key);
                     let Some(&child) = children.get(i) else {
                         return Err(self.corrupt(id, "internal page with too few children"));
@@ -118,8 +119,8 @@ impl Tree {
                     }
                     id = child;
                 }
-                View::Leaf(_) => return Ok(id),
-                View::Free => return Err(self.corrupt(id, "free page linked in the tree")),
+                Some(View::Leaf(_)) => return Ok(id),
+                Some(View::Free) => return Err(self.corrupt(id, "free page linked in the tree")),
             }
         }
         Err(self.corrupt(id, "tree deeper than 64 levels (a cycle)"))
@@ -193,18 +194,7 @@ impl Tree {
     pub fn put(&mut self, key: &[u8], value: &[u8]) -> Result<bool> {
         let page_bytes = self.page_bytes();
         let (path, leaf) = self.descend(key)?;
-        let (entries, _) = self.leaf_mut(leaf)?;
-        let new = match entries.binary_search_by(|(k, _)| k.as_slice().cmp(key)) {
-            Ok(i) => {
-                entries[i].1.clear();
-                entries[i].1.extend_from_slice(value);
-                false
-            }
-            Err(i) => {
-                entries.insert(i, (key.to_vec(), value.to_vec()));
-                true
-            }
-        };
+        let new = self.pager.leaf_put(leaf, key, value)?;
         if new {
             self.pager.meta.live_keys += 1;
         }

@@ -303,22 +303,44 @@ impl Pager {
         Ok(self.load(id)?.searchable())
     }
 
+    /// Page `id` to search on the way down, or `None` for a leaf, whose
+    /// search hints are then not built: a walk down to a leaf that is
+    /// about to change would rebuild them for nothing (every put into a
+    /// leaf made its hints stale).
+    pub fn branch(&mut self, id: PageId) -> Result<Option<View<'_>>> {
+        let slot = self.load(id)?;
+        Ok(if slot.is_leaf() {
+            None
+        } else {
+            Some(slot.searchable())
+        })
+    }
+
     /// A page, to modify (marked dirty).
     pub fn node_mut(&mut self, id: PageId) -> Result<&mut Node> {
+        Ok(self.dirty_slot(id)?.node_mut())
+    }
+
+    /// Stores `key` = `value` in leaf `id` (marked dirty), keeping its
+    /// search hints ([`Slot::leaf_put`]); returns whether the key was new.
+    pub fn leaf_put(&mut self, id: PageId, key: &[u8], value: &[u8]) -> Result<bool> {
+        let at = self.offset(id);
+        let path = self.file.path().to_path_buf();
+        self.dirty_slot(id)?
+            .leaf_put(key, value)
+            .ok_or_else(|| Error::corrupt(path, at, "expected a leaf page"))
+    }
+
+    fn dirty_slot(&mut self, id: PageId) -> Result<&mut Slot> {
         let slot = self.load(id)?;
         let newly_dirty = !slot.dirty;
         slot.dirty = true;
         if newly_dirty {
             self.dirty += 1;
         }
-        match self.cache.get_mut(id) {
-            Some(slot) => Ok(slot.node_mut()),
-            None => Err(Error::corrupt(
-                "data.pages",
-                0,
-                "page missing from the cache",
-            )),
-        }
+        self.cache
+            .get_mut(id)
+            .ok_or_else(|| Error::corrupt("data.pages", 0, "page missing from the cache"))
     }
 
     /// Allocates a page for `node`: the head of the free list, else a new
