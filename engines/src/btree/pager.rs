@@ -324,11 +324,14 @@ impl Pager {
     /// Stores `key` = `value` in leaf `id` (marked dirty), keeping its
     /// search hints ([`Slot::leaf_put`]); returns whether the key was new.
     pub fn leaf_put(&mut self, id: PageId, key: &[u8], value: &[u8]) -> Result<bool> {
-        let at = self.offset(id);
-        let path = self.file.path().to_path_buf();
-        self.dirty_slot(id)?
-            .leaf_put(key, value)
-            .ok_or_else(|| Error::corrupt(path, at, "expected a leaf page"))
+        match self.dirty_slot(id)?.leaf_put(key, value) {
+            Some(new) => Ok(new),
+            None => Err(Error::corrupt(
+                self.file.path(),
+                self.offset(id),
+                "expected a leaf page",
+            )),
+        }
     }
 
     fn dirty_slot(&mut self, id: PageId) -> Result<&mut Slot> {

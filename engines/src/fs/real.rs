@@ -179,7 +179,7 @@ impl VFile for RealFile {
     /// of one converts it, a metadata change the next `fdatasync` must
     /// commit. With 32 appends of 137 bytes per `fdatasync` (2 blocks per
     /// sync) on ext4 that cost 15% of the throughput against written space
-    /// (docs/measurements.md, "Reserving log space"); PostgreSQL zero-fills
+    /// (docs/measurements.md, "Log reservation"); PostgreSQL zero-fills
     /// its new WAL segments (`wal_init_zero`) for the same reason. The
     /// zeros are written once, and reach the device with the file's next
     /// sync.
