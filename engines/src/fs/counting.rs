@@ -155,8 +155,7 @@ impl IoCounters {
             .reset();
     }
 
-    fn kind_counter(&self, path: &Path) -> Arc<AtomicU64> {
-        let kind = file_kind(path);
+    fn kind_counter(&self, kind: String) -> Arc<AtomicU64> {
         let mut kinds = self.kinds.lock().unwrap_or_else(|p| p.into_inner());
         kinds.entry(kind).or_default().clone()
     }
@@ -212,11 +211,12 @@ impl VfsLayer for CountingFs {
     }
 
     fn wrap(&self, file: FileHandle) -> FileHandle {
-        let kind = self.counters.kind_counter(file.path());
+        let kind = file_kind(file.path());
         Arc::new(CountingFile {
             inner: file,
             counters: self.counters.clone(),
-            kind_bytes: kind,
+            kind_bytes: self.counters.kind_counter(kind.clone()),
+            reserved_bytes: self.counters.kind_counter(format!("{kind}-reserved")),
         })
     }
 
@@ -252,6 +252,8 @@ struct CountingFile {
     inner: FileHandle,
     counters: Arc<IoCounters>,
     kind_bytes: Arc<AtomicU64>,
+    /// Reserved space written ahead of the appends, kind `KIND-reserved`.
+    reserved_bytes: Arc<AtomicU64>,
 }
 
 impl CountingFile {
@@ -285,13 +287,18 @@ impl FileLayer for CountingFile {
         self.inner.append(buf)
     }
 
-    /// Reserved space counts as written: [`super::RealFs`] writes it as
-    /// zeros, which the device receives like any other bytes.
+    /// Reserved space counts as written, under its own kind
+    /// (`KIND-reserved`, so a reader can tell the zeros from the records):
+    /// [`super::RealFs`] writes it as zeros, which the device receives like
+    /// any other bytes.
     fn allocate(&self, len: u64) -> Result<()> {
         let before = self.inner.len()?;
         self.inner.allocate(len)?;
         if len > before {
-            self.wrote((len - before) as usize);
+            let n = len - before;
+            self.counters.write_calls.fetch_add(1, Relaxed);
+            self.counters.bytes_written.fetch_add(n, Relaxed);
+            self.reserved_bytes.fetch_add(n, Relaxed);
         }
         Ok(())
     }
@@ -316,6 +323,21 @@ impl FileLayer for CountingFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reservations_count_as_written_under_their_own_kind() {
+        let t = tempfile::tempdir().unwrap();
+        let fs = CountingFs::new(super::super::RealFs::shared());
+        let f = Vfs::create(&fs, &t.path().join("1.wal")).unwrap();
+        f.append(b"record").unwrap();
+        f.allocate(4096).unwrap();
+        f.allocate(100).unwrap();
+        let s = fs.counters().snapshot();
+        assert_eq!(s.bytes_written, 4096);
+        assert_eq!(s.write_calls, 2);
+        assert_eq!(s.bytes_by_kind["wal"], 6);
+        assert_eq!(s.bytes_by_kind["wal-reserved"], 4090);
+    }
 
     #[test]
     fn kind_ignores_tmp_suffix() {
