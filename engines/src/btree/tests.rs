@@ -261,6 +261,17 @@ fn died() -> Error {
 }
 
 impl DyingFs {
+    /// A dying filesystem over the real one, and its counter of mutating
+    /// calls left (unlimited until a test sets it).
+    fn on_disk() -> (Arc<DyingFs>, Arc<AtomicI64>) {
+        let left = Arc::new(AtomicI64::new(i64::MAX));
+        let fs = Arc::new(DyingFs {
+            inner: RealFs::shared(),
+            left: left.clone(),
+        });
+        (fs, left)
+    }
+
     /// `Ok(true)`: do it; `Ok(false)`: do half; `Err`: dead.
     fn step(left: &AtomicI64) -> Result<bool> {
         match left.fetch_sub(1, SeqCst) {
@@ -359,11 +370,7 @@ fn crash_at_every_write_recovers_every_acknowledged_write() {
     let mut crashes = 0;
     loop {
         let t = tempfile::tempdir().unwrap();
-        let left = Arc::new(AtomicI64::new(i64::MAX));
-        let fs = Arc::new(DyingFs {
-            inner: RealFs::shared(),
-            left: left.clone(),
-        });
+        let (fs, left) = DyingFs::on_disk();
         let cfg = config(t.path(), fs, SyncPolicy::NONE);
         let e = Btree::open(cfg).unwrap();
         left.store(crash_at, SeqCst);
@@ -433,11 +440,7 @@ fn a_checkpoint_of_many_chunks_killed_at_every_write_recovers() {
     let mut crash_at = 1i64;
     loop {
         let t = tempfile::tempdir().unwrap();
-        let left = Arc::new(AtomicI64::new(i64::MAX));
-        let fs = Arc::new(DyingFs {
-            inner: RealFs::shared(),
-            left: left.clone(),
-        });
+        let (fs, left) = DyingFs::on_disk();
         let mut cfg = config(t.path(), fs, SyncPolicy::NONE);
         cfg.page_bytes = 4096;
         cfg.cache_pages = 4096;
