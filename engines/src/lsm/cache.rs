@@ -188,6 +188,39 @@ impl BlockCache {
         Ok(b)
     }
 
+    /// Bytes of the cached blocks of `tables`.
+    pub fn bytes_of_tables(&self, tables: &[u64]) -> usize {
+        self.shards
+            .iter()
+            .map(|m| {
+                let s = m.lock().unwrap_or_else(|p| p.into_inner());
+                s.blocks
+                    .iter()
+                    .filter(|(k, _)| tables.contains(&k.0))
+                    .map(|(_, (b, _))| b.bytes())
+                    .sum::<usize>()
+            })
+            .sum()
+    }
+
+    /// Drops the blocks of `tables` (removed by a compaction: nothing
+    /// will read them again, and their room goes to live tables now
+    /// rather than when they would have aged out).
+    pub fn forget_tables(&self, tables: &[u64]) {
+        for m in &self.shards {
+            let mut s = m.lock().unwrap_or_else(|p| p.into_inner());
+            let mut freed = 0;
+            s.blocks.retain(|k, (b, _)| {
+                let keep = !tables.contains(&k.0);
+                if !keep {
+                    freed += b.bytes();
+                }
+                keep
+            });
+            s.bytes -= freed;
+        }
+    }
+
     /// Bytes the cache may hold.
     pub fn capacity(&self) -> usize {
         self.shard_bytes * SHARDS

@@ -206,6 +206,8 @@ struct Counters {
     flushes: AtomicU64,
     compactions: AtomicU64,
     moves: AtomicU64,
+    /// Level-0 compactions asked for by scans (below the trigger).
+    read_triggered: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -244,6 +246,12 @@ struct Inner {
     cache: Arc<cache::BlockCache>,
     /// What [`Engine::warm`] loaded, for the stats.
     warmed: Mutex<Option<String>>,
+    /// Level-0 tables positioned by scans since level 0 was last
+    /// compacted (read-triggered compaction, see `compaction.rs`).
+    l0_scan_seeks: AtomicU64,
+    /// Scans have paid for level 0 more than compacting it would cost:
+    /// the next maintenance compacts it below its trigger.
+    l0_wanted: AtomicBool,
 }
 
 /// The LSM tree engine.
@@ -311,6 +319,9 @@ impl Inner {
         stats
             .maintenance_runs
             .insert("trivial_moves".into(), c.moves.load(Relaxed));
+        stats
+            .maintenance_runs
+            .insert("read_triggered".into(), c.read_triggered.load(Relaxed));
         let levels: Vec<String> = t
             .version
             .levels

@@ -271,6 +271,8 @@ impl Inner {
             signal: Arc::new(Signal::default()),
             cache,
             warmed: Mutex::new(None),
+            l0_scan_seeks: AtomicU64::new(0),
+            l0_wanted: AtomicBool::new(false),
         })
     }
 }

@@ -49,22 +49,29 @@ impl Inner {
     pub(super) fn warm(&self) -> Result<()> {
         let tables: Vec<Arc<Table>> = self.tree().version.tables().cloned().collect();
         let start = std::time::Instant::now();
+        let (blocks, bytes) = self.fill_cache(&tables)?;
+        *lock(&self.warmed) = Some(format!(
+            "{blocks} blocks ({bytes} bytes) in {} ms",
+            start.elapsed().as_millis()
+        ));
+        Ok(())
+    }
+
+    /// Loads the blocks of `tables`, in order, into the block cache until
+    /// it is full; returns the blocks and bytes loaded.
+    pub(super) fn fill_cache(&self, tables: &[Arc<Table>]) -> Result<(u64, u64)> {
         let (mut blocks, mut bytes) = (0u64, 0u64);
-        'tables: for t in &tables {
+        for t in tables {
             for i in 0..t.block_count() {
                 if self.closed.load(Relaxed) || self.cache.bytes() >= self.cache.capacity() {
-                    break 'tables;
+                    return Ok((blocks, bytes));
                 }
                 bytes += t.block_len(i);
                 t.block(i, true)?;
                 blocks += 1;
             }
         }
-        *lock(&self.warmed) = Some(format!(
-            "{blocks} blocks ({bytes} bytes) in {} ms",
-            start.elapsed().as_millis()
-        ));
-        Ok(())
+        Ok((blocks, bytes))
     }
 
     pub(super) fn scan(
@@ -83,6 +90,7 @@ impl Inner {
         for table in &v.levels[0] {
             cursors.push(Cursor::Table(TableCursor::seek(table, start)?));
         }
+        self.charge_l0_seeks(&v.levels[0]);
         for level in v.levels.iter().skip(1).filter(|l| !l.is_empty()) {
             cursors.push(Cursor::Level(LevelCursor::seek(level, start)?));
         }

@@ -181,3 +181,101 @@ fn manifest_round_trips_levels() {
     m.store(&dir).unwrap();
     assert_eq!(Manifest::load(&dir).unwrap(), Some(m));
 }
+
+/// Scans that keep paying for level-0 tables compact them below the
+/// trigger, once they have spent LevelDB's budget (`size / 16 KiB` seeks
+/// per table, at least 100); point reads alone never do. The compaction
+/// leaves the cache as warm as the scans had made it: the output's blocks
+/// are cached and the inputs' are gone.
+#[test]
+fn scans_compact_level_0_below_its_trigger_and_keep_the_cache_warm() {
+    let t = tempfile::tempdir().unwrap();
+    let mut cfg = config(t.path(), RealFs::shared());
+    cfg.merge_trigger_files = 4;
+    let e = Lsm::open(cfg).unwrap();
+    let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    let mut put = |i: u64, round: u64| {
+        let (k, v) = (key(i * 7919 % 1000), format!("v{round}-{i}").into_bytes());
+        e.put(&k, &v).unwrap();
+        model.insert(k, v);
+    };
+    for i in 0..600 {
+        put(i, 0);
+    }
+    e.maintain().unwrap();
+    let mut i = 0;
+    while levels(&e)[0] < 2 {
+        put(i, 1);
+        i += 1;
+    }
+    assert_eq!(
+        levels(&e)[0],
+        2,
+        "two level-0 tables, below the trigger of 4"
+    );
+    let l0: Vec<u64> = e.inner.tree().version.levels[0]
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    let l1_before: Vec<u64> = e.inner.tree().version.levels[1]
+        .iter()
+        .map(|t| t.id)
+        .collect();
+
+    for round in 0..20 {
+        for i in 0..1000 {
+            e.get(&key(i)).unwrap();
+        }
+        e.inner.maintain(false).unwrap();
+        assert_eq!(
+            levels(&e)[0],
+            2,
+            "point reads charge nothing (round {round})"
+        );
+    }
+    // Two tables of at most 16 KiB: 100 seeks each, 2 per scan.
+    let whole: Vec<_> = model.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    assert_eq!(
+        e.scan(&[], None, usize::MAX).unwrap(),
+        whole,
+        "caches every block"
+    );
+    for s in 1..99 {
+        e.scan(&key(s * 10), None, 20).unwrap();
+    }
+    e.inner.maintain(false).unwrap();
+    assert_eq!(levels(&e)[0], 2, "99 scans stay within the budget");
+    let cache = &e.inner.cache;
+    assert!(cache.bytes_of_tables(&l0) > 0 && cache.bytes_of_tables(&l1_before) > 0);
+    e.scan(&key(5), None, 20).unwrap();
+    e.inner.maintain(false).unwrap();
+    assert_eq!(
+        levels(&e)[0],
+        0,
+        "the 100th scan asked for a level-0 compaction"
+    );
+    let c = &e.inner.counters;
+    assert_eq!(c.read_triggered.load(Relaxed), 1);
+    let l1: Vec<u64> = e.inner.tree().version.levels[1]
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert!(
+        l1.iter().all(|id| !l1_before.contains(id)),
+        "level 1 was rewritten"
+    );
+    assert_eq!(
+        cache.bytes_of_tables(&l0) + cache.bytes_of_tables(&l1_before),
+        0
+    );
+    let out: u64 = e.inner.tree().version.levels[1]
+        .iter()
+        .map(|t| t.size)
+        .sum();
+    assert!(
+        cache.bytes_of_tables(&l1) as u64 >= out,
+        "the output is cached: {} of {out} bytes",
+        cache.bytes_of_tables(&l1)
+    );
+    assert_eq!(e.scan(&[], None, usize::MAX).unwrap(), whole);
+}
