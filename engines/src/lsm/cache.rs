@@ -206,18 +206,25 @@ impl BlockCache {
     /// Drops the blocks of `tables` (removed by a compaction: nothing
     /// will read them again, and their room goes to live tables now
     /// rather than when they would have aged out).
+    /// The blocks are freed after each shard's lock is released: freeing
+    /// a level's worth of blocks under it stalled readers for tens of
+    /// milliseconds.
     pub fn forget_tables(&self, tables: &[u64]) {
         for m in &self.shards {
+            let mut gone = Vec::new();
             let mut s = m.lock().unwrap_or_else(|p| p.into_inner());
             let mut freed = 0;
             s.blocks.retain(|k, (b, _)| {
                 let keep = !tables.contains(&k.0);
                 if !keep {
                     freed += b.bytes();
+                    gone.push(b.clone());
                 }
                 keep
             });
             s.bytes -= freed;
+            drop(s);
+            drop(gone);
         }
     }
 

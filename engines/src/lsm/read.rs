@@ -58,12 +58,15 @@ impl Inner {
     }
 
     /// Loads the blocks of `tables`, in order, into the block cache until
-    /// it is full; returns the blocks and bytes loaded.
+    /// it is full; returns the blocks and bytes loaded. The room is taken
+    /// once and counted down by file bytes, not asked of the cache per
+    /// block: that locks all its shards, and readers wait on them.
     pub(super) fn fill_cache(&self, tables: &[Arc<Table>]) -> Result<(u64, u64)> {
         let (mut blocks, mut bytes) = (0u64, 0u64);
+        let room = self.cache.capacity().saturating_sub(self.cache.bytes()) as u64;
         for t in tables {
             for i in 0..t.block_count() {
-                if self.closed.load(Relaxed) || self.cache.bytes() >= self.cache.capacity() {
+                if self.closed.load(Relaxed) || bytes >= room {
                     return Ok((blocks, bytes));
                 }
                 bytes += t.block_len(i);
