@@ -235,10 +235,14 @@ pub struct PageTable {
 impl PageTable {
     /// An empty table with room for ids below `ids`.
     pub fn with_capacity(ids: usize) -> PageTable {
-        PageTable {
-            slots: Vec::with_capacity(ids),
-            len: 0,
-        }
+        let slots: Vec<Option<Slot>> = Vec::with_capacity(ids);
+        // A read indexes this table once per level: on huge pages, as the
+        // page images are ([`super::frame`]), here and when it grows.
+        super::frame::advise_huge(
+            slots.as_ptr().cast(),
+            slots.capacity() * std::mem::size_of::<Option<Slot>>(),
+        );
+        PageTable { slots, len: 0 }
     }
 
     /// Pages cached.
@@ -265,6 +269,17 @@ impl PageTable {
     pub fn insert(&mut self, id: PageId, slot: Slot) -> Option<Slot> {
         let i = id as usize;
         if i >= self.slots.len() {
+            if i >= self.slots.capacity() {
+                // Grow by half (at least to `i`), advised before use.
+                let mut grown: Vec<Option<Slot>> =
+                    Vec::with_capacity((i + 1).max(self.slots.capacity() * 3 / 2));
+                super::frame::advise_huge(
+                    grown.as_ptr().cast(),
+                    grown.capacity() * std::mem::size_of::<Option<Slot>>(),
+                );
+                grown.append(&mut self.slots);
+                self.slots = grown;
+            }
             self.slots.resize_with(i + 1, || None);
         }
         let old = self.slots[i].replace(slot);

@@ -104,6 +104,7 @@
 //! never fails and never returns a value that was not written.
 
 mod cache;
+pub mod frame;
 pub mod node;
 pub mod page;
 pub mod pager;

@@ -26,6 +26,8 @@
 
 use std::path::Path;
 
+use super::frame::Frame;
+
 use crate::{Error, Result};
 
 /// Bytes before a page's body.
@@ -282,7 +284,8 @@ pub fn decode(b: &[u8], file: &Path, offset: u64) -> Result<Node> {
 /// [`Node`] when the leaf is about to change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackedLeaf {
-    image: Box<[u8]>,
+    /// The page as read, in a frame of the cache's pool ([`Frame`]).
+    image: Frame,
     /// Where each entry's header starts, in key order.
     offsets: Vec<u16>,
     next: PageId,
@@ -354,7 +357,7 @@ pub enum ReadPage {
 /// Checks a tree page read from `file` at `offset` (named in errors) and
 /// locates a leaf's entries, keeping the image; other pages are
 /// [`decode`]d. The checks are those of [`decode`].
-pub fn read(b: Vec<u8>, file: &Path, offset: u64) -> Result<ReadPage> {
+pub fn read(b: Frame, file: &Path, offset: u64) -> Result<ReadPage> {
     if b.len() < HEADER || b[4] != LEAF {
         return decode(&b, file, offset).map(ReadPage::Node);
     }
@@ -373,7 +376,7 @@ pub fn read(b: Vec<u8>, file: &Path, offset: u64) -> Result<ReadPage> {
     }
     Ok(ReadPage::Leaf(PackedLeaf {
         next: u32_at(&b, 12),
-        image: b.into_boxed_slice(),
+        image: b,
         offsets,
     }))
 }
@@ -457,7 +460,7 @@ mod tests {
             next: 7,
         };
         let b = encode(&leaf, 512);
-        let Ok(ReadPage::Leaf(packed)) = read(b.clone(), Path::new("p"), 0) else {
+        let Ok(ReadPage::Leaf(packed)) = read(Frame::heap(b.clone()), Path::new("p"), 0) else {
             panic!("a leaf reads packed");
         };
         assert_eq!(packed.unpack(), leaf);
@@ -467,21 +470,24 @@ mod tests {
         for at in [0, 4, 8, 12, 20, 100, 511] {
             let mut d = b.clone();
             d[at] ^= 0x10;
-            assert!(read(d, Path::new("p"), 0).is_err(), "flip at {at}");
+            assert!(
+                read(Frame::heap(d), Path::new("p"), 0).is_err(),
+                "flip at {at}"
+            );
         }
         // An entry running past the end, with a valid checksum.
         let mut d = b.clone();
         d[HEADER + 2] = 0xff;
         d[HEADER + 3] = 0xff;
         seal(&mut d);
-        assert!(read(d, Path::new("p"), 0).is_err());
+        assert!(read(Frame::heap(d), Path::new("p"), 0).is_err());
         let internal = Node::Internal {
             keys: vec![b"m".to_vec()],
             children: vec![3, 4],
         };
         let b = encode(&internal, 512);
         assert_eq!(
-            read(b, Path::new("p"), 0).unwrap(),
+            read(Frame::heap(b), Path::new("p"), 0).unwrap(),
             ReadPage::Node(internal)
         );
     }

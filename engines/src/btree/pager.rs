@@ -58,7 +58,10 @@
 //! count x (page id u32, page image), crc32 u32 of everything before it
 //! ```
 
+use std::sync::Arc;
+
 use super::cache::{PageTable, Slot, View};
+use super::frame::{Frame, Frames};
 use super::page::{self, Meta, Node, PageId};
 use crate::fs::{EngineDir, FileHandle};
 use crate::policy::SyncPolicy;
@@ -105,6 +108,8 @@ pub struct Pager {
     /// Bytes written and pages read.
     pub counts: PagerCounts,
     scratch: Vec<u8>,
+    /// Memory for the images of the pages read ([`Frames`]).
+    frames: Arc<Frames>,
 }
 
 fn new_meta() -> Meta {
@@ -222,6 +227,7 @@ impl Pager {
             meta,
             counts,
             scratch: Vec::with_capacity(page_bytes),
+            frames: Frames::new(page_bytes),
         })
     }
 
@@ -254,7 +260,10 @@ impl Pager {
                 ));
             }
             let off = self.offset(id);
-            let mut b = vec![0u8; self.page_bytes];
+            let mut b = self
+                .frames
+                .take(self.page_bytes)
+                .unwrap_or_else(|| Frame::heap(vec![0u8; self.page_bytes]));
             self.file.read_at(&mut b, off)?;
             let page = page::read(b, self.file.path(), off)?;
             self.counts.reads += 1;
