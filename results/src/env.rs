@@ -32,6 +32,12 @@ pub struct Environment {
     pub memory_bytes: u64,
     /// Virtualisation detected (`kvm`, `none`, ...), if detectable.
     pub virtualization: Option<String>,
+    /// The kernel's transparent huge page mode (`always`, `madvise` or
+    /// `never`), which decides whether the btree's page frames get huge
+    /// pages (they ask with `madvise`); absent where the kernel has none,
+    /// and in folders written before it was recorded.
+    #[serde(default)]
+    pub transparent_hugepages: Option<String>,
     /// The disk under test, when a path was given.
     pub disk: Option<DiskInfo>,
     /// bench-runner version.
@@ -261,11 +267,21 @@ impl Environment {
             cpu_cores,
             memory_bytes: sys.as_ref().map_or(0, System::total_memory),
             virtualization: detect_virtualization(),
+            transparent_hugepages: detect_thp(),
             disk: disk.map(detect_disk),
             tool_version: crate::TOOL_VERSION.to_string(),
             ..Environment::default()
         }
     }
+}
+
+/// The selected word of `/sys/kernel/mm/transparent_hugepage/enabled`
+/// (`always [madvise] never` -> `madvise`).
+fn detect_thp() -> Option<String> {
+    let line = read_trim("/sys/kernel/mm/transparent_hugepage/enabled")?;
+    let (_, rest) = line.split_once('[')?;
+    let (mode, _) = rest.split_once(']')?;
+    Some(mode.to_string())
 }
 
 fn detect_virtualization() -> Option<String> {

@@ -23,6 +23,10 @@ fn fields() -> Vec<(&'static str, Field)> {
         ("kernel", Box::new(|e| e.kernel.clone())),
         ("OS", Box::new(|e| e.os.clone())),
         ("virtualisation", Box::new(|e| or_dash(&e.virtualization))),
+        (
+            "transparent huge pages",
+            Box::new(|e| or_dash(&e.transparent_hugepages)),
+        ),
         ("filesystem", disk(|d| d.filesystem.clone())),
         ("mount options", disk(|d| d.mount_options.clone())),
         ("journal", disk(|d| or_dash(&d.journal))),
