@@ -270,9 +270,10 @@ impl PageTable {
         let i = id as usize;
         if i >= self.slots.len() {
             if i >= self.slots.capacity() {
-                // Grow by half (at least to `i`), advised before use.
-                let mut grown: Vec<Option<Slot>> =
-                    Vec::with_capacity((i + 1).max(self.slots.capacity() * 3 / 2));
+                // Grow by half (at least to `i`, and not by one slot at a
+                // time while small), advised before use.
+                let want = (i + 1).max(self.slots.capacity() * 3 / 2).max(64);
+                let mut grown: Vec<Option<Slot>> = Vec::with_capacity(want);
                 super::frame::advise_huge(
                     grown.as_ptr().cast(),
                     grown.capacity() * std::mem::size_of::<Option<Slot>>(),

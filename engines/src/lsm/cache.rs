@@ -206,6 +206,7 @@ impl BlockCache {
     /// Drops the blocks of `tables` (removed by a compaction: nothing
     /// will read them again, and their room goes to live tables now
     /// rather than when they would have aged out).
+    ///
     /// The blocks are freed after each shard's lock is released: freeing
     /// a level's worth of blocks under it stalled readers for tens of
     /// milliseconds.

@@ -21,9 +21,9 @@
 //! tables with seek compaction: a table may cost `size / 16 KiB` reads
 //! (one seek costs about as much as compacting 16 KiB) before it is
 //! compacted. Scans here do the same for level 0: each scan charges one
-//! seek per level-0 table, and once the charges reach level 0's bytes
-//! / [`SEEK_COST_BYTES`], the next maintenance compacts level 0 below its
-//! trigger. Point reads charge nothing: a bloom filter rejects a level-0
+//! seek per level-0 table, and once the charges reach the sum of the
+//! tables' budgets (`size /` [`SEEK_COST_BYTES`], at least 100 each, as
+//! LevelDB's), the next maintenance compacts level 0 below its trigger. Point reads charge nothing: a bloom filter rejects a level-0
 //! table that lacks the key without reading it. Writes alone never
 //! trigger it, so write workloads compact as before; a workload that
 //! mixes scans with writes compacts level 0 more often (its write
