@@ -8,6 +8,7 @@
 pub mod bitcask;
 pub mod btree;
 pub mod combine;
+pub mod deferred;
 pub mod engine;
 #[cfg(test)]
 mod engine_recycling_tests;

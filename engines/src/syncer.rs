@@ -189,11 +189,24 @@ impl Syncer {
     /// it is acknowledged. `target` returns the file that holds the most
     /// recent appends (it is called only when a sync is due).
     pub fn commit(&self, ticket: Ticket, target: &dyn Fn() -> FileHandle) -> Result<()> {
+        self.commit_meanwhile(ticket, target, &|| ())
+    }
+
+    /// [`Syncer::commit`], calling `meanwhile` just before a sync it
+    /// issues on this thread starts: work another thread can do while this
+    /// one waits for the disk (an engine wakes its applier there, see
+    /// [`crate::deferred`]). Not called when no sync is due.
+    pub fn commit_meanwhile(
+        &self,
+        ticket: Ticket,
+        target: &dyn Fn() -> FileHandle,
+        meanwhile: &dyn Fn(),
+    ) -> Result<()> {
         match self.policy.mode {
             SyncMode::None => Ok(()),
             SyncMode::Always => {
                 self.check()?;
-                self.run_sync(ticket.0, target)
+                self.run_sync_meanwhile(ticket.0, target, meanwhile)
             }
             SyncMode::Batch(n) => {
                 let mut st = self.lock();
@@ -204,7 +217,7 @@ impl Syncer {
                 st.since_sync = 0;
                 let upto = st.appended;
                 drop(st);
-                self.run_sync(upto, target)
+                self.run_sync_meanwhile(upto, target, meanwhile)
             }
             SyncMode::Group => self.group_commit(ticket, target),
         }
@@ -292,7 +305,19 @@ impl Syncer {
     /// Syncs `target()` now and marks everything appended before the call as
     /// durable; a failure poisons.
     fn run_sync(&self, upto: u64, target: &dyn Fn() -> FileHandle) -> Result<()> {
+        self.run_sync_meanwhile(upto, target, &|| ())
+    }
+
+    /// [`Syncer::run_sync`], calling `meanwhile` after `target` (which may
+    /// take a lock the work woken by `meanwhile` holds) and before the sync.
+    fn run_sync_meanwhile(
+        &self,
+        upto: u64,
+        target: &dyn Fn() -> FileHandle,
+        meanwhile: &dyn Fn(),
+    ) -> Result<()> {
         let file = target();
+        meanwhile();
         match self.policy.sync_file(&*file) {
             Ok(()) => {
                 let mut st = self.lock();

@@ -111,14 +111,16 @@ pub mod pager;
 pub mod wal;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::combine::{self, Combiner, Log, WriteOp};
+use crate::deferred::{self, Deferred};
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
 use crate::events::EventKind;
 use crate::fs::{EngineDir, FileHandle};
 use crate::recycle::LogPool;
 use crate::syncer::{Syncer, Ticket};
+use crate::worker::{self, Signal, Worker};
 use crate::{Error, Result};
 
 use node::Tree;
@@ -145,12 +147,78 @@ struct State {
     pages_unsynced: bool,
     /// What [`Engine::warm`] loaded, for the stats.
     warmed: Option<String>,
+    /// Why a deferred update failed to apply: the tree no longer follows
+    /// the log, so reads and writes fail from then on.
+    apply_failed: Option<String>,
+}
+
+/// A tree update left to the applier (see [`crate::deferred`]): the key
+/// and value in one allocation.
+#[derive(Debug)]
+struct PendingOp {
+    bytes: Vec<u8>,
+    key_len: usize,
+    delete: bool,
+}
+
+impl PendingOp {
+    fn new(key: &[u8], value: Option<&[u8]>) -> Self {
+        let mut bytes = Vec::with_capacity(key.len() + value.map_or(0, <[u8]>::len));
+        bytes.extend_from_slice(key);
+        bytes.extend_from_slice(value.unwrap_or(&[]));
+        PendingOp {
+            bytes,
+            key_len: key.len(),
+            delete: value.is_none(),
+        }
+    }
+}
+
+impl State {
+    /// Applies the pending updates in log order; the first that fails
+    /// leaves its cause in `apply_failed` and the rest unapplied.
+    fn apply_pending(&mut self, deferred: &Deferred<PendingOp>) {
+        if deferred.pending() == 0 {
+            return;
+        }
+        let ops = deferred.take();
+        if self.apply_failed.is_some() {
+            return;
+        }
+        for op in ops {
+            let (key, value) = op.bytes.split_at(op.key_len);
+            let applied = if op.delete {
+                self.tree.delete(key).map(|_| ())
+            } else {
+                self.tree.put(key, value).map(|_| ())
+            };
+            if let Err(e) = applied {
+                self.apply_failed = Some(format!("applying a logged write to the tree: {e}"));
+                return;
+            }
+        }
+    }
+
+    fn check_applied(&self) -> Result<()> {
+        match &self.apply_failed {
+            Some(cause) => Err(Error::Poisoned {
+                cause: cause.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The B-tree engine.
 #[derive(Debug)]
 pub struct Btree {
-    state: Mutex<State>,
+    /// Shared with the applier thread, when there is one.
+    state: Arc<Mutex<State>>,
+    /// Tree updates logged and acknowledged but not applied yet, when the
+    /// policy defers them (see [`crate::deferred`]).
+    deferred: Option<Arc<Deferred<PendingOp>>>,
+    /// Applies `deferred` while writers wait for their syncs.
+    applier: Worker,
     syncer: Syncer,
     /// Under `group`, batches concurrent writes (see [`crate::combine`]).
     combiner: Combiner,
@@ -172,6 +240,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Btree {
+    /// Stops the applier thread, so deferred updates wait for a reader,
+    /// a checkpoint or close (tests that must see them applied there).
+    #[cfg(test)]
+    pub(crate) fn stop_applier(&self) {
+        self.applier.stop().unwrap();
+    }
+
     /// Makes the WAL's recycler misbehave (tests that must catch it).
     #[cfg(test)]
     pub(crate) fn set_pool_fault(&self, fault: crate::recycle::PoolFault) {
@@ -231,14 +306,35 @@ impl Btree {
                 None => tree.delete(rec.key).map(|_| ()),
             }
         })?;
+        let state = Arc::new(Mutex::new(State {
+            tree,
+            wal,
+            buf: Vec::with_capacity(256),
+            pages_unsynced: false,
+            warmed: None,
+            apply_failed: None,
+        }));
+        let deferred = deferred::defers(policy, config.background_maintenance)
+            .then(|| Arc::new(Deferred::default()));
+        let signal = Arc::new(Signal::eager());
+        let handle = match &deferred {
+            Some(d) => {
+                let (state, d) = (state.clone(), d.clone());
+                let job = move || {
+                    lock(&state).apply_pending(&d);
+                    Ok(())
+                };
+                Some(
+                    worker::spawn("btree apply".into(), signal.clone(), job)
+                        .map_err(|e| Error::io("spawn applier thread", dir.path(), e))?,
+                )
+            }
+            None => None,
+        };
         Ok(Btree {
-            state: Mutex::new(State {
-                tree,
-                wal,
-                buf: Vec::with_capacity(256),
-                pages_unsynced: false,
-                warmed: None,
-            }),
+            state,
+            deferred,
+            applier: Worker::new(signal, handle),
             syncer: Syncer::for_dir(policy, &dir),
             combiner: Combiner::new(policy.mode),
             dir,
@@ -264,6 +360,24 @@ impl Btree {
         lock(&self.state).wal.file().clone()
     }
 
+    /// The state with every deferred update applied: what reads, checkpoints
+    /// and close need. Fails once an update failed to apply.
+    fn locked(&self) -> Result<MutexGuard<'_, State>> {
+        let mut s = lock(&self.state);
+        if let Some(d) = &self.deferred {
+            s.apply_pending(d);
+        }
+        s.check_applied()?;
+        Ok(s)
+    }
+
+    /// Wakes the applier when updates are pending (just before a sync).
+    fn kick_applier(&self) {
+        if self.deferred.as_ref().is_some_and(|d| d.pending() > 0) {
+            self.applier.signal.request();
+        }
+    }
+
     fn write(&self, key: &[u8], value: Option<&[u8]>) -> Result<()> {
         self.check_open()?;
         let size = page::leaf_entry_size(key, value.unwrap_or(&[]));
@@ -275,6 +389,7 @@ impl Btree {
             });
         }
         self.syncer.check()?;
+        self.applier.signal.check()?;
         // Under `group`, one writer appends and applies for many.
         self.combiner.write(self, key, value)
     }
@@ -283,6 +398,10 @@ impl Btree {
     /// ticket, still to be committed.
     fn append<W: WriteOp>(&self, ops: &[W]) -> Result<Ticket> {
         let mut s = lock(&self.state);
+        if let Err(e) = s.check_applied() {
+            self.syncer.poison(&e);
+            return Err(e);
+        }
         let pager = &s.tree.pager;
         if s.wal.len() >= self.checkpoint_bytes || pager.dirty_pages() >= pager.dirty_limit() {
             self.checkpoint_locked(&mut s)?;
@@ -296,7 +415,23 @@ impl Btree {
         let appended = s.wal.append(&buf, &self.syncer);
         s.buf = buf;
         appended?;
-        let mut user = 0;
+        let user: u64 = ops.iter().map(|op| op.user_bytes()).sum();
+        self.user_bytes.fetch_add(user, Relaxed);
+        if let Some(d) = &self.deferred {
+            let mut waiting = 0;
+            for op in ops {
+                waiting = d.push(PendingOp::new(op.key(), op.value()));
+            }
+            if waiting > deferred::MAX_PENDING {
+                // The applier fell behind: bound what pending holds.
+                s.apply_pending(d);
+                if let Err(e) = s.check_applied() {
+                    self.syncer.poison(&e);
+                    return Err(e);
+                }
+            }
+            return Ok(self.syncer.appended_many(ops.len() as u64));
+        }
         for op in ops {
             let applied = match op.value() {
                 Some(v) => s.tree.put(op.key(), v).map(|_| ()),
@@ -307,9 +442,7 @@ impl Btree {
                 self.syncer.poison(&e);
                 return Err(e);
             }
-            user += op.user_bytes();
         }
-        self.user_bytes.fetch_add(user, Relaxed);
         Ok(self.syncer.appended_many(ops.len() as u64))
     }
 
@@ -317,11 +450,19 @@ impl Btree {
     pub fn checkpoint(&self) -> Result<()> {
         self.check_open()?;
         self.syncer.check()?;
-        let mut s = lock(&self.state);
+        let mut s = self.locked()?;
         self.checkpoint_locked(&mut s)
     }
 
     fn checkpoint_locked(&self, s: &mut State) -> Result<()> {
+        // The checkpoint's pages must hold every write of the WAL it seals.
+        if let Some(d) = &self.deferred {
+            s.apply_pending(d);
+        }
+        if let Err(e) = s.check_applied() {
+            self.syncer.poison(&e);
+            return Err(e);
+        }
         if s.wal.is_empty() && s.tree.pager.dirty_pages() == 0 {
             return Ok(());
         }
@@ -356,7 +497,7 @@ impl Btree {
     /// Checks the tree's structure (tests and debugging): the first
     /// violation found is an [`Error::Corrupt`].
     pub fn validate(&self) -> Result<()> {
-        lock(&self.state).tree.validate()
+        self.locked()?.tree.validate()
     }
 }
 
@@ -365,7 +506,10 @@ impl Log for Btree {
         self.append(ops)
     }
     fn commit_ticket(&self, ticket: Ticket) -> Result<()> {
-        self.syncer.commit(ticket, &|| self.wal_file())
+        // The applier applies what this write and the ones before it left
+        // pending while this thread waits for the sync.
+        self.syncer
+            .commit_meanwhile(ticket, &|| self.wal_file(), &|| self.kick_applier())
     }
 }
 
@@ -384,13 +528,13 @@ impl Engine for Btree {
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.check_open()?;
-        lock(&self.state).tree.get(key)
+        self.locked()?.tree.get(key)
     }
 
     fn warm(&self) -> Result<bool> {
         self.check_open()?;
         let start = std::time::Instant::now();
-        let mut s = lock(&self.state);
+        let mut s = self.locked()?;
         let pages = s.tree.warm()?;
         s.warmed = Some(format!(
             "{pages} pages in {} ms",
@@ -410,13 +554,13 @@ impl Engine for Btree {
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         self.check_open()?;
-        lock(&self.state).tree.scan(start, end, limit)
+        self.locked()?.tree.scan(start, end, limit)
     }
 
     fn sync(&self) -> Result<()> {
         self.check_open()?;
         {
-            let mut s = lock(&self.state);
+            let mut s = self.locked()?;
             if s.pages_unsynced {
                 let policy = self.syncer.policy();
                 if let Err(e) = policy.sync_file(&**s.tree.pager.file()) {
@@ -437,6 +581,7 @@ impl Engine for Btree {
         if self.closed.swap(true, Relaxed) {
             return Ok(());
         }
+        self.applier.stop()?;
         self.syncer.close(&|| self.wal_file())?;
         let mut s = lock(&self.state);
         self.checkpoint_locked(&mut s)?;
@@ -444,7 +589,10 @@ impl Engine for Btree {
     }
 
     fn stats(&self) -> EngineStats {
-        let s = lock(&self.state);
+        let mut s = lock(&self.state);
+        if let Some(d) = &self.deferred {
+            s.apply_pending(d);
+        }
         let sync = self.syncer.stats();
         let pager = &s.tree.pager;
         let counts = pager.counts;

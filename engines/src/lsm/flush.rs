@@ -9,7 +9,7 @@
 //! for recycling), so a crash at any point leaves either the WAL or a
 //! table the manifest names holding every acknowledged write.
 
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Relaxed, Release};
 use std::sync::Arc;
 
 use crate::events::EventKind;
@@ -68,6 +68,7 @@ impl Inner {
             let mut t = self.tree_mut();
             t.version = version;
             t.imm = None;
+            self.has_imm.store(false, Release);
         }
         {
             let _g = lock(&self.flushed_lock);

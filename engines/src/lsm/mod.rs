@@ -79,6 +79,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::combine::Combiner;
+use crate::deferred::Deferred;
 use crate::engine::{Capabilities, Engine, EngineStats};
 use crate::fs::EngineDir;
 use crate::logfile::LogFile;
@@ -194,6 +195,9 @@ struct Wal {
     log: LogFile,
     reserve_step: u64,
     buf: Vec<u8>,
+    /// The memtable's size as its inserts are logged (its `bytes`, counted
+    /// before an insert is applied, and without the tree's lock).
+    mem_bytes: u64,
 }
 
 #[derive(Debug, Default)]
@@ -222,6 +226,8 @@ struct Inner {
     cursors: Mutex<Vec<Vec<u8>>>,
     background: bool,
     tree: RwLock<Tree>,
+    /// `tree.imm.is_some()`, readable by writers without the tree's lock.
+    has_imm: AtomicBool,
     wal: Mutex<Wal>,
     /// WAL generations on disk, oldest first.
     wal_gens: Mutex<Vec<u64>>,
@@ -252,6 +258,18 @@ struct Inner {
     /// Scans have paid for level 0 more than compacting it would cost:
     /// the next maintenance compacts it below its trigger.
     l0_wanted: AtomicBool,
+    /// Memtable inserts logged and acknowledged but not applied yet, when
+    /// the policy defers them (see [`crate::deferred`]).
+    deferred: Option<Deferred<Pending>>,
+    /// Wakes the applier thread that applies `deferred`.
+    apply_signal: Arc<Signal>,
+}
+
+/// A memtable insert left to the applier.
+#[derive(Debug)]
+struct Pending {
+    key: MemKey,
+    value: Option<Vec<u8>>,
 }
 
 /// The LSM tree engine.
@@ -259,6 +277,9 @@ struct Inner {
 pub struct Lsm {
     inner: Arc<Inner>,
     worker: Worker,
+    /// The applier of deferred memtable inserts (no thread when nothing is
+    /// deferred).
+    applier: Worker,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -266,6 +287,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Lsm {
+    /// Stops the applier thread, so deferred inserts wait for a reader,
+    /// a rotation or close (tests that must see them applied there).
+    #[cfg(test)]
+    pub(crate) fn stop_applier(&self) {
+        self.applier.stop().unwrap();
+    }
+
     /// Makes the WAL's recycler misbehave (tests that must catch it).
     #[cfg(test)]
     pub(crate) fn set_pool_fault(&self, fault: crate::recycle::PoolFault) {
@@ -399,6 +427,7 @@ impl Engine for Lsm {
     }
     fn maintain(&self) -> Result<()> {
         self.inner.check_open()?;
+        self.inner.apply_pending();
         {
             let mut w = lock(&self.inner.wal);
             if !self.inner.tree().mem.map.is_empty() {
@@ -416,7 +445,8 @@ impl Engine for Lsm {
         if self.inner.closed.swap(true, Relaxed) {
             return Ok(());
         }
-        let stopped = self.worker.stop();
+        let stopped = self.applier.stop().and(self.worker.stop());
+        self.inner.apply_pending();
         // A clean close flushes the memtable, as the btree checkpoints: the
         // next open replays nothing and starts with an empty memtable
         // (LevelDB and RocksDB write what they replay to a level-0 table

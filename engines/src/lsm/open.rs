@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 
 use crate::combine::Combiner;
+use crate::deferred::{self, Deferred};
 use crate::engine::EngineConfig;
 use crate::fs::EngineDir;
 use crate::logfile;
@@ -75,9 +76,24 @@ impl Lsm {
         } else {
             None
         };
+        let apply_signal = inner.apply_signal.clone();
+        let applier = if inner.deferred.is_some() {
+            let w = inner.clone();
+            let path = inner.dir.path().to_path_buf();
+            Some(
+                worker::spawn("lsm apply".into(), apply_signal.clone(), move || {
+                    w.apply_pending();
+                    Ok(())
+                })
+                .map_err(|e| Error::io("spawn applier thread", path, e))?,
+            )
+        } else {
+            None
+        };
         Ok(Lsm {
             inner,
             worker: Worker::new(signal, handle),
+            applier: Worker::new(apply_signal, applier),
         })
     }
 }
@@ -229,6 +245,7 @@ impl Inner {
         let log = wal_pool.begin(&wal_name(gen), gen, reserve_step)?;
         gens.push(gen);
         mem.gen = gen;
+        let mem_bytes = mem.bytes;
         let manifest = Manifest {
             next_table,
             flushed_gen: manifest.flushed_gen,
@@ -249,11 +266,13 @@ impl Inner {
                 imm: None,
                 version,
             }),
+            has_imm: AtomicBool::new(false),
             wal: Mutex::new(Wal {
                 gen,
                 log,
                 reserve_step,
                 buf: Vec::with_capacity(4096),
+                mem_bytes,
             }),
             wal_gens: Mutex::new(gens),
             wal_pool: Mutex::new(wal_pool),
@@ -273,6 +292,9 @@ impl Inner {
             warmed: Mutex::new(None),
             l0_scan_seeks: AtomicU64::new(0),
             l0_wanted: AtomicBool::new(false),
+            deferred: deferred::defers(policy, config.background_maintenance)
+                .then(Deferred::default),
+            apply_signal: Arc::new(Signal::eager()),
         })
     }
 }

@@ -20,6 +20,7 @@ use super::{lock, Inner};
 impl Inner {
     pub(super) fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.check_open()?;
+        self.apply_pending();
         let t = self.tree();
         if let Some(v) = t.mem.map.get(key) {
             return Ok(v.clone());
@@ -84,6 +85,7 @@ impl Inner {
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         self.check_open()?;
+        self.apply_pending();
         let t = self.tree();
         let mut cursors = vec![Cursor::Mem(MemCursor::seek(&t.mem.map, start))];
         if let Some(imm) = &t.imm {

@@ -7,24 +7,37 @@
 //! operations of many with one append and one sync; every other policy
 //! appends one operation at a time through the same [`Log`] implementation.
 
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::Arc;
 
 use crate::combine::{self, Log, WriteOp};
+use crate::deferred;
 use crate::events::EventKind;
 use crate::fs::FileHandle;
 use crate::record;
 use crate::syncer::Ticket;
 use crate::Result;
 
-use super::{lock, wal_name, Inner, MemKey, Wal, ENTRY_OVERHEAD};
+use super::{lock, wal_name, Inner, MemKey, Pending, Tree, Wal, ENTRY_OVERHEAD};
+
+impl Tree {
+    /// Inserts one logged write into the memtable.
+    fn insert(&mut self, p: Pending) {
+        self.mem.bytes +=
+            (p.key.len() + p.value.as_ref().map_or(0, Vec::len)) as u64 + ENTRY_OVERHEAD;
+        self.mem.map.insert(p.key, p.value);
+    }
+}
 
 impl Log for Inner {
     fn append_ops<W: WriteOp>(&self, ops: &[W]) -> Result<Ticket> {
         self.append(ops)
     }
     fn commit_ticket(&self, ticket: Ticket) -> Result<()> {
-        self.syncer.commit(ticket, &|| self.wal_file())
+        // The applier inserts what this write and the ones before it left
+        // pending while this thread waits for the sync.
+        self.syncer
+            .commit_meanwhile(ticket, &|| self.wal_file(), &|| self.kick_applier())
     }
 }
 
@@ -41,10 +54,11 @@ impl Inner {
         self.check_open()?;
         record::check_sizes(key, value)?;
         self.signal.check()?;
+        self.apply_signal.check()?;
         self.syncer.check()?;
         // Under `group`, one writer appends for many.
         self.combiner.write(self, key, value)?;
-        if self.tree().imm.is_some() {
+        if self.has_imm.load(Acquire) {
             if self.background {
                 self.signal.request();
             } else {
@@ -58,7 +72,7 @@ impl Inner {
     /// their ticket, still to be committed.
     fn append<W: WriteOp>(&self, ops: &[W]) -> Result<Ticket> {
         let mut w = lock(&self.wal);
-        if self.tree().mem.bytes >= self.memtable_bytes {
+        if w.mem_bytes >= self.memtable_bytes {
             self.rotate_memtable(&mut w)?;
         }
         let first = self.next_seq.fetch_add(ops.len() as u64, Relaxed);
@@ -70,29 +84,69 @@ impl Inner {
         w.buf = buf;
         appended?;
         self.counters.wal_bytes.fetch_add(len, Relaxed);
+        w.mem_bytes += ops
+            .iter()
+            .map(|op| op.user_bytes() + ENTRY_OVERHEAD)
+            .sum::<u64>();
         self.insert(ops);
         Ok(self.syncer.appended_many(ops.len() as u64))
     }
 
-    /// Inserts logged operations into the memtable.
+    /// Inserts logged operations into the memtable, or leaves them to the
+    /// applier when the policy defers them. Called under the WAL lock, so
+    /// deferred inserts are pushed in log order.
     fn insert<W: WriteOp>(&self, ops: &[W]) {
-        let mut t = self.tree_mut();
-        let mut user = 0;
-        for op in ops {
-            t.mem.bytes += op.user_bytes() + ENTRY_OVERHEAD;
-            t.mem
-                .map
-                .insert(MemKey::from_slice(op.key()), op.value().map(<[u8]>::to_vec));
-            user += op.user_bytes();
-        }
-        drop(t);
+        let user: u64 = ops.iter().map(|op| op.user_bytes()).sum();
         self.counters.user_bytes.fetch_add(user, Relaxed);
+        let pending = |op: &W| Pending {
+            key: MemKey::from_slice(op.key()),
+            value: op.value().map(<[u8]>::to_vec),
+        };
+        let Some(deferred) = &self.deferred else {
+            let mut t = self.tree_mut();
+            for op in ops {
+                t.insert(pending(op));
+            }
+            return;
+        };
+        let mut waiting = 0;
+        for op in ops {
+            waiting = deferred.push(pending(op));
+        }
+        if waiting > deferred::MAX_PENDING {
+            // The applier fell behind: bound the memory pending holds.
+            self.apply_pending();
+        }
+    }
+
+    /// Applies every deferred insert (see [`crate::deferred`]): by the
+    /// applier, and by anything that reads the memtable first.
+    pub(super) fn apply_pending(&self) {
+        let Some(deferred) = &self.deferred else {
+            return;
+        };
+        if deferred.pending() == 0 {
+            return;
+        }
+        let mut t = self.tree_mut();
+        for p in deferred.take() {
+            t.insert(p);
+        }
+    }
+
+    /// Wakes the applier when inserts are pending (just before a sync).
+    fn kick_applier(&self) {
+        if self.deferred.as_ref().is_some_and(|d| d.pending() > 0) {
+            self.apply_signal.request();
+        }
     }
 
     /// Under the WAL lock: freezes the memtable and starts a new WAL
     /// generation. Waits for (or, inline, runs) the previous flush first.
     pub(super) fn rotate_memtable(&self, w: &mut Wal) -> Result<()> {
         self.wait_for_flush()?;
+        // The frozen memtable must hold every write of its generation.
+        self.apply_pending();
         let mut span = self.dir.events().begin(EventKind::Rotation);
         w.log.trim()?;
         self.syncer.seal(w.log.file())?;
@@ -105,6 +159,8 @@ impl Inner {
         let mem = std::mem::take(&mut t.mem);
         t.mem.gen = gen;
         t.imm = Some(Arc::new(mem));
+        self.has_imm.store(true, Release);
+        w.mem_bytes = 0;
         Ok(())
     }
 
