@@ -1,20 +1,20 @@
-//! Deferred index updates: a writer that must wait for a sync leaves its
-//! index update to an applier thread, which does it during the sync.
+//! Deferred index updates: under `batch:N` a writer leaves its index
+//! update to an applier thread, which does it while the N-th writer waits
+//! for the sync.
 //!
-//! Under a policy whose writers wait for syncs (`always`, `batch:N`), a
-//! write is acknowledged once its log record is handed to the kernel and,
-//! when the policy says so, synced. Its index update (the lsm's memtable
-//! insert, the btree's leaf change) decides nothing about durability:
-//! recovery rebuilds the index from the log. So an engine may acknowledge
-//! a write whose index update is still pending, as long as nothing reads
-//! the index before it is applied:
+//! A write is acknowledged once its log record is handed to the kernel
+//! and, when the policy says so, synced. Its index update (the lsm's
+//! memtable insert, the btree's leaf change) decides nothing about
+//! durability: recovery rebuilds the index from the log. So an engine may
+//! acknowledge a write whose index update is still pending, as long as
+//! nothing reads the index before it is applied:
 //!
 //! - the writer pushes the update here in log order, under the lock that
 //!   orders its appends;
-//! - just before a sync starts, the writer wakes an applier thread (a
-//!   [`crate::worker`]; [`crate::syncer::Syncer::commit_meanwhile`]), which
-//!   applies everything pending on the other core while the writer waits
-//!   for the disk;
+//! - just before a sync starts, the syncing writer wakes an applier thread
+//!   (a [`crate::worker`]; [`crate::syncer::Syncer::commit_meanwhile`]),
+//!   which applies everything pending on the other core while the writer
+//!   waits for the disk;
 //! - every reader, and everything that needs the whole index (a memtable
 //!   rotation, a checkpoint, a flush, close), applies what is still
 //!   pending itself first, under the index's write lock. Updates are taken
@@ -23,20 +23,26 @@
 //!   began (read-your-writes and linearizability are unchanged).
 //!
 //! Why: at `batch:32` one thread spends ~130 µs in each fdatasync, and
-//! before this also did the 32 index updates serially with it (about
-//! 30 µs for the lsm and 90 µs for the btree, with the btree's
-//! checkpoints); the probe's `overwrite+fdatasync/32` cadence has no
-//! index. With the updates skipped (an experiment) both engines ran at
-//! 0.95 of that ceiling, against 0.69 and 0.60 with them (docs/
-//! measurements.md). RocksDB pipelines WAL and memtable writes across
-//! writer threads (`enable_pipelined_write`) for the same reason; here
-//! one writer pipelines with the applier.
+//! before this also made the 32 index updates serially with it (about
+//! 30 µs for the lsm and 90 µs for the btree); the probe's
+//! `overwrite+fdatasync/32` cadence has no index. With the updates skipped
+//! (an experiment) both engines ran at 0.95 of that ceiling, against 0.69
+//! and 0.60 with them (docs/measurements.md). RocksDB pipelines WAL and
+//! memtable writes across writer threads (`enable_pipelined_write`) for
+//! the same reason; here one writer pipelines with the applier.
+//!
+//! Only `batch:N` (N > 1) defers. Under `always` a writer's own update
+//! (1-3 µs) is small against its sync, and waking the applier for every
+//! write costs about as much (a futex wake of a sleeping thread on the
+//! other CPU: ~12 µs of the writer's time per wake on the reference VM).
+//! An applier that yielded between requests instead of sleeping, so that
+//! no wake was needed, made `always` slower and tripled its CPU per write
+//! (it kept a core busy), and gained nothing measurable under `batch:32`.
+//! `none` has no sync to hide the work behind, and under `group` one
+//! leader already applies many writers' updates while the others wait.
 //!
 //! Bounds: once more than [`MAX_PENDING`] updates wait (an applier that
 //! fell behind), the writer applies them itself, so memory stays bounded.
-//! Under `none` and `group` nothing is deferred: `none` has no sync to
-//! hide the work behind, and under `group` one leader already applies many
-//! writers' updates while the others wait for the sync.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -46,11 +52,11 @@ use crate::policy::{SyncMode, SyncPolicy};
 /// Pending updates past which the writer applies them itself.
 pub const MAX_PENDING: usize = 4096;
 
-/// Whether an engine with this policy defers its index updates: only when
-/// writers wait for syncs, and only with background threads allowed (the
+/// Whether an engine with this policy defers its index updates: only under
+/// `batch:N` with N > 1, and only with background threads allowed (the
 /// deterministic tests and the crash simulator run without them).
 pub fn defers(policy: SyncPolicy, background: bool) -> bool {
-    background && matches!(policy.mode, SyncMode::Always | SyncMode::Batch(_))
+    background && matches!(policy.mode, SyncMode::Batch(n) if n > 1)
 }
 
 /// Index updates logged and acknowledged but not yet applied, in log order.
@@ -117,8 +123,9 @@ mod tests {
     }
 
     #[test]
-    fn only_policies_whose_writers_wait_for_syncs_defer() {
-        assert!(defers(policy(SyncMode::Always), true));
+    fn only_batch_policies_defer() {
+        assert!(!defers(policy(SyncMode::Always), true));
+        assert!(!defers(policy(SyncMode::Batch(1)), true));
         assert!(defers(policy(SyncMode::Batch(32)), true));
         assert!(!defers(policy(SyncMode::None), true));
         assert!(!defers(policy(SyncMode::Group), true));

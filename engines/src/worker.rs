@@ -8,25 +8,9 @@
 //! fjall's `PoisonDart`): its `Drop` runs on every way out of the thread and
 //! asks [`std::thread::panicking`]. [`Worker::stop`] reports a thread that
 //! panicked instead of ignoring its join result.
-//!
-//! A worker asked for work at a steady, short cadence (the applier of
-//! [`crate::deferred`], woken at every sync) is *eager*
-//! ([`Signal::eager`]): between requests it yields the CPU instead of
-//! sleeping, for up to twice the last gap between requests (at most
-//! [`EAGER_WINDOW`]), so a request finds it awake and costs the requester
-//! one atomic store instead of a cross-CPU wake-up (on this VM a futex
-//! wake of a sleeping thread cost the writer ~12 µs per sync, 5.7% of its
-//! samples). RocksDB's write thread yields the same way before it blocks
-//! (`enable_write_thread_adaptive_yield`). When requests stop coming it
-//! sleeps as any other worker.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
-
-/// The longest an eager worker yields between requests before it sleeps.
-pub const EAGER_WINDOW: Duration = Duration::from_micros(500);
 
 use crate::{Error, Result};
 
@@ -34,7 +18,8 @@ use crate::{Error, Result};
 struct State {
     requested: bool,
     stopping: bool,
-    /// The worker sleeps on `wake` (only then does a request notify it).
+    /// The worker waits on `wake`: only then does a request notify it (a
+    /// notify is a futex syscall, paid by the requester).
     sleeping: bool,
 }
 
@@ -44,12 +29,6 @@ pub struct Signal {
     state: Mutex<State>,
     wake: Condvar,
     error: Mutex<Option<String>>,
-    /// `state.requested`, polled without the lock by an eager worker; on
-    /// a cache line of its own, so the writers' [`Signal::check`] (a lock
-    /// of `error`) does not take the line from under the polling worker.
-    requested: CacheLine<AtomicBool>,
-    /// Yield between requests instead of sleeping (module doc).
-    eager: bool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -57,18 +36,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Signal {
-    /// A signal for a worker requested at a steady, short cadence: it
-    /// yields between requests instead of sleeping (module doc).
-    pub fn eager() -> Self {
-        Signal {
-            eager: true,
-            ..Signal::default()
-        }
-    }
-
     /// Asks the worker to run its job (again).
     pub fn request(&self) {
-        self.requested.store(true, Ordering::Release);
         let mut s = lock(&self.state);
         s.requested = true;
         if s.sleeping {
@@ -79,9 +48,7 @@ impl Signal {
 
     /// Asks the worker to stop after its current job.
     pub fn stop(&self) {
-        let mut s = lock(&self.state);
-        s.stopping = true;
-        drop(s);
+        lock(&self.state).stopping = true;
         self.wake.notify_all();
     }
 
@@ -97,16 +64,8 @@ impl Signal {
         lock(&self.error).get_or_insert(cause);
     }
 
-    /// Waits for a request; false when stopping. `cadence` is the worker's
-    /// own record of when it was last requested (for an eager worker).
-    fn wait(&self, cadence: &mut Cadence) -> bool {
-        if self.eager {
-            let window = cadence.window();
-            let start = Instant::now();
-            while !self.requested.load(Ordering::Acquire) && start.elapsed() < window {
-                std::thread::yield_now();
-            }
-        }
+    /// Waits for a request; false when stopping.
+    fn wait(&self) -> bool {
         let mut s = lock(&self.state);
         while !s.requested && !s.stopping {
             s.sleeping = true;
@@ -114,54 +73,7 @@ impl Signal {
             s.sleeping = false;
         }
         s.requested = false;
-        self.requested.store(false, Ordering::Release);
-        cadence.requested();
         !s.stopping
-    }
-}
-
-/// A value alone on its cache line (128 bytes: two lines, for the
-/// adjacent-line prefetcher).
-#[derive(Debug, Default)]
-#[repr(align(128))]
-struct CacheLine<T>(T);
-
-impl<T> std::ops::Deref for CacheLine<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-
-/// When an eager worker was last requested, and the gap before that.
-#[derive(Debug)]
-struct Cadence {
-    last: Option<Instant>,
-    gap: Duration,
-}
-
-impl Cadence {
-    fn new() -> Self {
-        Cadence {
-            last: None,
-            gap: Duration::MAX,
-        }
-    }
-
-    /// How long to yield for the next request: twice the last gap while
-    /// that is within [`EAGER_WINDOW`], else nothing.
-    fn window(&self) -> Duration {
-        if self.gap > EAGER_WINDOW {
-            Duration::ZERO
-        } else {
-            (self.gap * 2).min(EAGER_WINDOW)
-        }
-    }
-
-    fn requested(&mut self) {
-        let now = Instant::now();
-        self.gap = self.last.map_or(Duration::MAX, |l| now - l);
-        self.last = Some(now);
     }
 }
 
@@ -203,8 +115,7 @@ pub fn spawn(
         .name(name.clone())
         .spawn(move || {
             let _guard = PoisonOnPanic::new(name.clone(), signal.clone());
-            let mut cadence = Cadence::new();
-            while signal.wait(&mut cadence) {
+            while signal.wait() {
                 if let Err(e) = job() {
                     signal.set_error(format!("{name} failed: {e}"));
                     return;

@@ -316,7 +316,7 @@ impl Btree {
         }));
         let deferred = deferred::defers(policy, config.background_maintenance)
             .then(|| Arc::new(Deferred::default()));
-        let signal = Arc::new(Signal::eager());
+        let signal = Arc::new(Signal::default());
         let handle = match &deferred {
             Some(d) => {
                 let (state, d) = (state.clone(), d.clone());

@@ -294,7 +294,7 @@ impl Inner {
             l0_wanted: AtomicBool::new(false),
             deferred: deferred::defers(policy, config.background_maintenance)
                 .then(Deferred::default),
-            apply_signal: Arc::new(Signal::eager()),
+            apply_signal: Arc::new(Signal::default()),
         })
     }
 }
