@@ -55,7 +55,12 @@
 //! syncs; `always` costs exactly one WAL `fdatasync` (`fsync` with `@fsync`)
 //! per put, never a page write or sync; `batch:N` one WAL sync per N writes;
 //! `group` one per commit group. An acknowledged write is therefore exactly
-//! as durable as its WAL record.
+//! as durable as its WAL record. Under `batch:N` (with background threads)
+//! applying it to the pages may still be pending when it is acknowledged:
+//! an applier thread applies it while the N-th writer waits for its sync,
+//! and every read, checkpoint and close applies what is pending first
+//! ([`crate::deferred`]), so a checkpoint's pages hold every write of the
+//! WAL it seals.
 //!
 //! A **checkpoint** runs inline in the writing thread (also when
 //! `background_maintenance` is set), before the write that finds the WAL at
@@ -389,7 +394,9 @@ impl Btree {
             });
         }
         self.syncer.check()?;
-        self.applier.signal.check()?;
+        if self.deferred.is_some() {
+            self.applier.signal.check()?;
+        }
         // Under `group`, one writer appends and applies for many.
         self.combiner.write(self, key, value)
     }

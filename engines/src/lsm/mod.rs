@@ -61,6 +61,13 @@
 //! costs. Under `none` recovery is best effort: a manifest or table that
 //! fails validation is dropped (noted in `stats().notes`), since nothing
 //! was promised; under every other policy it is an error.
+//!
+//! Under `batch:N` (with background threads) the memtable insert of an
+//! acknowledged write may still be pending: an applier thread makes it
+//! while the N-th writer waits for its sync, and every read, rotation and
+//! close makes what is pending first ([`crate::deferred`]). Durability is
+//! the WAL's either way: a rotation freezes a memtable only once every
+//! insert of its generation is in it.
 
 mod bloom;
 pub mod cache;

@@ -54,7 +54,9 @@ impl Inner {
         self.check_open()?;
         record::check_sizes(key, value)?;
         self.signal.check()?;
-        self.apply_signal.check()?;
+        if self.deferred.is_some() {
+            self.apply_signal.check()?;
+        }
         self.syncer.check()?;
         // Under `group`, one writer appends for many.
         self.combiner.write(self, key, value)?;
