@@ -447,3 +447,64 @@ fn an_explicit_sync_under_none_survives_later_maintenance() {
         }
     }
 }
+
+/// Under `batch:N` with background threads (the lsm and the btree leave
+/// their index updates to an applier then, see `engines::deferred`),
+/// with rotations, flushes and checkpoints on small sizes: two writers,
+/// each reading back every write it made at once, and a third thread
+/// scanning, see every acknowledged write, and the final state holds all
+/// of them, before and after a reopen.
+#[test]
+fn batch_writers_read_their_writes_while_the_applier_runs() {
+    for info in engines().filter(|i| i.capabilities.point_reads) {
+        let t = tempfile::tempdir().unwrap();
+        let policy = durable_policy(info, "batch:4");
+        let mut cfg = small_config(t.path(), RealFs::shared(), policy);
+        cfg.background_maintenance = true;
+        let e: Arc<dyn Engine> = Arc::from(info.open(cfg.clone()).unwrap());
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let scanner = {
+            let (e, stop) = (e.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut scans = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    if e.capabilities().range_scans {
+                        let got = e.scan(b"", None, usize::MAX).unwrap();
+                        assert!(got.windows(2).all(|w| w[0].0 < w[1].0), "scan out of order");
+                    }
+                    scans += 1;
+                }
+                scans
+            })
+        };
+        let writers: Vec<_> = (0..2u64)
+            .map(|w| {
+                let e = e.clone();
+                std::thread::spawn(move || {
+                    let mut model = BTreeMap::new();
+                    for i in 0..1500u64 {
+                        let k = key(w * 100_000 + i % 400);
+                        let v = value(i % 400, i, 20);
+                        e.put(&k, &v).unwrap();
+                        assert_eq!(e.get(&k).unwrap(), Some(v.clone()), "writer {w} put {i}");
+                        model.insert(k, v);
+                    }
+                    model
+                })
+            })
+            .collect();
+        let mut model = BTreeMap::new();
+        for w in writers {
+            model.extend(w.join().unwrap());
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(scanner.join().unwrap() > 0);
+        let keys: Vec<Vec<u8>> = model.keys().cloned().collect();
+        assert_state(&*e, &model, &keys);
+        e.close().unwrap();
+        drop(e);
+        let e = info.open(cfg).unwrap();
+        assert_state(&*e, &model, &keys);
+        e.close().unwrap();
+    }
+}

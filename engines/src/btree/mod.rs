@@ -245,13 +245,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Btree {
-    /// Stops the applier thread, so deferred updates wait for a reader,
-    /// a checkpoint or close (tests that must see them applied there).
-    #[cfg(test)]
-    pub(crate) fn stop_applier(&self) {
-        self.applier.stop().unwrap();
-    }
-
     /// Makes the WAL's recycler misbehave (tests that must catch it).
     #[cfg(test)]
     pub(crate) fn set_pool_fault(&self, fault: crate::recycle::PoolFault) {
@@ -319,10 +312,9 @@ impl Btree {
             warmed: None,
             apply_failed: None,
         }));
-        let deferred = deferred::defers(policy, config.background_maintenance)
-            .then(|| Arc::new(Deferred::default()));
+        let deferred = deferred::defers(policy).then(|| Arc::new(Deferred::default()));
         let signal = Arc::new(Signal::default());
-        let handle = match &deferred {
+        let handle = match deferred.as_ref().filter(|_| config.background_maintenance) {
             Some(d) => {
                 let (state, d) = (state.clone(), d.clone());
                 let job = move || {

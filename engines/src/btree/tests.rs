@@ -623,22 +623,17 @@ fn a_crash_during_the_first_open_leaves_a_directory_that_opens() {
     }
 }
 
-/// Under a policy that defers tree updates (see [`crate::deferred`]), with
-/// the applier stopped so that every update stays pending until something
-/// needs it: reads and scans see every acknowledged write, a checkpoint
+/// Under a policy that defers tree updates (see [`crate::deferred`]),
+/// without background threads, so no applier runs and every update stays
+/// pending until something needs it: reads and scans see every acknowledged write, a checkpoint
 /// writes pages holding all of the WAL it seals (the WAL is recycled
 /// after it), and a process crash loses nothing.
 #[test]
 fn deferred_updates_are_seen_by_reads_and_kept_across_checkpoints_and_crashes() {
     let t = tempfile::tempdir().unwrap();
-    let mut cfg = config(t.path(), RealFs::shared(), "batch:4".parse().unwrap());
-    cfg.background_maintenance = true;
+    let cfg = config(t.path(), RealFs::shared(), "batch:4".parse().unwrap());
     let e = Btree::open(cfg.clone()).unwrap();
-    assert!(
-        e.deferred.is_some(),
-        "batch:4 defers with background threads"
-    );
-    e.stop_applier();
+    assert!(e.deferred.is_some(), "batch:4 defers");
     let mut model = BTreeMap::new();
     let mut rng = Lcg(0xDEF);
     for step in 0..900u64 {
@@ -673,7 +668,6 @@ fn deferred_updates_are_seen_by_reads_and_kept_across_checkpoints_and_crashes() 
         model.insert(k, v);
     }
     std::mem::forget(e);
-    cfg.background_maintenance = false;
     let e = Btree::open(cfg).unwrap();
     assert_valid(&e, "after the crash");
     let got: BTreeMap<_, _> = e.scan(b"", None, usize::MAX).unwrap().into_iter().collect();

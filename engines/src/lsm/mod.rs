@@ -294,13 +294,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Lsm {
-    /// Stops the applier thread, so deferred inserts wait for a reader,
-    /// a rotation or close (tests that must see them applied there).
-    #[cfg(test)]
-    pub(crate) fn stop_applier(&self) {
-        self.applier.stop().unwrap();
-    }
-
     /// Makes the WAL's recycler misbehave (tests that must catch it).
     #[cfg(test)]
     pub(crate) fn set_pool_fault(&self, fault: crate::recycle::PoolFault) {

@@ -77,7 +77,7 @@ impl Lsm {
             None
         };
         let apply_signal = inner.apply_signal.clone();
-        let applier = if inner.deferred.is_some() {
+        let applier = if inner.deferred.is_some() && inner.background {
             let w = inner.clone();
             let path = inner.dir.path().to_path_buf();
             Some(
@@ -292,8 +292,7 @@ impl Inner {
             warmed: Mutex::new(None),
             l0_scan_seeks: AtomicU64::new(0),
             l0_wanted: AtomicBool::new(false),
-            deferred: deferred::defers(policy, config.background_maintenance)
-                .then(Deferred::default),
+            deferred: deferred::defers(policy).then(Deferred::default),
             apply_signal: Arc::new(Signal::default()),
         })
     }
