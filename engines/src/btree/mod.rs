@@ -318,7 +318,11 @@ impl Btree {
             Some(d) => {
                 let (state, d) = (state.clone(), d.clone());
                 let job = move || {
-                    lock(&state).apply_pending(&d);
+                    // Readers may have applied everything already: do not
+                    // take the lock from them for nothing.
+                    if d.pending() > 0 {
+                        lock(&state).apply_pending(&d);
+                    }
                     Ok(())
                 };
                 Some(
@@ -368,9 +372,13 @@ impl Btree {
         Ok(s)
     }
 
-    /// Wakes the applier when updates are pending (just before a sync).
+    /// Wakes the applier when enough updates are pending (just before a sync).
     fn kick_applier(&self) {
-        if self.deferred.as_ref().is_some_and(|d| d.pending() > 0) {
+        if self
+            .deferred
+            .as_ref()
+            .is_some_and(|d| d.pending() >= deferred::WAKE_AT)
+        {
             self.applier.signal.request();
         }
     }
@@ -389,6 +397,7 @@ impl Btree {
         if self.deferred.is_some() {
             self.applier.signal.check()?;
         }
+        let _writing = self.deferred.as_ref().map(|d| d.writing());
         // Under `group`, one writer appends and applies for many.
         self.combiner.write(self, key, value)
     }
@@ -416,7 +425,7 @@ impl Btree {
         appended?;
         let user: u64 = ops.iter().map(|op| op.user_bytes()).sum();
         self.user_bytes.fetch_add(user, Relaxed);
-        if let Some(d) = &self.deferred {
+        if let Some(d) = self.deferred.as_ref().filter(|d| d.alone()) {
             let mut waiting = 0;
             for op in ops {
                 waiting = d.push(PendingOp::new(op.key(), op.value()));
@@ -430,6 +439,14 @@ impl Btree {
                 }
             }
             return Ok(self.syncer.appended_many(ops.len() as u64));
+        }
+        if let Some(d) = &self.deferred {
+            // After what earlier writes left pending, in log order.
+            s.apply_pending(d);
+            if let Err(e) = s.check_applied() {
+                self.syncer.poison(&e);
+                return Err(e);
+            }
         }
         for op in ops {
             let applied = match op.value() {

@@ -58,6 +58,7 @@ impl Inner {
             self.apply_signal.check()?;
         }
         self.syncer.check()?;
+        let _writing = self.deferred.as_ref().map(|d| d.writing());
         // Under `group`, one writer appends for many.
         self.combiner.write(self, key, value)?;
         if self.has_imm.load(Acquire) {
@@ -104,8 +105,14 @@ impl Inner {
             key: MemKey::from_slice(op.key()),
             value: op.value().map(<[u8]>::to_vec),
         };
-        let Some(deferred) = &self.deferred else {
+        let Some(deferred) = self.deferred.as_ref().filter(|d| d.alone()) else {
             let mut t = self.tree_mut();
+            // After what earlier writes left pending, in log order.
+            if let Some(d) = self.deferred.as_ref().filter(|d| d.pending() > 0) {
+                for p in d.take() {
+                    t.insert(p);
+                }
+            }
             for op in ops {
                 t.insert(pending(op));
             }
@@ -136,9 +143,13 @@ impl Inner {
         }
     }
 
-    /// Wakes the applier when inserts are pending (just before a sync).
+    /// Wakes the applier when enough inserts are pending (just before a sync).
     fn kick_applier(&self) {
-        if self.deferred.as_ref().is_some_and(|d| d.pending() > 0) {
+        if self
+            .deferred
+            .as_ref()
+            .is_some_and(|d| d.pending() >= deferred::WAKE_AT)
+        {
             self.apply_signal.request();
         }
     }
