@@ -40,6 +40,8 @@
 //! (it kept a core busy), and gained nothing measurable under `batch:32`.
 //! `none` has no sync to hide the work behind, and under `group` one
 //! leader already applies many writers' updates while the others wait.
+//! Under `batch:N` only a lone writer defers ([`Deferred::alone`]), and a
+//! sync wakes the applier only for [`WAKE_AT`] or more pending updates.
 //!
 //! Bounds: once more than [`MAX_PENDING`] updates wait (an applier that
 //! fell behind), the writer applies them itself, so memory stays bounded.
