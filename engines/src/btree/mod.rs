@@ -411,7 +411,14 @@ impl Btree {
             return Err(e);
         }
         let pager = &s.tree.pager;
-        if s.wal.len() >= self.checkpoint_bytes || pager.dirty_pages() >= pager.dirty_limit() {
+        // Pending updates count as a page each: nothing checks the limit
+        // when they are applied, and a checkpoint applies them first, so
+        // the cache's dirty pages stay within the limit plus the pages one
+        // write's splits dirty (see `pager`).
+        let pending = self.deferred.as_ref().map_or(0, |d| d.pending());
+        if s.wal.len() >= self.checkpoint_bytes
+            || pager.dirty_pages() + pending >= pager.dirty_limit()
+        {
             self.checkpoint_locked(&mut s)?;
         }
         let mut buf = std::mem::take(&mut s.buf);
@@ -597,8 +604,11 @@ impl Engine for Btree {
         if self.closed.swap(true, Relaxed) {
             return Ok(());
         }
-        self.applier.stop()?;
+        // A panicked applier may have left the tree half changed: the WAL
+        // is still synced, but no checkpoint writes that tree.
+        let stopped = self.applier.stop();
         self.syncer.close(&|| self.wal_file())?;
+        stopped?;
         let mut s = lock(&self.state);
         self.checkpoint_locked(&mut s)?;
         s.wal.release_space()

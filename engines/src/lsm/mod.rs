@@ -318,11 +318,14 @@ impl Inner {
     }
 
     fn stats(&self) -> EngineStats {
+        // The WAL's lock before the tree's, as writers take them: a
+        // reader of the tree waiting for the WAL's lock would block a
+        // writer that holds it and waits for the tree.
+        let wal_len = lock(&self.wal).log.len();
+        let gens = lock(&self.wal_gens).len() as u64;
         let t = self.tree();
         let c = &self.counters;
         let s = self.syncer.stats();
-        let wal_len = lock(&self.wal).log.len();
-        let gens = lock(&self.wal_gens).len() as u64;
         let mut stats = EngineStats {
             live_keys: None,
             files: t.version.tables().count() as u64 + gens + 1,
