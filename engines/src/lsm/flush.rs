@@ -28,6 +28,7 @@ impl Inner {
     pub(super) fn flush_for_close(&self) -> Result<()> {
         self.flush()?;
         let mut w = lock(&self.wal);
+        self.apply_pending();
         if self.tree().mem.map.is_empty() {
             return Ok(());
         }

@@ -430,9 +430,11 @@ impl Engine for Lsm {
     }
     fn maintain(&self) -> Result<()> {
         self.inner.check_open()?;
-        self.inner.apply_pending();
         {
             let mut w = lock(&self.inner.wal);
+            // Under the WAL's lock, so no write can leave an insert pending
+            // behind the emptiness check.
+            self.inner.apply_pending();
             if !self.inner.tree().mem.map.is_empty() {
                 self.inner.rotate_memtable(&mut w)?;
             }
