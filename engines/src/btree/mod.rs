@@ -406,10 +406,7 @@ impl Btree {
     /// ticket, still to be committed.
     fn append<W: WriteOp>(&self, ops: &[W]) -> Result<Ticket> {
         let mut s = lock(&self.state);
-        if let Err(e) = s.check_applied() {
-            self.syncer.poison(&e);
-            return Err(e);
-        }
+        self.checked(&s)?;
         let pager = &s.tree.pager;
         // Pending updates count as a page each: nothing checks the limit
         // when they are applied, and a checkpoint applies them first, so
@@ -439,22 +436,12 @@ impl Btree {
             }
             if waiting > deferred::MAX_PENDING {
                 // The applier fell behind: bound what pending holds.
-                s.apply_pending(d);
-                if let Err(e) = s.check_applied() {
-                    self.syncer.poison(&e);
-                    return Err(e);
-                }
+                self.catch_up(&mut s)?;
             }
             return Ok(self.syncer.appended_many(ops.len() as u64));
         }
-        if let Some(d) = &self.deferred {
-            // After what earlier writes left pending, in log order.
-            s.apply_pending(d);
-            if let Err(e) = s.check_applied() {
-                self.syncer.poison(&e);
-                return Err(e);
-            }
-        }
+        // After what earlier writes left pending, in log order.
+        self.catch_up(&mut s)?;
         for op in ops {
             let applied = match op.value() {
                 Some(v) => s.tree.put(op.key(), v).map(|_| ()),
@@ -469,6 +456,20 @@ impl Btree {
         Ok(self.syncer.appended_many(ops.len() as u64))
     }
 
+    /// Fails (and poisons the syncer) once a deferred update failed to
+    /// apply: the tree no longer follows the log.
+    fn checked(&self, s: &State) -> Result<()> {
+        s.check_applied().inspect_err(|e| self.syncer.poison(e))
+    }
+
+    /// Applies every deferred update, then [`Btree::checked`].
+    fn catch_up(&self, s: &mut State) -> Result<()> {
+        if let Some(d) = &self.deferred {
+            s.apply_pending(d);
+        }
+        self.checked(s)
+    }
+
     /// Runs a checkpoint now (see the module doc).
     pub fn checkpoint(&self) -> Result<()> {
         self.check_open()?;
@@ -479,13 +480,7 @@ impl Btree {
 
     fn checkpoint_locked(&self, s: &mut State) -> Result<()> {
         // The checkpoint's pages must hold every write of the WAL it seals.
-        if let Some(d) = &self.deferred {
-            s.apply_pending(d);
-        }
-        if let Err(e) = s.check_applied() {
-            self.syncer.poison(&e);
-            return Err(e);
-        }
+        self.catch_up(s)?;
         if s.wal.is_empty() && s.tree.pager.dirty_pages() == 0 {
             return Ok(());
         }
