@@ -19,8 +19,12 @@ pub struct Slot {
     /// A leaf as read from the file and not yet changed. Internal, free
     /// and changed pages are decoded in `node`.
     packed: Option<PackedLeaf>,
-    /// Changed since the last checkpoint.
+    /// Changed since the last checkpoint began.
     pub dirty: bool,
+    /// Part of the checkpoint being written ([`super::pager::Flight`]):
+    /// the data file does not hold this page's image yet, so it must not
+    /// be evicted until the checkpoint finishes, even once clean.
+    pub in_flight: bool,
     /// Tick of the last access, for least-recently-used eviction.
     pub last_use: u64,
     /// [`prefix`] of each key of the page, valid when `hints_fresh`.
@@ -116,6 +120,7 @@ impl Slot {
             node,
             packed,
             dirty,
+            in_flight: false,
             last_use,
             hints: Vec::new(),
             hints_fresh: false,
@@ -308,6 +313,7 @@ impl PageTable {
     }
 
     /// Cached pages, to change.
+    #[cfg(test)]
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Slot> {
         self.slots.iter_mut().filter_map(|s| s.as_mut())
     }

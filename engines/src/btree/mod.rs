@@ -109,6 +109,7 @@
 //! never fails and never returns a value that was not written.
 
 mod cache;
+mod checkpoint;
 pub mod frame;
 pub mod node;
 pub mod page;
@@ -116,18 +117,18 @@ pub mod pager;
 pub mod wal;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::combine::{self, Combiner, Log, WriteOp};
 use crate::deferred::{self, Deferred};
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
-use crate::events::EventKind;
 use crate::fs::{EngineDir, FileHandle};
 use crate::recycle::LogPool;
 use crate::syncer::{Syncer, Ticket};
 use crate::worker::{self, Signal, Worker};
 use crate::{Error, Result};
 
+use checkpoint::{Checkpointer, InFlight};
 use node::Tree;
 use pager::Pager;
 use wal::RedoLog;
@@ -155,6 +156,8 @@ struct State {
     /// Why a deferred update failed to apply: the tree no longer follows
     /// the log, so reads and writes fail from then on.
     apply_failed: Option<String>,
+    /// The checkpoint begun and not finished yet ([`checkpoint`]).
+    flight: Option<InFlight>,
 }
 
 /// A tree update left to the applier (see [`crate::deferred`]): the key
@@ -224,7 +227,11 @@ pub struct Btree {
     deferred: Option<Arc<Deferred<PendingOp>>>,
     /// Applies `deferred` while writers wait for their syncs.
     applier: Worker,
-    syncer: Syncer,
+    /// Writes begun checkpoints ([`checkpoint`]).
+    checkpointer: Checkpointer,
+    /// The thread that runs `checkpointer`, with background threads.
+    checkpoint_thread: Worker,
+    syncer: Arc<Syncer>,
     /// Under `group`, batches concurrent writes (see [`crate::combine`]).
     combiner: Combiner,
     /// The directory (for the files an explicit sync owes under `none`).
@@ -234,13 +241,12 @@ pub struct Btree {
     checkpoint_bytes: u64,
     closed: AtomicBool,
     user_bytes: AtomicU64,
-    checkpoints: AtomicU64,
     replayed: u64,
     /// Why recovery started the data file over (under `none` only).
     reset: Option<String>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -311,6 +317,7 @@ impl Btree {
             pages_unsynced: false,
             warmed: None,
             apply_failed: None,
+            flight: None,
         }));
         let deferred = deferred::defers(policy).then(|| Arc::new(Deferred::default()));
         let signal = Arc::new(Signal::default());
@@ -332,11 +339,37 @@ impl Btree {
             }
             None => None,
         };
+        let syncer = Arc::new(Syncer::for_dir(policy, &dir));
+        let thread_signal = Arc::new(Signal::default());
+        let mut checkpointer = Checkpointer {
+            state: state.clone(),
+            done: Arc::new(Condvar::new()),
+            syncer: syncer.clone(),
+            dir: dir.clone(),
+            checkpoints: Arc::new(AtomicU64::new(0)),
+            thread: None,
+        };
+        let checkpoint_handle = if config.background_maintenance {
+            let ck = checkpointer.clone();
+            checkpointer.thread = Some(thread_signal.clone());
+            Some(
+                worker::spawn(
+                    "btree checkpoint".into(),
+                    thread_signal.clone(),
+                    move || ck.run(),
+                )
+                .map_err(|e| Error::io("spawn checkpoint thread", dir.path(), e))?,
+            )
+        } else {
+            None
+        };
         Ok(Btree {
             state,
             deferred,
             applier: Worker::new(signal, handle),
-            syncer: Syncer::for_dir(policy, &dir),
+            checkpointer,
+            checkpoint_thread: Worker::new(thread_signal, checkpoint_handle),
+            syncer,
             combiner: Combiner::new(policy.mode),
             dir,
             page_bytes,
@@ -344,7 +377,6 @@ impl Btree {
             checkpoint_bytes: config.checkpoint_bytes,
             closed: AtomicBool::new(false),
             user_bytes: AtomicU64::new(0),
-            checkpoints: AtomicU64::new(0),
             replayed,
             reset,
         })
@@ -394,6 +426,7 @@ impl Btree {
             });
         }
         self.syncer.check()?;
+        self.checkpoint_thread.signal.check()?;
         if self.deferred.is_some() {
             self.applier.signal.check()?;
         }
@@ -416,7 +449,12 @@ impl Btree {
         if s.wal.len() >= self.checkpoint_bytes
             || pager.dirty_pages() + pending >= pager.dirty_limit()
         {
-            self.checkpoint_locked(&mut s)?;
+            // The previous checkpoint is written by now as a rule; if not,
+            // this writer waits for it (a write stall).
+            s = self.checkpointer.settle(s, Some("write"))?;
+            if self.begin_checkpoint(&mut s)? {
+                self.checkpoint_thread.signal.request();
+            }
         }
         let mut buf = std::mem::take(&mut s.buf);
         let generation = s.wal.record_generation();
@@ -470,40 +508,49 @@ impl Btree {
         self.checked(s)
     }
 
-    /// Runs a checkpoint now (see the module doc).
+    /// Runs a checkpoint now and returns once it is written (see the
+    /// module doc).
     pub fn checkpoint(&self) -> Result<()> {
         self.check_open()?;
         self.syncer.check()?;
-        let mut s = self.locked()?;
-        self.checkpoint_locked(&mut s)
+        let s = self.locked()?;
+        self.checkpoint_now(s).map(drop)
     }
 
-    fn checkpoint_locked(&self, s: &mut State) -> Result<()> {
+    /// Finishes the checkpoint in flight, if any, then begins one of every
+    /// write so far and writes it in this thread.
+    fn checkpoint_now<'a>(&'a self, s: MutexGuard<'a, State>) -> Result<MutexGuard<'a, State>> {
+        let mut s = self.checkpointer.settle(s, None)?;
+        if self.begin_checkpoint(&mut s)? {
+            drop(s);
+            self.checkpointer.run()?;
+            s = self.checkpointer.settle(lock(&self.state), None)?;
+        }
+        Ok(s)
+    }
+
+    /// Begins a checkpoint of every write logged so far: seals the active
+    /// WAL generation, starts the next one, and takes the dirty pages as
+    /// they are ([`pager::Pager::begin_checkpoint`]); its pages are written
+    /// by [`Checkpointer::run`]. No checkpoint may be in flight. Returns
+    /// whether there was anything to checkpoint.
+    fn begin_checkpoint(&self, s: &mut State) -> Result<bool> {
         // The checkpoint's pages must hold every write of the WAL it seals.
         self.catch_up(s)?;
         if s.wal.is_empty() && s.tree.pager.dirty_pages() == 0 {
-            return Ok(());
+            return Ok(false);
         }
-        let policy = self.syncer.policy();
-        let mut span = self.dir.events().begin(EventKind::Checkpoint);
-        let dirty = s.tree.pager.dirty_pages();
-        let wal_bytes = s.wal.len();
-        span.detail(|| format!("pages={dirty} wal={wal_bytes}"));
+        debug_assert!(s.flight.is_none());
         let result = (|| {
             self.syncer.seal(s.wal.file())?;
             let gen = s.wal.gen();
-            s.tree.pager.checkpoint(gen, policy)?;
-            // Under `none` the pages are unsynced: owed to an explicit
-            // sync, and synced before the covered WAL is removed once one
-            // ran (`EngineDir::remove_all`).
-            self.dir.owe(pager::DATA);
-            s.wal.start_next()
+            s.wal.begin_next()?;
+            Ok(s.tree.pager.begin_checkpoint(gen))
         })();
         match result {
-            Ok(()) => {
-                s.pages_unsynced |= !policy.syncs_data();
-                self.checkpoints.fetch_add(1, Relaxed);
-                Ok(())
+            Ok(flight) => {
+                s.flight = Some(InFlight::new(flight));
+                Ok(true)
             }
             Err(e) => {
                 self.syncer.poison(&e);
@@ -578,7 +625,9 @@ impl Engine for Btree {
     fn sync(&self) -> Result<()> {
         self.check_open()?;
         {
-            let mut s = self.locked()?;
+            // A checkpoint in flight is finished first: under `none` the
+            // generation it covers was sealed without a sync.
+            let mut s = self.checkpointer.settle(self.locked()?, None)?;
             if s.pages_unsynced {
                 let policy = self.syncer.policy();
                 if let Err(e) = policy.sync_file(&**s.tree.pager.file()) {
@@ -602,10 +651,12 @@ impl Engine for Btree {
         // A panicked applier may have left the tree half changed: the WAL
         // is still synced, but no checkpoint writes that tree.
         let stopped = self.applier.stop();
+        // The last checkpoints are written in this thread.
+        let checkpointer_stopped = self.checkpoint_thread.stop();
         self.syncer.close(&|| self.wal_file())?;
         stopped?;
-        let mut s = lock(&self.state);
-        self.checkpoint_locked(&mut s)?;
+        checkpointer_stopped?;
+        let mut s = self.checkpoint_now(lock(&self.state))?;
         s.wal.release_space()
     }
 
@@ -631,11 +682,23 @@ impl Engine for Btree {
         kinds.insert("wal".into(), s.wal.bytes_written);
         kinds.insert("pages".into(), counts.pages);
         kinds.insert("dwb".into(), counts.dwb);
-        stats
-            .maintenance_runs
-            .insert("checkpoints".into(), self.checkpoints.load(Relaxed));
+        stats.maintenance_runs.insert(
+            "checkpoints".into(),
+            self.checkpointer.checkpoints.load(Relaxed),
+        );
         let notes = &mut stats.notes;
-        notes.insert("checkpoint".into(), "inline".into());
+        let how = if self.checkpointer.thread.is_some() {
+            "begun by a writer, its pages written by a background thread"
+        } else {
+            "begun by a writer, its pages written at the next checkpoint, sync or close"
+        };
+        notes.insert("checkpoint".into(), how.into());
+        if let Some(f) = &s.flight {
+            notes.insert(
+                "checkpoint_in_flight_pages".into(),
+                f.flight.pages().to_string(),
+            );
+        }
         notes.insert("rebalancing".into(), REBALANCING.into());
         notes.insert("page_bytes".into(), self.page_bytes.to_string());
         notes.insert("pages".into(), pager.meta.page_count.to_string());

@@ -58,6 +58,7 @@
 //! count x (page id u32, page image), crc32 u32 of everything before it
 //! ```
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::cache::{PageTable, Slot, View};
@@ -77,6 +78,10 @@ const DWB_HEADER: usize = 24;
 /// A checkpoint writes its page images in chunks of about this many bytes.
 const CHUNK: usize = 1 << 20;
 
+/// Pages a checkpoint encodes per hold of the engine's lock: short holds
+/// (tens of microseconds), so writers and readers go on between them.
+const PAGES_PER_LOCK: usize = 64;
+
 /// Bytes written by the pager, by file.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PagerCounts {
@@ -88,6 +93,146 @@ pub struct PagerCounts {
     pub reads: u64,
     /// Pages repaired from the doublewrite file at the last open.
     pub repaired: u64,
+}
+
+/// Bytes a checkpoint wrote, by file.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Written {
+    /// To `data.pages`.
+    pub pages: u64,
+    /// To `data.dwb`.
+    pub dwb: u64,
+}
+
+/// A checkpoint begun by [`Pager::begin_checkpoint`] and not finished
+/// yet: the pages it writes and the meta page it ends with.
+#[derive(Debug)]
+pub struct Flight {
+    /// The last WAL generation it covers (its meta page's
+    /// `checkpoint_gen`).
+    pub gen: u64,
+    /// The pages dirty when it began, sorted.
+    ids: Vec<PageId>,
+    /// `ids[split..]` are fresh: numbered at or past the last checkpoint's
+    /// page count.
+    split: usize,
+    /// The meta page's image.
+    meta: Vec<u8>,
+    /// The page count its meta page records.
+    page_count: u32,
+    page_bytes: usize,
+}
+
+impl Flight {
+    /// Pages it writes (besides the meta page).
+    pub fn pages(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Writes the checkpoint through the doublewrite file (steps 1-4 of
+    /// the module doc) to `data` and `dwb`, syncing as `policy` says.
+    /// `entries` appends the `(id u32, image)` entries of the pages it is
+    /// given, as they were when the checkpoint began: the caller takes the
+    /// engine's lock for it ([`Pager::flight_entries`]), a few dozen pages
+    /// at a time, so this runs beside writers. Both passes over the pages
+    /// get the same images. On error the data file may hold a partial
+    /// checkpoint that only recovery repairs: the engine must stop writing.
+    pub fn write(
+        &self,
+        (data, dwb): (&FileHandle, &FileHandle),
+        policy: SyncPolicy,
+        mut entries: impl FnMut(&[PageId], &mut Vec<u8>) -> Result<()>,
+    ) -> Result<Written> {
+        let pb = self.page_bytes;
+        let (old, fresh) = self.ids.split_at(self.split);
+        let mut written = Written::default();
+        let mut chunk = Vec::with_capacity(CHUNK + PAGES_PER_LOCK * (pb + 4) + pb + 64);
+
+        // 1. Fresh pages in place, durable before the copy can be complete.
+        for ids in fresh.chunks(PAGES_PER_LOCK) {
+            entries(ids, &mut chunk)?;
+            if chunk.len() >= CHUNK {
+                written.pages += write_in_place(data, pb, &chunk)?;
+                chunk.clear();
+            }
+        }
+        written.pages += write_in_place(data, pb, &chunk)?;
+        chunk.clear();
+        if !fresh.is_empty() && policy.syncs_data() {
+            policy.sync_file(&**data)?;
+        }
+        // 2. The doublewrite copy, durable before any page is overwritten:
+        // the header, the meta page as page 0, the other dirty pages, and
+        // the CRC of all of them.
+        chunk.extend_from_slice(&DWB_MAGIC.to_le_bytes());
+        chunk.extend_from_slice(&self.gen.to_le_bytes());
+        chunk.extend_from_slice(&(pb as u32).to_le_bytes());
+        chunk.extend_from_slice(&(old.len() as u32 + 1).to_le_bytes());
+        chunk.extend_from_slice(&0u32.to_le_bytes());
+        chunk.extend_from_slice(&self.meta);
+        let mut crc = crc32fast::Hasher::new();
+        let mut at = 0u64;
+        for ids in old.chunks(PAGES_PER_LOCK) {
+            entries(ids, &mut chunk)?;
+            if chunk.len() >= CHUNK {
+                crc.update(&chunk);
+                dwb.write_at(&chunk, at)?;
+                at += chunk.len() as u64;
+                chunk.clear();
+            }
+        }
+        crc.update(&chunk);
+        chunk.extend_from_slice(&crc.finalize().to_le_bytes());
+        dwb.write_at(&chunk, at)?;
+        written.dwb = at + chunk.len() as u64;
+        if policy.syncs_data() {
+            policy.sync_file(&**dwb)?;
+        }
+        // 3. In place: the meta page and the same images again.
+        chunk.clear();
+        chunk.extend_from_slice(&0u32.to_le_bytes());
+        chunk.extend_from_slice(&self.meta);
+        for ids in old.chunks(PAGES_PER_LOCK) {
+            entries(ids, &mut chunk)?;
+            if chunk.len() >= CHUNK {
+                written.pages += write_in_place(data, pb, &chunk)?;
+                chunk.clear();
+            }
+        }
+        written.pages += write_in_place(data, pb, &chunk)?;
+        if policy.syncs_data() {
+            policy.sync_file(&**data)?;
+        }
+        // 4. The copy is no longer needed.
+        dwb.set_len(0)?;
+        Ok(written)
+    }
+}
+
+/// Writes `(page id u32, image)` entries, sorted by id, in place in
+/// `file`: runs of adjacent pages in one write each. Returns the bytes
+/// written.
+fn write_in_place(file: &FileHandle, pb: usize, body: &[u8]) -> Result<u64> {
+    let entry = pb + 4;
+    let count = body.len() / entry;
+    let mut buf = Vec::new();
+    let mut written = 0;
+    let mut i = 0;
+    while i < count {
+        let first = page::u32_at(body, i * entry);
+        let mut run = 1;
+        while i + run < count && page::u32_at(body, (i + run) * entry) == first + run as u32 {
+            run += 1;
+        }
+        buf.clear();
+        for j in i..i + run {
+            buf.extend_from_slice(&body[j * entry + 4..(j + 1) * entry]);
+        }
+        file.write_at(&buf, u64::from(first) * pb as u64)?;
+        written += buf.len() as u64;
+        i += run;
+    }
+    Ok(written)
 }
 
 /// The page cache and allocator of one data file.
@@ -110,6 +255,15 @@ pub struct Pager {
     scratch: Vec<u8>,
     /// Memory for the images of the pages read ([`Frames`]).
     frames: Arc<Frames>,
+    /// A checkpoint is in flight ([`Pager::begin_checkpoint`]).
+    flying: bool,
+    /// Images of pages in flight as they were when it began, kept when
+    /// they changed since.
+    captured: HashMap<PageId, Vec<u8>>,
+    /// A deliberate bug for tests that must catch it: pages in flight are
+    /// written as they are when written, not as they were.
+    #[cfg(test)]
+    pub(crate) skip_capture: bool,
 }
 
 fn new_meta() -> Meta {
@@ -228,6 +382,10 @@ impl Pager {
             counts,
             scratch: Vec::with_capacity(page_bytes),
             frames: Frames::new(page_bytes),
+            flying: false,
+            captured: HashMap::new(),
+            #[cfg(test)]
+            skip_capture: false,
         })
     }
 
@@ -289,7 +447,7 @@ impl Pager {
         let mut clean: Vec<(u64, PageId)> = self
             .cache
             .iter()
-            .filter(|(_, s)| !s.dirty)
+            .filter(|(_, s)| !s.dirty && !s.in_flight)
             .map(|(id, s)| (s.last_use, id))
             .collect();
         if clean.len() > excess {
@@ -344,11 +502,13 @@ impl Pager {
     }
 
     fn dirty_slot(&mut self, id: PageId) -> Result<&mut Slot> {
-        let slot = self.load(id)?;
-        let newly_dirty = !slot.dirty;
-        slot.dirty = true;
-        if newly_dirty {
-            self.dirty += 1;
+        self.load(id)?;
+        self.capture(id);
+        if let Some(slot) = self.cache.get_mut(id) {
+            if !slot.dirty {
+                slot.dirty = true;
+                self.dirty += 1;
+            }
         }
         self.cache
             .get_mut(id)
@@ -396,7 +556,9 @@ impl Pager {
 
     fn put_dirty(&mut self, id: PageId, node: Node) {
         self.tick += 1;
-        let slot = Slot::new(node, true, self.tick);
+        self.capture(id);
+        let mut slot = Slot::new(node, true, self.tick);
+        slot.in_flight = self.cache.get(id).is_some_and(|s| s.in_flight);
         match self.cache.insert(id, slot) {
             Some(old) if old.dirty => {}
             _ => self.dirty += 1,
@@ -424,11 +586,16 @@ impl Pager {
         self.cache.len()
     }
 
-    /// Writes every dirty page and the meta page (recording that WAL
-    /// generations up to `gen` are reflected) through the doublewrite file;
-    /// see the module doc. On error the data file may hold a partial
-    /// checkpoint that only recovery repairs: the engine must stop writing.
-    pub fn checkpoint(&mut self, gen: u64, policy: SyncPolicy) -> Result<()> {
+    /// Begins a checkpoint covering WAL generations up to `gen`: takes
+    /// the dirty pages and the meta page as they are now (the meta page
+    /// records `gen`), marks those pages in flight and clean, and returns
+    /// what [`Flight::write`] writes. Until [`Pager::finish_checkpoint`],
+    /// the pages in flight stay cached (the data file does not hold them
+    /// yet), and a page in flight that changes first leaves its image as
+    /// it was here ([`Pager::flight_entries`]), so writes go on while the
+    /// checkpoint is written. One checkpoint at a time.
+    pub fn begin_checkpoint(&mut self, gen: u64) -> Flight {
+        debug_assert!(!self.flying, "one checkpoint at a time");
         self.meta.checkpoint_gen = gen;
         let mut ids: Vec<PageId> = self
             .cache
@@ -437,140 +604,114 @@ impl Pager {
             .map(|(id, _)| id)
             .collect();
         ids.sort_unstable();
-        // Pages past the last checkpoint's page count hold nothing the
-        // data file's tree or free list refers to: a torn write there
-        // loses nothing, so they skip the doublewrite copy. They are
-        // written (and synced) before the copy, so a complete copy always
-        // finds them in place.
-        let split = ids.partition_point(|&id| id < self.durable_pages);
-        let pb = self.page_bytes;
-        let mut image = std::mem::take(&mut self.scratch);
-        // Page images go out in chunks of about CHUNK bytes: building the
-        // copy of every dirty page in one buffer held ~200 MB at a time
-        // under ycsb-a at 2M keys, on top of the cache.
-        let mut chunk = Vec::with_capacity(CHUNK + pb + 4);
-
-        // 1. Fresh pages in place, durable before the copy can be complete.
-        for &id in &ids[split..] {
-            self.encode_entry(id, &mut image, &mut chunk);
-            if chunk.len() >= CHUNK {
-                self.write_in_place(&chunk)?;
-                chunk.clear();
+        for &id in &ids {
+            if let Some(slot) = self.cache.get_mut(id) {
+                slot.dirty = false;
+                slot.in_flight = true;
             }
         }
-        if !chunk.is_empty() {
-            self.write_in_place(&chunk)?;
-            chunk.clear();
-        }
-        if split < ids.len() && policy.syncs_data() {
-            policy.sync_file(&*self.file)?;
-        }
-        // 2. The doublewrite copy, durable before any page is overwritten:
-        // the header, the meta page as page 0, the other dirty pages, and
-        // the CRC of all of them.
-        let count = split + 1;
-        chunk.extend_from_slice(&DWB_MAGIC.to_le_bytes());
-        chunk.extend_from_slice(&gen.to_le_bytes());
-        chunk.extend_from_slice(&(pb as u32).to_le_bytes());
-        chunk.extend_from_slice(&(count as u32).to_le_bytes());
-        let mut crc = crc32fast::Hasher::new();
-        let mut at = 0u64;
-        let copied = self.stream_entries(&ids[..split], &mut image, &mut chunk, |pager, c| {
-            crc.update(c);
-            pager.dwb.write_at(c, at)?;
-            at += c.len() as u64;
-            Ok(())
-        })?;
-        crc.update(&chunk);
-        chunk.extend_from_slice(&crc.finalize().to_le_bytes());
-        self.dwb.write_at(&chunk, at)?;
-        self.counts.dwb += at + chunk.len() as u64;
-        if policy.syncs_data() {
-            policy.sync_file(&*self.dwb)?;
-        }
-        debug_assert_eq!(copied, count, "every dirty page is cached");
-        // 3. In place: the same images, encoded again from the cache
-        // (unchanged since step 2).
-        chunk.clear();
-        self.stream_entries(&ids[..split], &mut image, &mut chunk, |pager, c| {
-            pager.write_in_place(c)
-        })?;
-        self.write_in_place(&chunk)?;
-        self.scratch = image;
-        if policy.syncs_data() {
-            policy.sync_file(&*self.file)?;
-        }
-        // 4. The copy is no longer needed.
-        self.dwb.set_len(0)?;
-        for slot in self.cache.values_mut() {
-            slot.dirty = false;
-        }
         self.dirty = 0;
-        self.durable_pages = self.meta.page_count;
+        self.flying = true;
+        // Pages past the last checkpoint's page count hold nothing the
+        // data file's tree or free list refers to: a torn write there
+        // loses nothing, so they skip the doublewrite copy.
+        let split = ids.partition_point(|&id| id < self.durable_pages);
+        Flight {
+            gen,
+            ids,
+            split,
+            meta: page::encode_meta(&self.meta, self.page_bytes),
+            page_count: self.meta.page_count,
+            page_bytes: self.page_bytes,
+        }
+    }
+
+    /// Appends the `(id u32, image)` entries of `ids`, pages of the
+    /// checkpoint in flight, to `out`: each as it was when the checkpoint
+    /// began (its image kept when it changed since, else its cached page).
+    pub fn flight_entries(&mut self, ids: &[PageId], out: &mut Vec<u8>) -> Result<()> {
+        let mut image = std::mem::take(&mut self.scratch);
+        for &id in ids {
+            let bytes: &[u8] = match self.captured.get(&id) {
+                Some(kept) => kept,
+                None => match self.cache.get(id) {
+                    Some(slot) if slot.in_flight && (!slot.dirty || self.skips_capture()) => {
+                        slot.encode_into(self.page_bytes, &mut image);
+                        &image
+                    }
+                    _ => {
+                        self.scratch = image;
+                        return Err(Error::corrupt(
+                            self.file.path(),
+                            self.offset(id),
+                            "a page of the checkpoint in flight is neither cached nor kept",
+                        ));
+                    }
+                },
+            };
+            out.extend_from_slice(&id.to_le_bytes());
+            out.extend_from_slice(bytes);
+        }
+        self.scratch = image;
+        Ok(())
+    }
+
+    /// Before page `id` changes: if the checkpoint in flight has to write
+    /// it and it has not changed since that began, keeps its image.
+    fn capture(&mut self, id: PageId) {
+        if !self.flying {
+            return;
+        }
+        #[cfg(test)]
+        if self.skip_capture {
+            return;
+        }
+        if let Some(slot) = self.cache.get(id) {
+            if slot.in_flight && !slot.dirty && !self.captured.contains_key(&id) {
+                let mut image = Vec::with_capacity(self.page_bytes);
+                slot.encode_into(self.page_bytes, &mut image);
+                self.captured.insert(id, image);
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn skips_capture(&self) -> bool {
+        self.skip_capture
+    }
+
+    #[cfg(not(test))]
+    fn skips_capture(&self) -> bool {
+        false
+    }
+
+    /// Ends the checkpoint `flight` once it is written and synced: its
+    /// pages are ordinary cached pages again (evictable when clean) and
+    /// its page count is the data file's.
+    pub fn finish_checkpoint(&mut self, flight: &Flight, written: Written) {
+        for &id in &flight.ids {
+            if let Some(slot) = self.cache.get_mut(id) {
+                slot.in_flight = false;
+            }
+        }
+        self.captured = HashMap::new();
+        self.flying = false;
+        self.durable_pages = flight.page_count;
+        self.counts.pages += written.pages;
+        self.counts.dwb += written.dwb;
         if self.cache.len() > self.cap {
             self.evict();
         }
-        Ok(())
     }
 
-    /// Appends page `id`'s `(id u32, image)` entry to `out`, if cached.
-    fn encode_entry(&self, id: PageId, image: &mut Vec<u8>, out: &mut Vec<u8>) -> usize {
-        let Some(slot) = self.cache.get(id) else {
-            return 0;
-        };
-        slot.encode_into(self.page_bytes, image);
-        out.extend_from_slice(&id.to_le_bytes());
-        out.extend_from_slice(image);
-        1
+    /// The data file and the doublewrite file, for [`Flight::write`].
+    pub fn flight_files(&self) -> (FileHandle, FileHandle) {
+        (self.file.clone(), self.dwb.clone())
     }
 
-    /// Appends the meta page (as page 0) and pages `ids` to `chunk` as
-    /// `(id u32, image)` entries, handing `flush` the chunk each time it
-    /// reaches [`CHUNK`] bytes (the rest stays in `chunk`); returns the
-    /// entries appended.
-    fn stream_entries(
-        &mut self,
-        ids: &[PageId],
-        image: &mut Vec<u8>,
-        chunk: &mut Vec<u8>,
-        mut flush: impl FnMut(&mut Self, &[u8]) -> Result<()>,
-    ) -> Result<usize> {
-        chunk.extend_from_slice(&0u32.to_le_bytes());
-        chunk.extend_from_slice(&page::encode_meta(&self.meta, self.page_bytes));
-        let mut n = 1;
-        for &id in ids {
-            n += self.encode_entry(id, image, chunk);
-            if chunk.len() >= CHUNK {
-                flush(self, chunk)?;
-                chunk.clear();
-            }
-        }
-        Ok(n)
-    }
-
-    /// Writes `(page id u32, image)` entries, sorted by id, in place:
-    /// runs of adjacent pages in one write each.
-    fn write_in_place(&mut self, body: &[u8]) -> Result<()> {
-        let pb = self.page_bytes;
-        let entry = pb + 4;
-        let count = body.len() / entry;
-        let mut buf = Vec::new();
-        let mut i = 0;
-        while i < count {
-            let first = page::u32_at(body, i * entry);
-            let mut run = 1;
-            while i + run < count && page::u32_at(body, (i + run) * entry) == first + run as u32 {
-                run += 1;
-            }
-            buf.clear();
-            for j in i..i + run {
-                buf.extend_from_slice(&body[j * entry + 4..(j + 1) * entry]);
-            }
-            self.file.write_at(&buf, self.offset(first))?;
-            self.counts.pages += buf.len() as u64;
-            i += run;
-        }
-        Ok(())
+    /// Pages kept as they were for the checkpoint in flight.
+    pub fn captured_pages(&self) -> usize {
+        self.captured.len()
     }
 
     /// Size of the data file in bytes.

@@ -167,19 +167,31 @@ impl RedoLog {
         Ok(())
     }
 
-    /// After a checkpoint that covers every live generation: hands the
-    /// covered files to the pool (which keeps the one it may recycle and
-    /// removes the others, directory sync under `+dir`) and starts
-    /// generation `gen() + 1` in the recycled file or a new one (its name
-    /// made durable before anything is appended to it, see
-    /// [`crate::recycle`]). The caller has sealed the active file.
-    pub fn start_next(&mut self) -> Result<()> {
+    /// Starts generation `gen() + 1` when a checkpoint begins (the caller
+    /// has sealed the active file): in a pooled file, renamed, or a new one
+    /// (its name made durable before anything is appended to it, see
+    /// [`crate::recycle`]). The generations before it stay live until the
+    /// checkpoint covering them is written ([`RedoLog::retire_through`]).
+    pub fn begin_next(&mut self) -> Result<()> {
         let next = self.gen() + 1;
-        let covered: Vec<String> = self.gens.iter().map(|&g| file_name(g)).collect();
-        self.log = self
-            .pool
-            .replace(&covered, &file_name(next), next, self.reserve_step)?;
-        self.gens = vec![next];
+        self.log = self.pool.begin(&file_name(next), next, self.reserve_step)?;
+        self.gens.push(next);
+        Ok(())
+    }
+
+    /// Once a checkpoint covering generations up to `gen` is in the data
+    /// file: hands their files to the pool (which keeps the one it may
+    /// recycle and removes the others, directory sync under `+dir`).
+    pub fn retire_through(&mut self, gen: u64) -> Result<()> {
+        let covered: Vec<String> = self
+            .gens
+            .iter()
+            .filter(|&&g| g <= gen && g != self.gen())
+            .map(|&g| file_name(g))
+            .collect();
+        self.pool.retire(&covered)?;
+        let active = self.gen();
+        self.gens.retain(|&g| g > gen || g == active);
         Ok(())
     }
 }
