@@ -9,6 +9,8 @@
 //! - [`pager`]: the page cache with dirty tracking, the free list, and
 //!   checkpoints through the doublewrite file.
 //! - [`wal`]: the redo log, one file per checkpoint generation.
+//! - [`checkpoint`]: writes a begun checkpoint's pages on a background
+//!   thread while writers go on.
 //!
 //! ## Page cache size
 //!
@@ -62,35 +64,50 @@
 //! ([`crate::deferred`]), so a checkpoint's pages hold every write of the
 //! WAL it seals.
 //!
-//! A **checkpoint** runs inline in the writing thread (also when
-//! `background_maintenance` is set), before the write that finds the WAL at
-//! or past `checkpoint_bytes` or the dirty pages at 15/16 of `cache_pages`; on
-//! [`Engine::maintain`]; and on [`Engine::close`] under every policy (under
+//! A **checkpoint** is due before the write that finds the WAL at or past
+//! `checkpoint_bytes` or the dirty pages at 15/16 of `cache_pages`, on
+//! [`Engine::maintain`], and on [`Engine::close`] under every policy (under
 //! `none` its writes are not synced, so a clean close leaves the WAL empty
-//! and reopening replays nothing). In order:
+//! and reopening replays nothing). It has two halves ([`checkpoint`]):
 //!
-//! 1. seal the active WAL (synced per policy if it has unsynced writes);
-//! 2. write the dirty pages new since the last checkpoint (numbered past its
-//!    page count, so nothing on disk refers to them) in place in
-//!    `data.pages`, sync it (unless `none`);
-//! 3. write the other pages dirtied since the last checkpoint and the new
-//!    meta page (checkpoint generation = the sealed WAL's) to `data.dwb`,
+//! - **begin**, in the writing thread, under the engine's lock and without
+//!   page I/O: seal the active WAL (synced per policy if it has unsynced
+//!   writes) and start the next generation (under every policy but `none`
+//!   in a pooled, covered file, renamed, the rename made durable first:
+//!   directory fsync under `+dir`, else an `fsync` of the file; see
+//!   [`crate::recycle`]); take the dirty pages and the meta page
+//!   (checkpoint generation = the sealed WAL's) as they are: they are now
+//!   *in flight*;
+//! - **write**, by the `btree checkpoint` thread while writers go on (a
+//!   write that finds the previous checkpoint still being written waits
+//!   for it, a write stall), or by whatever needs it finished (the next
+//!   checkpoint without background threads, a sync, `maintain`, close):
+//!
+//! 1. write the pages in flight numbered past the last checkpoint's page
+//!    count (nothing on disk refers to them) in place in `data.pages`, sync
+//!    it (unless `none`);
+//! 2. write the other pages in flight and the new meta page to `data.dwb`,
 //!    sync it (unless `none`);
-//! 4. write those in place in `data.pages`, sync it (unless `none`);
-//! 5. truncate `data.dwb`; start the next WAL generation: under every
-//!    policy but `none` in the covered generation's file, renamed (directory
-//!    fsync under `+dir`, else an `fsync` of the file, so the rename is
-//!    durable before anything is appended) and overwritten from offset 0
-//!    with records that carry the new generation, so syncing an append
-//!    changes no metadata ([`crate::recycle`]); under `none` in a new file,
-//!    and the covered one is removed (directory fsync under `+dir`).
+//! 3. write those in place in `data.pages`, sync it (unless `none`);
+//! 4. truncate `data.dwb`; retire the WAL generations the checkpoint covers
+//!    (kept in the pool for a later generation to overwrite, or removed,
+//!    directory fsync under `+dir`).
 //!
-//! A crash before step 3's sync leaves the data file at the previous
+//! Pages in flight stay cached until step 4, clean or not: the data file
+//! does not hold them yet, so a read must not fetch them from it. A page in
+//! flight that a write changes first keeps its image as it was when the
+//! checkpoint began ([`pager::Pager::flight_entries`]), so both passes write
+//! one consistent tree, the one the sealed WAL ends with. While a
+//! checkpoint is in flight the cache may hold its pages on top of
+//! `cache_pages`.
+//!
+//! A crash before step 2's sync leaves the data file at the previous
 //! checkpoint (plus unreferenced pages past its end), and recovery replays
-//! the WAL (still present) over it. A crash
-//! during step 4 may leave torn or mixed pages; recovery writes back every
-//! page of the complete doublewrite copy that differs, which finishes the
-//! checkpoint, and then the sealed WAL is covered. The WAL is removed (or
+//! the WAL generations (all still present: the sealed one and those begun
+//! since) over it. A crash during step 3 may leave torn or mixed pages;
+//! recovery writes back every page of the complete doublewrite copy that
+//! differs, which finishes the checkpoint, and then the sealed WAL is
+//! covered and only the generations begun since are replayed. The WAL is removed (or
 //! recycled) only after the data file holding its changes is synced. A
 //! page that fails its
 //! checksum outside this window (damage the doublewrite copy does not cover)
@@ -98,8 +115,9 @@
 //! offset when it is read. Any failed checkpoint poisons the engine (writes
 //! fail with [`Error::Poisoned`]; recovery on reopen repairs).
 //!
-//! Under `none` a checkpoint syncs nothing, so [`Engine::sync`] syncs the
-//! data file as well as the WAL when a checkpoint ran since the last sync.
+//! Under `none` a checkpoint syncs nothing, so [`Engine::sync`] finishes
+//! the checkpoint in flight and syncs the data file as well as the WAL
+//! when a checkpoint ran since the last sync.
 //! Because a power loss under `none` can leave any mix of pages (the
 //! doublewrite copy was not synced either), recovery under `none` validates
 //! the whole tree (checksums, key order and bounds, leaf depth, sibling

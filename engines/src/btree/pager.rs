@@ -4,13 +4,14 @@
 //!
 //! ## Cache
 //!
-//! Decoded pages are cached up to `cache_pages`. A clean page equals its
-//! image in the data file, so it can be dropped at any time (least recently
-//! used first, in batches of 1/32 of the cache). A dirty page is never
-//! written back on its own: the data file must stay exactly at the last
-//! checkpoint so that the WAL's logical redo applies to it (no-steal). The
-//! engine checkpoints when dirty pages reach [`Pager::dirty_limit`], so the
-//! cache exceeds `cache_pages` at most by the pages one write dirties.
+//! Decoded pages are cached up to `cache_pages`. A clean page not in flight
+//! (see below) equals its image in the data file, so it can be dropped at
+//! any time (least recently used first, in batches of 1/32 of the cache).
+//! A dirty page is never written back on its own: the data file must stay
+//! exactly at the last checkpoint so that the WAL's logical redo applies to
+//! it (no-steal). The engine checkpoints when dirty pages reach
+//! [`Pager::dirty_limit`], so the cache exceeds `cache_pages` at most by
+//! the pages one write dirties, plus the pages of a checkpoint in flight.
 //!
 //! ## Free list
 //!
@@ -22,14 +23,15 @@
 //!
 //! Pages are overwritten in place, so a crash during a checkpoint can leave
 //! the data file with some pages new, some old and some torn, which logical
-//! redo cannot repair. [`Pager::checkpoint`] writes only the pages dirtied
-//! since the last checkpoint, and:
+//! redo cannot repair. A checkpoint writes only the pages dirtied since the
+//! last one. [`Pager::begin_checkpoint`] takes them (and the meta page) as
+//! they are, *in flight*, and [`Flight::write`] then, while writes go on:
 //!
-//! 1. writes the dirty pages numbered at or past the last checkpoint's page
-//!    count ("fresh" pages, new at the end of the file: nothing on disk
-//!    refers to them, so a torn write there loses nothing) in place and
-//!    syncs `data.pages` (unless `none`); they get no doublewrite copy;
-//! 2. writes every other dirty page image and the new meta page to
+//! 1. writes the pages in flight numbered at or past the last checkpoint's
+//!    page count ("fresh" pages, new at the end of the file: nothing on
+//!    disk refers to them, so a torn write there loses nothing) in place
+//!    and syncs `data.pages` (unless `none`); they get no doublewrite copy;
+//! 2. writes every other page image in flight and the new meta page to
 //!    `data.dwb` (in writes of about 1 MiB) and syncs it (unless `none`);
 //! 3. writes those images in place (runs of adjacent pages coalesced into
 //!    one write, up to about 1 MiB) and syncs `data.pages` (unless `none`);
@@ -37,6 +39,12 @@
 //!    holds exactly what the data file already has). When a data file is
 //!    started again (lost, or never finished), the truncation of an old
 //!    copy *is* synced first: that copy belongs to another file.
+//!
+//! [`Pager::finish_checkpoint`] then makes the pages in flight ordinary
+//! cached pages. Until then they are never evicted (the data file does not
+//! hold them), and one that a write changes first keeps its image as it
+//! was ([`Pager::flight_entries`]), so both passes write the same images
+//! of one consistent tree.
 //!
 //! Pages taken from the free list are not fresh: the last checkpoint's free
 //! list runs through them, so they go through the copy like any other.
