@@ -265,6 +265,8 @@ pub struct Pager {
     frames: Arc<Frames>,
     /// A checkpoint is in flight ([`Pager::begin_checkpoint`]).
     flying: bool,
+    /// Cached pages at which a load evicts ([`Pager::evict`]).
+    evict_at: usize,
     /// Images of pages in flight as they were when it began, kept when
     /// they changed since.
     captured: HashMap<PageId, Vec<u8>>,
@@ -391,6 +393,7 @@ impl Pager {
             scratch: Vec::with_capacity(page_bytes),
             frames: Frames::new(page_bytes),
             flying: false,
+            evict_at: cache_pages,
             captured: HashMap::new(),
             #[cfg(test)]
             skip_capture: false,
@@ -433,7 +436,7 @@ impl Pager {
             self.file.read_at(&mut b, off)?;
             let page = page::read(b, self.file.path(), off)?;
             self.counts.reads += 1;
-            if self.cache.len() >= self.cap {
+            if self.cache.len() >= self.evict_at {
                 self.evict();
             }
             self.cache.insert(id, Slot::read(page, tick));
@@ -449,6 +452,12 @@ impl Pager {
     /// Drops the least recently used clean pages: a batch of 1/32 of the
     /// capacity (amortizing the selection), at least enough to get back
     /// under the capacity, never a dirty page.
+    ///
+    /// When too few pages are evictable (dirty, or in flight: see
+    /// [`Pager::begin_checkpoint`]), the cache stays above its capacity and
+    /// the next attempt waits until another batch of pages was loaded:
+    /// retrying at every load scanned the whole cache each time (btree
+    /// `put_none` went from 22 to 145 µs while checkpoints were in flight).
     fn evict(&mut self) {
         let over = (self.cache.len() + 1).saturating_sub(self.cap);
         let excess = over.max(self.cap / 32).max(1);
@@ -465,6 +474,7 @@ impl Pager {
         for (_, id) in clean {
             self.cache.remove(id);
         }
+        self.evict_at = self.cap.max(self.cache.len() + (self.cap / 32).max(1));
     }
 
     /// A page, to read.
@@ -707,6 +717,7 @@ impl Pager {
         self.durable_pages = flight.page_count;
         self.counts.pages += written.pages;
         self.counts.dwb += written.dwb;
+        self.evict_at = self.cap;
         if self.cache.len() > self.cap {
             self.evict();
         }
