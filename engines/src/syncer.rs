@@ -373,16 +373,21 @@ impl Syncer {
         self.run_sync(upto, target)
     }
 
-    /// An explicit `Engine::sync`, whatever the mode: syncs the files this
+    /// An explicit `Engine::sync`, whatever the mode: syncs everything
+    /// appended to `target` ([`Syncer::sync_now`]), then the files this
     /// syncer sealed without syncing (under `none`), the files `dir` wrote
-    /// without syncing (see [`EngineDir::owe`]), then everything appended
-    /// to `target` ([`Syncer::sync_now`]), and the directory when the files
-    /// found at open still owe it their names. Under `none` nothing else
-    /// ever syncs those files, so without this an explicit sync would cover
-    /// only the active log. A failure poisons the syncer.
+    /// without syncing (see [`EngineDir::owe`]), and the directory when
+    /// the files found at open still owe it their names. Under `none`
+    /// nothing else ever syncs those files, so without this an explicit
+    /// sync would cover only the active log. The active log goes first: a
+    /// rotation that seals it while this runs puts it on the sealed list,
+    /// which is read after (read first, a log sealed in between was on
+    /// neither, and its writes, acknowledged before this sync began, were
+    /// left unsynced). A failure poisons the syncer.
     pub fn sync_everything(&self, dir: &EngineDir, target: &dyn Fn() -> FileHandle) -> Result<()> {
         self.check()?;
         dir.note_explicit_sync();
+        self.sync_now(target)?;
         let mut owed = std::mem::take(&mut self.lock().sealed_unsynced);
         owed.extend(dir.take_owed());
         if !owed.is_empty() {
@@ -400,7 +405,7 @@ impl Syncer {
                 return Err(e);
             }
         }
-        self.sync_now(target)
+        Ok(())
     }
 
     /// On close: syncs what is pending unless the mode is `none`.

@@ -83,6 +83,21 @@ enum Next {
     Wait,
 }
 
+/// Marks the claimed checkpoint failed if its writer unwinds from a panic,
+/// so that no one waits for it for ever.
+struct ClaimGuard<'a>(&'a Checkpointer);
+
+impl Drop for ClaimGuard<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            if let Some(f) = lock(&self.0.state).flight.as_mut() {
+                f.failed = Some("the thread writing a checkpoint panicked".into());
+            }
+            self.0.done.notify_all();
+        }
+    }
+}
+
 impl Checkpointer {
     /// Writes and finishes the checkpoint in flight, unless there is none
     /// or another thread is writing it. A failure poisons the engine.
@@ -101,6 +116,7 @@ impl Checkpointer {
             let (data, dwb) = s.tree.pager.flight_files();
             (flight, data, dwb)
         };
+        let _unwinding = ClaimGuard(self);
         let policy = self.syncer.policy();
         let mut span = self.dir.events().begin(EventKind::Checkpoint);
         span.detail(|| format!("pages={} gen={}", flight.pages(), flight.gen));
@@ -134,50 +150,77 @@ impl Checkpointer {
         result
     }
 
+    /// What to do about the checkpoint in flight, if it is `current` (any
+    /// one when `None`).
+    fn next(&self, s: &State, current: Option<&Arc<Flight>>) -> Next {
+        match &s.flight {
+            None => Next::Done,
+            Some(f) if current.is_some_and(|c| !Arc::ptr_eq(c, &f.flight)) => Next::Done,
+            Some(f) => match &f.failed {
+                Some(cause) => Next::Failed(cause.clone()),
+                None if !f.claimed => Next::Run,
+                None => Next::Wait,
+            },
+        }
+    }
+
+    fn wait<'a>(&'a self, s: MutexGuard<'a, State>) -> Result<MutexGuard<'a, State>> {
+        if let Some(signal) = &self.thread {
+            signal.check()?;
+        }
+        Ok(match self.done.wait_timeout(s, Duration::from_millis(50)) {
+            Ok((g, _)) => g,
+            Err(p) => p.into_inner().0,
+        })
+    }
+
     /// Returns `s` once no checkpoint is in flight: writes it in this
-    /// thread if no other thread claimed it, else waits for that thread
-    /// (recorded as a write stall when `stall` names the waiter).
-    pub fn settle<'a>(
-        &'a self,
-        mut s: MutexGuard<'a, State>,
-        stall: Option<&str>,
-    ) -> Result<MutexGuard<'a, State>> {
-        let since = Instant::now();
-        let mut waited = false;
+    /// thread if no other thread claimed it, else waits for that thread.
+    /// For sync, `maintain` and close, which need it finished.
+    pub fn settle<'a>(&'a self, mut s: MutexGuard<'a, State>) -> Result<MutexGuard<'a, State>> {
         loop {
-            let next = match &s.flight {
-                None => Next::Done,
-                Some(f) => match &f.failed {
-                    Some(cause) => Next::Failed(cause.clone()),
-                    None if !f.claimed => Next::Run,
-                    None => Next::Wait,
-                },
-            };
-            match next {
-                Next::Done => break,
+            match self.next(&s, None) {
+                Next::Done => return Ok(s),
                 Next::Failed(cause) => return Err(Error::Poisoned { cause }),
                 Next::Run => {
                     drop(s);
                     self.run()?;
                     s = lock(&self.state);
                 }
-                Next::Wait => {
-                    if let Some(signal) = &self.thread {
-                        signal.check()?;
-                    }
-                    waited = true;
-                    s = match self.done.wait_timeout(s, Duration::from_millis(50)) {
-                        Ok((g, _)) => g,
-                        Err(p) => p.into_inner().0,
-                    };
-                }
+                Next::Wait => s = self.wait(s)?,
             }
         }
-        if let Some(who) = stall.filter(|_| waited) {
+    }
+
+    /// For a writer that found the next checkpoint due while one is in
+    /// flight: returns `s` once that one is finished (recording a write
+    /// stall), so the writer can look again. With a checkpoint thread the
+    /// writer leaves the writing to it; without one it writes it itself.
+    pub fn wait_for_flight<'a>(
+        &'a self,
+        mut s: MutexGuard<'a, State>,
+    ) -> Result<MutexGuard<'a, State>> {
+        let Some(current) = s.flight.as_ref().map(|f| f.flight.clone()) else {
+            return Ok(s);
+        };
+        let since = Instant::now();
+        loop {
+            match self.next(&s, Some(&current)) {
+                Next::Done => break,
+                Next::Failed(cause) => return Err(Error::Poisoned { cause }),
+                Next::Run if self.thread.is_none() => {
+                    drop(s);
+                    self.run()?;
+                    s = lock(&self.state);
+                }
+                Next::Run | Next::Wait => s = self.wait(s)?,
+            }
+        }
+        if self.thread.is_some() {
             self.dir
                 .events()
                 .record_since(EventKind::WriteStall, since, || {
-                    format!("{who}: the previous checkpoint is still being written")
+                    "the previous checkpoint is still being written".into()
                 });
         }
         Ok(s)

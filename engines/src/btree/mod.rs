@@ -458,21 +458,17 @@ impl Btree {
     fn append<W: WriteOp>(&self, ops: &[W]) -> Result<Ticket> {
         let mut s = lock(&self.state);
         self.checked(&s)?;
-        let pager = &s.tree.pager;
-        // Pending updates count as a page each: nothing checks the limit
-        // when they are applied, and a checkpoint applies them first, so
-        // the cache's dirty pages stay within the limit plus the pages one
-        // write's splits dirty (see `pager`).
-        let pending = self.deferred.as_ref().map_or(0, |d| d.pending());
-        if s.wal.len() >= self.checkpoint_bytes
-            || pager.dirty_pages() + pending >= pager.dirty_limit()
-        {
-            // The previous checkpoint is written by now as a rule; if not,
-            // this writer waits for it (a write stall).
-            s = self.checkpointer.settle(s, Some("write"))?;
-            if self.begin_checkpoint(&mut s)? {
-                self.checkpoint_thread.signal.request();
+        while self.checkpoint_due(&s) {
+            if s.flight.is_none() {
+                if self.begin_checkpoint(&mut s)? {
+                    self.checkpoint_thread.signal.request();
+                }
+                break;
             }
+            // The previous checkpoint is written by now as a rule; if not,
+            // this writer waits for it (a write stall), then looks again:
+            // another writer may have begun the next one meanwhile.
+            s = self.checkpointer.wait_for_flight(s)?;
         }
         let mut buf = std::mem::take(&mut s.buf);
         let generation = s.wal.record_generation();
@@ -512,6 +508,21 @@ impl Btree {
         Ok(self.syncer.appended_many(ops.len() as u64))
     }
 
+    /// Whether a write must begin a checkpoint first: the WAL generation
+    /// reached `checkpoint_bytes`, or the cache's dirty pages reached its
+    /// limit. Pending updates count as a page each (nothing checks the
+    /// limit when they are applied, and a checkpoint applies them first),
+    /// and so do the pages of a checkpoint in flight (the cache cannot
+    /// drop them before it finishes): the cache stays within the limit
+    /// plus the pages one write's splits dirty (see `pager`), plus the
+    /// images of pages in flight that changed.
+    fn checkpoint_due(&self, s: &State) -> bool {
+        let pager = &s.tree.pager;
+        let pending = self.deferred.as_ref().map_or(0, |d| d.pending());
+        s.wal.len() >= self.checkpoint_bytes
+            || pager.dirty_pages() + pending + pager.in_flight_pages() >= pager.dirty_limit()
+    }
+
     /// Fails (and poisons the syncer) once a deferred update failed to
     /// apply: the tree no longer follows the log.
     fn checked(&self, s: &State) -> Result<()> {
@@ -538,11 +549,11 @@ impl Btree {
     /// Finishes the checkpoint in flight, if any, then begins one of every
     /// write so far and writes it in this thread.
     fn checkpoint_now<'a>(&'a self, s: MutexGuard<'a, State>) -> Result<MutexGuard<'a, State>> {
-        let mut s = self.checkpointer.settle(s, None)?;
+        let mut s = self.checkpointer.settle(s)?;
         if self.begin_checkpoint(&mut s)? {
             drop(s);
             self.checkpointer.run()?;
-            s = self.checkpointer.settle(lock(&self.state), None)?;
+            s = self.checkpointer.settle(lock(&self.state))?;
         }
         Ok(s)
     }
@@ -643,9 +654,15 @@ impl Engine for Btree {
     fn sync(&self) -> Result<()> {
         self.check_open()?;
         {
-            // A checkpoint in flight is finished first: under `none` the
-            // generation it covers was sealed without a sync.
-            let mut s = self.checkpointer.settle(self.locked()?, None)?;
+            // Under `none` a checkpoint in flight is finished first, so that
+            // its pages are synced below. (The generation it covers was
+            // sealed without a sync, and the syncer syncs it all the same.)
+            // Under the other policies that generation was synced when it
+            // was sealed, and nothing waits for the checkpoint.
+            let mut s = self.locked()?;
+            if !self.syncer.policy().syncs_data() {
+                s = self.checkpointer.settle(s)?;
+            }
             if s.pages_unsynced {
                 let policy = self.syncer.policy();
                 if let Err(e) = policy.sync_file(&**s.tree.pager.file()) {

@@ -267,6 +267,8 @@ pub struct Pager {
     flying: bool,
     /// Cached pages at which a load evicts ([`Pager::evict`]).
     evict_at: usize,
+    /// Pages of the checkpoint in flight.
+    flight_pages: usize,
     /// Images of pages in flight as they were when it began, kept when
     /// they changed since.
     captured: HashMap<PageId, Vec<u8>>,
@@ -394,6 +396,7 @@ impl Pager {
             frames: Frames::new(page_bytes),
             flying: false,
             evict_at: cache_pages,
+            flight_pages: 0,
             captured: HashMap::new(),
             #[cfg(test)]
             skip_capture: false,
@@ -630,6 +633,7 @@ impl Pager {
         }
         self.dirty = 0;
         self.flying = true;
+        self.flight_pages = ids.len();
         // Pages past the last checkpoint's page count hold nothing the
         // data file's tree or free list refers to: a torn write there
         // loses nothing, so they skip the doublewrite copy.
@@ -714,6 +718,7 @@ impl Pager {
         }
         self.captured = HashMap::new();
         self.flying = false;
+        self.flight_pages = 0;
         self.durable_pages = flight.page_count;
         self.counts.pages += written.pages;
         self.counts.dwb += written.dwb;
@@ -731,6 +736,11 @@ impl Pager {
     /// Pages kept as they were for the checkpoint in flight.
     pub fn captured_pages(&self) -> usize {
         self.captured.len()
+    }
+
+    /// Pages of the checkpoint in flight (0 when none is).
+    pub fn in_flight_pages(&self) -> usize {
+        self.flight_pages
     }
 
     /// Size of the data file in bytes.

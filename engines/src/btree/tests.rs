@@ -704,7 +704,12 @@ fn flight_cuts(skip_capture: bool) -> Vec<String> {
         only: ".pages",
         ..CrashBeforeSyncs::new(SimFs::new(Profile::Linux))
     };
-    let cfg = config(d, Arc::new(fs.clone()), SyncPolicy::ALWAYS);
+    // A cache large enough that the WAL's size, not the cache, sets the
+    // checkpoints: pages in flight count toward the dirty-page limit.
+    let cfg = EngineConfig {
+        cache_pages: 64,
+        ..config(d, Arc::new(fs.clone()), SyncPolicy::ALWAYS)
+    };
     let e = Btree::open(cfg.clone()).unwrap();
     lock(&e.state).tree.pager.skip_capture = skip_capture;
     let mut history = vec![BTreeMap::new()];
@@ -742,12 +747,15 @@ fn flight_cuts(skip_capture: bool) -> Vec<String> {
     let mut failures = Vec::new();
     for (when, image) in images {
         let acked: usize = when.split(' ').next().unwrap().parse().unwrap();
-        let got = Btree::open(config(d, Arc::new(image), SyncPolicy::ALWAYS))
-            .and_then(|e| {
-                e.validate()?;
-                e.scan(b"", None, usize::MAX)
-            })
-            .map(|kv| kv.into_iter().collect::<BTreeMap<_, _>>());
+        let got = Btree::open(EngineConfig {
+            vfs: Arc::new(image),
+            ..cfg.clone()
+        })
+        .and_then(|e| {
+            e.validate()?;
+            e.scan(b"", None, usize::MAX)
+        })
+        .map(|kv| kv.into_iter().collect::<BTreeMap<_, _>>());
         match got {
             // The write in progress at the cut may or may not be kept.
             Ok(got) if got == history[acked] || history.get(acked + 1) == Some(&got) => {}
