@@ -157,13 +157,10 @@ impl Flight {
         let mut chunk = Vec::with_capacity(CHUNK + PAGES_PER_LOCK * (pb + 4) + pb + 64);
 
         // 1. Fresh pages in place, durable before the copy can be complete.
-        for ids in fresh.chunks(PAGES_PER_LOCK) {
-            entries(ids, &mut chunk)?;
-            if chunk.len() >= CHUNK {
-                written.pages += write_in_place(data, pb, &chunk)?;
-                chunk.clear();
-            }
-        }
+        stream(fresh, &mut chunk, &mut entries, |c| {
+            written.pages += write_in_place(data, pb, c)?;
+            Ok(())
+        })?;
         written.pages += write_in_place(data, pb, &chunk)?;
         chunk.clear();
         if !fresh.is_empty() && policy.syncs_data() {
@@ -180,15 +177,12 @@ impl Flight {
         chunk.extend_from_slice(&self.meta);
         let mut crc = crc32fast::Hasher::new();
         let mut at = 0u64;
-        for ids in old.chunks(PAGES_PER_LOCK) {
-            entries(ids, &mut chunk)?;
-            if chunk.len() >= CHUNK {
-                crc.update(&chunk);
-                dwb.write_at(&chunk, at)?;
-                at += chunk.len() as u64;
-                chunk.clear();
-            }
-        }
+        stream(old, &mut chunk, &mut entries, |c| {
+            crc.update(c);
+            dwb.write_at(c, at)?;
+            at += c.len() as u64;
+            Ok(())
+        })?;
         crc.update(&chunk);
         chunk.extend_from_slice(&crc.finalize().to_le_bytes());
         dwb.write_at(&chunk, at)?;
@@ -200,13 +194,10 @@ impl Flight {
         chunk.clear();
         chunk.extend_from_slice(&0u32.to_le_bytes());
         chunk.extend_from_slice(&self.meta);
-        for ids in old.chunks(PAGES_PER_LOCK) {
-            entries(ids, &mut chunk)?;
-            if chunk.len() >= CHUNK {
-                written.pages += write_in_place(data, pb, &chunk)?;
-                chunk.clear();
-            }
-        }
+        stream(old, &mut chunk, &mut entries, |c| {
+            written.pages += write_in_place(data, pb, c)?;
+            Ok(())
+        })?;
         written.pages += write_in_place(data, pb, &chunk)?;
         if policy.syncs_data() {
             policy.sync_file(&**data)?;
@@ -215,6 +206,25 @@ impl Flight {
         dwb.set_len(0)?;
         Ok(written)
     }
+}
+
+/// Appends the entries of pages `ids` to `chunk` ([`Flight::write`]'s
+/// `entries`, [`PAGES_PER_LOCK`] pages at a time), handing `flush` the
+/// chunk whenever it reaches [`CHUNK`] bytes; the rest stays in `chunk`.
+fn stream(
+    ids: &[PageId],
+    chunk: &mut Vec<u8>,
+    entries: &mut impl FnMut(&[PageId], &mut Vec<u8>) -> Result<()>,
+    mut flush: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    for ids in ids.chunks(PAGES_PER_LOCK) {
+        entries(ids, chunk)?;
+        if chunk.len() >= CHUNK {
+            flush(chunk)?;
+            chunk.clear();
+        }
+    }
+    Ok(())
 }
 
 /// Writes `(page id u32, image)` entries, sorted by id, in place in
