@@ -81,7 +81,8 @@
 //! - **write**, by the `btree checkpoint` thread while writers go on (a
 //!   write that finds the previous checkpoint still being written waits
 //!   for it, a write stall), or by whatever needs it finished (the next
-//!   checkpoint without background threads, a sync, `maintain`, close):
+//!   checkpoint without background threads, a sync under `none`,
+//!   `maintain`, close):
 //!
 //! 1. write the pages in flight numbered past the last checkpoint's page
 //!    count (nothing on disk refers to them) in place in `data.pages`, sync
@@ -97,9 +98,11 @@
 //! does not hold them yet, so a read must not fetch them from it. A page in
 //! flight that a write changes first keeps its image as it was when the
 //! checkpoint began ([`pager::Pager::flight_entries`]), so both passes write
-//! one consistent tree, the one the sealed WAL ends with. While a
-//! checkpoint is in flight the cache may hold its pages on top of
-//! `cache_pages`.
+//! one consistent tree, the one the sealed WAL ends with. Pages in flight
+//! count toward the dirty-page limit (a tree larger than its cache waits
+//! for the checkpoint in flight before it dirties more), so the cache
+//! exceeds `cache_pages` at most by the pages one write dirties and the
+//! images kept for pages in flight that changed.
 //!
 //! A crash before step 2's sync leaves the data file at the previous
 //! checkpoint (plus unreferenced pages past its end), and recovery replays

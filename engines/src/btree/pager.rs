@@ -9,9 +9,10 @@
 //! any time (least recently used first, in batches of 1/32 of the cache).
 //! A dirty page is never written back on its own: the data file must stay
 //! exactly at the last checkpoint so that the WAL's logical redo applies to
-//! it (no-steal). The engine checkpoints when dirty pages reach
-//! [`Pager::dirty_limit`], so the cache exceeds `cache_pages` at most by
-//! the pages one write dirties, plus the pages of a checkpoint in flight.
+//! it (no-steal). The engine checkpoints when dirty pages and the pages of
+//! a checkpoint in flight together reach [`Pager::dirty_limit`], so the
+//! cache exceeds `cache_pages` at most by the pages one write dirties
+//! (plus the images kept for pages in flight that changed).
 //!
 //! ## Free list
 //!
