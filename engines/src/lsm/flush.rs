@@ -3,7 +3,8 @@
 //! [`Inner::write_tables`].
 //!
 //! Each table is written under a temporary name, synced (unless `none`) and
-//! renamed into place (directory sync under `+dir`); then the manifest
+//! renamed into place (directory sync under `+dir`, else an `fsync` of the
+//! renamed table unless `none`, see [`crate::fs::ReplaceFile`]); then the manifest
 //! naming it replaces the old one the same way. Only after that manifest
 //! is durable are the WAL generations the flush covered removed (or kept
 //! for recycling), so a crash at any point leaves either the WAL or a

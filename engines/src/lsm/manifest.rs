@@ -10,7 +10,8 @@
 //! each). Level 0 lists its (overlapping) tables newest first; deeper
 //! levels list their non-overlapping tables in key order. It is replaced
 //! whole through [`crate::fs::ReplaceFile`] (temp, sync unless `none`,
-//! rename, directory sync under `+dir`), so it is always either the old or
+//! rename, directory sync under `+dir` or else an `fsync` of the renamed
+//! file unless `none`), so it is always either the old or
 //! the new version.
 
 use crate::fs::EngineDir;
