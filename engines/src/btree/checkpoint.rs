@@ -84,15 +84,20 @@ enum Next {
 }
 
 /// Marks the claimed checkpoint failed if its writer unwinds from a panic,
-/// so that no one waits for it for ever.
+/// so that no one waits for it for ever, and poisons the syncer, so that
+/// writes fail (the data file may hold half a checkpoint).
 struct ClaimGuard<'a>(&'a Checkpointer);
 
 impl Drop for ClaimGuard<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
+            let cause = "the thread writing a checkpoint panicked";
             if let Some(f) = lock(&self.0.state).flight.as_mut() {
-                f.failed = Some("the thread writing a checkpoint panicked".into());
+                f.failed = Some(cause.into());
             }
+            self.0.syncer.poison(&Error::Poisoned {
+                cause: cause.into(),
+            });
             self.0.done.notify_all();
         }
     }

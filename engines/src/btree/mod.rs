@@ -446,8 +446,8 @@ impl Btree {
                 limit: self.max_entry as u64,
             });
         }
+        // A checkpoint that failed or panicked poisoned the syncer.
         self.syncer.check()?;
-        self.checkpoint_thread.signal.check()?;
         if self.deferred.is_some() {
             self.applier.signal.check()?;
         }

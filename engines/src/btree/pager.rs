@@ -744,11 +744,6 @@ impl Pager {
         (self.file.clone(), self.dwb.clone())
     }
 
-    /// Pages kept as they were for the checkpoint in flight.
-    pub fn captured_pages(&self) -> usize {
-        self.captured.len()
-    }
-
     /// Pages of the checkpoint in flight (0 when none is).
     pub fn in_flight_pages(&self) -> usize {
         self.flight_pages
