@@ -9,19 +9,20 @@
 //! and one key comparison. Tables are immutable, so a cached block never
 //! goes stale; a table deleted by a compaction has its blocks evicted like
 //! any others. The cache holds `capacity` bytes of blocks (the engine's
-//! `cache_bytes`), in 16 shards each evicting its least recently used
-//! blocks (1/32 of the shard at a time), so concurrent readers rarely share
-//! a lock. Compactions read their inputs without it (they would push out
-//! the blocks readers use).
+//! `cache_bytes`): each table keeps its blocks in a slot per block
+//! ([`TableBlocks`]), so a read locks only its block's slot, and the cache
+//! evicts the blocks least recently read, approximately (CLOCK).
+//! Compactions read their inputs without it (they would push out the
+//! blocks readers use).
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::path::Path;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::search::{lower_bound, prefix};
 use crate::{Error, Result};
-
-const SHARDS: usize = 16;
 
 /// A data block's entries, checked and located.
 #[derive(Debug)]
@@ -124,149 +125,199 @@ impl Block {
     }
 }
 
-/// Blocks by (table id, block number).
-type Key = (u64, u32);
-
+/// A cached block and its CLOCK bit.
 #[derive(Debug, Default)]
-struct Shard {
-    /// Hashed with foldhash: SipHash was most of a lookup.
-    blocks: HashMap<Key, (Arc<Block>, u64), foldhash::fast::RandomState>,
-    bytes: usize,
-    tick: u64,
+struct Slot {
+    block: Option<Arc<Block>>,
+    /// Read since the eviction hand last passed: spared once.
+    used: bool,
+}
+
+/// One table's cached blocks, a slot per data block, found by the block's
+/// number: a read locks one slot and clones its block. A hash map of
+/// (table, block) keys cost a read two cache misses (its control bytes and
+/// its entry) before the block's own, and a shard lock: at 10M keys that
+/// was a tenth of a scan's time (docs/measurements.md).
+#[derive(Debug)]
+pub struct TableBlocks {
+    slots: Box<[Mutex<Slot>]>,
+    /// Bytes of this table's cached blocks.
+    bytes: AtomicUsize,
+    /// The table was removed: its blocks are dropped and none is cached
+    /// again.
+    forgotten: AtomicBool,
+}
+
+impl TableBlocks {
+    /// Bytes of this table's cached blocks.
+    pub fn bytes(&self) -> usize {
+        self.bytes.load(Relaxed)
+    }
+}
+
+/// The cached blocks, oldest first, for the eviction hand.
+#[derive(Debug, Default)]
+struct Ring {
+    entries: VecDeque<(Arc<TableBlocks>, u32)>,
+    /// Entries of forgotten tables still in `entries`.
+    dead: usize,
 }
 
 /// Checked data blocks of the tables, up to a capacity in bytes.
+///
+/// Blocks live in their table's [`TableBlocks`]; the cache counts their
+/// bytes and evicts with CLOCK (second chance): a ring of the cached
+/// blocks in load order, whose hand drops the first block not read since
+/// it last passed. Only loads take the ring's lock; a read of a cached
+/// block touches its slot alone.
 #[derive(Debug)]
 pub struct BlockCache {
-    shards: Vec<Mutex<Shard>>,
-    shard_bytes: usize,
+    capacity: usize,
+    bytes: AtomicUsize,
+    ring: Mutex<Ring>,
 }
 
 impl BlockCache {
     /// A cache of `capacity` bytes (0: blocks are read every time).
     pub fn new(capacity: u64) -> Arc<BlockCache> {
-        let capacity = usize::try_from(capacity).unwrap_or(usize::MAX);
         Arc::new(BlockCache {
-            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            shard_bytes: capacity / SHARDS,
+            capacity: usize::try_from(capacity).unwrap_or(usize::MAX),
+            bytes: AtomicUsize::new(0),
+            ring: Mutex::default(),
         })
     }
 
-    fn shard(&self, key: Key) -> &Mutex<Shard> {
-        let h = (key.0 ^ u64::from(key.1).rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        &self.shards[(h >> 60) as usize % SHARDS]
+    /// Empty slots for a table of `blocks` data blocks.
+    pub fn table(&self, blocks: usize) -> Arc<TableBlocks> {
+        Arc::new(TableBlocks {
+            slots: (0..blocks).map(|_| Mutex::default()).collect(),
+            bytes: AtomicUsize::new(0),
+            forgotten: AtomicBool::new(false),
+        })
     }
 
-    /// Block `block` of table `table`: cached, else `load`ed and cached.
+    /// Block `block` of `table`: cached, else `load`ed and cached.
     pub fn get_or_load(
         &self,
-        table: u64,
-        block: u32,
+        table: &Arc<TableBlocks>,
+        block: usize,
         load: impl FnOnce() -> Result<Block>,
     ) -> Result<Arc<Block>> {
-        let key = (table, block);
+        let Some(slot) = table.slots.get(block) else {
+            return load().map(Arc::new);
+        };
         {
-            let mut s = lock(self.shard(key));
-            let tick = s.tick;
-            if let Some((b, used)) = s.blocks.get_mut(&key) {
-                *used = tick;
-                return Ok(b.clone());
+            let mut s = lock(slot);
+            if let Some(b) = &s.block {
+                let b = b.clone();
+                s.used = true;
+                return Ok(b);
             }
         }
         let b = Arc::new(load()?);
         let size = b.bytes();
-        if size <= self.shard_bytes {
-            let mut s = lock(self.shard(key));
-            let tick = s.tick;
-            if s.blocks.insert(key, (b.clone(), tick)).is_none() {
-                s.bytes += size;
+        if size > self.capacity {
+            return Ok(b);
+        }
+        {
+            let mut s = lock(slot);
+            if let Some(cached) = &s.block {
+                // Another reader loaded it meanwhile.
+                return Ok(cached.clone());
             }
-            if s.bytes > self.shard_bytes {
-                evict(&mut s, self.shard_bytes);
+            // Checked under the slot's lock, which `forget` takes after
+            // setting the flag: no block is cached after it has passed.
+            if table.forgotten.load(Acquire) {
+                return Ok(b);
             }
+            s.block = Some(b.clone());
+        }
+        table.bytes.fetch_add(size, Relaxed);
+        let total = self.bytes.fetch_add(size, Relaxed) + size;
+        let mut ring = lock(&self.ring);
+        ring.entries.push_back((table.clone(), block as u32));
+        if total > self.capacity {
+            let gone = self.evict(&mut ring);
+            drop(ring);
+            // Freed outside the lock: loads wait on it.
+            drop(gone);
         }
         Ok(b)
     }
 
-    /// Bytes of the cached blocks of `tables`.
-    pub fn bytes_of_tables(&self, tables: &[u64]) -> usize {
-        self.shards
-            .iter()
-            .map(|m| {
-                let s = m.lock().unwrap_or_else(|p| p.into_inner());
-                s.blocks
-                    .iter()
-                    .filter(|(k, _)| tables.contains(&k.0))
-                    .map(|(_, (b, _))| b.bytes())
-                    .sum::<usize>()
-            })
-            .sum()
+    /// Moves the hand until the cache is back under its capacity; returns
+    /// the evicted blocks, to be freed after the ring's lock is released.
+    fn evict(&self, ring: &mut Ring) -> Vec<Arc<Block>> {
+        let mut gone = Vec::new();
+        while self.bytes.load(Relaxed) > self.capacity {
+            let Some((t, i)) = ring.entries.pop_front() else {
+                break;
+            };
+            if t.forgotten.load(Acquire) {
+                ring.dead = ring.dead.saturating_sub(1);
+                continue;
+            }
+            let mut s = lock(&t.slots[i as usize]);
+            if s.used {
+                s.used = false;
+                drop(s);
+                ring.entries.push_back((t, i));
+                continue;
+            }
+            if let Some(b) = s.block.take() {
+                drop(s);
+                let size = b.bytes();
+                t.bytes.fetch_sub(size, Relaxed);
+                self.bytes.fetch_sub(size, Relaxed);
+                gone.push(b);
+            }
+        }
+        gone
     }
 
-    /// Drops the blocks of `tables` (removed by a compaction: nothing
-    /// will read them again, and their room goes to live tables now
-    /// rather than when they would have aged out).
-    ///
-    /// The blocks are freed after each shard's lock is released: freeing
-    /// a level's worth of blocks under it stalled readers for tens of
-    /// milliseconds.
-    pub fn forget_tables(&self, tables: &[u64]) {
-        for m in &self.shards {
-            let mut gone = Vec::new();
-            let mut s = m.lock().unwrap_or_else(|p| p.into_inner());
-            let mut freed = 0;
-            s.blocks.retain(|k, (b, _)| {
-                let keep = !tables.contains(&k.0);
-                if !keep {
-                    freed += b.bytes();
-                    gone.push(b.clone());
-                }
-                keep
-            });
-            s.bytes -= freed;
-            drop(s);
-            drop(gone);
+    /// Drops the blocks of a table removed by a compaction: nothing will
+    /// read them again, and their room goes to live tables now rather
+    /// than when they would have aged out. The blocks are freed outside
+    /// every lock: freeing a level's worth of blocks under one stalled
+    /// readers for tens of milliseconds.
+    pub fn forget(&self, table: &TableBlocks) {
+        table.forgotten.store(true, Release);
+        let mut gone = Vec::new();
+        for slot in &table.slots {
+            if let Some(b) = lock(slot).block.take() {
+                gone.push(b);
+            }
         }
+        let freed: usize = gone.iter().map(|b| b.bytes()).sum();
+        table.bytes.fetch_sub(freed, Relaxed);
+        self.bytes.fetch_sub(freed, Relaxed);
+        {
+            // The ring's entries for these blocks are skipped when the
+            // hand reaches them, or all at once when they are half of it
+            // (a cache that never fills never moves its hand).
+            let mut ring = lock(&self.ring);
+            ring.dead += gone.len();
+            if ring.dead * 2 > ring.entries.len() {
+                ring.entries.retain(|(t, _)| !t.forgotten.load(Acquire));
+                ring.dead = 0;
+            }
+        }
+        drop(gone);
     }
 
     /// Bytes the cache may hold.
     pub fn capacity(&self) -> usize {
-        self.shard_bytes * SHARDS
+        self.capacity
     }
 
     /// Bytes of blocks held.
     pub fn bytes(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()).bytes)
-            .sum()
+        self.bytes.load(Relaxed)
     }
 }
 
-/// Locks a shard and advances its clock.
-fn lock(m: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
-    let mut s = m.lock().unwrap_or_else(|p| p.into_inner());
-    s.tick += 1;
-    s
-}
-
-/// Drops the least recently used blocks of a shard: at least 1/32 of
-/// them, and enough to get back under `cap` bytes.
-fn evict(s: &mut Shard, cap: usize) {
-    let mut by_use: Vec<(u64, Key, usize)> = s
-        .blocks
-        .iter()
-        .map(|(k, (b, used))| (*used, *k, b.bytes()))
-        .collect();
-    by_use.sort_unstable();
-    let batch = (by_use.len() / 32).max(1);
-    for (i, (_, k, size)) in by_use.into_iter().enumerate() {
-        if i >= batch && s.bytes <= cap {
-            break;
-        }
-        s.blocks.remove(&k);
-        s.bytes -= size;
-    }
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]
@@ -310,7 +361,8 @@ mod tests {
         let size = Block::parse(body.clone(), Path::new("t"), 0)
             .expect("parses")
             .bytes();
-        let cache = BlockCache::new((SHARDS * size * 4) as u64);
+        let cache = BlockCache::new((size * 64) as u64);
+        let table = cache.table(200);
         let loads = std::cell::Cell::new(0);
         let load = || {
             loads.set(loads.get() + 1);
@@ -318,18 +370,34 @@ mod tests {
         };
         for round in 0..2 {
             for block in 0..200 {
-                cache.get_or_load(1, block, load).expect("loads");
+                cache.get_or_load(&table, block, load).expect("loads");
             }
-            assert!(cache.bytes() <= SHARDS * size * 4, "round {round}");
+            assert!(cache.bytes() <= size * 64, "round {round}");
+            assert_eq!(cache.bytes(), table.bytes(), "round {round}");
         }
         assert!(loads.get() > 200, "evicted blocks are read again");
         let before = loads.get();
-        cache.get_or_load(1, 199, load).expect("cached");
+        cache.get_or_load(&table, 199, load).expect("cached");
         assert_eq!(loads.get(), before, "the last block read is still cached");
+        // A block read often survives a sweep of blocks read once.
+        for block in 0..200 {
+            cache.get_or_load(&table, 7, load).expect("loads");
+            cache.get_or_load(&table, block, load).expect("loads");
+        }
+        let before = loads.get();
+        cache.get_or_load(&table, 7, load).expect("cached");
+        assert_eq!(loads.get(), before, "the block read every time is cached");
         let off = BlockCache::new(0);
-        off.get_or_load(1, 1, load).expect("loads");
-        off.get_or_load(1, 1, load).expect("loads");
+        let t = off.table(2);
+        off.get_or_load(&t, 1, load).expect("loads");
+        off.get_or_load(&t, 1, load).expect("loads");
         assert_eq!((loads.get(), off.bytes()), (before + 2, 0));
-        assert!(cache.get_or_load(2, 0, || Err(Error::Closed)).is_err());
+        let t2 = cache.table(1);
+        assert!(cache.get_or_load(&t2, 0, || Err(Error::Closed)).is_err());
+        // A forgotten table gives its room back and caches nothing more.
+        cache.forget(&table);
+        assert_eq!((cache.bytes(), table.bytes()), (0, 0));
+        cache.get_or_load(&table, 3, load).expect("loads");
+        assert_eq!(cache.bytes(), 0, "nothing is cached for a forgotten table");
     }
 }

@@ -173,7 +173,8 @@ impl Inner {
         // A move rewrites nothing: not worth an event.
         let mut span = (!moved).then(|| self.dir.events().begin(EventKind::Compaction));
         self.advance_cursor(&step);
-        let input_ids: Vec<u64> = step.inputs().map(|t| t.id).collect();
+        let inputs: Vec<Arc<Table>> = step.inputs().cloned().collect();
+        let input_ids: Vec<u64> = inputs.iter().map(|t| t.id).collect();
         let mut version = v.clone();
         for l in &mut version.levels {
             l.retain(|t| !input_ids.contains(&t.id));
@@ -196,7 +197,9 @@ impl Inner {
         if moved {
             self.counters.moves.fetch_add(1, Relaxed);
         } else {
-            self.cache.forget_tables(&input_ids);
+            for t in &inputs {
+                t.forget_cached();
+            }
             let names: Vec<String> = input_ids.iter().map(|&i| sst_name(i)).collect();
             self.dir.remove_all(&names)?;
             self.counters.compactions.fetch_add(1, Relaxed);
@@ -213,9 +216,9 @@ impl Inner {
     /// speed for 3 s (docs/measurements.md). Write-only workloads cache
     /// nothing, so their compactions load nothing.
     fn warm_output(&self, step: &Step, out: &[Arc<Table>]) -> Result<()> {
-        let ids: Vec<u64> = step.inputs().map(|t| t.id).collect();
         let input: u64 = step.inputs().map(|t| t.size).sum();
-        if (self.cache.bytes_of_tables(&ids) as u64).saturating_mul(2) < input {
+        let cached: usize = step.inputs().map(|t| t.cached_bytes()).sum();
+        if (cached as u64).saturating_mul(2) < input {
             return Ok(());
         }
         self.fill_cache(out).map(|_| ())

@@ -21,7 +21,7 @@
 use std::sync::Arc;
 
 use super::bloom;
-use super::cache::{Block, BlockCache};
+use super::cache::{Block, BlockCache, TableBlocks};
 use crate::fs::{FileHandle, VFile};
 use crate::search::{prefix, Fences};
 use crate::{Error, Result};
@@ -186,6 +186,8 @@ pub struct Table {
     pub first_key: Vec<u8>,
     /// Checked blocks, shared by the engine's tables.
     cache: Arc<BlockCache>,
+    /// This table's blocks in it.
+    cached: Arc<TableBlocks>,
     /// [`prefix`] of each block's last key, to find a block.
     index_hints: Fences,
 }
@@ -278,6 +280,7 @@ impl Table {
             entries,
             size,
             cache: cache.clone(),
+            cached: cache.table(blocks.len()),
             index_hints: Fences::new(blocks.iter().map(|b| prefix(&b.last_key)).collect()),
             blocks,
         }))
@@ -309,8 +312,19 @@ impl Table {
         if !cached {
             return self.read_block(i).map(Arc::new);
         }
-        let n = u32::try_from(i).unwrap_or(u32::MAX);
-        self.cache.get_or_load(self.id, n, || self.read_block(i))
+        self.cache
+            .get_or_load(&self.cached, i, || self.read_block(i))
+    }
+
+    /// Bytes of this table's blocks in the block cache.
+    pub fn cached_bytes(&self) -> usize {
+        self.cached.bytes()
+    }
+
+    /// Drops this table's blocks from the block cache, for good (the
+    /// table was removed).
+    pub(super) fn forget_cached(&self) {
+        self.cache.forget(&self.cached);
     }
 
     /// Largest key.
