@@ -24,7 +24,7 @@ pub type Lent<'c> = (&'c [u8], Option<&'c [u8]>);
 pub struct TableCursor<'a> {
     table: &'a Table,
     /// The block being read; `None` once past the table's end.
-    block: Option<Arc<Block>>,
+    block: Option<Block>,
     /// Entry of `block` the cursor stands on.
     pos: usize,
     /// [`Block::span`] of that entry, so that the merge, which asks every

@@ -293,8 +293,7 @@ impl Table {
         let mut raw = vec![0u8; b.len as usize];
         self.file.read_at(&mut raw, b.offset)?;
         checked(&*self.file, &raw, b.offset, "data block")?;
-        raw.truncate(raw.len() - 4);
-        Block::parse(raw, self.file.path(), b.offset)
+        Block::parse(&raw[..raw.len() - 4], self.file.path(), b.offset)
     }
 
     /// Data blocks.
@@ -308,9 +307,9 @@ impl Table {
     }
 
     /// Block `i`, through the cache (reads) or not (compactions).
-    pub(super) fn block(&self, i: usize, cached: bool) -> Result<Arc<Block>> {
+    pub(super) fn block(&self, i: usize, cached: bool) -> Result<Block> {
         if !cached {
-            return self.read_block(i).map(Arc::new);
+            return self.read_block(i);
         }
         self.cache
             .get_or_load(&self.cached, i, || self.read_block(i))
@@ -376,7 +375,7 @@ pub struct TableIter {
     table: Arc<Table>,
     next_block: usize,
     /// The block being read.
-    block: Option<Arc<Block>>,
+    block: Option<Block>,
     /// Next entry of `block`.
     pos: usize,
 }
