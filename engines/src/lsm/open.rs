@@ -261,6 +261,7 @@ impl Inner {
                 .saturating_mul(config.merge_trigger_files as u64),
             cursors: Mutex::new(vec![Vec::new(); version.levels.len()]),
             background: config.background_maintenance,
+            settle_at_close: config.bulk_load,
             tree: RwLock::new(Tree {
                 mem,
                 imm: None,
