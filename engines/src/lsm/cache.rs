@@ -250,7 +250,7 @@ impl BlockCache {
         if size > self.capacity {
             return Ok(b);
         }
-        {
+        let total = {
             let mut s = lock(slot);
             if let Some(cached) = &s.block {
                 // Another reader loaded it meanwhile.
@@ -262,9 +262,11 @@ impl BlockCache {
                 return Ok(b);
             }
             s.block = Some(b.clone());
-        }
-        table.bytes.fetch_add(size, Relaxed);
-        let total = self.bytes.fetch_add(size, Relaxed) + size;
+            // Counted before the slot is unlocked: `forget` or the hand,
+            // taking the block under the same lock, subtract it after.
+            table.bytes.fetch_add(size, Relaxed);
+            self.bytes.fetch_add(size, Relaxed) + size
+        };
         let mut ring = lock(&self.ring);
         ring.entries.push_back((table.clone(), block as u32));
         if total > self.capacity {
