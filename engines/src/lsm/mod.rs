@@ -18,7 +18,9 @@
 //! Reads go through a block cache of checked, indexed data blocks
 //! ([`cache`], `EngineConfig::cache_bytes`) shared by the tables. A clean
 //! [`Engine::close`] flushes the memtable (a level-0 table, synced per
-//! policy), so a reopened engine replays nothing.
+//! policy), so a reopened engine replays nothing; after a bulk load
+//! (`EngineConfig::bulk_load`) it also compacts level 0 away and every
+//! level down to its target, so the next open starts settled.
 //!
 //! The code, by job: `open.rs` recovers the directory and starts the
 //! engine; `write.rs` logs writes and rotates the memtable; `read.rs`

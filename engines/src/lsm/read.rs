@@ -60,8 +60,8 @@ impl Inner {
 
     /// Loads the blocks of `tables`, in order, into the block cache until
     /// it is full; returns the blocks and bytes loaded. The room is taken
-    /// once and counted down by file bytes, not asked of the cache per
-    /// block: that locks all its shards, and readers wait on them.
+    /// once and counted down by file bytes, so loading stops before it
+    /// would evict blocks readers already use.
     pub(super) fn fill_cache(&self, tables: &[Arc<Table>]) -> Result<(u64, u64)> {
         let (mut blocks, mut bytes) = (0u64, 0u64);
         let room = self.cache.capacity().saturating_sub(self.cache.bytes()) as u64;
