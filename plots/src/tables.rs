@@ -274,7 +274,7 @@ pub(crate) fn cells_md(m: &mut String, runs: &[RunRow]) {
         notes.push("`*` after a percentile: fewer timed operations than it needs (500 for p99, 5,000 for p99.9: five above it), so the figure is (close to) the largest latency, not that percentile.".into());
     }
     if below_engine {
-        notes.push("`↓` after device WA: the device wrote fewer bytes than the engine handed to the kernel. Data written to files deleted before writeback (compaction, rotated logs) never reaches the device; it is not a counting error.".into());
+        notes.push("`↓` after device WA: the device wrote fewer bytes than the engine handed to the kernel. Without a sync per write the page cache absorbs them: a page rewritten before writeback reaches the device once (LMDB under `none` rewrites its branch pages on every commit), and data in files deleted before writeback (compaction inputs, retired logs) never does; it is not a counting error.".into());
     }
     if open_loop {
         notes.push("An open-loop cell is held to a target rate, so its throughput says nothing about the disk's capacity: it has no efficiency.".into());

@@ -149,7 +149,7 @@ impl Report for StdoutTable {
             outln!("{}", run_table(rows))?;
             let flagged = rows.iter().filter(|r| !flags(r).is_empty()).count();
             if flagged > 0 {
-                outln!("{flagged} cell(s) flagged: spread>10% = ops/s varied more than 10% between repetitions (rerun on a quieter machine or with more --repeat); noisy device = other I/O on the disk drowned the cell's device figures; above ceiling = faster than the probe's best pattern for its cadence (a pattern the probe lacks, or disk drift); device<engine bytes = files deleted before writeback never reached the device.")?;
+                outln!("{flagged} cell(s) flagged: spread>10% = ops/s varied more than 10% between repetitions (rerun on a quieter machine or with more --repeat); noisy device = other I/O on the disk drowned the cell's device figures; above ceiling = faster than the probe's best pattern for its cadence (a pattern the probe lacks, or disk drift); device<engine bytes = the page cache absorbed writes (pages rewritten, or files deleted, before writeback).")?;
             }
         }
         Ok(())
