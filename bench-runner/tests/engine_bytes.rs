@@ -6,11 +6,10 @@
 //! pages too.
 
 use std::sync::atomic::AtomicBool;
-use std::time::Duration;
 
-use bench_runner::measure::cell::{run_cell, CellPlan};
-use bench_runner::measure::timeline::TimelineSettings;
-use engines::SyncPolicy;
+use bench_runner::measure::cell::run_cell;
+
+mod common;
 
 #[test]
 fn the_closing_checkpoint_is_counted_in_engine_bytes() {
@@ -19,18 +18,7 @@ fn the_closing_checkpoint_is_counted_in_engine_bytes() {
     workload.threads = 1;
     workload.duration_secs = None;
     workload.operation_count = Some(2_000);
-    let plan = CellPlan {
-        engine: engines::registry::info("btree").unwrap(),
-        policy: SyncPolicy::NONE,
-        workload,
-        warmup: Duration::ZERO,
-        enospc_after_bytes: None,
-        harness_ns: None,
-        timeline: TimelineSettings {
-            interval: Duration::from_millis(100),
-            until_steady: None,
-        },
-    };
+    let plan = common::none_cell(engines::registry::info("btree").unwrap(), workload, None);
     let m = run_cell(
         &tmp.path().join("cell"),
         &plan,

@@ -8,13 +8,14 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use bench_runner::measure::cell::{run_cell, CellPlan};
+use bench_runner::measure::cell::run_cell;
 use bench_runner::measure::null::Hooked;
-use bench_runner::measure::timeline::TimelineSettings;
 use engines::events::{EventKind, Events};
 use engines::registry::EngineInfo;
 use engines::{Capabilities, Engine, EngineConfig, SyncPolicy};
 use results::RunRow;
+
+mod common;
 
 /// Operations between pauses (the periodic engine; the growing one works
 /// three times as long, so that its pauses stay under half of the cell and
@@ -131,18 +132,11 @@ fn run(
     workload.threads = 1;
     workload.operation_count = None;
     workload.duration_secs = Some(seconds);
-    let plan = CellPlan {
+    let plan = common::none_cell(
         engine,
-        policy: SyncPolicy::NONE,
         workload,
-        warmup: Duration::ZERO,
-        enospc_after_bytes: None,
-        harness_ns: None,
-        timeline: TimelineSettings {
-            interval: Duration::from_millis(100),
-            until_steady: until_steady.then(|| Duration::from_secs_f64(seconds)),
-        },
-    };
+        until_steady.then(|| Duration::from_secs_f64(seconds)),
+    );
     let stop = AtomicBool::new(false);
     let m = run_cell(&tmp.path().join("cell"), &plan, &stop, None).unwrap();
     let id = bench_runner::output::rows::CellId {

@@ -91,3 +91,24 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A plan for one cell of `engine` under `none`, with no warm-up and
+/// 100 ms timeline intervals, for tests that call `run_cell` directly.
+pub fn none_cell(
+    engine: &'static engines::registry::EngineInfo,
+    workload: workloads::WorkloadSpec,
+    until_steady: Option<std::time::Duration>,
+) -> bench_runner::measure::cell::CellPlan {
+    bench_runner::measure::cell::CellPlan {
+        engine,
+        policy: engines::SyncPolicy::NONE,
+        workload,
+        warmup: std::time::Duration::ZERO,
+        enospc_after_bytes: None,
+        harness_ns: None,
+        timeline: bench_runner::measure::timeline::TimelineSettings {
+            interval: std::time::Duration::from_millis(100),
+            until_steady,
+        },
+    }
+}
