@@ -1,6 +1,6 @@
 //! Deferred index updates: under `batch:N` a writer leaves its index
-//! update to an applier thread, which does it while the N-th writer waits
-//! for the sync.
+//! update pending, and the N-th writer's sync applies the batch while the
+//! disk writes the log.
 //!
 //! A write is acknowledged once its log record is handed to the kernel
 //! and, when the policy says so, synced. Its index update (the lsm's
@@ -11,10 +11,19 @@
 //!
 //! - the writer pushes the update here in log order, under the lock that
 //!   orders its appends;
-//! - just before a sync starts, the syncing writer wakes an applier thread
-//!   (a [`crate::worker`]; [`crate::syncer::Syncer::commit_meanwhile`]),
-//!   which applies everything pending on the other core while the writer
-//!   waits for the disk;
+//! - when a sync is due, the syncing writer first starts the log's
+//!   writeback ([`crate::fs::VFile::start_writeback`],
+//!   `sync_file_range(SYNC_FILE_RANGE_WRITE)`), then does the work
+//!   ([`crate::syncer::Meanwhile`]), then calls `fdatasync`, which waits
+//!   for the writes already under way and flushes the device cache. The
+//!   work overlaps the device's writes:
+//!   - bitcask and loghash apply their keydir changes on this thread
+//!     (a hash-table insert each, ~0.6 µs at millions of keys: one batch
+//!     is ~20 µs, inside the ~40-50 µs the writeback leaves);
+//!   - the lsm and the btree wake an applier thread (a [`crate::worker`]),
+//!     which applies their larger updates (30-90 µs a batch) on the other
+//!     core while the writer waits; the wake itself (~12 µs of the
+//!     writer's time) now overlaps the writeback too;
 //! - every reader, and everything that needs the whole index (a memtable
 //!   rotation, a checkpoint, a flush, close), applies what is still
 //!   pending itself first, under the index's write lock. Updates are taken
@@ -24,12 +33,26 @@
 //!
 //! Why: at `batch:32` one thread spends ~130 µs in each fdatasync, and
 //! before this also made the 32 index updates serially with it (about
-//! 30 µs for the lsm and 90 µs for the btree); the probe's
-//! `overwrite+fdatasync/32` cadence has no index. With the updates skipped
-//! (an experiment) both engines ran at 0.95 of that ceiling, against 0.69
-//! and 0.60 with them (docs/measurements.md). RocksDB pipelines WAL and
-//! memtable writes across writer threads (`enable_pipelined_write`) for
-//! the same reason; here one writer pipelines with the applier.
+//! 20 µs for the hash engines, 30 µs for the lsm and 90 µs for the
+//! btree); the probe's `overwrite+fdatasync/32` cadence has no index.
+//! With the updates skipped (an experiment) the lsm and the btree ran at
+//! 0.95 of that ceiling, against 0.69 and 0.60 with them, and bitcask at
+//! the wal's throughput against 0.85 of it (docs/measurements.md).
+//! RocksDB pipelines WAL and memtable writes across writer threads
+//! (`enable_pipelined_write`) for the same reason; here one writer
+//! pipelines with its own sync.
+//!
+//! Why the writeback is started first: without it, the hash engines'
+//! deferral lost (waking an applier cost more than the insert it saved),
+//! and an inline apply would only add to the writer's time. With it, a
+//! `sync_file_range(WRITE)` submits the dirty pages (on the reference VM
+//! ~24 µs of the ~130 µs a sync takes), the device writes them while the
+//! writer works, and the `fdatasync` after waits only for the rest:
+//! 20 µs of work between the two cost nothing measurable (a probe on the
+//! same disk). It makes nothing durable and consumes no error: without
+//! a `WAIT` flag the kernel neither waits for the writeback nor reports
+//! its errors, so the `fdatasync` still sees them, and a failure to start
+//! it is a failed sync (the syncer is poisoned).
 //!
 //! Only `batch:N` (N > 1) defers. Under `always` a writer's own update
 //! (1-3 µs) is small against its sync, and waking the applier for every
@@ -41,7 +64,13 @@
 //! `none` has no sync to hide the work behind, and under `group` one
 //! leader already applies many writers' updates while the others wait.
 //! Under `batch:N` only a lone writer defers ([`Deferred::alone`]), and a
-//! sync wakes the applier only for [`WAKE_AT`] or more pending updates.
+//! sync starts the writeback and applies (or wakes the applier) only for
+//! [`WAKE_AT`] or more pending updates; fewer wait for a read, a rotation,
+//! a checkpoint or the [`MAX_PENDING`] bound.
+//!
+//! The hash engines' automatic merge rule counts a pending change once it
+//! is applied; every pending change points into the active file (a
+//! rotation applies them first), which no merge takes.
 //!
 //! Bounds: once more than [`MAX_PENDING`] updates wait (an applier that
 //! fell behind), the writer applies them itself, so memory stays bounded.
@@ -54,11 +83,13 @@ use crate::policy::{SyncMode, SyncPolicy};
 /// Pending updates past which the writer applies them itself.
 pub const MAX_PENDING: usize = 4096;
 
-/// Pending updates below which a syncing writer does not wake the applier:
-/// a wake costs the writer about 12 µs (a futex wake of a thread on the
-/// other CPU, reference VM), more than applying a few updates saves. In a
-/// mix of reads and writes the readers apply what is pending, so it stays
-/// below this, and waking for it made ycsb-a under `batch:32` 10% slower.
+/// Pending updates below which a syncing writer neither starts the
+/// writeback early nor applies them (or wakes the applier): a wake costs
+/// the writer about 12 µs (a futex wake of a thread on the other CPU,
+/// reference VM) and `sync_file_range` is one more system call, more than
+/// applying a few updates saves. In a mix of reads and writes the readers
+/// apply what is pending, so it stays below this, and waking for it made
+/// ycsb-a under `batch:32` 10% slower.
 pub const WAKE_AT: usize = 8;
 
 /// Whether an engine with this policy defers its index updates: only under

@@ -54,6 +54,25 @@ use crate::{Error, Result};
 #[must_use = "a write is not acknowledged until its ticket is committed"]
 pub struct Ticket(u64);
 
+/// Work a writer can do while the sync it is about to wait for is under
+/// way (its deferred index updates, [`crate::deferred`]).
+pub trait Meanwhile {
+    /// Whether there is work now; asked just before a sync this writer
+    /// issues.
+    fn due(&self) -> bool;
+    /// Does the work: after the log's writeback was started, before the
+    /// sync call that waits for it.
+    fn run(&self);
+}
+
+/// No work (what [`Syncer::commit`] passes).
+impl Meanwhile for () {
+    fn due(&self) -> bool {
+        false
+    }
+    fn run(&self) {}
+}
+
 /// Counts kept by a [`Syncer`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SyncerStats {
@@ -189,7 +208,7 @@ impl Syncer {
     /// it is acknowledged. `target` returns the file that holds the most
     /// recent appends (it is called only when a sync is due).
     pub fn commit(&self, ticket: Ticket, target: &dyn Fn() -> FileHandle) -> Result<()> {
-        self.commit_meanwhile(ticket, target, &|| ())
+        self.commit_meanwhile(ticket, target, &())
     }
 
     /// [`Syncer::commit`], calling `meanwhile` just before a sync it
@@ -200,7 +219,7 @@ impl Syncer {
         &self,
         ticket: Ticket,
         target: &dyn Fn() -> FileHandle,
-        meanwhile: &dyn Fn(),
+        meanwhile: &dyn Meanwhile,
     ) -> Result<()> {
         match self.policy.mode {
             SyncMode::None => Ok(()),
@@ -305,7 +324,7 @@ impl Syncer {
     /// Syncs `target()` now and marks everything appended before the call as
     /// durable; a failure poisons.
     fn run_sync(&self, upto: u64, target: &dyn Fn() -> FileHandle) -> Result<()> {
-        self.run_sync_meanwhile(upto, target, &|| ())
+        self.run_sync_meanwhile(upto, target, &())
     }
 
     /// [`Syncer::run_sync`], calling `meanwhile` after `target` (which may
@@ -314,10 +333,18 @@ impl Syncer {
         &self,
         upto: u64,
         target: &dyn Fn() -> FileHandle,
-        meanwhile: &dyn Fn(),
+        meanwhile: &dyn Meanwhile,
     ) -> Result<()> {
         let file = target();
-        meanwhile();
+        if meanwhile.due() {
+            // The device writes the log while the work runs; a failure to
+            // start it counts as a failed sync.
+            if let Err(e) = file.start_writeback() {
+                self.poison(&e);
+                return Err(e);
+            }
+            meanwhile.run();
+        }
         match self.policy.sync_file(&*file) {
             Ok(()) => {
                 let mut st = self.lock();

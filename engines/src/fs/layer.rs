@@ -122,6 +122,10 @@ pub trait FileLayer: Send + Sync + Debug {
     fn sync_all(&self) -> Result<()> {
         self.inner().sync_all()
     }
+    /// See [`VFile::start_writeback`].
+    fn start_writeback(&self) -> Result<()> {
+        self.inner().start_writeback()
+    }
     /// See [`VFile::path`].
     fn path(&self) -> &Path {
         self.inner().path()
@@ -157,6 +161,9 @@ impl<T: FileLayer> VFile for T {
     }
     fn sync_all(&self) -> Result<()> {
         FileLayer::sync_all(self)
+    }
+    fn start_writeback(&self) -> Result<()> {
+        FileLayer::start_writeback(self)
     }
     fn path(&self) -> &Path {
         FileLayer::path(self)

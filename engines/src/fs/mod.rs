@@ -109,6 +109,15 @@ pub trait VFile: Send + Sync + Debug {
     fn allocate(&self, len: u64) -> Result<()>;
     /// Makes the file's data durable (fdatasync).
     fn sync_data(&self) -> Result<()>;
+    /// Starts writing the file's dirty data to the device without waiting
+    /// for it (`sync_file_range(SYNC_FILE_RANGE_WRITE)`), so that work done
+    /// before the [`VFile::sync_data`] that must follow overlaps the
+    /// device's writes. A hint: it makes nothing durable, and a file that
+    /// cannot start writeback does nothing (the default). An error is
+    /// treated as a failed sync by the caller.
+    fn start_writeback(&self) -> Result<()> {
+        Ok(())
+    }
     /// Makes the file's data and metadata durable (fsync).
     fn sync_all(&self) -> Result<()>;
     /// The path the file was opened under (for error messages).

@@ -82,6 +82,25 @@ pub struct Loc {
     pub seq: u64,
 }
 
+/// A put (`Some` location) or delete (`None`) for the keydir, with its key
+/// copied: what a write leaves pending when its update is deferred
+/// ([`crate::deferred`]), and what it applies otherwise.
+#[derive(Debug, Clone)]
+pub struct Change {
+    key: Key,
+    loc: Option<Loc>,
+}
+
+impl Change {
+    /// The change for `key`: a record at `loc`, or a delete.
+    pub fn new(key: &[u8], loc: Option<Loc>) -> Change {
+        Change {
+            key: Key::new(key),
+            loc,
+        }
+    }
+}
+
 /// Key -> newest live record. Deleted keys are absent: at runtime a
 /// tombstone only has to hide older records, which the keydir never points
 /// at again.
@@ -126,9 +145,21 @@ impl Keydir {
 
     /// Records a new value.
     pub fn put(&mut self, key: &[u8], loc: Loc) {
+        self.insert(Key::new(key), loc);
+    }
+
+    fn insert(&mut self, key: Key, loc: Loc) {
         self.add_live(loc);
-        if let Some(old) = self.live.insert(Key::new(key), loc) {
+        if let Some(old) = self.live.insert(key, loc) {
             self.sub_live(old);
+        }
+    }
+
+    /// Applies a logged change: a new value, or a delete.
+    pub fn apply(&mut self, change: Change) {
+        match change.loc {
+            Some(loc) => self.insert(change.key, loc),
+            None => self.remove(std::borrow::Borrow::borrow(&change.key)),
         }
     }
 

@@ -79,6 +79,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::combine::Combiner;
+use crate::deferred::Deferred;
 use crate::engine::{Capabilities, Engine, EngineStats};
 use crate::fs::{EngineDir, FileHandle, Mapping};
 use crate::logfile::LogFile;
@@ -247,6 +248,9 @@ struct Inner {
     from_hints: u64,
     /// Wakes the background merge thread.
     signal: Arc<Signal>,
+    /// Keydir changes left for the writer's next sync to apply, under
+    /// `batch:N` ([`crate::deferred`]); `None` under every other policy.
+    deferred: Option<Deferred<keydir::Change>>,
 }
 
 /// A hash-index engine (bitcask or loghash, by its [`Flavor`]).
@@ -300,6 +304,7 @@ impl Engine for HashLog {
         }
         let stopped = self.worker.stop();
         drop(lock(&self.inner.merging));
+        self.inner.apply_pending();
         self.inner.syncer.close(&|| self.inner.active_file())?;
         // A merge thread that panicked or failed is reported, not ignored.
         stopped
@@ -337,6 +342,7 @@ impl Inner {
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.check_open()?;
+        self.apply_pending();
         let (file, loc) = {
             let t = self.tables_read();
             let Some(loc) = t.keydir.get(key).copied() else {
@@ -366,6 +372,7 @@ impl Inner {
     }
 
     fn stats(&self) -> EngineStats {
+        self.apply_pending();
         let active_len = lock(&self.writer).log.len();
         let t = self.tables_read();
         let hint_files = t.files.values().filter(|f| f.hint_len > 0).count() as u64;

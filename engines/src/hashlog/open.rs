@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::combine::Combiner;
+use crate::deferred::{self, Deferred};
 use crate::engine::EngineConfig;
 use crate::fs::EngineDir;
 use crate::logfile::{self, LogFile};
@@ -104,6 +105,7 @@ impl Inner {
             torn_bytes: rec.torn_bytes,
             from_hints: rec.from_hints,
             signal: Arc::new(Signal::default()),
+            deferred: deferred::defers(config.policy).then(Deferred::default),
         })
     }
 }

@@ -12,14 +12,15 @@
 use std::sync::atomic::Ordering::Relaxed;
 
 use crate::combine::{self, Log, WriteOp};
+use crate::deferred::{self, Deferred};
 use crate::events::EventKind;
 use crate::fs::FileHandle;
 use crate::logfile::LogFile;
 use crate::record;
-use crate::syncer::Ticket;
+use crate::syncer::{Meanwhile, Ticket};
 use crate::Result;
 
-use super::keydir::Loc;
+use super::keydir::{Change, Loc};
 use super::{lock, Active, DataFile, Inner, Tables};
 
 impl Log for Inner {
@@ -27,7 +28,19 @@ impl Log for Inner {
         self.append(ops)
     }
     fn commit_ticket(&self, ticket: Ticket) -> Result<()> {
-        self.syncer.commit(ticket, &|| self.active_file())
+        self.syncer
+            .commit_meanwhile(ticket, &|| self.active_file(), self)
+    }
+}
+
+impl Meanwhile for Inner {
+    fn due(&self) -> bool {
+        self.deferred
+            .as_ref()
+            .is_some_and(|d| d.pending() >= deferred::WAKE_AT)
+    }
+    fn run(&self) {
+        self.apply_pending();
     }
 }
 
@@ -44,6 +57,7 @@ impl Inner {
         record::check_sizes(key, value)?;
         self.signal.check()?;
         self.syncer.check()?;
+        let _writing = self.deferred.as_ref().map(Deferred::writing);
         // Under `group`, one writer appends for many.
         self.combiner.write(self, key, value)?;
         self.maybe_merge()
@@ -65,29 +79,65 @@ impl Inner {
     }
 
     /// Points the keydir at `ops`, appended to file `file` from `offset`
-    /// on with sequence numbers from `first`; returns where they end.
+    /// on with sequence numbers from `first`; returns where they end. A
+    /// lone writer under `batch:N` leaves the changes pending instead
+    /// ([`crate::deferred`]); its sync applies them while the disk writes.
     fn index<W: WriteOp>(&self, ops: &[W], first: u64, file: u32, offset: u64) -> u64 {
-        let mut t = self.tables_write();
-        let resize = self.resize_watch(&t, ops.len());
         let mut at = offset;
         let mut user = 0;
-        for (seq, op) in (first..).zip(ops) {
+        let changes = (first..).zip(ops).map(|(seq, op)| {
             let (key, value) = (op.key(), op.value());
             let len = record::encoded_len(key.len(), value.map_or(0, <[u8]>::len));
-            match value {
-                Some(_) => t.keydir.put(
-                    key,
-                    Loc {
-                        file,
-                        offset: at,
-                        len: len as u32,
-                        seq,
-                    },
-                ),
-                None => t.keydir.remove(key),
-            }
+            let loc = value.map(|_| Loc {
+                file,
+                offset: at,
+                len: len as u32,
+                seq,
+            });
             at += len as u64;
             user += op.user_bytes();
+            Change::new(key, loc)
+        });
+        match self.deferred.as_ref().filter(|d| d.alone()) {
+            Some(deferred) => {
+                let mut waiting = 0;
+                for change in changes {
+                    waiting = deferred.push(change);
+                }
+                if waiting > deferred::MAX_PENDING {
+                    self.apply_pending();
+                }
+            }
+            None => {
+                let mut t = self.tables_write();
+                // After what earlier writes left pending, in log order.
+                let earlier = self.deferred.as_ref().map(Deferred::take);
+                let earlier = earlier.unwrap_or_default();
+                let n = earlier.len() + ops.len();
+                self.apply_changes(&mut t, n, earlier.into_iter().chain(changes));
+            }
+        }
+        self.counters.user_bytes.fetch_add(user, Relaxed);
+        at
+    }
+
+    /// Applies every deferred keydir change: at a sync, and before anything
+    /// reads the keydir.
+    pub(super) fn apply_pending(&self) {
+        let Some(deferred) = self.deferred.as_ref().filter(|d| d.pending() > 0) else {
+            return;
+        };
+        let mut t = self.tables_write();
+        let changes = deferred.take();
+        self.apply_changes(&mut t, changes.len(), changes.into_iter());
+    }
+
+    /// Applies `n` `changes` in order under the tables' write lock,
+    /// recording a rehash of the keydir when events are on.
+    fn apply_changes(&self, t: &mut Tables, n: usize, changes: impl Iterator<Item = Change>) {
+        let resize = self.resize_watch(t, n);
+        for change in changes {
+            t.keydir.apply(change);
         }
         if let Some((start, before)) = resize {
             let after = t.keydir.capacity();
@@ -100,9 +150,6 @@ impl Inner {
                     });
             }
         }
-        drop(t);
-        self.counters.user_bytes.fetch_add(user, Relaxed);
-        at
     }
 
     /// A batch of `adding` keys that may fill the keydir's table may rehash
@@ -130,6 +177,9 @@ impl Inner {
     /// Under the writer lock: seals the active file (it becomes immutable)
     /// and creates the next.
     fn rotate_locked(&self, w: &mut Active) -> Result<()> {
+        // Pending changes point into the active file only, never into a
+        // file a merge may take.
+        self.apply_pending();
         let mut span = self.dir.events().begin(EventKind::Rotation);
         w.log.trim()?;
         self.syncer.seal(w.log.file())?;

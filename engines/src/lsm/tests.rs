@@ -337,11 +337,9 @@ fn a_bulk_load_closes_settled_and_durable() {
         model.insert(k, v);
         i += 1;
     }
-    eprintln!("BEFORE {:?}", levels(&e));
     e.sync().unwrap();
     e.close().unwrap();
     cfg.bulk_load = false;
-    eprintln!("REPORT {:?}", sim.crash(1, CrashMode::DurableOnly).1);
     let mut images = vec![("no power cut".to_string(), sim.clone())];
     for mode in CrashMode::ALL {
         for seed in 0..25 {
@@ -354,7 +352,6 @@ fn a_bulk_load_closes_settled_and_durable() {
             ..cfg.clone()
         })
         .unwrap_or_else(|err| panic!("{what}: {err}"));
-        eprintln!("LEVELS {what} {:?}", levels(&e));
         assert_eq!(levels(&e)[0], 0, "level 0 after the load's close ({what})");
         assert_levels(&e);
         let got: BTreeMap<_, _> = e.scan(b"", None, usize::MAX).unwrap().into_iter().collect();

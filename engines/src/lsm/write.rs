@@ -37,7 +37,7 @@ impl Log for Inner {
         // The applier inserts what this write and the ones before it left
         // pending while this thread waits for the sync.
         self.syncer
-            .commit_meanwhile(ticket, &|| self.wal_file(), &|| self.kick_applier())
+            .commit_meanwhile(ticket, &|| self.wal_file(), self)
     }
 }
 
@@ -142,18 +142,22 @@ impl Inner {
             t.insert(p);
         }
     }
+}
 
-    /// Wakes the applier when enough inserts are pending (just before a sync).
-    fn kick_applier(&self) {
-        if self
-            .deferred
+impl crate::syncer::Meanwhile for Inner {
+    fn due(&self) -> bool {
+        self.deferred
             .as_ref()
             .is_some_and(|d| d.pending() >= deferred::WAKE_AT)
-        {
-            self.apply_signal.request();
-        }
     }
+    /// Wakes the applier: the wake (~12 µs of this thread's time on the
+    /// reference VM) overlaps the log's writeback, started just before.
+    fn run(&self) {
+        self.apply_signal.request();
+    }
+}
 
+impl Inner {
     /// Under the WAL lock: freezes the memtable and starts a new WAL
     /// generation. Waits for (or, inline, runs) the previous flush first.
     pub(super) fn rotate_memtable(&self, w: &mut Wal) -> Result<()> {
