@@ -83,42 +83,35 @@ impl Inner {
     /// lone writer under `batch:N` leaves the changes pending instead
     /// ([`crate::deferred`]); its sync applies them while the disk writes.
     fn index<W: WriteOp>(&self, ops: &[W], first: u64, file: u32, offset: u64) -> u64 {
-        let mut at = offset;
-        let mut user = 0;
-        let changes = (first..).zip(ops).map(|(seq, op)| {
-            let (key, value) = (op.key(), op.value());
-            let len = record::encoded_len(key.len(), value.map_or(0, <[u8]>::len));
-            let loc = value.map(|_| Loc {
-                file,
-                offset: at,
-                len: len as u32,
-                seq,
-            });
-            at += len as u64;
-            user += op.user_bytes();
-            Change::new(key, loc)
-        });
-        match self.deferred.as_ref().filter(|d| d.alone()) {
+        let (end, user) = match self.deferred.as_ref().filter(|d| d.alone()) {
             Some(deferred) => {
                 let mut waiting = 0;
-                for change in changes {
-                    waiting = deferred.push(change);
-                }
+                let done = locate(ops, first, file, offset, |key, loc| {
+                    waiting = deferred.push(Change::new(key, loc));
+                });
                 if waiting > deferred::MAX_PENDING {
                     self.apply_pending();
                 }
+                done
             }
             None => {
                 let mut t = self.tables_write();
                 // After what earlier writes left pending, in log order.
-                let earlier = self.deferred.as_ref().map(Deferred::take);
-                let earlier = earlier.unwrap_or_default();
-                let n = earlier.len() + ops.len();
-                self.apply_changes(&mut t, n, earlier.into_iter().chain(changes));
+                if let Some(d) = self.deferred.as_ref().filter(|d| d.pending() > 0) {
+                    let earlier = d.take();
+                    self.apply_changes(&mut t, earlier);
+                }
+                let resize = self.resize_watch(&t, ops.len());
+                let done = locate(ops, first, file, offset, |key, loc| match loc {
+                    Some(loc) => t.keydir.put(key, loc),
+                    None => t.keydir.remove(key),
+                });
+                self.record_resize(&t, resize);
+                done
             }
-        }
+        };
         self.counters.user_bytes.fetch_add(user, Relaxed);
-        at
+        end
     }
 
     /// Applies every deferred keydir change: at a sync, and before anything
@@ -129,17 +122,22 @@ impl Inner {
         };
         let mut t = self.tables_write();
         let changes = deferred.take();
-        self.apply_changes(&mut t, changes.len(), changes.into_iter());
+        self.apply_changes(&mut t, changes);
     }
 
-    /// Applies `n` `changes` in order under the tables' write lock,
-    /// recording a rehash of the keydir when events are on.
-    fn apply_changes(&self, t: &mut Tables, n: usize, changes: impl Iterator<Item = Change>) {
-        let resize = self.resize_watch(t, n);
+    /// Applies `changes` in order under the tables' write lock.
+    fn apply_changes(&self, t: &mut Tables, changes: Vec<Change>) {
+        let resize = self.resize_watch(t, changes.len());
         for change in changes {
             t.keydir.apply(change);
         }
-        if let Some((start, before)) = resize {
+        self.record_resize(t, resize);
+    }
+
+    /// Records a rehash of the keydir that [`Inner::resize_watch`] was
+    /// watching for, if it happened.
+    fn record_resize(&self, t: &Tables, watch: Option<(std::time::Instant, usize)>) {
+        if let Some((start, before)) = watch {
             let after = t.keydir.capacity();
             if after != before {
                 let keys = t.keydir.len();
@@ -208,4 +206,32 @@ impl Inner {
         }
         Ok(())
     }
+}
+
+/// Calls `each` with the key and location (`None`: a delete) of every op
+/// of `ops`, appended to file `file` from `offset` on with sequence numbers
+/// from `first`; returns where they end and the user bytes they carry.
+fn locate<W: WriteOp>(
+    ops: &[W],
+    first: u64,
+    file: u32,
+    offset: u64,
+    mut each: impl FnMut(&[u8], Option<Loc>),
+) -> (u64, u64) {
+    let mut at = offset;
+    let mut user = 0;
+    for (seq, op) in (first..).zip(ops) {
+        let (key, value) = (op.key(), op.value());
+        let len = record::encoded_len(key.len(), value.map_or(0, <[u8]>::len));
+        let loc = value.map(|_| Loc {
+            file,
+            offset: at,
+            len: len as u32,
+            seq,
+        });
+        each(key, loc);
+        at += len as u64;
+        user += op.user_bytes();
+    }
+    (at, user)
 }
