@@ -51,8 +51,9 @@
 //! 20 µs of work between the two cost nothing measurable (a probe on the
 //! same disk). It makes nothing durable and consumes no error: without
 //! a `WAIT` flag the kernel neither waits for the writeback nor reports
-//! its errors, so the `fdatasync` still sees them, and a failure to start
-//! it is a failed sync (the syncer is poisoned).
+//! its errors, so the `fdatasync` still sees them. A failure to start it
+//! is ignored for the same reason: the `fdatasync` writes what is still
+//! dirty and reports its own failure, which poisons the syncer as always.
 //!
 //! Only `batch:N` (N > 1) defers. Under `always` a writer's own update
 //! (1-3 µs) is small against its sync, and waking the applier for every

@@ -337,12 +337,11 @@ impl Syncer {
     ) -> Result<()> {
         let file = target();
         if meanwhile.due() {
-            // The device writes the log while the work runs; a failure to
-            // start it counts as a failed sync.
-            if let Err(e) = file.start_writeback() {
-                self.poison(&e);
-                return Err(e);
-            }
+            // The device writes the log while the work runs. A failure to
+            // start it is left to the sync below, which writes what is
+            // still dirty and reports any writeback error itself (the
+            // hint neither waits for nor consumes one).
+            let _ = file.start_writeback();
             meanwhile.run();
         }
         match self.policy.sync_file(&*file) {

@@ -113,8 +113,8 @@ pub trait VFile: Send + Sync + Debug {
     /// for it (`sync_file_range(SYNC_FILE_RANGE_WRITE)`), so that work done
     /// before the [`VFile::sync_data`] that must follow overlaps the
     /// device's writes. A hint: it makes nothing durable, and a file that
-    /// cannot start writeback does nothing (the default). An error is
-    /// treated as a failed sync by the caller.
+    /// cannot start writeback does nothing (the default). The syncer
+    /// ignores its error: the sync that follows reports any failure.
     fn start_writeback(&self) -> Result<()> {
         Ok(())
     }
