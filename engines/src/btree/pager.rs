@@ -34,8 +34,11 @@
 //!    and syncs `data.pages` (unless `none`); they get no doublewrite copy;
 //! 2. writes every other page image in flight and the new meta page to
 //!    `data.dwb` (in writes of about 1 MiB) and syncs it (unless `none`);
-//! 3. writes those images in place (runs of adjacent pages coalesced into
-//!    one write, up to about 1 MiB) and syncs `data.pages` (unless `none`);
+//! 3. writes those images in place, read back from `data.dwb` (from the
+//!    page cache: a copy instead of a second encode under the engine's
+//!    lock, and exactly the bytes recovery would restore from the copy),
+//!    runs of adjacent pages coalesced into one write, up to about 1 MiB,
+//!    and syncs `data.pages` (unless `none`);
 //! 4. truncates `data.dwb` to zero (not synced: a stale copy that comes back
 //!    holds exactly what the data file already has). When a data file is
 //!    started again (lost, or never finished), the truncation of an old
@@ -44,8 +47,8 @@
 //! [`Pager::finish_checkpoint`] then makes the pages in flight ordinary
 //! cached pages. Until then they are never evicted (the data file does not
 //! hold them), and one that a write changes first keeps its image as it
-//! was ([`Pager::flight_entries`]), so both passes write the same images
-//! of one consistent tree.
+//! was ([`Pager::flight_entries`]), so the images are those of one
+//! consistent tree.
 //!
 //! Pages taken from the free list are not fresh: the last checkpoint's free
 //! list runs through them, so they go through the copy like any other.
@@ -191,15 +194,21 @@ impl Flight {
         if policy.syncs_data() {
             policy.sync_file(&**dwb)?;
         }
-        // 3. In place: the meta page and the same images again.
-        chunk.clear();
-        chunk.extend_from_slice(&0u32.to_le_bytes());
-        chunk.extend_from_slice(&self.meta);
-        stream(old, &mut chunk, &mut entries, |c| {
-            written.pages += write_in_place(data, pb, c)?;
-            Ok(())
-        })?;
-        written.pages += write_in_place(data, pb, &chunk)?;
+        // 3. In place: the meta page and the same images again, read back
+        // from the copy (in the page cache: a copy, not an encode under
+        // the engine's lock, and byte for byte what recovery would
+        // restore from it).
+        let entry = pb + 4;
+        let total = old.len() + 1;
+        let per_read = (CHUNK / entry).max(1);
+        let mut done = 0;
+        while done < total {
+            let n = per_read.min(total - done);
+            chunk.resize(n * entry, 0);
+            dwb.read_at(&mut chunk, (DWB_HEADER + done * entry) as u64)?;
+            written.pages += write_in_place(data, pb, &chunk)?;
+            done += n;
+        }
         if policy.syncs_data() {
             policy.sync_file(&**data)?;
         }
