@@ -165,6 +165,13 @@ impl<T> Deferred<T> {
         n
     }
 
+    /// Whether a sync should start the writeback and apply (or wake the
+    /// applier) now: [`WAKE_AT`] or more updates pending. What every
+    /// engine's [`crate::syncer::Meanwhile::due`] asks.
+    pub fn due_at_sync(&self) -> bool {
+        self.pending() >= WAKE_AT
+    }
+
     /// How many updates are pending. A reader that finds 0 may read the
     /// index: every update pushed before is applied, or is being applied
     /// under the index lock the reader is about to take.

@@ -428,9 +428,7 @@ impl Btree {
 
 impl crate::syncer::Meanwhile for Btree {
     fn due(&self) -> bool {
-        self.deferred
-            .as_ref()
-            .is_some_and(|d| d.pending() >= deferred::WAKE_AT)
+        self.deferred.as_ref().is_some_and(|d| d.due_at_sync())
     }
     /// Wakes the applier: the wake (~12 µs of this thread's time on the
     /// reference VM) overlaps the log's writeback, started just before.

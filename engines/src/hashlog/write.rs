@@ -35,9 +35,7 @@ impl Log for Inner {
 
 impl Meanwhile for Inner {
     fn due(&self) -> bool {
-        self.deferred
-            .as_ref()
-            .is_some_and(|d| d.pending() >= deferred::WAKE_AT)
+        self.deferred.as_ref().is_some_and(|d| d.due_at_sync())
     }
     fn run(&self) {
         self.apply_pending();
