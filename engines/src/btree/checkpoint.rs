@@ -1,7 +1,7 @@
 //! [`Checkpointer`]: writes a begun checkpoint's pages while writers go on
 //! (InnoDB's page cleaners, PostgreSQL's checkpointer).
 //!
-//! A checkpoint is begun under the engine's lock ([`super::Btree`]): the
+//! A checkpoint is begun under the tree's and the WAL's locks ([`super::Btree`]): the
 //! active WAL generation is sealed and the next one started, and the
 //! pager takes the dirty pages and the meta page as they are
 //! ([`Pager::begin_checkpoint`](super::pager::Pager::begin_checkpoint)).
@@ -34,7 +34,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::pager::{self, Flight};
-use super::{lock, State};
+use super::{lock, LogState, State};
 use crate::events::EventKind;
 use crate::fs::EngineDir;
 use crate::syncer::Syncer;
@@ -66,6 +66,9 @@ impl InFlight {
 #[derive(Debug, Clone)]
 pub(super) struct Checkpointer {
     pub state: Arc<Mutex<State>>,
+    /// The redo log, whose covered generations a finished checkpoint
+    /// retires (taken after `state`).
+    pub log: Arc<Mutex<LogState>>,
     /// Notified when a checkpoint is finished or failed.
     pub done: Arc<Condvar>,
     pub syncer: Arc<Syncer>,
@@ -135,7 +138,7 @@ impl Checkpointer {
             // sync, and synced before the covered WAL is removed
             // (`EngineDir::remove_all`).
             self.dir.owe(pager::DATA);
-            s.wal.retire_through(flight.gen)
+            lock(&self.log).wal.retire_through(flight.gen)
         });
         match &result {
             Ok(()) => {

@@ -691,6 +691,39 @@ fn deferred_updates_are_seen_by_reads_and_kept_across_checkpoints_and_crashes() 
     assert_eq!(got, model, "writes lost across checkpoints or the crash");
 }
 
+/// A lone writer under `batch:N` appends without the tree's lock unless a
+/// checkpoint may be due, judged from the pages the tree last published:
+/// with a WAL limit too large to matter, only that judgement keeps the
+/// dirty pages within the cache's limit.
+#[test]
+fn a_lone_batch_writer_still_checkpoints_at_the_dirty_page_limit() {
+    let t = tempfile::tempdir().unwrap();
+    let cfg = EngineConfig {
+        checkpoint_bytes: 64 << 20,
+        ..config(t.path(), RealFs::shared(), "batch:4".parse().unwrap())
+    };
+    let e = Btree::open(cfg).unwrap();
+    let mut rng = Lcg(0xD1A7);
+    for step in 0..2000u64 {
+        e.put(&key(rng.next() % 5000), &val(step, 20)).unwrap();
+        if step % 7 == 0 {
+            let s = e.locked().unwrap();
+            let pager = &s.tree.pager;
+            // The limit counts a pending update as one page; each of the
+            // (at most 7) applied since may have split a leaf and its
+            // parents: a few pages each.
+            let held = pager.dirty_pages() + pager.in_flight_pages();
+            assert!(
+                held <= pager.dirty_limit() + 7 * 3,
+                "step {step}: {held} dirty and in-flight pages, limit {}",
+                pager.dirty_limit()
+            );
+        }
+    }
+    let checkpoints = e.stats().maintenance_runs["checkpoints"];
+    assert!(checkpoints >= 5, "only {checkpoints} checkpoints");
+}
+
 /// Runs writes while checkpoints are in flight and cuts the power before
 /// every sync of the data file and the doublewrite copy; returns what
 /// each cut lost or damaged. Without background threads a checkpoint
