@@ -143,7 +143,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::combine::{self, Combiner, Log, WriteOp};
-use crate::deferred::{self, Deferred};
+use crate::deferred::{self, Deferred, Op};
 use crate::engine::{Capabilities, Engine, EngineConfig, EngineStats};
 use crate::fs::{EngineDir, FileHandle};
 use crate::recycle::LogPool;
@@ -185,15 +185,6 @@ struct State {
     flight: Option<InFlight>,
 }
 
-/// A tree update left to the applier (see [`crate::deferred`]): the key
-/// and value in one allocation.
-#[derive(Debug)]
-struct PendingOp {
-    bytes: Vec<u8>,
-    key_len: usize,
-    delete: bool,
-}
-
 /// The redo log and what an append needs, under a lock of its own, so
 /// that a lone writer under `batch:N` appends while the applier holds the
 /// tree's lock ([`crate::deferred`]). Lock order: [`State`] first, then
@@ -207,25 +198,12 @@ struct LogState {
     next_seq: u64,
 }
 
-impl PendingOp {
-    fn new(key: &[u8], value: Option<&[u8]>) -> Self {
-        let mut bytes = Vec::with_capacity(key.len() + value.map_or(0, <[u8]>::len));
-        bytes.extend_from_slice(key);
-        bytes.extend_from_slice(value.unwrap_or(&[]));
-        PendingOp {
-            bytes,
-            key_len: key.len(),
-            delete: value.is_none(),
-        }
-    }
-}
-
 impl State {
     /// Applies the pending updates in log order; the first that fails
     /// leaves its cause in `apply_failed` and the rest unapplied, and
     /// poisons `syncer`, so that a writer that does not take this lock
     /// fails too.
-    fn apply_pending(&mut self, deferred: &Deferred<PendingOp>, syncer: &Syncer) {
+    fn apply_pending(&mut self, deferred: &Deferred<Op>, syncer: &Syncer) {
         if deferred.pending() == 0 {
             return;
         }
@@ -233,12 +211,10 @@ impl State {
         if self.apply_failed.is_some() {
             return;
         }
-        for op in ops {
-            let (key, value) = op.bytes.split_at(op.key_len);
-            let applied = if op.delete {
-                self.tree.delete(key).map(|_| ())
-            } else {
-                self.tree.put(key, value).map(|_| ())
+        for (key, value) in ops.ops() {
+            let applied = match value {
+                Some(value) => self.tree.put(key, value).map(|_| ()),
+                None => self.tree.delete(key).map(|_| ()),
             };
             if let Err(e) = applied {
                 let cause = format!("applying a logged write to the tree: {e}");
@@ -249,6 +225,7 @@ impl State {
                 break;
             }
         }
+        deferred.recycle(ops);
         self.publish_pages();
     }
 
@@ -282,7 +259,7 @@ pub struct Btree {
     pages: Arc<AtomicUsize>,
     /// Tree updates logged and acknowledged but not applied yet, when the
     /// policy defers them (see [`crate::deferred`]).
-    deferred: Option<Arc<Deferred<PendingOp>>>,
+    deferred: Option<Arc<Deferred<Op>>>,
     /// Applies `deferred` while writers wait for their syncs.
     applier: Worker,
     /// Writes begun checkpoints ([`checkpoint`]).
@@ -522,7 +499,7 @@ impl Btree {
                 let ticket = self.log_ops(&mut log, ops)?;
                 let mut waiting = 0;
                 for op in ops {
-                    waiting = d.push(PendingOp::new(op.key(), op.value()));
+                    waiting = d.push_op(op.key(), op.value());
                 }
                 drop(log);
                 if waiting > deferred::MAX_PENDING {
@@ -554,7 +531,7 @@ impl Btree {
         let ticket = self.log_ops(&mut log, ops)?;
         if let Some(d) = self.deferred.as_ref().filter(|d| d.alone()) {
             for op in ops {
-                d.push(PendingOp::new(op.key(), op.value()));
+                d.push_op(op.key(), op.value());
             }
             return Ok(ticket);
         }
@@ -591,7 +568,7 @@ impl Btree {
     /// [`Btree::checkpoint_due`] without the tree's lock: from the pages
     /// published at the tree's last change, which only a checkpoint's end
     /// lowers, so this errs towards taking the lock and asking again.
-    fn checkpoint_may_be_due(&self, log: &LogState, d: &Deferred<PendingOp>) -> bool {
+    fn checkpoint_may_be_due(&self, log: &LogState, d: &Deferred<Op>) -> bool {
         let pages = self.pages.load(Relaxed) + d.pending();
         log.wal.len() >= self.checkpoint_bytes || pages >= self.dirty_limit
     }

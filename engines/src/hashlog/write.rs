@@ -12,7 +12,7 @@
 use std::sync::atomic::Ordering::Relaxed;
 
 use crate::combine::{self, Log, WriteOp};
-use crate::deferred::{self, Deferred};
+use crate::deferred::{self, Batch, Deferred};
 use crate::events::EventKind;
 use crate::fs::FileHandle;
 use crate::logfile::LogFile;
@@ -97,7 +97,7 @@ impl Inner {
                 // After what earlier writes left pending, in log order.
                 if let Some(d) = self.deferred.as_ref().filter(|d| d.pending() > 0) {
                     let earlier = d.take();
-                    self.apply_changes(&mut t, earlier);
+                    d.recycle(self.apply_changes(&mut t, earlier));
                 }
                 let resize = self.resize_watch(&t, ops.len());
                 let done = locate(ops, first, file, offset, |key, loc| match loc {
@@ -120,16 +120,18 @@ impl Inner {
         };
         let mut t = self.tables_write();
         let changes = deferred.take();
-        self.apply_changes(&mut t, changes);
+        deferred.recycle(self.apply_changes(&mut t, changes));
     }
 
-    /// Applies `changes` in order under the tables' write lock.
-    fn apply_changes(&self, t: &mut Tables, changes: Vec<Change>) {
-        let resize = self.resize_watch(t, changes.len());
-        for change in changes {
+    /// Applies `changes` in order under the tables' write lock; returns
+    /// the emptied vector ([`crate::deferred::Deferred::recycle`]).
+    fn apply_changes(&self, t: &mut Tables, mut changes: Batch<Change>) -> Batch<Change> {
+        let resize = self.resize_watch(t, changes.updates.len());
+        for change in changes.updates.drain(..) {
             t.keydir.apply(change);
         }
         self.record_resize(t, resize);
+        changes
     }
 
     /// Records a rehash of the keydir that [`Inner::resize_watch`] was

@@ -88,7 +88,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::combine::Combiner;
-use crate::deferred::Deferred;
+use crate::deferred::{Deferred, Op};
 use crate::engine::{Capabilities, Engine, EngineStats};
 use crate::fs::EngineDir;
 use crate::logfile::LogFile;
@@ -272,7 +272,7 @@ struct Inner {
     l0_wanted: AtomicBool,
     /// Memtable inserts logged and acknowledged but not applied yet, when
     /// the policy defers them (see [`crate::deferred`]).
-    deferred: Option<Deferred<Pending>>,
+    deferred: Option<Deferred<Op>>,
     /// Wakes the applier thread that applies `deferred`.
     apply_signal: Arc<Signal>,
 }

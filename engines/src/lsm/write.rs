@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::Arc;
 
 use crate::combine::{self, Log, WriteOp};
-use crate::deferred;
+use crate::deferred::{self, Batch, Op};
 use crate::events::EventKind;
 use crate::fs::FileHandle;
 use crate::record;
@@ -26,6 +26,17 @@ impl Tree {
         self.mem.bytes +=
             (p.key.len() + p.value.as_ref().map_or(0, Vec::len)) as u64 + ENTRY_OVERHEAD;
         self.mem.map.insert(p.key, p.value);
+    }
+
+    /// Inserts a batch of deferred writes, oldest first: their keys and
+    /// values are allocated here, by the applier, not by the writer.
+    fn insert_ops(&mut self, batch: &Batch<Op>) {
+        for (key, value) in batch.ops() {
+            self.insert(Pending {
+                key: MemKey::from_slice(key),
+                value: value.map(<[u8]>::to_vec),
+            });
+        }
     }
 }
 
@@ -109,9 +120,9 @@ impl Inner {
             let mut t = self.tree_mut();
             // After what earlier writes left pending, in log order.
             if let Some(d) = self.deferred.as_ref().filter(|d| d.pending() > 0) {
-                for p in d.take() {
-                    t.insert(p);
-                }
+                let batch = d.take();
+                t.insert_ops(&batch);
+                d.recycle(batch);
             }
             for op in ops {
                 t.insert(pending(op));
@@ -120,7 +131,7 @@ impl Inner {
         };
         let mut waiting = 0;
         for op in ops {
-            waiting = deferred.push(pending(op));
+            waiting = deferred.push_op(op.key(), op.value());
         }
         if waiting > deferred::MAX_PENDING {
             // The applier fell behind: bound the memory pending holds.
@@ -138,9 +149,9 @@ impl Inner {
             return;
         }
         let mut t = self.tree_mut();
-        for p in deferred.take() {
-            t.insert(p);
-        }
+        let batch = deferred.take();
+        t.insert_ops(&batch);
+        deferred.recycle(batch);
     }
 }
 
