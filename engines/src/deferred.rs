@@ -69,6 +69,19 @@
 //! [`WAKE_AT`] or more pending updates; fewer wait for a read, a rotation,
 //! a checkpoint or the [`MAX_PENDING`] bound.
 //!
+//! What the writer does per deferred update is a copy: the lsm's and the
+//! btree's key and value go into the pending [`Batch`]'s bytes
+//! ([`Deferred::push_op`]), and whoever applies the batch allocates what
+//! the index keeps (the lsm's memtable entries, on the applier thread).
+//! An applied batch's buffers are given back ([`Deferred::recycle`]) and
+//! become the next queue, so once they have grown a writer allocates
+//! nothing. Before, the queue regrew from empty every batch and each lsm
+//! value was allocated on the writer: ~13% of the lsm writer's samples at
+//! `batch:32`, most of it growing its heap. And the btree's redo WAL has a
+//! lock of its own, so its lone writer appends the next batch while the
+//! applier holds the tree's lock (with one lock it waited for the applier
+//! ~10% of the time).
+//!
 //! The hash engines' automatic merge rule counts a pending change once it
 //! is applied; every pending change points into the active file (a
 //! rotation applies them first), which no merge takes.
