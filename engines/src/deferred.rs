@@ -260,6 +260,16 @@ impl<T> Deferred<T> {
         std::mem::replace(&mut *q, spare)
     }
 
+    /// Takes every pending update ([`Deferred::take`]), hands the batch to
+    /// `apply`, and keeps its buffers for the next ([`Deferred::recycle`]).
+    /// The same rule as `take`: call under the index's write lock.
+    pub fn apply_with<R>(&self, apply: impl FnOnce(&mut Batch<T>) -> R) -> R {
+        let mut batch = self.take();
+        let result = apply(&mut batch);
+        self.recycle(batch);
+        result
+    }
+
     /// Keeps a batch's buffers, emptied, for the queue after the next
     /// [`Deferred::take`]. Without it every batch regrew its queue from
     /// nothing, a `realloc` at 1, 2, 4, ... updates: ~7% of the lsm

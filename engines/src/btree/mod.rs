@@ -207,25 +207,25 @@ impl State {
         if deferred.pending() == 0 {
             return;
         }
-        let ops = deferred.take();
-        if self.apply_failed.is_some() {
-            return;
-        }
-        for (key, value) in ops.ops() {
-            let applied = match value {
-                Some(value) => self.tree.put(key, value).map(|_| ()),
-                None => self.tree.delete(key).map(|_| ()),
-            };
-            if let Err(e) = applied {
-                let cause = format!("applying a logged write to the tree: {e}");
-                syncer.poison(&Error::Poisoned {
-                    cause: cause.clone(),
-                });
-                self.apply_failed = Some(cause);
-                break;
+        deferred.apply_with(|ops| {
+            if self.apply_failed.is_some() {
+                return;
             }
-        }
-        deferred.recycle(ops);
+            for (key, value) in ops.ops() {
+                let applied = match value {
+                    Some(value) => self.tree.put(key, value).map(|_| ()),
+                    None => self.tree.delete(key).map(|_| ()),
+                };
+                if let Err(e) = applied {
+                    let cause = format!("applying a logged write to the tree: {e}");
+                    syncer.poison(&Error::Poisoned {
+                        cause: cause.clone(),
+                    });
+                    self.apply_failed = Some(cause);
+                    return;
+                }
+            }
+        });
         self.publish_pages();
     }
 

@@ -96,8 +96,7 @@ impl Inner {
                 let mut t = self.tables_write();
                 // After what earlier writes left pending, in log order.
                 if let Some(d) = self.deferred.as_ref().filter(|d| d.pending() > 0) {
-                    let earlier = d.take();
-                    d.recycle(self.apply_changes(&mut t, earlier));
+                    d.apply_with(|earlier| self.apply_changes(&mut t, earlier));
                 }
                 let resize = self.resize_watch(&t, ops.len());
                 let done = locate(ops, first, file, offset, |key, loc| match loc {
@@ -119,19 +118,16 @@ impl Inner {
             return;
         };
         let mut t = self.tables_write();
-        let changes = deferred.take();
-        deferred.recycle(self.apply_changes(&mut t, changes));
+        deferred.apply_with(|changes| self.apply_changes(&mut t, changes));
     }
 
-    /// Applies `changes` in order under the tables' write lock; returns
-    /// the emptied vector ([`crate::deferred::Deferred::recycle`]).
-    fn apply_changes(&self, t: &mut Tables, mut changes: Batch<Change>) -> Batch<Change> {
+    /// Applies `changes` in order under the tables' write lock.
+    fn apply_changes(&self, t: &mut Tables, changes: &mut Batch<Change>) {
         let resize = self.resize_watch(t, changes.updates.len());
         for change in changes.updates.drain(..) {
             t.keydir.apply(change);
         }
         self.record_resize(t, resize);
-        changes
     }
 
     /// Records a rehash of the keydir that [`Inner::resize_watch`] was

@@ -120,9 +120,7 @@ impl Inner {
             let mut t = self.tree_mut();
             // After what earlier writes left pending, in log order.
             if let Some(d) = self.deferred.as_ref().filter(|d| d.pending() > 0) {
-                let batch = d.take();
-                t.insert_ops(&batch);
-                d.recycle(batch);
+                d.apply_with(|batch| t.insert_ops(batch));
             }
             for op in ops {
                 t.insert(pending(op));
@@ -149,9 +147,7 @@ impl Inner {
             return;
         }
         let mut t = self.tree_mut();
-        let batch = deferred.take();
-        t.insert_ops(&batch);
-        deferred.recycle(batch);
+        deferred.apply_with(|batch| t.insert_ops(batch));
     }
 }
 
