@@ -4,7 +4,7 @@
 //! checkpoint size), once with recycled WAL files (`recycled_logs = 1`,
 //! the default) and once without (`0`: a new, preallocated file per
 //! generation), interleaved over `ROUNDS` rounds. Default sizes turn the
-//! WAL over every 16 MiB, which a 2-second `bench-runner` cell under
+//! WAL over every 64 MiB, which a 2-second `bench-runner` cell under
 //! `always` never reaches; this reaches it within seconds.
 //!
 //! ```text
