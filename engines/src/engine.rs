@@ -168,11 +168,11 @@ pub struct EngineConfig {
     /// crash. A checkpoint rewrites every page dirtied since the last one
     /// (twice, through the doublewrite file), and random writes to a tree
     /// dirty nearly all of it, so the checkpoints' bytes per write fall
-    /// with the distance: from 1,472 to 1,006 device bytes per write
-    /// against 16 MiB, and `batch:32` from 0.90 to 0.94 of the wal's
-    /// throughput, at 148 ms instead of 40 ms to reopen after a kill
-    /// (InnoDB's redo capacity is 100 MiB by default; figures in
-    /// docs/measurements.md).
+    /// with the distance. Against 16 MiB, fillrandom under `batch:32`
+    /// wrote 1,006 device bytes per write instead of 1,472 and ran at
+    /// 0.94 of the wal's throughput instead of 0.90; reopening after a
+    /// kill took 148 ms instead of 40 ms (InnoDB's redo capacity is 100
+    /// MiB by default; figures in docs/measurements.md).
     pub checkpoint_bytes: u64,
     /// Covered WAL files kept for the next generation to overwrite instead
     /// of a new file (lsm, btree; RocksDB's `recycle_log_file_num`, see
