@@ -23,19 +23,19 @@ fn server(journal: &str, synchronous: &str) -> String {
     python_example("sqlite_kv.py", &format!("{journal} {synchronous}"))
 }
 
-/// Runs 10 power cuts per profile; the exit code and the rows.
-fn crash(disk: &Path, journal: &str, synchronous: &str, promise: &str) -> (i32, Vec<CrashRow>) {
+/// Runs `trials` power cuts per profile (posix and linux); the exit code
+/// and the rows.
+fn crash(
+    disk: &Path,
+    journal: &str,
+    synchronous: &str,
+    promise: &str,
+    trials: u32,
+) -> (i32, Vec<CrashRow>) {
     let out = disk.join(format!("{journal}-{synchronous}"));
     let status = Command::new(EXE)
-        .args([
-            "crash",
-            "--fs",
-            "fuse",
-            "--profile",
-            "both",
-            "--trials",
-            "10",
-        ])
+        .args(["crash", "--fs", "fuse", "--profile", "both", "--trials"])
+        .arg(trials.to_string())
         .args(["--exec", &server(journal, synchronous)])
         .args(["--exec-promise", promise, "--quiet", "--disk"])
         .arg(disk)
@@ -57,7 +57,7 @@ fn sqlite_keeps_what_its_documentation_promises_and_loses_what_it_warns_of() {
     // WAL + FULL: durable. DELETE + EXTRA: durable (the directory is synced
     // after the journal's unlink).
     for (journal, synchronous) in [("wal", "full"), ("delete", "extra")] {
-        let (code, rows) = crash(tmp.path(), journal, synchronous, "always");
+        let (code, rows) = crash(tmp.path(), journal, synchronous, "always", 10);
         assert_eq!(code, 0, "{journal} {synchronous}: {rows:?}");
         assert_eq!(rows.len(), 2);
         for r in &rows {
@@ -71,20 +71,34 @@ fn sqlite_keeps_what_its_documentation_promises_and_loses_what_it_warns_of() {
     // DELETE + FULL: "a transaction committed in rollback mode might roll
     // back following a power loss": the unlink of the journal, which
     // commits, is never made durable. Only the last commit can go.
-    let (code, rows) = crash(tmp.path(), "delete", "full", "always");
+    //
+    // On `posix` the unlink stays undurable until the cut (about a third
+    // of the trials lose it): 30 trials all keeping it is a ~1e-6 chance.
+    // On `linux` the next transaction's journal fsync commits every
+    // earlier name, the unlink with it, so only a cut inside that window
+    // loses (about one trial in ten): a `kept` row there agrees with the
+    // documentation's "might", and what it does lose must be explained.
+    let (code, rows) = crash(tmp.path(), "delete", "full", "always", 30);
     assert_eq!(code, 1, "{rows:?}");
+    assert_eq!(rows.len(), 2, "{rows:?}");
     for r in &rows {
-        assert!(!r.promise_kept, "{r:?}");
         assert_eq!(
             r.lost_writes, r.trials_with_loss,
             "more than the last commit lost in a trial: {r:?}"
         );
-        // The journal came back: its unlink, the commit, was never synced.
-        assert!(r.loss_causes.contains("removal never synced="), "{r:?}");
+        if r.profile == "fuse-posix" {
+            assert!(!r.promise_kept && r.trials_with_loss > 0, "{r:?}");
+        }
+        if r.trials_with_loss > 0 {
+            // The journal came back: its unlink, the commit, was never
+            // synced.
+            assert!(r.loss_causes.contains("removal never synced="), "{r:?}");
+        }
+        assert!(r.corrupt_reads == 0 && r.recovery_failures == 0, "{r:?}");
     }
     // WAL + NORMAL: recent commits may roll back (an expected loss under
     // `none`), and nothing is corrupt.
-    let (code, rows) = crash(tmp.path(), "wal", "normal", "none");
+    let (code, rows) = crash(tmp.path(), "wal", "normal", "none", 10);
     assert_eq!(code, 0, "{rows:?}");
     for r in &rows {
         assert!(r.promise_kept && r.corrupt_reads == 0, "{r:?}");
